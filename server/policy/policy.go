@@ -1,0 +1,563 @@
+// Package policy holds the rules each SMTP port of the sandbox follows:
+// which role it plays (relay or submission), how TLS and AUTH work there,
+// which domains and networks may relay, and the limits. The rules come from
+// one text file whose directives borrow real MTAs' names, so that what a
+// student reads here transfers to a real server (LESSONS.md L11).
+package policy
+
+import (
+	"bufio"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Role is what a listener is for.
+type Role string
+
+const (
+	// RoleRelay is server-to-server transfer and MX duty (port 25).
+	RoleRelay Role = "relay"
+	// RoleSubmission is a mail client handing a new message to its
+	// provider (RFC 6409; ports 587, 2525 and 465).
+	RoleSubmission Role = "submission"
+)
+
+// TLSMode is how a listener offers TLS.
+type TLSMode string
+
+const (
+	TLSNone     TLSMode = "none"     // no TLS at all
+	TLSStartTLS TLSMode = "starttls" // upgrade in band (RFC 3207)
+	TLSImplicit TLSMode = "implicit" // TLS from the first byte (RFC 8314)
+)
+
+// AuthMode is whether a listener offers and needs SMTP AUTH (RFC 4954).
+type AuthMode string
+
+const (
+	AuthNone     AuthMode = "none"     // not offered; AUTH gets 503
+	AuthOptional AuthMode = "optional" // offered; relaying still needs it
+	AuthRequired AuthMode = "required" // no mail without it
+)
+
+// Listener is one lesson port and its rules.
+type Listener struct {
+	Port int
+	// Host is the simulated host name the port plays for real TCP clients:
+	// it greets with this name and presents a certificate for it.
+	Host                 string
+	Role                 Role
+	TLS                  TLSMode
+	RequireTLSBeforeAuth bool
+	Auth                 AuthMode
+	Mechanisms           []string
+	Line                 int // where it is defined, for messages
+}
+
+// Limits bound what one client can make the relay do.
+type Limits struct {
+	MaxMessageBytes         int64
+	MaxRecipients           int
+	MaxLineLength           int
+	IdleTimeout             time.Duration
+	MaxErrors               int
+	MaxConnectionsPerClient int
+	MaxAuthFailures         int
+	AuthFailureWindow       time.Duration
+	MailboxSize             int
+}
+
+// Policy is the whole relay configuration.
+type Policy struct {
+	LocalDomains    []string
+	RelayDomains    []string
+	RelayAddresses  []*regexp.Regexp
+	TrustedNetworks []netip.Prefix
+	Accounts        map[string]string
+	Limits          Limits
+	Listeners       []Listener
+}
+
+//go:embed default.policy
+var defaultText string
+
+// DefaultText is the built-in policy file, a starting point for a teacher's
+// own (`portlab policy` prints it).
+func DefaultText() string { return defaultText }
+
+// Default returns the built-in policy.
+func Default() *Policy {
+	p, err := Parse("default.policy", strings.NewReader(defaultText))
+	if err != nil {
+		panic(err) // the embedded file is tested; this is a build defect
+	}
+	return p
+}
+
+// Load reads a policy file.
+func Load(path string) (*Policy, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return Parse(path, f)
+}
+
+// Listener returns the rules for a lesson port.
+func (p *Policy) Listener(port int) (Listener, bool) {
+	for _, l := range p.Listeners {
+		if l.Port == port {
+			return l, true
+		}
+	}
+	return Listener{}, false
+}
+
+// IsLocal reports whether the sandbox is the final destination for domain:
+// the domain or one of its parents is a local domain.
+func (p *Policy) IsLocal(domain string) bool { return matchDomain(p.LocalDomains, domain) }
+
+// MayRelayTo reports whether anyone may send to addr because its domain or
+// address is listed for relaying (LESSONS.md L3, way c).
+func (p *Policy) MayRelayTo(addr string) bool {
+	_, domain, _ := strings.Cut(addr, "@")
+	if matchDomain(p.RelayDomains, domain) {
+		return true
+	}
+	for _, re := range p.RelayAddresses {
+		if re.MatchString(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// Trusted reports whether a client address is in a network that may always
+// relay (LESSONS.md L3, way b).
+func (p *Policy) Trusted(addr netip.Addr) bool {
+	addr = addr.Unmap()
+	for _, n := range p.TrustedNetworks {
+		if n.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+func matchDomain(list []string, domain string) bool {
+	domain = strings.TrimSuffix(strings.ToLower(domain), ".")
+	for _, d := range list {
+		if domain == d || strings.HasSuffix(domain, "."+d) {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseError says where a policy file is wrong.
+type ParseError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *ParseError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
+
+// maxLineBytes bounds one line of the file, so a broken file cannot make
+// the parser hold unbounded memory.
+const maxLineBytes = 4096
+
+// Parse reads a policy. Errors are *ParseError values naming file and line.
+func Parse(name string, r io.Reader) (*Policy, error) {
+	p := &Policy{
+		Accounts: map[string]string{},
+		Limits: Limits{
+			MaxMessageBytes:         10 << 20,
+			MaxRecipients:           50,
+			MaxLineLength:           1000,
+			IdleTimeout:             5 * time.Minute,
+			MaxErrors:               20,
+			MaxConnectionsPerClient: 50,
+			MaxAuthFailures:         10,
+			AuthFailureWindow:       10 * time.Minute,
+			MailboxSize:             1000,
+		},
+	}
+	ps := parser{file: name, p: p}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 512), maxLineBytes)
+	for sc.Scan() {
+		ps.line++
+		if err := ps.parseLine(sc.Text()); err != nil {
+			return nil, err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, &ParseError{File: name, Line: ps.line + 1, Msg: fmt.Sprintf("line longer than %d bytes", maxLineBytes)}
+		}
+		return nil, &ParseError{File: name, Line: ps.line + 1, Msg: err.Error()}
+	}
+	ps.line++
+	if ps.block != "" {
+		return nil, ps.errf("<%s> opened at line %d is never closed", ps.block, ps.blockLine)
+	}
+	for _, l := range p.Listeners {
+		if l.Host == "" {
+			return nil, &ParseError{name, l.Line, fmt.Sprintf("listener %d needs a host", l.Port)}
+		}
+		if l.RequireTLSBeforeAuth && l.TLS != TLSStartTLS {
+			return nil, &ParseError{name, l.Line, "require-starttls-before-auth needs tls starttls"}
+		}
+		if l.Auth != AuthNone && len(l.Mechanisms) == 0 {
+			return nil, &ParseError{name, l.Line, "auth " + string(l.Auth) + " needs auth-mechanisms"}
+		}
+	}
+	return p, nil
+}
+
+type parser struct {
+	file      string
+	line      int
+	p         *Policy
+	block     string // "listener" or "source" while inside one
+	blockLine int
+	listener  *Listener
+	source    netip.Prefix
+}
+
+func (ps *parser) errf(format string, args ...any) error {
+	return &ParseError{File: ps.file, Line: ps.line, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (ps *parser) parseLine(text string) error {
+	if i := strings.IndexByte(text, '#'); i >= 0 {
+		text = text[:i]
+	}
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return nil
+	}
+	if strings.HasPrefix(text, "<") {
+		return ps.parseTag(text)
+	}
+	fields := strings.Fields(text)
+	name, args := strings.ToLower(fields[0]), fields[1:]
+	switch ps.block {
+	case "listener":
+		return ps.listenerDirective(name, args)
+	case "source":
+		return ps.sourceDirective(name, args)
+	}
+	return ps.topDirective(name, args)
+}
+
+func (ps *parser) parseTag(text string) error {
+	if !strings.HasSuffix(text, ">") {
+		return ps.errf("%q: a tag ends with >", text)
+	}
+	inner := strings.Fields(text[1 : len(text)-1])
+	if len(inner) == 0 {
+		return ps.errf("empty tag")
+	}
+	tag := strings.ToLower(inner[0])
+	if strings.HasPrefix(tag, "/") {
+		want := strings.TrimPrefix(tag, "/")
+		if ps.block == "" || want != ps.block || len(inner) != 1 {
+			return ps.errf("%s does not close an open block", text)
+		}
+		if ps.block == "listener" {
+			ps.p.Listeners = append(ps.p.Listeners, *ps.listener)
+			ps.listener = nil
+		}
+		ps.block = ""
+		return nil
+	}
+	if ps.block != "" {
+		return ps.errf("<%s> inside <%s> (opened at line %d)", tag, ps.block, ps.blockLine)
+	}
+	if len(inner) != 2 {
+		return ps.errf("<%s> takes one argument", tag)
+	}
+	switch tag {
+	case "listener":
+		port, err := parsePort(inner[1])
+		if err != nil {
+			return ps.errf("%v", err)
+		}
+		if _, dup := ps.p.Listener(port); dup {
+			return ps.errf("listener %d is defined twice", port)
+		}
+		ps.listener = &Listener{Port: port, Role: RoleSubmission, TLS: TLSStartTLS, Auth: AuthNone, Line: ps.line}
+	case "source":
+		pfx, err := parsePrefix(inner[1])
+		if err != nil {
+			return ps.errf("%v", err)
+		}
+		ps.source = pfx
+	default:
+		return ps.errf("unknown block <%s> (want <listener PORT> or <source CIDR>)", tag)
+	}
+	ps.block, ps.blockLine = tag, ps.line
+	return nil
+}
+
+func (ps *parser) topDirective(name string, args []string) error {
+	p := ps.p
+	one := func() (string, error) {
+		if len(args) != 1 {
+			return "", ps.errf("%s takes one value", name)
+		}
+		return args[0], nil
+	}
+	switch name {
+	case "local-domain", "relay-domain":
+		if len(args) == 0 {
+			return ps.errf("%s needs at least one domain", name)
+		}
+		for _, d := range args {
+			if !validDomain(d) {
+				return ps.errf("%q is not a domain name", d)
+			}
+			d = strings.ToLower(strings.TrimSuffix(d, "."))
+			if name == "local-domain" {
+				p.LocalDomains = append(p.LocalDomains, d)
+			} else {
+				p.RelayDomains = append(p.RelayDomains, d)
+			}
+		}
+	case "relay-address":
+		v, err := one()
+		if err != nil {
+			return err
+		}
+		if len(v) < 2 || v[0] != '/' || v[len(v)-1] != '/' {
+			return ps.errf("relay-address takes a /regular expression/")
+		}
+		re, err := regexp.Compile("(?i)" + v[1:len(v)-1])
+		if err != nil {
+			return ps.errf("relay-address: %v", err)
+		}
+		p.RelayAddresses = append(p.RelayAddresses, re)
+	case "account":
+		if len(args) != 2 {
+			return ps.errf("account takes a user name and a password")
+		}
+		if _, dup := p.Accounts[args[0]]; dup {
+			return ps.errf("account %q is defined twice", args[0])
+		}
+		p.Accounts[args[0]] = args[1]
+	case "max-message-size":
+		v, err := one()
+		if err != nil {
+			return err
+		}
+		n, err := parseSize(v)
+		if err != nil {
+			return ps.errf("%s: %v", name, err)
+		}
+		p.Limits.MaxMessageBytes = n
+	case "idle-timeout", "auth-failure-window":
+		v, err := one()
+		if err != nil {
+			return err
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return ps.errf("%s: %q is not a positive duration such as 30s or 5m", name, v)
+		}
+		if name == "idle-timeout" {
+			p.Limits.IdleTimeout = d
+		} else {
+			p.Limits.AuthFailureWindow = d
+		}
+	case "max-recipients", "max-line-length", "max-errors", "max-connections-per-client",
+		"max-auth-failures-per-client", "mailbox-size":
+		v, err := one()
+		if err != nil {
+			return err
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 || n > 1<<24 {
+			return ps.errf("%s: %q is not a whole number from 1 to %d", name, v, 1<<24)
+		}
+		switch name {
+		case "max-recipients":
+			p.Limits.MaxRecipients = n
+		case "max-line-length":
+			// RFC 5321 4.5.3.1.6: 1000 octets is the least a server must take.
+			if n < 1000 {
+				return ps.errf("max-line-length below 1000 breaks RFC 5321 4.5.3.1.6")
+			}
+			p.Limits.MaxLineLength = n
+		case "max-errors":
+			p.Limits.MaxErrors = n
+		case "max-connections-per-client":
+			p.Limits.MaxConnectionsPerClient = n
+		case "max-auth-failures-per-client":
+			p.Limits.MaxAuthFailures = n
+		case "mailbox-size":
+			p.Limits.MailboxSize = n
+		}
+	default:
+		return ps.errf("unknown directive %q", name)
+	}
+	return nil
+}
+
+func (ps *parser) listenerDirective(name string, args []string) error {
+	l := ps.listener
+	if len(args) == 0 {
+		return ps.errf("%s needs a value", name)
+	}
+	v := strings.ToLower(args[0])
+	if name != "auth-mechanisms" && len(args) != 1 {
+		return ps.errf("%s takes one value", name)
+	}
+	switch name {
+	case "host":
+		if !validDomain(v) {
+			return ps.errf("%q is not a host name", args[0])
+		}
+		l.Host = v
+	case "role":
+		if v != string(RoleRelay) && v != string(RoleSubmission) {
+			return ps.errf("role is relay or submission, not %q", v)
+		}
+		l.Role = Role(v)
+	case "tls":
+		switch TLSMode(v) {
+		case TLSNone, TLSStartTLS, TLSImplicit:
+			l.TLS = TLSMode(v)
+		default:
+			return ps.errf("tls is none, starttls or implicit, not %q", v)
+		}
+	case "auth":
+		switch AuthMode(v) {
+		case AuthNone, AuthOptional, AuthRequired:
+			l.Auth = AuthMode(v)
+		default:
+			return ps.errf("auth is none, optional or required, not %q", v)
+		}
+	case "require-starttls-before-auth":
+		b, err := parseBool(v)
+		if err != nil {
+			return ps.errf("%s: %v", name, err)
+		}
+		l.RequireTLSBeforeAuth = b
+	case "auth-mechanisms":
+		l.Mechanisms = nil
+		for _, m := range args {
+			m = strings.ToUpper(m)
+			if !slices.Contains([]string{"PLAIN", "LOGIN", "CRAM-MD5"}, m) {
+				return ps.errf("unknown AUTH mechanism %q (PLAIN, LOGIN, CRAM-MD5)", m)
+			}
+			l.Mechanisms = append(l.Mechanisms, m)
+		}
+	default:
+		return ps.errf("unknown listener directive %q", name)
+	}
+	return nil
+}
+
+func (ps *parser) sourceDirective(name string, args []string) error {
+	if name != "always-allow-relaying" {
+		return ps.errf("unknown source directive %q (want always-allow-relaying)", name)
+	}
+	if len(args) != 1 {
+		return ps.errf("%s takes yes or no", name)
+	}
+	b, err := parseBool(strings.ToLower(args[0]))
+	if err != nil {
+		return ps.errf("%s: %v", name, err)
+	}
+	if b {
+		ps.p.TrustedNetworks = append(ps.p.TrustedNetworks, ps.source)
+	}
+	return nil
+}
+
+func parsePort(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 65535 {
+		return 0, fmt.Errorf("%q is not a port number (1 to 65535)", s)
+	}
+	return n, nil
+}
+
+// parsePrefix takes CIDR, a bare address, or PowerMTA's "0/0" for anyone.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if s == "0/0" {
+		return netip.MustParsePrefix("0.0.0.0/0"), nil
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an address or CIDR network", s)
+	}
+	return p.Masked(), nil
+}
+
+func parseBool(s string) (bool, error) {
+	switch s {
+	case "yes", "true", "on":
+		return true, nil
+	case "no", "false", "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not yes or no", s)
+}
+
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	num := s
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if strings.HasSuffix(s, u.suffix) {
+			num, mult = strings.TrimSuffix(s, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > (1<<40)/mult {
+		return 0, fmt.Errorf("%q is not a size such as 10485760 or 10MiB", s)
+	}
+	return n * mult, nil
+}
+
+// validDomain accepts DNS names of letters, digits, hyphens and dots; it
+// refuses IP literals, which the sandbox never treats as mail domains.
+func validDomain(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	if _, err := netip.ParseAddr(s); err == nil {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !(c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+				return false
+			}
+		}
+	}
+	return true
+}
