@@ -1,0 +1,343 @@
+// Package relay is the sandbox's SMTP server: go-smtp on ports 25, 465, 587
+// and 2525 (and every simulated host's doors), each with the policy a real
+// server has there, answering as Postfix does at the moments the lessons
+// show. It never delivers mail anywhere: it has no SMTP client at all, and
+// what it accepts, relayed mail included, goes to the sandbox mailbox.
+//
+// RFCs: 5321 (SMTP), 3207 (STARTTLS), 4954 (AUTH), 6409 (submission),
+// 8314 (implicit TLS), 3463 (enhanced status codes), 2195 (CRAM-MD5).
+package relay
+
+import (
+	"bufio"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/portlab/portlab/server/events"
+	"github.com/portlab/portlab/server/mailbox"
+	"github.com/portlab/portlab/server/policy"
+)
+
+// DefaultLab is where mail from real TCP clients lands unless their AUTH
+// user names a lab: the shared classroom.
+const DefaultLab = "classroom"
+
+// Store is where accepted messages go.
+type Store interface {
+	Deliver(*mailbox.Message) error
+}
+
+// Accounts resolves an AUTH user to its password and, for a lab's own
+// account, the lab it names ("" keeps the connection's lab).
+type Accounts interface {
+	Lookup(user string) (password, lab string, ok bool)
+}
+
+// Certs issues the TLS configuration for a simulated host.
+type Certs interface {
+	ServerConfig(host string, extra ...string) (*tls.Config, error)
+}
+
+// Config is what a Relay needs.
+type Config struct {
+	Policy   *policy.Policy
+	Certs    Certs
+	Store    Store
+	Bus      *events.Bus      // may be nil
+	Accounts Accounts         // nil: the policy's accounts
+	Now      func() time.Time // nil: time.Now
+	ErrorLog *log.Logger      // go-smtp's internal errors; nil discards
+}
+
+// Meta tags a connection with what the relay cannot see on the wire.
+type Meta struct {
+	Lab    string     // the student's lab ("" for the classroom)
+	Client netip.Addr // the client's address, simulated for tunnels
+	// Tunnel marks connections from the gateway, which enforces its own
+	// per-client limits; the relay's per-address limits are for TCP.
+	Tunnel bool
+}
+
+// Door names one simulated host's SMTP port.
+type Door struct {
+	Host string
+	// Port is the lesson port whose listener policy applies (25, 465,
+	// 587, 2525).
+	Port int
+	// NoSTARTTLS plays a server that does not offer STARTTLS.
+	NoSTARTTLS bool
+	// LocalDomains are extra domains this host is final for.
+	LocalDomains string // comma-separated, to keep Door comparable
+}
+
+// Relay serves every door.
+type Relay struct {
+	policy   *policy.Policy
+	certs    Certs
+	store    Store
+	bus      *events.Bus
+	accounts Accounts
+	now      func() time.Time
+	errorLog *log.Logger
+	clients  *clientLimits
+	connID   atomic.Uint64
+
+	mu     sync.Mutex
+	doors  map[Door]*door
+	closed bool
+}
+
+// New returns a relay; it listens nowhere until Serve or ServeConn.
+func New(cfg Config) (*Relay, error) {
+	if cfg.Policy == nil || cfg.Certs == nil || cfg.Store == nil {
+		return nil, errors.New("relay: Policy, Certs and Store are required")
+	}
+	r := &Relay{
+		policy: cfg.Policy, certs: cfg.Certs, store: cfg.Store, bus: cfg.Bus,
+		accounts: cfg.Accounts, now: cfg.Now, errorLog: cfg.ErrorLog,
+		doors: map[Door]*door{},
+	}
+	if r.accounts == nil {
+		r.accounts = policyAccounts(cfg.Policy.Accounts)
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.errorLog == nil {
+		r.errorLog = log.New(io.Discard, "", 0)
+	}
+	r.clients = newClientLimits(cfg.Policy.Limits, r.now)
+	return r, nil
+}
+
+type policyAccounts map[string]string
+
+func (p policyAccounts) Lookup(user string) (string, string, bool) {
+	pass, ok := p[user]
+	return pass, "", ok
+}
+
+// door is one running go-smtp server playing a host on a lesson port.
+type door struct {
+	r         *Relay
+	host      string
+	port      int
+	listener  policy.Listener
+	noTLS     bool
+	local     []string
+	tlsConfig *tls.Config
+	srv       *smtp.Server
+	inproc    *connListener
+}
+
+func (d *door) offersSTARTTLS() bool {
+	return d.listener.TLS == policy.TLSStartTLS && !d.noTLS
+}
+
+func (d *door) isLocal(domain string) bool {
+	if d.r.policy.IsLocal(domain) {
+		return true
+	}
+	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
+	for _, l := range d.local {
+		if domain == l || strings.HasSuffix(domain, "."+l) {
+			return true
+		}
+	}
+	return false
+}
+
+// door returns the running server for d, starting it on first use.
+func (r *Relay) door(d Door) (*door, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, net.ErrClosed
+	}
+	if dr, ok := r.doors[d]; ok {
+		return dr, nil
+	}
+	l, ok := r.policy.Listener(d.Port)
+	if !ok {
+		return nil, fmt.Errorf("relay: no listener policy for port %d", d.Port)
+	}
+	dr := &door{r: r, host: d.Host, port: d.Port, listener: l, noTLS: d.NoSTARTTLS}
+	for _, s := range strings.Split(d.LocalDomains, ",") {
+		if s = strings.TrimSpace(strings.ToLower(s)); s != "" {
+			dr.local = append(dr.local, s)
+		}
+	}
+	if l.TLS != policy.TLSNone {
+		cfg, err := r.certs.ServerConfig(d.Host)
+		if err != nil {
+			return nil, fmt.Errorf("relay: certificate for %s: %w", d.Host, err)
+		}
+		dr.tlsConfig = cfg
+	}
+	srv := smtp.NewServer(smtp.BackendFunc(dr.newSession))
+	srv.Domain = d.Host
+	lim := r.policy.Limits
+	srv.ReadTimeout = lim.IdleTimeout
+	srv.WriteTimeout = time.Minute
+	srv.MaxMessageBytes = lim.MaxMessageBytes
+	srv.MaxRecipients = lim.MaxRecipients
+	srv.MaxLineLength = 0       // the wire enforces RFC 5321's limits itself
+	srv.AllowInsecureAuth = true // the wire and the session decide, per policy
+	srv.ErrorLog = r.errorLog
+	dr.srv = srv
+	dr.inproc = newConnListener()
+	go srv.Serve(dr.inproc)
+	r.doors[d] = dr
+	return dr, nil
+}
+
+func (d *door) newSession(c *smtp.Conn) (smtp.Session, error) {
+	w, ok := c.Conn().(*wire)
+	if !ok {
+		return nil, errors.New("relay: connection did not come through the relay")
+	}
+	if w.session == nil {
+		w.session = &session{w: w, conn: c}
+	}
+	return w.session, nil
+}
+
+// wrap makes the wire for a new connection and applies the connection
+// limits; over a limit, the greeting becomes the refusal.
+func (d *door) wrap(c net.Conn, meta Meta) *wire {
+	w := &wire{raw: c, conn: c, d: d, meta: meta, id: d.r.connID.Add(1)}
+	w.br = bufio.NewReaderSize(c, 4096)
+	w.implicit = d.listener.TLS == policy.TLSImplicit
+	if !meta.Tunnel {
+		if release, ok := d.r.clients.connect(meta.Client); ok {
+			w.onClose = release
+		} else {
+			w.reject = fmt.Sprintf(lineTooManyConnsFm, d.host, meta.Client)
+		}
+	}
+	w.publish(events.Event{Kind: events.Connect, Text: "connection from " + clientText(meta.Client)})
+	return w
+}
+
+func clientText(a netip.Addr) string {
+	if !a.IsValid() {
+		return "unknown"
+	}
+	return a.String()
+}
+
+// Serve accepts real TCP clients on l for a door until l is closed.
+func (r *Relay) Serve(l net.Listener, d Door) error {
+	dr, err := r.door(d)
+	if err != nil {
+		return err
+	}
+	return dr.srv.Serve(&tcpListener{Listener: l, d: dr})
+}
+
+// ServeConn runs one SMTP session for a door on c (a gateway tunnel) and
+// returns at once; the session ends when c closes.
+func (r *Relay) ServeConn(c net.Conn, d Door, meta Meta) error {
+	dr, err := r.door(d)
+	if err != nil {
+		return err
+	}
+	meta.Tunnel = true
+	return dr.inproc.push(dr.wrap(c, meta))
+}
+
+// Close stops every door and ends their sessions.
+func (r *Relay) Close() error {
+	r.mu.Lock()
+	r.closed = true
+	doors := r.doors
+	r.doors = map[Door]*door{}
+	r.mu.Unlock()
+	for _, d := range doors {
+		d.srv.Close()
+	}
+	return nil
+}
+
+// tcpListener turns accepted TCP connections into wires.
+type tcpListener struct {
+	net.Listener
+	d *door
+}
+
+func (l *tcpListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	var addr netip.Addr
+	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+		addr = ap.Addr().Unmap()
+	}
+	return l.d.wrap(c, Meta{Client: addr}), nil
+}
+
+// connListener is a listener fed by ServeConn, so in-process tunnels go
+// through the same go-smtp server as TCP clients.
+type connListener struct {
+	c    chan net.Conn
+	done chan struct{}
+	once sync.Once
+}
+
+func newConnListener() *connListener {
+	return &connListener{c: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (l *connListener) push(c net.Conn) error {
+	select {
+	case l.c <- c:
+		return nil
+	case <-l.done:
+		c.Close()
+		return net.ErrClosed
+	}
+}
+
+func (l *connListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.c:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *connListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *connListener) Addr() net.Addr { return inprocAddr{} }
+
+type inprocAddr struct{}
+
+func (inprocAddr) Network() string { return "inproc" }
+func (inprocAddr) String() string  { return "inproc" }
+
+func (r *Relay) newID() string {
+	var b [5]byte
+	rand.Read(b[:])
+	return strings.ToUpper(hex.EncodeToString(b[:]))
+}
+
+func tlsVersionName(v uint16) string  { return tls.VersionName(v) }
+func tlsCipherName(c uint16) string   { return tls.CipherSuiteName(c) }

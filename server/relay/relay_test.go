@@ -1,0 +1,253 @@
+package relay
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portlab/portlab/server/events"
+)
+
+// A plaintext client on 465 sees nothing: the server waits for a TLS
+// ClientHello (LESSONS.md L4).
+func TestImplicitTLSIsSilentToPlaintext(t *testing.T) {
+	sb := startSandbox(t, "")
+	c, err := net.Dial("tcp", sb.addr[465])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	buf := make([]byte, 64)
+	n, err := c.Read(buf)
+	var ne net.Error
+	if n != 0 || !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("plaintext client on 465 read %q, %v; want silence until our timeout", buf[:n], err)
+	}
+}
+
+// A client that disconnects during DATA leaves no stored message.
+func TestDisconnectDuringDataStoresNothing(t *testing.T) {
+	sb := startSandbox(t, "")
+	sub := sb.bus.Subscribe(100, nil)
+	c := dial(t, sb, 25)
+	c.run(sb, "!greeting\nEHLO c.example\nMAIL FROM:<a@example.org>\nRCPT TO:<b@sandbox.test>\nDATA")
+	fmt.Fprintf(c.conn, "Subject: half\r\n\r\nthe first half of a message\r\n")
+	c.conn.Close()
+	waitFor(t, sub, events.Disconnect)
+	if n, _, _ := sb.store.Stats(); n != 0 {
+		t.Fatalf("%d messages stored after a disconnect in DATA, want 0", n)
+	}
+}
+
+func TestIdleTimeout(t *testing.T) {
+	sb := startSandbox(t, "idle-timeout 200ms")
+	c := dial(t, sb, 587)
+	c.run(sb, "!greeting\nEHLO c.example\n!eof")
+	if c.last != "421 4.4.2 smtp.relay.test Error: timeout exceeded" {
+		t.Fatalf("after idle: %q", c.last)
+	}
+}
+
+func TestConnectionsPerClient(t *testing.T) {
+	sb := startSandbox(t, "max-connections-per-client 2")
+	a, b := dial(t, sb, 25), dial(t, sb, 25)
+	a.reply()
+	b.reply()
+	c := dial(t, sb, 25)
+	if got := c.reply(); got != "421 4.7.0 mx.sandbox.test Error: too many connections from 127.0.0.1" {
+		t.Fatalf("third connection greeted with %q", got)
+	}
+	a.run(sb, "QUIT\n!eof")
+	// The slot is free again once the first client has gone.
+	if d := dial(t, sb, 25); !strings.HasPrefix(d.reply(), "220 ") {
+		t.Fatalf("after a client left, a new one got %q", d.last)
+	}
+}
+
+func TestAuthFailuresPerClient(t *testing.T) {
+	sb := startSandbox(t, "max-auth-failures-per-client 2")
+	c := dial(t, sb, 465)
+	c.startTLS(sb)
+	c.run(sb, "!greeting\nEHLO c\nAUTH PLAIN AGZvbwB4\nAUTH PLAIN AGZvbwB5")
+	if !strings.HasPrefix(c.last, "535 5.7.8") {
+		t.Fatalf("second bad password: %q", c.last)
+	}
+	c.run(sb, "AUTH PLAIN AGZvbwBiYXJiYXo=")
+	if c.last != "421 4.7.0 legacy.mail.test Error: too many AUTH failures from 127.0.0.1" {
+		t.Fatalf("third try: %q", c.last)
+	}
+	// A new connection from the same address is refused too, even with
+	// the right password: the count is per client, not per session.
+	d := dial(t, sb, 465)
+	d.startTLS(sb)
+	d.run(sb, "!greeting\nEHLO c\nAUTH PLAIN AGZvbwBiYXJiYXo=")
+	if !strings.HasPrefix(d.last, "421 4.7.0") {
+		t.Fatalf("new connection after the limit: %q", d.last)
+	}
+}
+
+// pipe serves one in-process session (as the gateway does) and returns
+// the client end.
+func pipe(t *testing.T, sb *sandbox, d Door, meta Meta) *client {
+	t.Helper()
+	cli, srv := net.Pipe()
+	if err := sb.r.ServeConn(srv, d, meta); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	cli.SetDeadline(time.Now().Add(10 * time.Second))
+	return &client{t: t, conn: cli, br: bufio.NewReader(cli), host: d.Host}
+}
+
+// Relaying is granted to a trusted source network without AUTH
+// (LESSONS.md L3 way b), and tunnelled mail lands in its lab only.
+func TestTrustedNetworkAndLabs(t *testing.T) {
+	sb := startSandbox(t, "")
+	c := pipe(t, sb, Door{Host: "mx.sandbox.test", Port: 25}, Meta{Lab: "lab-a", Client: netip.MustParseAddr("10.0.5.20")})
+	c.run(sb, "!greeting\nEHLO office\nMAIL FROM:<a@corp.test>\nRCPT TO:<x@example.net>\nDATA\n!data\nSubject: relayed\n\nx\n.\nQUIT")
+	if !strings.HasPrefix(c.last, "221") {
+		t.Fatalf("transcript:\n%s", c.log.String())
+	}
+	box := sb.store.List("lab-a")
+	if len(box) != 1 || !box[0].Relayed || box[0].Client != "10.0.5.20" {
+		t.Fatalf("lab-a mailbox = %+v", box)
+	}
+	if len(sb.store.List(DefaultLab)) != 0 || len(sb.store.List("lab-b")) != 0 {
+		t.Fatal("another lab sees lab-a's mail")
+	}
+	// The same recipient from an untrusted simulated address is refused.
+	d := pipe(t, sb, Door{Host: "mx.sandbox.test", Port: 25}, Meta{Lab: "lab-b", Client: netip.MustParseAddr("198.51.100.7")})
+	d.run(sb, "!greeting\nEHLO home\nMAIL FROM:<a@home.test>\nRCPT TO:<x@example.net>")
+	if d.last != "554 5.7.1 <x@example.net>: Relay access denied" {
+		t.Fatalf("untrusted relay attempt: %q", d.last)
+	}
+}
+
+// A door can play a server without STARTTLS and with its own domains.
+func TestDoorWithoutSTARTTLS(t *testing.T) {
+	sb := startSandbox(t, "")
+	c := pipe(t, sb, Door{Host: "mx.notls.test", Port: 25, NoSTARTTLS: true, LocalDomains: "notls.test"}, Meta{Lab: "l"})
+	c.run(sb, "!greeting\nEHLO x\nSTARTTLS\nMAIL FROM:<a@b.test>\nRCPT TO:<u@notls.test>")
+	if strings.Contains(c.log.String(), "STARTTLS\nS: 220") || strings.Contains(c.log.String(), "250-STARTTLS") {
+		t.Fatalf("mx.notls.test offered STARTTLS:\n%s", c.log.String())
+	}
+	if !strings.Contains(c.log.String(), "S: 502 5.5.1 Error: command not implemented") || !strings.HasPrefix(c.last, "250 2.1.5") {
+		t.Fatalf("transcript:\n%s", c.log.String())
+	}
+	if !strings.HasPrefix(c.log.String(), "S: 220 mx.notls.test ") {
+		t.Fatalf("greeting does not name the host:\n%s", c.log.String())
+	}
+}
+
+// RFC 3207 §4.2: commands pipelined after STARTTLS arrive in the clear and
+// must be discarded, not executed inside the TLS session.
+func TestSTARTTLSDiscardsInjectedCommands(t *testing.T) {
+	sb := startSandbox(t, "")
+	c := dial(t, sb, 25)
+	c.run(sb, "!greeting\nEHLO x")
+	fmt.Fprintf(c.conn, "STARTTLS\r\nMAIL FROM:<injected@evil.test>\r\n")
+	if got := c.reply(); !strings.HasPrefix(got, "220 2.0.0") {
+		t.Fatalf("STARTTLS: %q", got)
+	}
+	c.startTLS(sb)
+	c.run(sb, "EHLO x\nMAIL FROM:<real@x.test>")
+	if c.last != "250 2.1.0 Ok" {
+		t.Fatalf("MAIL after TLS = %q: the injected MAIL was acted on", c.last)
+	}
+}
+
+// PIPELINING (RFC 2920): a batch of commands gets its replies in order.
+func TestPipelining(t *testing.T) {
+	sb := startSandbox(t, "")
+	c := dial(t, sb, 25)
+	c.reply()
+	fmt.Fprintf(c.conn, "EHLO x\r\nMAIL FROM:<a@x.test>\r\nRCPT TO:<b@sandbox.test>\r\nRCPT TO:<c@elsewhere.test>\r\nDATA\r\n")
+	var got []string
+	for range 5 {
+		r := c.reply()
+		got = append(got, r[:3])
+	}
+	if strings.Join(got, " ") != "250 250 250 554 354" {
+		t.Fatalf("pipelined replies %v", got)
+	}
+}
+
+// Every connection reports its life on the bus.
+func TestEvents(t *testing.T) {
+	sb := startSandbox(t, "")
+	sub := sb.bus.Subscribe(200, nil)
+	c := dial(t, sb, 587)
+	c.run(sb, "!greeting\nEHLO x\nSTARTTLS\n!tls\nEHLO x\nAUTH PLAIN AGZvbwBiYXJiYXo=\nMAIL FROM:<foo@sandbox.test>\nRCPT TO:<b@example.org>\nDATA\n!data\nSubject: e\n\nx\n.\nQUIT\n!eof")
+	seen := map[events.Kind][]events.Event{}
+	for e := range sub.C {
+		seen[e.Kind] = append(seen[e.Kind], e)
+		if e.Kind == events.Disconnect {
+			break
+		}
+	}
+	for _, k := range []events.Kind{events.Connect, events.Command, events.Reply, events.TLS, events.Auth, events.Message, events.Disconnect} {
+		if len(seen[k]) == 0 {
+			t.Errorf("no %s event", k)
+		}
+	}
+	if tl := seen[events.TLS]; len(tl) == 0 || tl[0].TLSVersion != "TLS 1.3" || tl[0].TLSCipher == "" {
+		t.Errorf("TLS event = %+v", tl)
+	}
+	if a := seen[events.Auth]; len(a) == 0 || !a[0].OK || a[0].User != "foo" {
+		t.Errorf("auth event = %+v", a)
+	}
+	for _, e := range seen[events.Command] {
+		if strings.Contains(e.Text, "AGZvbwBiYXJiYXo=") {
+			t.Errorf("credentials in an event: %q", e.Text)
+		}
+		if e.Text == "MAIL FROM:<foo@sandbox.test>" && !e.Secure {
+			t.Error("a command inside TLS is not marked secure")
+		}
+	}
+	if e := seen[events.Message]; len(e) == 0 || e[0].MessageID == "" || e[0].Port != 587 || e[0].Lab != DefaultLab {
+		t.Errorf("message event = %+v", e)
+	}
+}
+
+// Real clients route their mail to a lab by authenticating as the lab.
+func TestAuthUserNamesLab(t *testing.T) {
+	sb := startSandbox(t, "")
+	sb.r.accounts = labAccounts{}
+	c := dial(t, sb, 465)
+	c.startTLS(sb)
+	c.run(sb, "!greeting\nEHLO x\nAUTH PLAIN AGxhYi05AHNlY3JldA==\nMAIL FROM:<s@x.test>\nRCPT TO:<t@sandbox.test>\nDATA\n!data\nSubject: to my lab\n\nx\n.\nQUIT\n!eof")
+	if got := sb.store.List("lab-9"); len(got) != 1 || got[0].AuthUser != "lab-9" {
+		t.Fatalf("lab-9 mailbox = %+v\n%s", got, c.log.String())
+	}
+}
+
+type labAccounts struct{}
+
+func (labAccounts) Lookup(user string) (string, string, bool) {
+	if user == "lab-9" {
+		return "secret", "lab-9", true
+	}
+	return "", "", false
+}
+
+func waitFor(t *testing.T, sub *events.Subscription, kind events.Kind) events.Event {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case e := <-sub.C:
+			if e.Kind == kind {
+				return e
+			}
+		case <-timeout:
+			t.Fatalf("no %s event", kind)
+		}
+	}
+}
+

@@ -1,0 +1,107 @@
+package relay
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/emersion/go-smtp"
+)
+
+// The lesson replies. Each is what Postfix 3.7 sends at the same moment
+// (measured with the lessons' configuration), with the RFC 3463 enhanced
+// code, and the section of the RFC that asks for it.
+var (
+	// RFC 3207 §4 and RFC 4954 §4: a server may demand TLS before AUTH;
+	// Postfix with smtpd_tls_security_level=encrypt answers every mail
+	// command so until STARTTLS.
+	replyMustStartTLS = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Must issue a STARTTLS command first"}
+	// RFC 4954 §4: AUTH where it is not offered.
+	replyAuthNotEnabled = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "Error: authentication not enabled"}
+	// RFC 4954 §6: bad credentials.
+	replyAuthFailed = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Error: authentication failed: authentication failure"}
+	// RFC 4954 §4: a mechanism the server does not offer.
+	replyAuthMechanism = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Error: authentication failed: Invalid authentication mechanism"}
+	// RFC 5321 §4.1.4: MAIL inside a transaction.
+	replyNestedMail = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "Error: nested MAIL command"}
+	// RFC 5321 §4.1.1.3: a recipient must be a mailbox with a domain here.
+	replyBadRecipient = &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 1, 3}, Message: "Bad recipient address syntax"}
+	// RFC 5321 §4.5.3.1.6: text lines are at most 1000 octets; the message
+	// is refused whole rather than stored with a line cut in two.
+	replyDataLineTooLong = &smtp.SMTPError{Code: 500, EnhancedCode: smtp.EnhancedCode{5, 5, 2}, Message: "Error: message line too long (RFC 5321 4.5.3.1.6)"}
+)
+
+// Replies the connection layer writes itself, as raw lines.
+const (
+	lineReadyTLS        = "220 2.0.0 Ready to start TLS"
+	lineTLSActive       = "554 5.5.1 Error: TLS already active"        // RFC 3207 §4
+	lineNoTLS           = "502 5.5.1 Error: command not implemented"   // STARTTLS where TLS is not offered
+	lineNotRecognized   = "502 5.5.2 Error: command not recognized"    // RFC 5321 §4.2.4
+	lineSendHelo        = "503 5.5.1 Error: send HELO/EHLO first"      // RFC 3207 §4.2: after TLS, EHLO again
+	lineLineTooLong     = "500 5.5.2 Error: line too long"             // RFC 5321 §4.5.3.1.4
+	lineTooManyErrorsFm = "421 4.7.0 %s Error: too many errors"        // Postfix smtpd_hard_error_limit
+	lineTooManyConnsFm  = "421 4.7.0 %s Error: too many connections from %s"
+	lineTooManyAuthFm   = "421 4.7.0 %s Error: too many AUTH failures from %s"
+)
+
+// replyRelayDenied is RFC 5321 §3.6.2's refusal to be an open relay, in
+// Postfix's words (LESSONS.md L3).
+func replyRelayDenied(rcpt string) *smtp.SMTPError {
+	return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: fmt.Sprintf("<%s>: Relay access denied", rcpt)}
+}
+
+// replyAccessDenied is how Postfix's submission service (restrictions
+// permit_sasl_authenticated, reject) refuses a recipient from a client that
+// did not authenticate. RFC 6409 §4.3 would also allow 530 at MAIL.
+func replyAccessDenied(client netip.Addr) *smtp.SMTPError {
+	return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: fmt.Sprintf("<unknown[%s]>: Client host rejected: Access denied", client)}
+}
+
+// replyQueued acknowledges a stored message; go-smtp writes an SMTPError's
+// code as given, so a 250 here carries the queue id like Postfix's.
+func replyQueued(id string) *smtp.SMTPError {
+	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "Ok: queued as " + id}
+}
+
+// rewrite turns go-smtp's wording of a reply into Postfix's where they
+// differ, so every reply a student reads is a real server's. Lines not
+// listed pass unchanged. host is the simulated host the door plays.
+func rewrite(line, host string) string {
+	for _, r := range rewrites {
+		if strings.HasPrefix(line, r.from) {
+			if strings.Contains(r.to, "%s") {
+				return fmt.Sprintf(r.to, host)
+			}
+			return r.to
+		}
+	}
+	return line
+}
+
+var rewrites = []struct{ from, to string }{
+	{"220 " /* greeting */, "220 %s ESMTP portlab sandbox"},
+	{"250 2.0.0 Hello ", "250 %s"},
+	{"235 2.0.0 Authentication succeeded", "235 2.7.0 Authentication successful"},
+	{"250 2.0.0 Roger, accepting mail from", "250 2.1.0 Ok"},
+	{"250 2.0.0 I'll make sure", "250 2.1.5 Ok"},
+	{"250 2.0.0 I have successfully done nothing", "250 2.0.0 Ok"},
+	{"250 2.0.0 Session reset", "250 2.0.0 Ok"},
+	{"354 ", "354 End data with <CR><LF>.<CR><LF>"},
+	{"421 4.4.2 Idle timeout", "421 4.4.2 %s Error: timeout exceeded"},
+	{"500 5.5.1 Too many errors", "421 4.7.0 %s Error: too many errors"},
+	{"501 5.5.2 Bad command", "500 5.5.2 Error: bad syntax"},
+	{"501 5.5.2 Domain/address argument required", "501 5.5.4 Syntax: EHLO hostname"},
+	{"501 5.5.2 Was expecting MAIL", "501 5.5.4 Syntax: MAIL FROM:<address>"},
+	{"501 5.5.2 Was expecting RCPT", "501 5.5.4 Syntax: RCPT TO:<address>"},
+	{"502 5.5.1 Please introduce yourself first", "503 5.5.1 Error: send HELO/EHLO first"},
+	{"502 5.5.1 Missing MAIL FROM", "503 5.5.1 Error: need MAIL command"},
+	{"502 5.5.1 Missing RCPT TO", "503 5.5.1 Error: need RCPT command"},
+	{"503 5.5.1 Already authenticated", "503 5.5.1 Error: already authenticated"},
+	{"502 5.5.4 Missing parameter", "501 5.5.4 Syntax: AUTH mechanism"},
+	{"454 4.7.0 Invalid base64 data", "501 5.5.2 Cannot decode response"},
+	{"501 5.0.0 Negotiation cancelled", "501 5.7.0 Authentication aborted"},
+	{"552 5.3.4 Max", "552 5.3.4 Message size exceeds fixed limit"},
+	{"452 4.5.3 Maximum limit", "452 4.5.3 Error: too many recipients"},
+	{"502 5.5.1 ", "502 5.5.1 Error: command not implemented"},
+	{"500 5.5.2 Syntax errors", "502 5.5.2 Error: command not recognized"},
+}

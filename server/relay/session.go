@@ -1,0 +1,289 @@
+package relay
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/md5"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"github.com/portlab/portlab/server/events"
+	"github.com/portlab/portlab/server/mailbox"
+	"github.com/portlab/portlab/server/policy"
+)
+
+// session is one SMTP session as go-smtp drives it; the rules come from
+// the door's listener policy.
+type session struct {
+	w        *wire
+	conn     *smtp.Conn
+	from     string
+	fromSet  bool
+	rcpts    []string
+	relayed  bool
+	authUser string
+	authLab  string
+}
+
+var (
+	_ smtp.Session     = (*session)(nil)
+	_ smtp.AuthSession = (*session)(nil)
+)
+
+func (s *session) Reset() {
+	s.from, s.fromSet, s.rcpts, s.relayed = "", false, nil, false
+}
+
+func (s *session) Logout() error { return nil }
+
+// AuthMechanisms is what EHLO advertises: nothing where AUTH is off, and
+// nothing before TLS on a port that demands TLS first (RFC 4954 §4).
+func (s *session) AuthMechanisms() []string {
+	l := s.w.d.listener
+	if l.Auth == policy.AuthNone {
+		return nil
+	}
+	if l.RequireTLSBeforeAuth && s.w.tls == nil {
+		return nil
+	}
+	return l.Mechanisms
+}
+
+func (s *session) Auth(mech string) (sasl.Server, error) {
+	l := s.w.d.listener
+	if l.Auth == policy.AuthNone {
+		return nil, replyAuthNotEnabled
+	}
+	if l.RequireTLSBeforeAuth && s.w.tls == nil {
+		return nil, replyMustStartTLS // the wire answers first; kept as a guard
+	}
+	if s.w.d.r.clients.authBlocked(s.w.meta) {
+		// A 421 ends the session once written (wire.writeLine).
+		return nil, &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0},
+			Message: fmt.Sprintf("%s Error: too many AUTH failures from %s", s.w.d.host, s.w.clientAddr())}
+	}
+	offered := false
+	for _, m := range l.Mechanisms {
+		offered = offered || m == mech
+	}
+	if !offered {
+		return nil, replyAuthMechanism
+	}
+	switch mech {
+	case sasl.Plain:
+		return sasl.NewPlainServer(func(identity, user, pass string) error {
+			if identity != "" && identity != user {
+				return s.authResult(user, false)
+			}
+			_, ok := s.lookup(user, pass)
+			return s.authResult(user, ok)
+		}), nil
+	case sasl.Login:
+		return &loginServer{check: func(user, pass string) error {
+			_, ok := s.lookup(user, pass)
+			return s.authResult(user, ok)
+		}}, nil
+	case "CRAM-MD5":
+		return newCRAMServer(s.w.d.host, s.w.d.r.now(), func(user string) (string, bool) {
+			pass, _, ok := s.w.d.r.accounts.Lookup(user)
+			return pass, ok
+		}, func(user string, ok bool) error { return s.authResult(user, ok) }), nil
+	}
+	return nil, replyAuthMechanism
+}
+
+func (s *session) lookup(user, pass string) (string, bool) {
+	want, lab, ok := s.w.d.r.accounts.Lookup(user)
+	if !ok || !hmac.Equal([]byte(want), []byte(pass)) {
+		return "", false
+	}
+	return lab, true
+}
+
+// authResult records an AUTH outcome and gives go-smtp the reply.
+func (s *session) authResult(user string, ok bool) error {
+	s.w.publish(events.Event{Kind: events.Auth, User: user, OK: ok, Text: map[bool]string{true: "AUTH succeeded for " + user, false: "AUTH failed for " + user}[ok]})
+	if !ok {
+		s.w.d.r.clients.authFailed(s.w.meta)
+		return replyAuthFailed
+	}
+	_, lab, _ := s.w.d.r.accounts.Lookup(user)
+	s.authUser, s.authLab = user, lab
+	return nil
+}
+
+func (s *session) Mail(from string, _ *smtp.MailOptions) error {
+	if s.fromSet {
+		return replyNestedMail
+	}
+	s.from, s.fromSet = from, true
+	return nil
+}
+
+// Rcpt decides relaying (LESSONS.md L3): mail for the sandbox's own
+// domains is taken from anyone; any other domain needs AUTH, a trusted
+// source network or a listed relay domain. Submission ports take nothing
+// without AUTH, as Postfix's submission service.
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	_, domain, ok := strings.Cut(to, "@")
+	if !ok || domain == "" {
+		return replyBadRecipient
+	}
+	r := s.w.d.r
+	l := s.w.d.listener
+	authed := s.authUser != ""
+	if l.Role == policy.RoleSubmission && l.Auth == policy.AuthRequired && !authed {
+		return replyAccessDenied(s.w.clientAddr())
+	}
+	local := s.w.d.isLocal(domain)
+	if !local && !authed && !r.policy.Trusted(s.w.clientAddr()) && !r.policy.MayRelayTo(to) {
+		return replyRelayDenied(to)
+	}
+	s.rcpts = append(s.rcpts, to)
+	s.relayed = s.relayed || !local
+	return nil
+}
+
+// Data stores the message once it is complete. A client that goes away
+// before the final dot makes the read fail, and nothing is stored.
+func (s *session) Data(r io.Reader) error {
+	body, err := io.ReadAll(r)
+	if err != nil {
+		var se *smtp.SMTPError
+		if errors.As(err, &se) {
+			return se
+		}
+		return err
+	}
+	if s.w.dataLong {
+		s.w.dataLong = false
+		return replyDataLineTooLong
+	}
+	rl := s.w.d.r
+	m := &mailbox.Message{
+		Lab:      s.w.lab(),
+		From:     s.from,
+		To:       append([]string(nil), s.rcpts...),
+		Host:     s.w.d.host,
+		Port:     s.w.d.port,
+		Helo:     s.conn.Hostname(),
+		TLS:      s.w.tls != nil,
+		AuthUser: s.authUser,
+		Relayed:  s.relayed,
+	}
+	if s.w.meta.Client.IsValid() {
+		m.Client = s.w.meta.Client.String()
+	}
+	m.ID = rl.newID()
+	if s.w.tls != nil {
+		m.TLSVersion = tlsVersionName(s.w.tls.Version)
+		m.TLSCipher = tlsCipherName(s.w.tls.CipherSuite)
+	}
+	m.ReceivedAt = rl.now()
+	m.Raw = append(received(m, s.w.d.host), body...)
+	if err := rl.store.Deliver(m); err != nil {
+		// Not stored, so not acknowledged: the client keeps the message.
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Error: queue file write error"}
+	}
+	s.w.publish(events.Event{Kind: events.Message, MessageID: m.ID, Text: fmt.Sprintf("message %s stored: %d bytes from <%s> to %s", m.ID, len(m.Raw), m.From, strings.Join(m.To, ", "))})
+	return replyQueued(m.ID)
+}
+
+// received is the trace header every MTA prepends (RFC 5321 §4.4); the
+// hop-by-hop lesson reads it.
+func received(m *mailbox.Message, host string) []byte {
+	with := "ESMTP"
+	if m.TLS {
+		with += "S"
+	}
+	if m.AuthUser != "" {
+		with += "A"
+	}
+	tlsNote := ""
+	if m.TLS {
+		tlsNote = fmt.Sprintf("\r\n\t(using %s with cipher %s)", m.TLSVersion, m.TLSCipher)
+	}
+	for_ := ""
+	if len(m.To) == 1 {
+		for_ = " for <" + m.To[0] + ">"
+	}
+	client := m.Client
+	if client == "" {
+		client = "unknown"
+	}
+	return fmt.Appendf(nil, "Received: from %s (unknown [%s])%s\r\n\tby %s (portlab) with %s id %s%s;\r\n\t%s\r\n",
+		orUnknown(m.Helo), client, tlsNote, host, with, m.ID, for_, m.ReceivedAt.Format(time.RFC1123Z))
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+// loginServer is the LOGIN mechanism (draft-murchison-sasl-login): go-sasl
+// ships only its client side.
+type loginServer struct {
+	step  int
+	user  string
+	check func(user, pass string) error
+}
+
+func (l *loginServer) Next(response []byte) ([]byte, bool, error) {
+	switch l.step {
+	case 0:
+		l.step = 1
+		if len(response) == 0 { // no initial response: ask for it
+			return []byte("Username:"), false, nil
+		}
+		fallthrough
+	case 1:
+		l.user, l.step = string(response), 2
+		return []byte("Password:"), false, nil
+	default:
+		return nil, true, l.check(l.user, string(response))
+	}
+}
+
+// cramServer is CRAM-MD5 (RFC 2195), which the articles list; go-sasl has
+// no server side for it.
+type cramServer struct {
+	challenge string
+	password  func(user string) (string, bool)
+	result    func(user string, ok bool) error
+	sent      bool
+}
+
+func newCRAMServer(host string, now time.Time, password func(string) (string, bool), result func(string, bool) error) *cramServer {
+	var nonce [8]byte
+	rand.Read(nonce[:])
+	return &cramServer{
+		challenge: fmt.Sprintf("<%s.%d@%s>", hex.EncodeToString(nonce[:]), now.Unix(), host),
+		password:  password, result: result,
+	}
+}
+
+func (c *cramServer) Next(response []byte) ([]byte, bool, error) {
+	if !c.sent {
+		c.sent = true
+		return []byte(c.challenge), false, nil
+	}
+	user, digest, ok := bytes.Cut(response, []byte(" "))
+	pass, known := c.password(string(user))
+	if !ok || !known {
+		return nil, true, c.result(string(user), false)
+	}
+	mac := hmac.New(md5.New, []byte(pass))
+	mac.Write([]byte(c.challenge))
+	want := hex.EncodeToString(mac.Sum(nil))
+	return nil, true, c.result(string(user), hmac.Equal([]byte(want), bytes.ToLower(digest)))
+}

@@ -1,0 +1,445 @@
+package relay
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	"github.com/portlab/portlab/server/events"
+	"github.com/portlab/portlab/server/policy"
+)
+
+// wire is the connection as go-smtp sees it: plain SMTP lines, with TLS
+// done underneath. Owning TLS here, rather than leaving STARTTLS to
+// go-smtp, lets the relay see every command and reply of a connection
+// before and after the upgrade (the transcript events), and answer the
+// lesson moments exactly as Postfix does: 530 before STARTTLS, EHLO again
+// after it, 554 for a second STARTTLS.
+type wire struct {
+	raw  net.Conn // the transport: TCP or a gateway tunnel
+	conn net.Conn // raw, or TLS over raw
+	br   *bufio.Reader
+	d    *door
+	meta Meta
+	id   uint64
+
+	tls      *tls.ConnectionState
+	implicit bool // TLS from the first byte (465); done lazily
+	mode     int
+	needEHLO bool   // TLS just started: RFC 3207 §4.2 wants EHLO again
+	lastVerb string // the last command handed to go-smtp
+	ehlo     []string
+	out      []byte // a partial reply line from go-smtp
+	in       []byte // bytes of a line not yet handed to go-smtp
+	lineBuf  []byte
+	errors   int
+	closing  bool   // the next Read ends the session
+	reject   string // refuse at the greeting with this line (limits)
+	dataLong bool   // a body line broke the line limit: refuse the message
+	session  *session
+
+	closeOnce sync.Once
+	onClose   func()
+}
+
+const (
+	modeCommand = iota
+	modeData    // after 354: message lines until the lone dot
+	modeAuth    // after 334: one SASL response line
+)
+
+// authLineLimit is RFC 4954 §4's minimum for AUTH command and response
+// lines, which carry base64 and may exceed RFC 5321's 512 octets.
+const authLineLimit = 12288
+
+var errClosing = errors.New("relay: session ended by the server")
+
+func (w *wire) limits() policy.Limits { return w.d.r.policy.Limits }
+
+// Read hands go-smtp the client's input, one command line at a time (so a
+// command the wire answers itself never reaches go-smtp), message bodies in
+// bulk up to and including the final dot.
+func (w *wire) Read(p []byte) (int, error) {
+	if err := w.handshakeImplicit(); err != nil {
+		return 0, err
+	}
+	for {
+		if len(w.in) > 0 {
+			n := copy(p, w.in)
+			w.in = w.in[n:]
+			return n, nil
+		}
+		if w.closing {
+			return 0, io.EOF
+		}
+		limit := w.limits().MaxLineLength
+		if w.mode == modeAuth {
+			limit = authLineLimit
+		}
+		line, err := w.readLine(limit)
+		if errors.Is(err, errLineTooLong) {
+			if w.mode == modeData {
+				w.dataLong = true // keep reading to the dot, store nothing
+				continue
+			}
+			w.mode = modeCommand
+			w.writeLine(lineLineTooLong)
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		switch w.mode {
+		case modeData:
+			if isDot(line) {
+				w.mode = modeCommand
+			}
+			w.in = line
+			if w.mode == modeData {
+				w.in = w.moreData(line)
+			}
+			continue
+		case modeAuth:
+			w.mode = modeCommand
+			w.event(events.Command, "<SASL response hidden>")
+			w.in = line
+			continue
+		}
+		if w.command(line) {
+			w.in = line
+		}
+	}
+}
+
+// moreData appends the body lines already buffered, so a large message
+// does not cost one Read per line. It stops after the final dot.
+func (w *wire) moreData(first []byte) []byte {
+	buf := append(w.lineBuf[:0:0], first...)
+	for w.br.Buffered() > 0 && len(buf) < 32<<10 {
+		peek, _ := w.br.Peek(w.br.Buffered())
+		i := bytes.IndexByte(peek, '\n')
+		if i < 0 || i+1 > w.limits().MaxLineLength {
+			break
+		}
+		line := peek[:i+1]
+		buf = append(buf, line...)
+		w.br.Discard(i + 1)
+		if isDot(line) {
+			w.mode = modeCommand
+			break
+		}
+	}
+	return buf
+}
+
+func isDot(line []byte) bool {
+	return string(line) == ".\r\n" || string(line) == ".\n"
+}
+
+var errLineTooLong = errors.New("line too long")
+
+// readLine reads one line of at most limit octets, CRLF included. A longer
+// line is consumed to its end and reported, so the session can go on.
+func (w *wire) readLine(limit int) ([]byte, error) {
+	w.lineBuf = w.lineBuf[:0]
+	tooLong := false
+	for {
+		frag, err := w.br.ReadSlice('\n')
+		if !tooLong {
+			w.lineBuf = append(w.lineBuf, frag...)
+			if len(w.lineBuf) > limit {
+				tooLong, w.lineBuf = true, w.lineBuf[:0]
+			}
+		}
+		if err == nil {
+			if tooLong {
+				return nil, errLineTooLong
+			}
+			return w.lineBuf, nil
+		}
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return nil, err
+		}
+	}
+}
+
+// gatedBeforeTLS are the commands Postfix refuses with 530 on a port that
+// demands TLS first; EHLO, HELO, NOOP, QUIT and STARTTLS still work.
+var gatedBeforeTLS = map[string]bool{
+	"AUTH": true, "MAIL": true, "RCPT": true, "DATA": true, "VRFY": true,
+	"RSET": true, "ETRN": true, "EXPN": true, "BDAT": true,
+}
+
+// known are the commands go-smtp answers; anything else is refused here
+// with Postfix's wording and counted against the error limit.
+var known = map[string]bool{
+	"HELO": true, "EHLO": true, "MAIL": true, "RCPT": true, "DATA": true,
+	"RSET": true, "NOOP": true, "QUIT": true, "VRFY": true, "AUTH": true,
+	"EXPN": true, "HELP": true,
+}
+
+// command inspects one command line and reports whether go-smtp should
+// see it; otherwise the wire has answered it.
+func (w *wire) command(line []byte) bool {
+	text := strings.TrimRight(string(line), "\r\n")
+	verb, _, _ := strings.Cut(text, " ")
+	verb = strings.ToUpper(verb)
+	shown := text
+	if verb == "AUTH" {
+		shown = maskAuth(text)
+	}
+	w.event(events.Command, shown)
+	if verb == "QUIT" || verb == "NOOP" || verb == "EHLO" || verb == "HELO" {
+		w.needEHLO = false
+		w.lastVerb = verb
+		return true
+	}
+	switch {
+	case verb == "STARTTLS":
+		w.startTLS()
+		return false
+	case w.needEHLO:
+		w.writeLine(lineSendHelo)
+		return false
+	case w.tls == nil && w.d.listener.RequireTLSBeforeAuth && gatedBeforeTLS[verb]:
+		w.writeLine(replyLine(replyMustStartTLS))
+		return false
+	case !known[verb]:
+		// BDAT lands here too: CHUNKING is not offered (RFC 3030 §2).
+		w.writeLine(lineNotRecognized)
+		return false
+	}
+	w.lastVerb = verb
+	return true
+}
+
+// maskAuth keeps the mechanism and hides the credentials in events and
+// logs; the student's own tab shows (and decodes) what it sent.
+func maskAuth(text string) string {
+	f := strings.Fields(text)
+	if len(f) > 2 {
+		return f[0] + " " + f[1] + " <credentials hidden>"
+	}
+	return text
+}
+
+// startTLS upgrades the connection (RFC 3207).
+func (w *wire) startTLS() {
+	switch {
+	case w.tls != nil:
+		w.writeLine(lineTLSActive)
+		return
+	case !w.d.offersSTARTTLS():
+		w.writeLine(lineNoTLS)
+		return
+	}
+	w.writeLine(lineReadyTLS)
+	// RFC 3207 §4.2 (and CVE-2011-0411): anything the client pipelined
+	// after STARTTLS arrived in the clear and must not be acted on.
+	w.br.Discard(w.br.Buffered())
+	tc := tls.Server(w.raw, w.d.tlsConfig)
+	if err := w.handshake(tc); err != nil {
+		w.closing = true
+		return
+	}
+	w.needEHLO = true
+}
+
+func (w *wire) handshakeImplicit() error {
+	if !w.implicit || w.tls != nil {
+		return nil
+	}
+	w.implicit = false
+	if err := w.handshake(tls.Server(w.raw, w.d.tlsConfig)); err != nil {
+		w.closing = true
+		return err
+	}
+	return nil
+}
+
+func (w *wire) handshake(tc *tls.Conn) error {
+	w.raw.SetDeadline(time.Now().Add(w.limits().IdleTimeout))
+	err := tc.Handshake()
+	w.raw.SetDeadline(time.Time{})
+	if err != nil {
+		w.event(events.TLS, "TLS handshake failed: "+err.Error())
+		return err
+	}
+	st := tc.ConnectionState()
+	w.tls = &st
+	w.conn = tc
+	w.br.Reset(tc)
+	w.publish(events.Event{
+		Kind: events.TLS, Text: fmt.Sprintf("TLS established: %s, %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite)),
+		TLSVersion: tls.VersionName(st.Version), TLSCipher: tls.CipherSuiteName(st.CipherSuite), Secure: true,
+	})
+	return nil
+}
+
+// Write takes go-smtp's replies, line by line, and sends them in Postfix's
+// words; the EHLO reply is rebuilt whole.
+func (w *wire) Write(p []byte) (int, error) {
+	if err := w.handshakeImplicit(); err != nil {
+		return 0, err
+	}
+	w.out = append(w.out, p...)
+	for {
+		i := bytes.IndexByte(w.out, '\n')
+		if i < 0 {
+			break
+		}
+		line := strings.TrimRight(string(w.out[:i+1]), "\r\n")
+		w.out = w.out[i+1:]
+		if err := w.reply(line); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+func (w *wire) reply(line string) error {
+	if w.reject != "" {
+		// Over a limit at connect: the greeting becomes the refusal.
+		msg := w.reject
+		w.reject, w.closing = "", true
+		return w.writeLine(msg)
+	}
+	if w.closing {
+		return errClosing
+	}
+	if w.lastVerb == "EHLO" && strings.HasPrefix(line, "250") {
+		w.ehlo = append(w.ehlo, line[4:])
+		if len(line) > 3 && line[3] == ' ' {
+			caps := w.ehlo
+			w.ehlo = nil
+			return w.writeLines(w.ehloReply(caps))
+		}
+		return nil
+	}
+	line = rewrite(line, w.d.host)
+	switch {
+	case strings.HasPrefix(line, "354"):
+		w.mode = modeData
+	case strings.HasPrefix(line, "334"):
+		w.mode = modeAuth
+	}
+	return w.writeLine(line)
+}
+
+// ehloReply lists the extensions as Postfix orders them. go-smtp's own list
+// is used only for the AUTH line, which it builds from the session.
+func (w *wire) ehloReply(caps []string) []string {
+	l := w.d.r.policy.Limits
+	out := []string{"250-" + w.d.host, "250-PIPELINING", fmt.Sprintf("250-SIZE %d", l.MaxMessageBytes)}
+	if w.tls == nil && w.d.offersSTARTTLS() {
+		out = append(out, "250-STARTTLS")
+	}
+	for _, c := range caps {
+		if strings.HasPrefix(c, "AUTH ") {
+			out = append(out, "250-"+c)
+		}
+	}
+	out = append(out, "250-ENHANCEDSTATUSCODES", "250 8BITMIME")
+	return out
+}
+
+func (w *wire) writeLines(lines []string) error {
+	var b []byte
+	for _, l := range lines {
+		b = append(b, l...)
+		b = append(b, '\r', '\n')
+		w.event(events.Reply, l)
+	}
+	_, err := w.conn.Write(b)
+	return err
+}
+
+// writeLine sends one reply line, counts errors against the session's
+// limit (Postfix's smtpd_hard_error_limit) and ends the session there.
+func (w *wire) writeLine(line string) error {
+	if err := w.writeLines([]string{line}); err != nil {
+		return err
+	}
+	if len(line) >= 4 && (line[0] == '4' || line[0] == '5') && line[3] == ' ' && !strings.HasPrefix(line, "421") {
+		w.errors++
+		if w.errors >= w.limits().MaxErrors {
+			w.closing = true
+			return w.writeLines([]string{fmt.Sprintf(lineTooManyErrorsFm, w.d.host)})
+		}
+	}
+	if strings.HasPrefix(line, "421") {
+		w.closing = true
+	}
+	return nil
+}
+
+// replyLine formats an SMTPError as the line go-smtp would write for it.
+func replyLine(e *smtp.SMTPError) string {
+	c := e.EnhancedCode
+	return fmt.Sprintf("%d %d.%d.%d %s", e.Code, c[0], c[1], c[2], e.Message)
+}
+
+func (w *wire) event(kind events.Kind, text string) {
+	w.publish(events.Event{Kind: kind, Text: text})
+}
+
+func (w *wire) publish(e events.Event) {
+	bus := w.d.r.bus
+	if !bus.HasSubscribers() {
+		return
+	}
+	e.Time = w.d.r.now()
+	e.Lab = w.lab()
+	e.Conn = w.id
+	e.Host = w.d.host
+	e.Port = w.d.port
+	if w.meta.Client.IsValid() {
+		e.Client = w.meta.Client.String()
+	}
+	if w.tls != nil {
+		e.Secure = true
+	}
+	bus.Publish(e)
+}
+
+// lab is where this connection's mail and events belong: an AUTH user that
+// names a lab moves a real client's session there.
+func (w *wire) lab() string {
+	if w.session != nil && w.session.authLab != "" {
+		return w.session.authLab
+	}
+	if w.meta.Lab != "" {
+		return w.meta.Lab
+	}
+	return DefaultLab
+}
+
+// Close releases the client's connection slot before closing, so a client
+// that has seen the close can connect again at once.
+func (w *wire) Close() error {
+	w.closeOnce.Do(func() {
+		if w.onClose != nil {
+			w.onClose()
+		}
+		w.event(events.Disconnect, "connection closed")
+	})
+	return w.raw.Close()
+}
+
+func (w *wire) LocalAddr() net.Addr                { return w.raw.LocalAddr() }
+func (w *wire) RemoteAddr() net.Addr               { return w.raw.RemoteAddr() }
+func (w *wire) SetDeadline(t time.Time) error      { return w.raw.SetDeadline(t) }
+func (w *wire) SetReadDeadline(t time.Time) error  { return w.raw.SetReadDeadline(t) }
+func (w *wire) SetWriteDeadline(t time.Time) error { return w.raw.SetWriteDeadline(t) }
+
+// clientAddr is the client's address as the policy sees it.
+func (w *wire) clientAddr() netip.Addr { return w.meta.Client }
