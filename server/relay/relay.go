@@ -194,7 +194,7 @@ func (r *Relay) door(d Door) (*door, error) {
 	srv.WriteTimeout = time.Minute
 	srv.MaxMessageBytes = lim.MaxMessageBytes
 	srv.MaxRecipients = lim.MaxRecipients
-	srv.MaxLineLength = 0       // the wire enforces RFC 5321's limits itself
+	srv.MaxLineLength = 0        // the wire enforces RFC 5321's limits itself
 	srv.AllowInsecureAuth = true // the wire and the session decide, per policy
 	srv.ErrorLog = r.errorLog
 	dr.srv = srv
@@ -339,5 +339,5 @@ func (r *Relay) newID() string {
 	return strings.ToUpper(hex.EncodeToString(b[:]))
 }
 
-func tlsVersionName(v uint16) string  { return tls.VersionName(v) }
-func tlsCipherName(c uint16) string   { return tls.CipherSuiteName(c) }
+func tlsVersionName(v uint16) string { return tls.VersionName(v) }
+func tlsCipherName(c uint16) string  { return tls.CipherSuiteName(c) }

@@ -250,4 +250,3 @@ func waitFor(t *testing.T, sub *events.Subscription, kind events.Kind) events.Ev
 		}
 	}
 }
-

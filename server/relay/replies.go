@@ -34,12 +34,12 @@ var (
 // Replies the connection layer writes itself, as raw lines.
 const (
 	lineReadyTLS        = "220 2.0.0 Ready to start TLS"
-	lineTLSActive       = "554 5.5.1 Error: TLS already active"        // RFC 3207 §4
-	lineNoTLS           = "502 5.5.1 Error: command not implemented"   // STARTTLS where TLS is not offered
-	lineNotRecognized   = "502 5.5.2 Error: command not recognized"    // RFC 5321 §4.2.4
-	lineSendHelo        = "503 5.5.1 Error: send HELO/EHLO first"      // RFC 3207 §4.2: after TLS, EHLO again
-	lineLineTooLong     = "500 5.5.2 Error: line too long"             // RFC 5321 §4.5.3.1.4
-	lineTooManyErrorsFm = "421 4.7.0 %s Error: too many errors"        // Postfix smtpd_hard_error_limit
+	lineTLSActive       = "554 5.5.1 Error: TLS already active"      // RFC 3207 §4
+	lineNoTLS           = "502 5.5.1 Error: command not implemented" // STARTTLS where TLS is not offered
+	lineNotRecognized   = "502 5.5.2 Error: command not recognized"  // RFC 5321 §4.2.4
+	lineSendHelo        = "503 5.5.1 Error: send HELO/EHLO first"    // RFC 3207 §4.2: after TLS, EHLO again
+	lineLineTooLong     = "500 5.5.2 Error: line too long"           // RFC 5321 §4.5.3.1.4
+	lineTooManyErrorsFm = "421 4.7.0 %s Error: too many errors"      // Postfix smtpd_hard_error_limit
 	lineTooManyConnsFm  = "421 4.7.0 %s Error: too many connections from %s"
 	lineTooManyAuthFm   = "421 4.7.0 %s Error: too many AUTH failures from %s"
 )
