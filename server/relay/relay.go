@@ -60,6 +60,10 @@ type Config struct {
 	Accounts Accounts         // nil: the policy's accounts
 	Now      func() time.Time // nil: time.Now
 	ErrorLog *log.Logger      // go-smtp's internal errors; nil discards
+	// ExtraNames are added to every door's certificate (the real
+	// listeners' address, localhost), so real clients that verify can
+	// connect by address.
+	ExtraNames []string
 }
 
 // Meta tags a connection with what the relay cannot see on the wire.
@@ -92,6 +96,7 @@ type Relay struct {
 	accounts Accounts
 	now      func() time.Time
 	errorLog *log.Logger
+	extra    []string
 	clients  *clientLimits
 	connID   atomic.Uint64
 
@@ -107,7 +112,7 @@ func New(cfg Config) (*Relay, error) {
 	}
 	r := &Relay{
 		policy: cfg.Policy, certs: cfg.Certs, store: cfg.Store, bus: cfg.Bus,
-		accounts: cfg.Accounts, now: cfg.Now, errorLog: cfg.ErrorLog,
+		accounts: cfg.Accounts, now: cfg.Now, errorLog: cfg.ErrorLog, extra: cfg.ExtraNames,
 		doors: map[Door]*door{},
 	}
 	if r.accounts == nil {
@@ -181,7 +186,7 @@ func (r *Relay) door(d Door) (*door, error) {
 		}
 	}
 	if l.TLS != policy.TLSNone {
-		cfg, err := r.certs.ServerConfig(d.Host)
+		cfg, err := r.certs.ServerConfig(d.Host, r.extra...)
 		if err != nil {
 			return nil, fmt.Errorf("relay: certificate for %s: %w", d.Host, err)
 		}

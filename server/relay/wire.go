@@ -432,7 +432,8 @@ func (w *wire) Close() error {
 		}
 		w.event(events.Disconnect, "connection closed")
 	})
-	return w.raw.Close()
+	// Through TLS when it is up, so the client gets close_notify.
+	return w.conn.Close()
 }
 
 func (w *wire) LocalAddr() net.Addr                { return w.raw.LocalAddr() }
