@@ -41,6 +41,7 @@ type wire struct {
 	out      []byte // a partial reply line from go-smtp
 	in       []byte // bytes of a line not yet handed to go-smtp
 	lineBuf  []byte
+	dataBuf  []byte
 	errors   int
 	closing  bool   // the next Read ends the session
 	reject   string // refuse at the greeting with this line (limits)
@@ -123,7 +124,9 @@ func (w *wire) Read(p []byte) (int, error) {
 // moreData appends the body lines already buffered, so a large message
 // does not cost one Read per line. It stops after the final dot.
 func (w *wire) moreData(first []byte) []byte {
-	buf := append(w.lineBuf[:0:0], first...)
+	// w.in is always drained before the next read, so one buffer serves.
+	buf := append(w.dataBuf[:0], first...)
+	defer func() { w.dataBuf = buf[:0] }()
 	for w.br.Buffered() > 0 && len(buf) < 32<<10 {
 		peek, _ := w.br.Peek(w.br.Buffered())
 		i := bytes.IndexByte(peek, '\n')

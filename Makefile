@@ -1,0 +1,79 @@
+# portlab: `make run` starts the sandbox, `make test` passes every test.
+# Both install or build whatever they need on a fresh Debian machine.
+
+GO        ?= go
+BIN       := bin/portlab
+ARGS      ?=
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+WASM_SRC  := $(shell find wasm scenarios -name '*.go' -not -name '*_test.go' 2>/dev/null) $(wildcard scenarios/lessons/*)
+WASM_OUT  := web/static/wasm/portlab.wasm.br
+TEMPL_SRC := $(shell find web -name '*.templ' 2>/dev/null)
+# Every fuzz target, as package:Target; `make test` runs each briefly.
+FUZZ      := ./server/policy:FuzzParse ./server/netsim:FuzzParseProfiles \
+             ./server/world:FuzzParseHosts ./server/netsim:FuzzStripSTARTTLS
+FUZZTIME  ?= 4s
+
+.PHONY: all build run test bench lint generate check-generated fuzz test-deps clean
+
+all: build
+
+build: $(BIN)
+
+# The wasm client is built and compressed before the server, which embeds it.
+$(WASM_OUT): $(WASM_SRC)
+	$(GO) run ./web/internal/assets
+
+# *_templ.go files are committed (so `go build` and `go vet` work from a
+# clone) and regenerated here; `make test` checks they are current.
+generate:
+	$(GO) tool templ generate -path web -log-level warn
+
+$(BIN): $(WASM_OUT) generate FORCE
+	$(GO) build -trimpath -o $(BIN) ./server
+
+FORCE:
+
+run: build
+	$(BIN) serve $(ARGS)
+
+# Third-party clients for the interop tests and the browser for the
+# browser tests, from Debian's packages.
+test-deps:
+	@missing=""; \
+	for p in swaks:swaks chromium:chromium curl:curl openssl:openssl python3:python3; do \
+	  command -v $${p%%:*} >/dev/null 2>&1 || missing="$$missing $${p#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+check-generated: generate
+	@git diff --exit-code -- 'web/*_templ.go' || { echo "web/*_templ.go are stale: run make generate and commit"; exit 1; }
+
+lint: check-generated
+	@out=$$(gofmt -l server wasm web scenarios); [ -z "$$out" ] || { echo "gofmt needed:"; echo "$$out"; exit 1; }
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./wasm/... ./scenarios/...
+	$(GO) tool staticcheck ./...
+
+fuzz:
+	@for t in $(FUZZ); do \
+	  pkg=$${t%%:*}; name=$${t#*:}; \
+	  echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || exit 1; \
+	done
+
+test: test-deps build lint
+	PORTLAB_REQUIRE_TOOLS=1 PORTLAB_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 ./...
+	$(GO) test -count=1 -race ./server/relay/ ./server/events/ ./server/mailbox/
+	$(MAKE) --no-print-directory fuzz
+
+# Figures for the README's Performance section; each line has its baseline
+# measured in the same run.
+bench: build
+	$(GO) test -run '^$$' -bench Submission -benchtime 2s ./server/relay/
+	$(GO) test -run '^$$' -bench IdleConnection -benchtime 2000x ./server/relay/
+
+clean:
+	rm -rf bin web/static/wasm/portlab.wasm* web/static/wasm/wasm_exec.js
