@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net"
 	"net/smtp"
 	"os"
@@ -258,5 +259,45 @@ func TestGoNetSMTP(t *testing.T) {
 	m := lastMessage(t, s)
 	if m.Subject != "net/smtp" || !bytes.Contains(m.Raw, []byte("\r\n\r\n.leading dot\r\n")) {
 		t.Errorf("stored %+v\n%s", m, m.Raw)
+	}
+}
+
+// portlabBin is the portlab binary for commands that run it as a child
+// (swaks --pipe): make test's build, or one built for the test.
+func portlabBin(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("PORTLAB_BIN"); p != "" {
+		return p
+	}
+	p := filepath.Join(t.TempDir(), "portlab")
+	if out, err := exec.Command("go", "build", "-o", p, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return p
+}
+
+// swaks crosses the simulated ISP through `portlab dial`.
+func TestSwaksThroughDial(t *testing.T) {
+	s := startTestSandbox(t)
+	bin := portlabBin(t)
+	pipe := func(profile, host, port string) string {
+		return fmt.Sprintf("%s dial -q --server %s --profile %s %s %s", bin, strings.TrimSuffix(s.WebURL(), "/"), profile, host, port)
+	}
+	out, err := client(t, "", "swaks", "--pipe", pipe("cloud-vm", "smtp.relay.test", "2525"), "--tls",
+		"--auth-user", "foo", "--auth-password", "barbaz", "--from", "foo@sandbox.test", "--to", "pal@example.org", "--header", "Subject: via the cloud VM")
+	if err != nil || !strings.Contains(out, "250 2.0.0 Ok: queued") {
+		t.Fatalf("cloud-vm 2525: %v\n%s", err, out)
+	}
+	if m := lastMessage(t, s); m.Subject != "via the cloud VM" || !m.TLS || m.Port != 2525 || m.Client != "198.51.100.23" {
+		t.Errorf("stored %+v", m)
+	}
+	out, err = client(t, "", "swaks", "--pipe", pipe("home-isp", "mx.sandbox.test", "25"), "--to", "bob@sandbox.test")
+	if err == nil || !strings.Contains(out, "Connection refused") {
+		t.Errorf("home-isp 25: %v\n%s", err, out)
+	}
+	out, err = client(t, "", "swaks", "--pipe", pipe("hotel-wifi", "smtp.relay.test", "587"), "--tls",
+		"--auth-user", "foo", "--auth-password", "barbaz", "--to", "bob@sandbox.test")
+	if err == nil || !strings.Contains(out, "STARTTLS") || !strings.Contains(out, "250-XXXXXXXA") {
+		t.Errorf("hotel-wifi 587: %v\n%s", err, out)
 	}
 }

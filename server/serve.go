@@ -17,12 +17,22 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/portlab/portlab/scenarios/tunnel"
+	"github.com/portlab/portlab/server/api"
 	"github.com/portlab/portlab/server/ca"
 	"github.com/portlab/portlab/server/events"
+	"github.com/portlab/portlab/server/gateway"
+	"github.com/portlab/portlab/server/lab"
 	"github.com/portlab/portlab/server/mailbox"
+	"github.com/portlab/portlab/server/netsim"
 	"github.com/portlab/portlab/server/policy"
 	"github.com/portlab/portlab/server/relay"
+	"github.com/portlab/portlab/server/world"
+	"github.com/portlab/portlab/web"
 )
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
 
 // serveOptions are `portlab serve`'s flags.
 type serveOptions struct {
@@ -32,8 +42,20 @@ type serveOptions struct {
 	SMTPListen bool
 	Data       string
 	Policy     string
+	Hosts      string
+	Profiles   string
+	Origins    stringList
+	LabTTL     time.Duration
+	LabsPerIP  int
+	DropAfter  time.Duration
 	Verbose    bool
 }
+
+// stringList is a flag that may be given more than once.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func defaultDataDir() string {
 	if d, err := os.UserConfigDir(); err == nil {
@@ -52,6 +74,12 @@ func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
 	fs.BoolVar(&o.SMTPListen, "smtp-listen", true, "open real TCP listeners for the lesson ports (false: only the browser gateway)")
 	fs.StringVar(&o.Data, "data", defaultDataDir(), "directory for the sandbox CA and certificates, kept across restarts")
 	fs.StringVar(&o.Policy, "policy", "", "relay policy file (default: built in; `portlab policy` prints it)")
+	fs.StringVar(&o.Hosts, "hosts", "", "simulated hosts file (default: built in)")
+	fs.StringVar(&o.Profiles, "profiles", "", "network profiles file (default: built in)")
+	fs.Var(&o.Origins, "allow-origin", "a site allowed to embed the sandbox and open tunnels (host pattern, e.g. docs.example.com); repeatable")
+	fs.DurationVar(&o.LabTTL, "lab-ttl", 2*time.Hour, "idle time after which a lab expires")
+	fs.IntVar(&o.LabsPerIP, "labs-per-client", 10, "labs one client address may hold")
+	fs.DurationVar(&o.DropAfter, "drop-timeout", 0, "how long a dropped connection takes to time out (default: the profile's, 5s)")
 	fs.BoolVar(&o.Verbose, "v", false, "log every connection's events")
 	if err := fs.Parse(args); err != nil {
 		return o, exitError(2)
@@ -72,9 +100,14 @@ type sandbox struct {
 	bus       *events.Bus
 	store     *mailbox.Store
 	relay     *relay.Relay
+	world     *world.World
+	profiles  *netsim.Set
+	labs      *lab.Manager
+	gateway   *gateway.Gateway
 	listeners []listenerInfo
 	httpLn    net.Listener
 	httpSrv   *http.Server
+	done      chan struct{}
 }
 
 // listenerInfo is one real TCP listener, for the start-up table and the
@@ -96,8 +129,26 @@ func startSandbox(o serveOptions) (*sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &sandbox{opts: o, policy: pol, ca: auth, bus: events.NewBus()}
+	s := &sandbox{done: make(chan struct{}), opts: o, policy: pol, ca: auth, bus: events.NewBus(), world: world.Default(), profiles: netsim.Default()}
+	if o.Hosts != "" {
+		if s.world, err = world.Load(o.Hosts); err != nil {
+			return nil, err
+		}
+	}
+	if o.Profiles != "" {
+		if s.profiles, err = netsim.Load(o.Profiles); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.profiles.CheckHosts(s.world); err != nil {
+		return nil, err
+	}
 	s.store = mailbox.New(pol.Limits.MailboxSize, 256<<20, nil)
+	s.labs = lab.NewManager(lab.Config{
+		TTL: o.LabTTL, MaxPerClient: o.LabsPerIP, MaxLabs: 100000, Default: "home-isp",
+		Profiles: func(n string) bool { _, ok := s.profiles.Profile(n); return ok },
+		OnExpire: s.store.DeleteLab,
+	})
 	errLog := log.New(io.Discard, "", 0)
 	if o.Verbose {
 		errLog = log.New(os.Stderr, "smtp: ", log.LstdFlags)
@@ -105,6 +156,7 @@ func startSandbox(o serveOptions) (*sandbox, error) {
 	s.relay, err = relay.New(relay.Config{
 		Policy: pol, Certs: auth, Store: s.store, Bus: s.bus, ErrorLog: errLog,
 		ExtraNames: []string{"localhost", o.SMTPHost},
+		Accounts:   accounts{pol.Accounts, s.labs},
 	})
 	if err != nil {
 		return nil, err
@@ -120,9 +172,41 @@ func startSandbox(o serveOptions) (*sandbox, error) {
 		s.Close()
 		return nil, err
 	}
+	s.gateway = gateway.New(gateway.Config{
+		World: s.world, Profiles: s.profiles, Labs: s.labs, Relay: s.relay, Certs: auth, Bus: s.bus,
+		AllowOrigins: o.Origins, DropTimeout: o.DropAfter,
+	})
 	s.httpSrv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
 	go s.httpSrv.Serve(s.httpLn)
+	go s.sweep()
 	return s, nil
+}
+
+// sweep expires idle labs until the server stops.
+func (s *sandbox) sweep() {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+			s.labs.Sweep()
+		}
+	}
+}
+
+// accounts are the policy's accounts (foo / barbaz) and every lab's own.
+type accounts struct {
+	policy map[string]string
+	labs   *lab.Manager
+}
+
+func (a accounts) Lookup(user string) (string, string, bool) {
+	if p, ok := a.policy[user]; ok {
+		return p, "", true
+	}
+	return a.labs.Lookup(user)
 }
 
 // listenSMTP opens the real TCP listeners, one per lesson port.
@@ -174,6 +258,15 @@ func (s *sandbox) WebURL() string { return "http://" + s.httpLn.Addr().String() 
 
 // Close stops everything.
 func (s *sandbox) Close() {
+	select {
+	case <-s.done:
+		return
+	default:
+		close(s.done)
+	}
+	if s.gateway != nil {
+		s.gateway.Close()
+	}
 	if s.httpSrv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		s.httpSrv.Shutdown(ctx)
@@ -184,14 +277,31 @@ func (s *sandbox) Close() {
 	}
 }
 
+// routes: the JSON API, the WebSocket gateway, and the pages for the rest.
 func (s *sandbox) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /ca.pem", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/x-pem-file")
-		w.Header().Set("Content-Disposition", `attachment; filename="portlab-ca.pem"`)
-		w.Write(s.ca.CertPEM())
-	})
+	mux.Handle("/api/", api.New(api.Config{Labs: s.labs, Store: s.store, Bus: s.bus, Profiles: s.profiles, World: s.world}))
+	mux.Handle("GET "+tunnel.Path, s.gateway)
+	mux.Handle("/", web.New(s.webConfig()))
 	return mux
+}
+
+func (s *sandbox) webConfig() web.Config {
+	cfg := web.Config{CAPEM: s.ca.CertPEM(), AllowOrigins: s.opts.Origins, Version: version}
+	for _, p := range s.profiles.Profiles() {
+		cfg.Profiles = append(cfg.Profiles, web.Profile{Name: p.Name, Title: p.Title, Description: p.Description})
+	}
+	for _, h := range s.world.Hosts() {
+		wh := web.Host{Name: h.Name, Title: h.Title}
+		for _, d := range h.Doors {
+			wh.Doors = append(wh.Doors, web.Door{Port: d.Port, Service: string(d.Service)})
+		}
+		cfg.Hosts = append(cfg.Hosts, wh)
+	}
+	for _, l := range s.listeners {
+		cfg.Listeners = append(cfg.Listeners, web.Listener{LessonPort: l.Port, Addr: l.Addr, Host: l.Host, Role: string(l.Role), TLS: tlsCode(l.Listener), Auth: authCode(l.Listener)})
+	}
+	return cfg
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -252,6 +362,21 @@ func tlsText(l policy.Listener) string {
 		return "STARTTLS (optional)"
 	}
 	return "none"
+}
+
+// tlsCode and authCode are the web page's names for a listener's rules.
+func tlsCode(l policy.Listener) string {
+	if l.TLS == policy.TLSStartTLS && l.RequireTLSBeforeAuth {
+		return "starttls-required"
+	}
+	return string(l.TLS)
+}
+
+func authCode(l policy.Listener) string {
+	if l.Auth == policy.AuthOptional {
+		return "offered"
+	}
+	return string(l.Auth)
 }
 
 func authText(l policy.Listener) string {

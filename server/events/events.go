@@ -21,6 +21,9 @@ const (
 	Auth       Kind = "auth"
 	Message    Kind = "message"
 	Disconnect Kind = "disconnect"
+	// Dial is the network's verdict on a tunnelled connection attempt
+	// that never reached a server: refused, dropped, unknown host.
+	Dial Kind = "dial"
 )
 
 // Event is one thing that happened on one connection.

@@ -1,0 +1,384 @@
+package scenarios
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/portlab/portlab/scenarios/lesson"
+	"github.com/portlab/portlab/scenarios/session"
+	"github.com/portlab/portlab/scenarios/tunnel"
+)
+
+// Target names a door of the simulated world; see [tunnel.Target].
+type Target = tunnel.Target
+
+// Dialer opens a connection to a simulated host through the student's
+// network profile. [tunnel.Dialer] is the real one. Refusals are errors
+// that errors.Is [tunnel.ErrRefused], [tunnel.ErrTimedOut] or
+// [tunnel.ErrUnknownHost].
+type Dialer interface {
+	Dial(ctx context.Context, t Target) (net.Conn, error)
+}
+
+// Message is one message in a lab's mailbox: a copy kept by a simulated
+// host that accepted it, with how it arrived there.
+type Message struct {
+	ID      string
+	From    string // MAIL FROM; "" for the null sender <> of a bounce
+	To      []string
+	Subject string
+	// Port and Host are the door the message came in by.
+	Port       int
+	Host       string
+	TLS        bool
+	TLSVersion string // "TLS 1.3"
+	AuthUser   string // "" when not authenticated
+	// Relayed is true when another simulated server passed the message
+	// on (a hop inside the sandbox), false when the student's client
+	// handed it in.
+	Relayed    bool
+	ReceivedAt time.Time
+}
+
+// Mailbox reads the lab's mailbox.
+type Mailbox interface {
+	Messages(ctx context.Context) ([]Message, error)
+}
+
+// Input supplies what the student types at a typed step. attempt counts
+// tries at this step from 1. Returning the step's [lesson.Step.Answer] is
+// "play this step for me". An error ends the lesson.
+type Input interface {
+	Typed(ctx context.Context, step *lesson.Step, attempt int) (string, error)
+}
+
+// PlayInput types each typed step's answer: the headless runner's input.
+// If the answer does not satisfy the step, the step fails.
+type PlayInput struct{}
+
+// Typed returns the step's answer on the first try, an error after.
+func (PlayInput) Typed(_ context.Context, st *lesson.Step, attempt int) (string, error) {
+	if attempt > 1 {
+		return "", fmt.Errorf("the step's own answer %q did not satisfy it", st.Answer())
+	}
+	return st.Answer(), nil
+}
+
+// EventKind names a progress event.
+type EventKind int
+
+const (
+	LessonStarted EventKind = iota + 1
+	StepStarted
+	// StepRetry: a typed try did not satisfy the step; Reason says why
+	// and Hint is the step's hint. The engine waits for another try.
+	StepRetry
+	StepPassed
+	StepFailed
+	LessonPassed
+	LessonFailed
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case LessonStarted:
+		return "lesson-started"
+	case StepStarted:
+		return "step-started"
+	case StepRetry:
+		return "step-retry"
+	case StepPassed:
+		return "step-passed"
+	case StepFailed:
+		return "step-failed"
+	case LessonPassed:
+		return "lesson-passed"
+	case LessonFailed:
+		return "lesson-failed"
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
+}
+
+// Event reports progress.
+type Event struct {
+	Kind   EventKind
+	Lesson string
+	// Step is nil for lesson events. Index counts from 0; Steps is the
+	// lesson's step count.
+	Step  *lesson.Step
+	Index int
+	Steps int
+	// Attempt and Typed describe a typed try.
+	Attempt int
+	Typed   string
+	// Result says briefly what happened: the first reply line,
+	// "Connection refused", "3 new messages".
+	Result string
+	// Reason says why a step failed or a try was wrong.
+	Reason string
+	Hint   string
+	At     time.Time
+}
+
+// StepError is the error of a lesson that failed at a step.
+type StepError struct {
+	Lesson string
+	Index  int // from 0
+	Step   string
+	Reason string
+}
+
+func (e *StepError) Error() string {
+	return fmt.Sprintf("%s: step %d (%s): %s", e.Lesson, e.Index+1, e.Step, e.Reason)
+}
+
+// Engine plays lessons. Fields left zero get the defaults noted. An Engine
+// may play several lessons one after another, not at the same time.
+type Engine struct {
+	Dialer Dialer
+	// Mailbox is needed by lessons with a mailbox step.
+	Mailbox Mailbox
+	// Input feeds typed steps; nil plays them (PlayInput).
+	Input Input
+	// Server and Lab go into every Target.
+	Server, Lab string
+	// Profile, if set, replaces the lesson's starting profile.
+	Profile string
+	// RootCAs is the sandbox CA pool for TLS.
+	RootCAs *x509.CertPool
+	// Now stamps events and transcript lines and dates messages;
+	// default time.Now.
+	Now func() time.Time
+	// Sleep waits for wait steps and between mailbox polls; default a
+	// timer. Tests inject one that returns at once.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// OnEvent receives progress; OnLine the SMTP transcript.
+	OnEvent func(Event)
+	OnLine  func(session.Line)
+
+	// DialTimeout bounds a dial; it must exceed the gateway's own dial
+	// timeout so that "timed out" comes from the gateway. Default 30s.
+	DialTimeout time.Duration
+	// ReplyTimeout bounds each read or write; default 15s.
+	ReplyTimeout time.Duration
+	// MailboxWait is how long a mailbox step polls for expected
+	// messages (relayed mail and bounces arrive a little later);
+	// default 10s, polled every MailboxPoll (default 250ms).
+	MailboxWait time.Duration
+	MailboxPoll time.Duration
+	// ClosedWait bounds the wait for the server to hang up; default 5s.
+	ClosedWait time.Duration
+	// MaxAttempts ends a typed step after so many wrong tries; 0 means
+	// no limit.
+	MaxAttempts int
+}
+
+func (e *Engine) defaults() {
+	if e.Now == nil {
+		e.Now = time.Now
+	}
+	if e.Sleep == nil {
+		e.Sleep = sleep
+	}
+	if e.Input == nil {
+		e.Input = PlayInput{}
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&e.DialTimeout, 30*time.Second)
+	def(&e.ReplyTimeout, 15*time.Second)
+	def(&e.MailboxWait, 10*time.Second)
+	def(&e.MailboxPoll, 250*time.Millisecond)
+	def(&e.ClosedWait, 5*time.Second)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Run plays the lesson from its first step. It returns nil when every
+// step passed, a *[StepError] when one failed, or the context's error.
+func (e *Engine) Run(ctx context.Context, l *lesson.Lesson) error {
+	e.defaults()
+	r := &run{e: e, l: l, profile: l.Profile}
+	if e.Profile != "" {
+		r.profile = e.Profile
+	}
+	defer r.hangup()
+	r.event(Event{Kind: LessonStarted})
+	if err := r.baseline(ctx); err != nil {
+		se := &StepError{Lesson: l.Name, Index: 0, Step: "(start)", Reason: err.Error()}
+		r.event(Event{Kind: LessonFailed, Reason: se.Reason})
+		return se
+	}
+	for i, st := range l.Steps {
+		if err := r.step(ctx, i, st); err != nil {
+			var se *StepError
+			if errors.As(err, &se) {
+				r.event(Event{Kind: LessonFailed, Index: i, Step: st, Reason: se.Reason})
+			}
+			return err
+		}
+	}
+	r.event(Event{Kind: LessonPassed})
+	return nil
+}
+
+type run struct {
+	e       *Engine
+	l       *lesson.Lesson
+	profile string
+	sess    *session.Session
+	seen    map[string]bool // mailbox ids present before the lesson
+}
+
+func (r *run) event(ev Event) {
+	if r.e.OnEvent == nil {
+		return
+	}
+	ev.Lesson = r.l.Name
+	ev.Steps = len(r.l.Steps)
+	ev.At = r.e.Now()
+	r.e.OnEvent(ev)
+}
+
+func (r *run) note(format string, args ...any) {
+	if r.e.OnLine != nil {
+		r.e.OnLine(session.Line{Who: session.Note, Text: fmt.Sprintf(format, args...), At: r.e.Now()})
+	}
+}
+
+// baseline records the messages already in the mailbox, so that a lesson
+// played twice in one lab judges only its own mail.
+func (r *run) baseline(ctx context.Context) error {
+	need := false
+	for _, st := range r.l.Steps {
+		need = need || st.Action.Kind == lesson.Mailbox
+	}
+	if !need {
+		return nil
+	}
+	if r.e.Mailbox == nil {
+		return errors.New("this lesson checks the mailbox, and the player has none")
+	}
+	msgs, err := r.e.Mailbox.Messages(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the mailbox: %w", err)
+	}
+	r.seen = map[string]bool{}
+	for _, m := range msgs {
+		r.seen[m.ID] = true
+	}
+	return nil
+}
+
+func (r *run) step(ctx context.Context, i int, st *lesson.Step) error {
+	r.event(Event{Kind: StepStarted, Index: i, Step: st})
+	fail := func(reason string) error {
+		r.event(Event{Kind: StepFailed, Index: i, Step: st, Reason: reason})
+		return &StepError{Lesson: r.l.Name, Index: i, Step: st.ID, Reason: reason}
+	}
+	if st.Mode != lesson.Typed {
+		out := r.do(ctx, st, st.Action)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if reason := r.check(st, out); reason != "" {
+			return fail(reason)
+		}
+		r.event(Event{Kind: StepPassed, Index: i, Step: st, Result: out.describe()})
+		return nil
+	}
+	for attempt := 1; ; attempt++ {
+		line, err := r.e.Input.Typed(ctx, st, attempt)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fail("no input: " + err.Error())
+		}
+		var reason, result string
+		a, err := lesson.ParseTyped(line)
+		switch {
+		case err != nil:
+			reason = err.Error()
+		case !accepts(st, line, a):
+			reason = fmt.Sprintf("this step needs a %s command", st.Action.Verb())
+			if st.Accept != "" {
+				reason = fmt.Sprintf("this step needs a line like %q", st.Accept)
+			}
+		default:
+			out := r.do(ctx, st, a)
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			reason, result = r.check(st, out), out.describe()
+		}
+		if reason == "" {
+			r.event(Event{Kind: StepPassed, Index: i, Step: st, Attempt: attempt, Typed: line, Result: result})
+			return nil
+		}
+		if r.e.MaxAttempts > 0 && attempt >= r.e.MaxAttempts {
+			return fail(fmt.Sprintf("%s (after %d tries)", reason, attempt))
+		}
+		r.event(Event{Kind: StepRetry, Index: i, Step: st, Attempt: attempt, Typed: line, Result: result, Reason: reason, Hint: st.Hint})
+	}
+}
+
+// accepts decides whether a typed line may be sent at all: it must use
+// the step's command (or match its accept pattern), so that a stray QUIT
+// cannot wreck the connection the next steps need.
+func accepts(st *lesson.Step, line string, a lesson.Action) bool {
+	if st.Accept != "" {
+		return Glob(st.Accept, line)
+	}
+	want, got := st.Action.Verb(), a.Verb()
+	if want == "AUTH" && got == "AUTH" || want == got {
+		return true
+	}
+	return false
+}
+
+// Glob matches s against a pattern in which "*" matches any run of
+// characters, ignoring case.
+func Glob(pattern, s string) bool {
+	p, s := strings.ToLower(pattern), strings.ToLower(s)
+	parts := strings.Split(p, "*")
+	if len(parts) == 1 {
+		return p == s
+	}
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	for _, mid := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, mid)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(mid):]
+	}
+	return strings.HasSuffix(s, parts[len(parts)-1])
+}
+
+func (r *run) hangup() {
+	if r.sess != nil {
+		r.sess.Close()
+		r.sess = nil
+	}
+}

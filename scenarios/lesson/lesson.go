@@ -1,0 +1,250 @@
+// Package lesson reads portlab's lesson files: teacher-editable Markdown
+// that reads as a tutorial page in a code review and that the scenario
+// engine can play. The format is described in scenarios/README.md; in
+// short, a front matter block, an introduction, then one "## Title {#id}"
+// section per step, each holding narration and a fenced "step" block:
+//
+//	## Say hello {#ehlo}
+//
+//	Narration in Markdown, shown before the step.
+//
+//	```step
+//	do: send EHLO laptop.example
+//	expect: 250
+//	expect: capability STARTTLS
+//	mode: typed
+//	hint: Type EHLO and a name for your computer.
+//	```
+//
+//	Text after the block is shown once the step passed.
+//
+// Translations live beside the lesson as NAME.LANG.md and hold only text,
+// keyed by step id. Errors name the file and line: "file:line: message".
+package lesson
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Lesson is one parsed lesson file.
+type Lesson struct {
+	// Name is the file name without ".md": "first-contact".
+	Name string
+	// File is the path used in error messages.
+	File string
+	// Lang is the language of the text: "en", or a translation's code.
+	Lang string
+
+	Title   string
+	Summary string
+	// Level is beginner, intermediate or advanced.
+	Level   string
+	Minutes int
+	// Profile is the network profile the lesson starts under.
+	Profile string
+	// Teaches lists the lessons of LESSONS.md taught: "L1", "L10".
+	Teaches []string
+
+	// Intro is the Markdown before the first step.
+	Intro string
+	Steps []*Step
+}
+
+// Mode says who acts in a step.
+type Mode int
+
+const (
+	// Played steps are performed by the engine.
+	Played Mode = iota
+	// Typed steps wait for the student to type something that satisfies
+	// the expectations; the action is what "play it for me" sends.
+	Typed
+)
+
+func (m Mode) String() string {
+	if m == Typed {
+		return "typed"
+	}
+	return "played"
+}
+
+// Step is one step of a lesson.
+type Step struct {
+	ID    string
+	Title string
+	// Line is the line of the step's heading.
+	Line int
+	// Narration is the Markdown between the heading and the step block.
+	Narration string
+	// After is the Markdown after the step block, shown once it passed.
+	After  string
+	Action Action
+	Expect []Expect
+	Mode   Mode
+	// Hint is shown after a wrong try at a typed step.
+	Hint string
+	// Accept is a pattern a typed line must match before it is sent
+	// ("*" matches anything, case is ignored). Empty means the typed
+	// line must use the same command as the action.
+	Accept string
+	// Body holds the message text lines of a "message" action.
+	Body []string
+}
+
+// ActionKind names what a step does.
+type ActionKind int
+
+const (
+	Connect  ActionKind = iota + 1 // connect HOST:PORT [tls] [under PROFILE]
+	Send                           // send LINE
+	StartTLS                       // starttls
+	Auth                           // auth plain|login USER PASSWORD
+	Message                        // message from ADDR to ADDR[,ADDR] [subject "TEXT"]
+	Profile                        // profile NAME
+	Wait                           // wait DURATION
+	Mailbox                        // mailbox
+	Close                          // close
+)
+
+var actionNames = map[ActionKind]string{
+	Connect: "connect", Send: "send", StartTLS: "starttls", Auth: "auth", Message: "message",
+	Profile: "profile", Wait: "wait", Mailbox: "mailbox", Close: "close",
+}
+
+func (k ActionKind) String() string {
+	if s, ok := actionNames[k]; ok {
+		return s
+	}
+	return fmt.Sprintf("ActionKind(%d)", int(k))
+}
+
+// Action is what a step does.
+type Action struct {
+	Kind ActionKind
+	// Text is the action as written after "do:", which is also what a
+	// student would type to perform it.
+	Text string
+	Line int
+
+	// Connect
+	Host  string
+	Port  int
+	TLS   bool   // implicit TLS: handshake at once (465)
+	Under string // profile for this connection only
+
+	// Send: the command line.
+	Command string
+
+	// Auth: "PLAIN" or "LOGIN".
+	Mechanism      string
+	User, Password string
+
+	// Message
+	From    string
+	To      []string
+	Subject string
+
+	// Profile: the profile to switch to.
+	ProfileName string
+
+	// Wait
+	Duration time.Duration
+}
+
+// Verb is the command word used to match a typed line against the
+// action: "CONNECT", "STARTTLS", "AUTH", or the SMTP verb of a send.
+func (a Action) Verb() string {
+	if a.Kind == Send {
+		v, _, _ := strings.Cut(strings.TrimSpace(a.Command), " ")
+		return strings.ToUpper(v)
+	}
+	return strings.ToUpper(a.Kind.String())
+}
+
+// Target returns host:port for a connect action.
+func (a Action) Target() string { return fmt.Sprintf("%s:%d", a.Host, a.Port) }
+
+// ExpectKind names a kind of expectation.
+type ExpectKind int
+
+const (
+	Reply        ExpectKind = iota + 1 // CODE [ENHANCED] ["TEXT"]
+	Refused                            // refused
+	TimedOut                           // timed out
+	UnknownHost                        // unknown host
+	Silent                             // silent DURATION
+	Banner                             // banner "TEXT"
+	Capability                         // capability KEYWORD [PARAM]
+	NoCapability                       // no capability KEYWORD [PARAM]
+	TLSAtLeast                         // tls at least 1.2
+	Closed                             // closed
+	HasMessage                         // message KEY=VALUE...
+	NoMessage                          // no message KEY=VALUE...
+)
+
+// Expect is one expectation of a step. All of a step's must hold.
+type Expect struct {
+	Kind ExpectKind
+	// Text is the expectation as written after "expect:".
+	Text string
+	Line int
+
+	// Reply: Code is three characters, digits or "x" ("2xx"); Enhanced
+	// and Contains are optional (Contains ignores case).
+	Code     string
+	Enhanced string
+	Contains string
+
+	// Silent
+	Duration time.Duration
+
+	// Capability, NoCapability: an EHLO keyword and optional parameter.
+	Keyword string
+	Param   string
+
+	// TLSAtLeast: a crypto/tls version constant.
+	TLSVersion uint16
+
+	// HasMessage, NoMessage
+	Match MessageMatch
+}
+
+// MessageMatch selects mailbox messages; zero fields match anything.
+type MessageMatch struct {
+	From    *string // "" is the null sender <>
+	To      string  // one of the recipients
+	Subject string  // contained, ignoring case
+	Host    string
+	Port    int
+	TLS     *bool
+	// TLSVersion is the minimum version, e.g. "1.2".
+	TLSVersion string
+	Auth       *string // "" means not authenticated
+	Relayed    *bool
+}
+
+// MatchesCode reports whether a reply code matches a pattern like "2xx".
+func MatchesCode(pattern string, code int) bool {
+	s := fmt.Sprintf("%03d", code)
+	if len(pattern) != 3 {
+		return false
+	}
+	for i := range 3 {
+		if pattern[i] != 'x' && pattern[i] != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Answer is the line a student would type to perform the step's action,
+// which "play this step for me" types: the command itself for a send,
+// the action as written otherwise ("connect smtp.relay.test:587").
+func (s *Step) Answer() string {
+	if s.Action.Kind == Send {
+		return s.Action.Command
+	}
+	return s.Action.Text
+}

@@ -1,0 +1,479 @@
+package lesson
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Parser reads lesson files, checking host and profile names against the
+// simulated world. Empty lists skip that check.
+type Parser struct {
+	Profiles []string
+	Hosts    []string
+}
+
+// World is the starting cast of ARCHITECTURE.md: the profiles and hosts a
+// lesson may name. The lint command may use a Parser loaded from the
+// server's world files instead.
+var World = Parser{
+	Profiles: []string{"datacenter", "home-isp", "cloud-vm", "corporate", "hotel-wifi"},
+	Hosts: []string{
+		"mx.sandbox.test", "smtp.relay.test", "legacy.mail.test", "mx.example.org",
+		"mx.notls.test", "mail.sandbox.test", "smtp.hotel-wifi.test",
+	},
+}
+
+// Parse reads a lesson with the [World] parser.
+func Parse(file string, src []byte) (*Lesson, error) { return World.Parse(file, src) }
+
+// Levels are the allowed values of "level".
+var Levels = []string{"beginner", "intermediate", "advanced"}
+
+var (
+	idRE      = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	headingRE = regexp.MustCompile(`^##\s+(.*?)\s*(?:\{#([^}]*)\})?\s*$`)
+	teachRE   = regexp.MustCompile(`^L[0-9]+$`)
+	langRE    = regexp.MustCompile(`^[a-z]{2}(-[A-Z]{2})?$`)
+)
+
+// SplitName splits a lesson file name: "first-contact.md" gives
+// ("first-contact", ""), "first-contact.pt.md" gives ("first-contact",
+// "pt"). ok is false for other files.
+func SplitName(file string) (name, lang string, ok bool) {
+	base, found := strings.CutSuffix(path.Base(file), ".md")
+	if !found || base == "" || strings.EqualFold(base, "README") {
+		return "", "", false
+	}
+	if i := strings.LastIndexByte(base, '.'); i > 0 {
+		return base[:i], base[i+1:], true
+	}
+	return base, "", true
+}
+
+// source is the raw shape shared by lessons and translations.
+type source struct {
+	file     string
+	front    []kv
+	intro    string
+	sections []*section
+	errs     ErrorList
+}
+
+type kv struct {
+	key, value string
+	line       int
+}
+
+type section struct {
+	title, id string
+	line      int
+	hasID     bool
+	before    []string
+	after     []string
+	block     []kv // nil: no step block
+	blockLine int
+}
+
+func (s *source) errorf(line int, format string, args ...any) {
+	s.errs = append(s.errs, &Error{File: s.file, Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+// split reads front matter, introduction and "## " sections.
+func split(file string, src []byte) *source {
+	s := &source{file: file}
+	text := strings.ReplaceAll(string(src), "\r\n", "\n")
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	i := 0
+	if len(lines) == 0 || strings.TrimSpace(lines[0]) != "---" {
+		s.errorf(1, "a lesson starts with front matter: a line \"---\", key: value lines, and \"---\"")
+	} else {
+		closed := false
+		for i = 1; i < len(lines); i++ {
+			l := strings.TrimSpace(lines[i])
+			if l == "---" {
+				closed = true
+				i++
+				break
+			}
+			if l == "" || strings.HasPrefix(l, "#") {
+				continue
+			}
+			k, v, ok := strings.Cut(l, ":")
+			if !ok {
+				s.errorf(i+1, "front matter: want key: value, got %q", l)
+				continue
+			}
+			s.front = append(s.front, kv{strings.TrimSpace(k), strings.TrimSpace(v), i + 1})
+		}
+		if !closed {
+			s.errorf(1, "front matter is not closed by a line \"---\"")
+			return s
+		}
+	}
+
+	var intro []string
+	var cur *section
+	fence := "" // the fence that opened a code block in narration
+	fenceLine := 0
+	inBlock := false
+	for ; i < len(lines); i++ {
+		line, n := lines[i], i+1
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case inBlock:
+			if trimmed == "```" {
+				inBlock = false
+				continue
+			}
+			if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+				continue
+			}
+			k, v, ok := strings.Cut(trimmed, ":")
+			if !ok {
+				s.errorf(n, "step block: want key: value, got %q", trimmed)
+				continue
+			}
+			cur.block = append(cur.block, kv{strings.TrimSpace(k), strings.TrimSpace(v), n})
+			continue
+		case fence != "":
+			if strings.HasPrefix(trimmed, fence) && strings.Trim(trimmed, fence[:1]) == "" {
+				fence = ""
+			}
+		case trimmed == "```step":
+			if cur == nil {
+				s.errorf(n, "step block before the first step heading (## Title {#id})")
+				inBlock = true
+				cur = &section{line: n}
+				continue
+			}
+			if cur.block != nil || cur.blockLine != 0 {
+				s.errorf(n, "a second step block in step %q: one step, one block", cur.id)
+			}
+			cur.blockLine = n
+			cur.block = []kv{}
+			inBlock = true
+			continue
+		case strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~"):
+			fence, fenceLine = trimmed[:3], n
+		case strings.HasPrefix(line, "## "):
+			m := headingRE.FindStringSubmatch(line)
+			cur = &section{title: m[1], id: m[2], hasID: strings.Contains(line, "{#"), line: n}
+			s.sections = append(s.sections, cur)
+			continue
+		}
+		switch {
+		case cur == nil:
+			intro = append(intro, line)
+		case cur.blockLine == 0:
+			cur.before = append(cur.before, line)
+		default:
+			cur.after = append(cur.after, line)
+		}
+	}
+	if inBlock {
+		s.errorf(cur.blockLine, "step block is not closed by a line \"```\"")
+	}
+	if fence != "" {
+		s.errorf(fenceLine, "a code block in the narration is not closed")
+	}
+	// An H1 repeating the title reads well on GitHub; the player shows
+	// the title itself.
+	for len(intro) > 0 && strings.TrimSpace(intro[0]) == "" {
+		intro = intro[1:]
+	}
+	if len(intro) > 0 && strings.HasPrefix(intro[0], "# ") {
+		intro = intro[1:]
+	}
+	s.intro = markdown(intro)
+	return s
+}
+
+func markdown(lines []string) string {
+	return strings.TrimSpace(strings.Join(lines, "\n"))
+}
+
+// Parse reads one lesson file. The error, if any, is an [ErrorList] with
+// every problem found.
+func (p Parser) Parse(file string, src []byte) (*Lesson, error) {
+	name, lang, ok := SplitName(file)
+	if !ok || lang != "" {
+		return nil, ErrorList{{File: file, Line: 1, Msg: "a lesson file is named NAME.md (NAME.LANG.md is a translation)"}}.Err()
+	}
+	s := split(file, src)
+	l := &Lesson{Name: name, File: file, Lang: "en", Intro: s.intro}
+	p.front(s, l)
+	if len(s.sections) == 0 && len(s.errs) == 0 {
+		s.errorf(1, "no steps: add a section \"## Title {#id}\" with a ```step block")
+	}
+	ids := map[string]int{}
+	var prev *Step
+	for _, sec := range s.sections {
+		if sec.blockLine == 0 && !sec.hasID {
+			// A plain section, such as "## What you learned": text shown
+			// after the previous step (or in the introduction).
+			text := "## " + sec.title + "\n" + markdown(append(sec.before, sec.after...))
+			if prev == nil {
+				l.Intro = strings.TrimSpace(l.Intro + "\n\n" + text)
+			} else {
+				prev.After = strings.TrimSpace(prev.After + "\n\n" + text)
+			}
+			continue
+		}
+		st := &Step{ID: sec.id, Title: sec.title, Line: sec.line, Narration: markdown(sec.before), After: markdown(sec.after)}
+		switch {
+		case !sec.hasID:
+			s.errorf(sec.line, "step heading needs an id: ## %s {#some-id}", sec.title)
+		case !idRE.MatchString(sec.id):
+			s.errorf(sec.line, "step id %q: use lower-case letters, digits and dashes", sec.id)
+		case ids[sec.id] != 0:
+			s.errorf(sec.line, "step id %q already used at line %d", sec.id, ids[sec.id])
+		default:
+			ids[sec.id] = sec.line
+		}
+		if sec.title == "" {
+			s.errorf(sec.line, "step heading has no title")
+		}
+		if sec.blockLine == 0 {
+			s.errorf(sec.line, "step %q has no ```step block", sec.id)
+		} else {
+			p.block(s, st, sec)
+		}
+		l.Steps = append(l.Steps, st)
+		prev = st
+	}
+	p.flow(s, l)
+	if err := s.errs.Err(); err != nil {
+		return l, err
+	}
+	return l, nil
+}
+
+func (p Parser) front(s *source, l *Lesson) {
+	seen := map[string]int{}
+	for _, f := range s.front {
+		if seen[f.key] != 0 {
+			s.errorf(f.line, "%s given twice (first at line %d)", f.key, seen[f.key])
+		}
+		seen[f.key] = f.line
+		switch f.key {
+		case "title":
+			l.Title = f.value
+		case "summary":
+			l.Summary = f.value
+		case "level":
+			if !slices.Contains(Levels, f.value) {
+				s.errorf(f.line, "level %q: want one of %s", f.value, strings.Join(Levels, ", "))
+			}
+			l.Level = f.value
+		case "minutes":
+			n, err := strconv.Atoi(f.value)
+			if err != nil || n < 1 || n > 240 {
+				s.errorf(f.line, "minutes %q: want a whole number from 1 to 240", f.value)
+			}
+			l.Minutes = n
+		case "profile":
+			p.checkProfile(s, f.line, f.value)
+			l.Profile = f.value
+		case "teaches":
+			for _, t := range strings.Split(f.value, ",") {
+				t = strings.TrimSpace(t)
+				if !teachRE.MatchString(t) {
+					s.errorf(f.line, "teaches: %q is not a lesson id like L5 (see LESSONS.md)", t)
+					continue
+				}
+				l.Teaches = append(l.Teaches, t)
+			}
+		default:
+			s.errorf(f.line, "unknown front matter key %q (want title, summary, level, minutes, profile, teaches)", f.key)
+		}
+	}
+	if len(s.front) > 0 || len(s.errs) == 0 {
+		for _, k := range []string{"title", "level", "minutes", "profile", "teaches"} {
+			if seen[k] == 0 {
+				s.errorf(1, "front matter lacks %q", k)
+			}
+		}
+	}
+}
+
+func (p Parser) checkProfile(s *source, line int, name string) {
+	if len(p.Profiles) > 0 && !slices.Contains(p.Profiles, name) {
+		s.errorf(line, "unknown profile %q (known: %s)", name, strings.Join(p.Profiles, ", "))
+	}
+}
+
+// block reads a step block's keys into st.
+func (p Parser) block(s *source, st *Step, sec *section) {
+	modeLine, acceptLine := 0, 0
+	for _, f := range sec.block {
+		switch f.key {
+		case "do":
+			if st.Action.Kind != 0 || st.Action.Line != 0 {
+				s.errorf(f.line, "a second do: in step %q: one step, one action", st.ID)
+				continue
+			}
+			a, err := ParseAction(f.value)
+			a.Line = f.line
+			if err != nil {
+				s.errorf(f.line, "%v", err)
+			}
+			st.Action = a
+		case "expect":
+			e, err := parseExpect(f.value)
+			e.Line = f.line
+			if err != nil {
+				s.errorf(f.line, "%v", err)
+				continue
+			}
+			st.Expect = append(st.Expect, e)
+		case "mode":
+			modeLine = f.line
+			switch f.value {
+			case "played":
+				st.Mode = Played
+			case "typed":
+				st.Mode = Typed
+			default:
+				s.errorf(f.line, "mode %q: want typed or played", f.value)
+			}
+		case "hint":
+			st.Hint = f.value
+		case "accept":
+			acceptLine = f.line
+			st.Accept = f.value
+		case "body":
+			st.Body = append(st.Body, f.value)
+		default:
+			s.errorf(f.line, "unknown step key %q (want do, expect, mode, hint, accept, body)", f.key)
+		}
+	}
+	a := st.Action
+	if a.Line == 0 {
+		s.errorf(sec.blockLine, "step %q has no do: line", st.ID)
+		return
+	}
+	if a.Kind == 0 {
+		return // already reported
+	}
+	if st.Mode == Typed {
+		switch a.Kind {
+		case Connect, Send, StartTLS, Auth, Profile, Close:
+		default:
+			s.errorf(modeLine, "a %s step cannot be typed: make it played", a.Kind)
+		}
+		if st.Hint == "" {
+			s.errorf(modeLine, "a typed step needs a hint: shown after a wrong try")
+		}
+		if len(st.Expect) == 0 {
+			s.errorf(modeLine, "a typed step needs an expectation that the student's line must satisfy")
+		}
+	} else if acceptLine != 0 {
+		s.errorf(acceptLine, "accept: only applies to typed steps")
+	}
+	if len(st.Body) > 0 && a.Kind != Message {
+		s.errorf(sec.blockLine, "body: only applies to a message action")
+	}
+	if a.Kind == Connect {
+		if a.Under != "" {
+			p.checkProfile(s, a.Line, a.Under)
+		}
+	}
+	if a.Kind == Profile {
+		p.checkProfile(s, a.Line, a.ProfileName)
+	}
+	if a.Kind == Send && strings.EqualFold(a.Verb(), "DATA") {
+		s.errorf(a.Line, "send DATA leaves the message to type line by line: use a message action")
+	}
+	p.checkExpects(s, st)
+}
+
+// connectOutcomes are the expectations that say what a connect does.
+var connectOutcomes = []ExpectKind{Reply, Refused, TimedOut, UnknownHost, Silent, Banner}
+
+func (p Parser) checkExpects(s *source, st *Step) {
+	a := st.Action
+	outcomes := 0
+	for _, e := range st.Expect {
+		ok := false
+		switch a.Kind {
+		case Connect:
+			switch {
+			case slices.Contains(connectOutcomes, e.Kind):
+				ok = true
+				outcomes++
+			case e.Kind == TLSAtLeast && !a.TLS:
+				s.errorf(e.Line, "tls at least: this connect is not TLS (write: connect %s tls)", a.Target())
+				continue
+			case e.Kind == TLSAtLeast:
+				ok = true
+			}
+		case Send, StartTLS, Auth, Message:
+			switch e.Kind {
+			case Reply, Closed, TLSAtLeast:
+				ok = true
+			case Capability, NoCapability:
+				ok = a.Kind == Send && a.Verb() == "EHLO"
+				if !ok {
+					s.errorf(e.Line, "capability expectations check an EHLO reply: do: send EHLO NAME")
+					continue
+				}
+			}
+		case Mailbox:
+			ok = e.Kind == HasMessage || e.Kind == NoMessage
+		}
+		if !ok {
+			s.errorf(e.Line, "expect %q does not apply to a %s action", e.Text, a.Kind)
+		}
+	}
+	if a.Kind == Connect && outcomes != 1 {
+		s.errorf(a.Line, "connect needs exactly one outcome: a greeting reply (220), refused, timed out, unknown host, silent DURATION or banner \"TEXT\"")
+	}
+	if a.Kind == Mailbox && len(st.Expect) == 0 {
+		s.errorf(a.Line, "mailbox needs a message or no message expectation")
+	}
+}
+
+// flow follows the connection from step to step and reports actions that
+// need a connection when there is none.
+func (p Parser) flow(s *source, l *Lesson) {
+	connected := false
+	for _, st := range l.Steps {
+		a := st.Action
+		switch a.Kind {
+		case 0:
+			// An action that did not parse: assume the best rather than
+			// report every later step as not connected.
+			connected = true
+		case Connect:
+			connected = false
+			if len(p.Hosts) > 0 && !slices.Contains(p.Hosts, a.Host) && !hasExpect(st, UnknownHost) {
+				s.errorf(a.Line, "unknown host %q (known: %s)", a.Host, strings.Join(p.Hosts, ", "))
+			}
+			if hasExpect(st, Reply) || hasExpect(st, Banner) {
+				connected = true
+			}
+		case Send, StartTLS, Auth, Message, Close:
+			if !connected {
+				s.errorf(a.Line, "%s: not connected here (an earlier step refused, timed out, closed or never connected); add a connect step", a.Kind)
+			}
+			if a.Kind == Close || hasExpect(st, Closed) || a.Kind == Send && a.Verb() == "QUIT" {
+				connected = false
+			}
+		case Profile:
+			connected = false
+		}
+	}
+}
+
+func hasExpect(st *Step, k ExpectKind) bool {
+	for _, e := range st.Expect {
+		if e.Kind == k {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,249 @@
+package scenarios
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/portlab/portlab/scenarios/lesson"
+)
+
+//go:embed lessons/*.md
+var embedded embed.FS
+
+// Files returns the lesson files built into portlab.
+func Files() fs.FS {
+	sub, err := fs.Sub(embedded, "lessons")
+	if err != nil {
+		panic(err) // the directory is embedded above
+	}
+	return sub
+}
+
+// Library is a set of lessons and their translations.
+type Library struct {
+	lessons      []*lesson.Lesson // in course order
+	byName       map[string]*lesson.Lesson
+	translations map[string]map[string]*lesson.Translation
+}
+
+// Load parses every NAME.md and NAME.LANG.md at the top of fsys with the
+// [lesson.World] parser. The error, if any, is a [lesson.ErrorList].
+func Load(fsys fs.FS) (*Library, error) {
+	return LoadWith(lesson.World, fsys)
+}
+
+// LoadWith is [Load] with a parser that knows another world.
+func LoadWith(p lesson.Parser, fsys fs.FS) (*Library, error) {
+	names, err := fs.Glob(fsys, "*.md")
+	if err != nil {
+		return nil, err
+	}
+	lib := &Library{byName: map[string]*lesson.Lesson{}, translations: map[string]map[string]*lesson.Translation{}}
+	var errs lesson.ErrorList
+	add := func(err error) {
+		var el lesson.ErrorList
+		if errors.As(err, &el) {
+			errs = append(errs, el...)
+		} else if err != nil {
+			errs = append(errs, &lesson.Error{File: "?", Line: 1, Msg: err.Error()})
+		}
+	}
+	var translations []string
+	for _, file := range names {
+		name, lang, ok := lesson.SplitName(file)
+		if !ok {
+			continue
+		}
+		if lang != "" {
+			translations = append(translations, file)
+			continue
+		}
+		src, err := fs.ReadFile(fsys, file)
+		if err != nil {
+			add(err)
+			continue
+		}
+		l, err := p.Parse(file, src)
+		add(err)
+		if err == nil {
+			lib.byName[name] = l
+			lib.lessons = append(lib.lessons, l)
+		}
+	}
+	for _, file := range translations {
+		name, lang, _ := lesson.SplitName(file)
+		src, err := fs.ReadFile(fsys, file)
+		if err != nil {
+			add(err)
+			continue
+		}
+		base := lib.byName[name]
+		if base == nil {
+			if _, err := fs.Stat(fsys, name+".md"); err != nil {
+				errs = append(errs, &lesson.Error{File: file, Line: 1, Msg: fmt.Sprintf("translation of a lesson that does not exist: no %s.md", name)})
+			}
+			continue // its lesson has errors, reported above
+		}
+		t, err := lesson.ParseTranslation(file, src, base)
+		add(err)
+		if err == nil {
+			if lib.translations[name] == nil {
+				lib.translations[name] = map[string]*lesson.Translation{}
+			}
+			lib.translations[name][lang] = t
+		}
+	}
+	sort.SliceStable(lib.lessons, func(i, j int) bool {
+		a, b := courseKey(lib.lessons[i]), courseKey(lib.lessons[j])
+		if a != b {
+			return a < b
+		}
+		return lib.lessons[i].Name < lib.lessons[j].Name
+	})
+	return lib, errs.Err()
+}
+
+// courseKey orders lessons by the first LESSONS.md lesson they teach.
+func courseKey(l *lesson.Lesson) int {
+	if len(l.Teaches) == 0 {
+		return 1 << 20
+	}
+	n, _ := strconv.Atoi(strings.TrimPrefix(l.Teaches[0], "L"))
+	return n
+}
+
+// Lessons returns the lessons in English, in course order: by the first
+// lesson id in each one's "teaches".
+func (lib *Library) Lessons() []*lesson.Lesson { return slices.Clone(lib.lessons) }
+
+// Lesson returns a lesson in a language, falling back to English for
+// text not translated (or a language not there at all).
+func (lib *Library) Lesson(name, lang string) (*lesson.Lesson, bool) {
+	l, ok := lib.byName[name]
+	if !ok {
+		return nil, false
+	}
+	if t := lib.translations[name][lang]; t != nil {
+		return l.Translate(t), true
+	}
+	return l, true
+}
+
+// Languages lists the languages a lesson can be read in, English first.
+func (lib *Library) Languages(name string) []string {
+	if lib.byName[name] == nil {
+		return nil
+	}
+	langs := []string{"en"}
+	var more []string
+	for lang := range lib.translations[name] {
+		more = append(more, lang)
+	}
+	sort.Strings(more)
+	return append(langs, more...)
+}
+
+var builtin = sync.OnceValues(func() (*Library, error) { return Load(Files()) })
+
+// Builtin returns the lessons built into portlab, parsed once.
+func Builtin() (*Library, error) { return builtin() }
+
+// List returns the built-in lessons in course order. It panics if they
+// do not parse, which the tests rule out.
+func List() []*lesson.Lesson {
+	lib, err := Builtin()
+	if err != nil {
+		panic("scenarios: built-in lessons do not parse:\n" + err.Error())
+	}
+	return lib.Lessons()
+}
+
+// Lint checks lesson files in fsys; files names them (NAME.md or
+// NAME.LANG.md), or all *.md at the top of fsys when empty. A nil fsys
+// means the built-in lessons. Each error is a *[lesson.Error]:
+// "file:line: message".
+func Lint(fsys fs.FS, files []string) []error {
+	if fsys == nil {
+		fsys = Files()
+	}
+	if len(files) == 0 {
+		_, err := Load(fsys)
+		return flatten(err)
+	}
+	var out []error
+	for _, file := range files {
+		src, err := fs.ReadFile(fsys, file)
+		if err != nil {
+			out = append(out, err)
+			continue
+		}
+		out = append(out, lintOne(file, src, func(base string) ([]byte, error) {
+			return fs.ReadFile(fsys, path.Join(path.Dir(file), base))
+		})...)
+	}
+	return out
+}
+
+// LintFiles is [Lint] for paths on disk, as `portlab scenarios lint
+// FILES` gets them. A translation's lesson is read from the same
+// directory. Errors carry the paths as given.
+func LintFiles(paths []string) []error {
+	var out []error
+	for _, p := range paths {
+		src, err := os.ReadFile(p)
+		if err != nil {
+			out = append(out, err)
+			continue
+		}
+		out = append(out, lintOne(p, src, func(base string) ([]byte, error) {
+			return os.ReadFile(filepath.Join(filepath.Dir(p), base))
+		})...)
+	}
+	return out
+}
+
+func lintOne(file string, src []byte, read func(string) ([]byte, error)) []error {
+	name, lang, ok := lesson.SplitName(file)
+	if !ok {
+		return []error{&lesson.Error{File: file, Line: 1, Msg: "not a lesson file: want NAME.md or NAME.LANG.md"}}
+	}
+	if lang == "" {
+		_, err := lesson.Parse(file, src)
+		return flatten(err)
+	}
+	baseSrc, err := read(name + ".md")
+	if err != nil {
+		return []error{&lesson.Error{File: file, Line: 1, Msg: fmt.Sprintf("cannot read the lesson it translates, %s.md: %v", name, err)}}
+	}
+	base, err := lesson.Parse(name+".md", baseSrc)
+	if err != nil {
+		return []error{&lesson.Error{File: file, Line: 1, Msg: fmt.Sprintf("the lesson it translates, %s.md, has errors; lint it first", name)}}
+	}
+	_, err = lesson.ParseTranslation(file, src, base)
+	return flatten(err)
+}
+
+func flatten(err error) []error {
+	var el lesson.ErrorList
+	if errors.As(err, &el) {
+		out := make([]error, len(el))
+		for i, e := range el {
+			out[i] = e
+		}
+		return out
+	}
+	if err != nil {
+		return []error{err}
+	}
+	return nil
+}

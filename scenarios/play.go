@@ -1,0 +1,229 @@
+package scenarios
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/portlab/portlab/scenarios/lesson"
+	"github.com/portlab/portlab/scenarios/session"
+	"github.com/portlab/portlab/scenarios/tunnel"
+)
+
+// outcome is what an action did, judged afterwards by the expectations.
+type outcome struct {
+	err      error // the action could not be performed (I/O, TLS, not connected)
+	dialErr  error // refused, timed out, unknown host
+	reply    *session.Reply
+	silent   bool   // no byte arrived in the silent window
+	heard    string // what broke the silence
+	banner   string
+	closed   bool
+	tls      *tls.ConnectionState
+	messages []Message // new messages, for a mailbox step
+	note     string    // result of actions without a reply
+}
+
+func (o *outcome) describe() string {
+	switch {
+	case o.err != nil:
+		return "error: " + o.err.Error()
+	case o.dialErr != nil:
+		return o.dialErr.Error()
+	case o.silent:
+		return "silence"
+	case o.banner != "":
+		return o.banner
+	case o.reply != nil:
+		s := o.reply.Lines[0]
+		if o.closed {
+			s += " (connection closed)"
+		}
+		return s
+	case o.messages != nil:
+		return fmt.Sprintf("%d new messages", len(o.messages))
+	}
+	return o.note
+}
+
+func hasExpect(st *lesson.Step, k lesson.ExpectKind) (lesson.Expect, bool) {
+	for _, e := range st.Expect {
+		if e.Kind == k {
+			return e, true
+		}
+	}
+	return lesson.Expect{}, false
+}
+
+// do performs an action: the step's own, or the one a student typed.
+func (r *run) do(ctx context.Context, st *lesson.Step, a lesson.Action) *outcome {
+	out := &outcome{}
+	if a.Kind != lesson.Connect && a.Kind != lesson.Profile && a.Kind != lesson.Wait &&
+		a.Kind != lesson.Mailbox && a.Kind != lesson.Close && r.sess == nil {
+		out.err = errors.New("not connected")
+		return out
+	}
+	switch a.Kind {
+	case lesson.Connect:
+		r.connect(ctx, st, a, out)
+	case lesson.Send:
+		out.reply, out.err = r.sess.Exec(ctx, a.Command)
+		if out.err == nil && out.reply == nil {
+			out.note = "sent"
+		}
+	case lesson.StartTLS:
+		out.reply, out.err = r.sess.StartTLS(ctx)
+	case lesson.Auth:
+		if a.Mechanism == "LOGIN" {
+			out.reply, out.err = r.sess.AuthLogin(ctx, a.User, a.Password)
+		} else {
+			out.reply, out.err = r.sess.AuthPlain(ctx, a.User, a.Password)
+		}
+	case lesson.Message:
+		out.reply, out.err = r.sess.Mail(ctx, a.From, a.To, r.compose(st, a))
+	case lesson.Profile:
+		r.hangup()
+		r.profile = a.ProfileName
+		r.note("Network profile: %s", a.ProfileName)
+		out.note = "profile " + a.ProfileName
+	case lesson.Wait:
+		out.err = r.e.Sleep(ctx, a.Duration)
+		out.note = "waited " + a.Duration.String()
+	case lesson.Mailbox:
+		r.mailbox(ctx, st, out)
+	case lesson.Close:
+		r.hangup()
+		r.note("Connection closed.")
+		out.note = "closed"
+	}
+	if r.sess != nil {
+		if stt, ok := r.sess.TLS(); ok {
+			out.tls = &stt
+		}
+	}
+	quit := a.Kind == lesson.Send && a.Verb() == "QUIT"
+	if _, ok := hasExpect(st, lesson.Closed); (ok || quit) && r.sess != nil && out.err == nil {
+		cctx, cancel := context.WithTimeout(ctx, r.e.ClosedWait)
+		out.closed = r.sess.WaitClosed(cctx) == nil
+		cancel()
+	}
+	if out.closed || quit || errors.Is(out.err, session.ErrClosed) {
+		r.hangup()
+	}
+	return out
+}
+
+func (r *run) connect(ctx context.Context, st *lesson.Step, a lesson.Action, out *outcome) {
+	r.hangup()
+	t := Target{Server: r.e.Server, Lab: r.e.Lab, Profile: r.profile, Host: a.Host, Port: a.Port}
+	if a.Under != "" {
+		t.Profile = a.Under
+	}
+	r.note("Trying %s (profile %s)...", t, t.Profile)
+	dctx, cancel := context.WithTimeout(ctx, r.e.DialTimeout)
+	conn, err := r.e.Dialer.Dial(dctx, t)
+	cancel()
+	if err != nil {
+		if errors.Is(err, tunnel.ErrRefused) || errors.Is(err, tunnel.ErrTimedOut) || errors.Is(err, tunnel.ErrUnknownHost) {
+			out.dialErr = err
+			r.note("telnet: Unable to connect to remote host: %v", err)
+		} else {
+			out.err = err
+			r.note("%v", err)
+		}
+		return
+	}
+	r.note("Connected to %s.", a.Host)
+	r.sess = session.New(conn, session.Config{
+		Host: a.Host, RootCAs: r.e.RootCAs, Now: r.e.Now, OnLine: r.e.OnLine, Timeout: r.e.ReplyTimeout,
+	})
+	if a.TLS {
+		if out.err = r.sess.Handshake(ctx); out.err != nil {
+			r.hangup()
+			return
+		}
+	}
+	if e, ok := hasExpect(st, lesson.Silent); ok {
+		sctx, cancel := context.WithTimeout(ctx, e.Duration)
+		line, err := r.sess.ReadLine(sctx)
+		cancel()
+		switch {
+		case err == nil:
+			out.heard = line
+		case errors.Is(err, session.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
+			out.silent = ctx.Err() == nil
+			r.note("(no greeting after %v)", e.Duration)
+		default:
+			out.heard = err.Error()
+		}
+		// A timed-out read leaves a tunnel closed: this connection is done.
+		r.hangup()
+		return
+	}
+	if _, ok := hasExpect(st, lesson.Banner); ok {
+		out.banner, out.err = r.sess.ReadLine(ctx)
+		return
+	}
+	out.reply, out.err = r.sess.ReadReply(ctx)
+}
+
+// compose writes the message a message action sends. It depends only on
+// the lesson, the step and the injected clock, so a lesson sends the same
+// bytes every time.
+func (r *run) compose(st *lesson.Step, a lesson.Action) []byte {
+	subject := a.Subject
+	if subject == "" {
+		subject = fmt.Sprintf("portlab lesson %s, step %s", r.l.Name, st.ID)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "From: <%s>\n", a.From)
+	fmt.Fprintf(&b, "To: <%s>\n", strings.Join(a.To, ">, <"))
+	fmt.Fprintf(&b, "Subject: %s\n", subject)
+	fmt.Fprintf(&b, "Date: %s\n", r.e.Now().Format("Mon, 02 Jan 2006 15:04:05 -0700"))
+	fmt.Fprintf(&b, "Message-ID: <%s.%s@portlab.test>\n", st.ID, r.l.Name)
+	b.WriteString("MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n")
+	if len(st.Body) == 0 {
+		fmt.Fprintf(&b, "Sent by the portlab lesson %q, step %q.\n", r.l.Name, st.ID)
+	}
+	for _, l := range st.Body {
+		b.WriteString(l + "\n")
+	}
+	return []byte(b.String())
+}
+
+// mailbox polls until every "message" expectation is met or MailboxWait
+// has been spent; "no message" expectations are judged on the last read.
+func (r *run) mailbox(ctx context.Context, st *lesson.Step, out *outcome) {
+	var waited time.Duration
+	for {
+		msgs, err := r.e.Mailbox.Messages(ctx)
+		if err != nil {
+			out.err = fmt.Errorf("reading the mailbox: %w", err)
+			return
+		}
+		out.messages = out.messages[:0:0]
+		for _, m := range msgs {
+			if !r.seen[m.ID] {
+				out.messages = append(out.messages, m)
+			}
+		}
+		done := true
+		for _, e := range st.Expect {
+			if e.Kind == lesson.HasMessage && findMessage(out.messages, e.Match) < 0 {
+				done = false
+			}
+		}
+		if done || waited >= r.e.MailboxWait {
+			r.note("Mailbox: %d new messages.", len(out.messages))
+			return
+		}
+		if err := r.e.Sleep(ctx, r.e.MailboxPoll); err != nil {
+			out.err = err
+			return
+		}
+		waited += r.e.MailboxPoll
+	}
+}

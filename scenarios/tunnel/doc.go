@@ -1,0 +1,101 @@
+// Package tunnel is the client side of portlab's gateway: one WebSocket
+// carries one simulated TCP connection to a host of the simulated world.
+// The same code runs natively (the headless runner, `portlab dial`) and in
+// the browser's wasm client, where a tab cannot open a TCP socket itself.
+//
+// Start with [Dial]; the [Conn] it returns is a [net.Conn], so an SMTP
+// client, crypto/tls or io.Copy can use it as if it were TCP.
+//
+// # Protocol "portlab.tcp.v1"
+//
+// The server side (server/gateway) implements exactly this; both sides use
+// the constants below.
+//
+//  1. The client opens
+//
+//     GET {server}/ws/dial?lab=ID&host=NAME&port=N[&profile=NAME]
+//
+//     upgraded to a WebSocket (RFC 6455) with subprotocol [Subprotocol].
+//     lab is optional (the gateway then uses the shared "classroom" lab);
+//     profile is optional (the lab's own network profile applies). host is
+//     a name from the simulated world's table, never an address: the
+//     gateway dials nothing taken from input.
+//
+//  2. When the simulated TCP connection is established (the moment a real
+//     connect() returns), the gateway sends one text message, a JSON
+//     [Info] with type "connected":
+//
+//     {"type":"connected","host":"smtp.relay.test","port":587,
+//     "profile":"home-isp","rule":"...","intercepted_by":"","stripped":false}
+//
+//     No other text message is sent in this protocol version.
+//
+//  3. From then on binary messages in both directions carry the raw TCP
+//     bytes, in order. Message boundaries mean nothing.
+//
+//  4. The connection ends with a close frame. The reason is a human
+//     sentence (at most 123 bytes, RFC 6455 §5.5). Codes:
+//
+//     1000 normal closure: the server side closed the TCP stream (a reader
+//     sees io.EOF), or the client closed it.
+//     1009 message too big: a binary message exceeded the gateway's limit.
+//     4001 [CodeRefused]: connection refused (the profile refuses the port,
+//     or nothing listens on that door). Reported as [ErrRefused].
+//     4002 [CodeTimedOut]: connection timed out (the profile drops the
+//     packets; the gateway waited its dial timeout). Reported as
+//     [ErrTimedOut].
+//     4003 [CodeUnknownHost]: the host is not in the world's table.
+//     Reported as [ErrUnknownHost].
+//     4004 [CodeBadRequest]: missing host, bad port, bad profile name.
+//     4005 [CodeNoSuchLab]: the lab does not exist or has expired.
+//     4008 [CodeTooMany]: too many connections for the lab or for the
+//     client address.
+//     4009 [CodeIdle]: the connection was idle longer than the gateway's
+//     idle limit.
+//
+//     Failures before "connected" (4001 to 4005, 4008) arrive instead of
+//     the "connected" message; [Dial] returns them as a *[CloseError].
+//
+// # Wasm
+//
+// In the browser coder/websocket uses the page's WebSocket object, which
+// hides handshake failures: an HTTP error on the upgrade shows up only as
+// close code 1006. Close frames with the codes above arrive intact.
+// [websocket.NetConn] has no real remote address, so a TLS client on top
+// must set tls.Config.ServerName to [Info].Host itself.
+package tunnel
+
+import "github.com/coder/websocket"
+
+// Subprotocol is the WebSocket subprotocol both sides require.
+const Subprotocol = "portlab.tcp.v1"
+
+// Path is the gateway's dial endpoint, relative to the server URL.
+const Path = "/ws/dial"
+
+// TypeConnected is the type of the text message announcing the connection.
+const TypeConnected = "connected"
+
+// Close codes sent by the gateway, in the private range 4000-4999 of
+// RFC 6455 §7.4.2, plus the standard ones the protocol uses.
+const (
+	// CodeNormal: the server side closed the TCP stream, or the client
+	// closed the tunnel. A reader sees io.EOF.
+	CodeNormal = websocket.StatusNormalClosure
+	// CodeTooBig: a message exceeded the gateway's size limit.
+	CodeTooBig = websocket.StatusMessageTooBig
+	// CodeRefused: "Connection refused", like a TCP RST to the SYN.
+	CodeRefused websocket.StatusCode = 4001
+	// CodeTimedOut: "Connection timed out", the SYN was dropped.
+	CodeTimedOut websocket.StatusCode = 4002
+	// CodeUnknownHost: the host name is not in the simulated world.
+	CodeUnknownHost websocket.StatusCode = 4003
+	// CodeBadRequest: missing host, bad port or bad parameters.
+	CodeBadRequest websocket.StatusCode = 4004
+	// CodeNoSuchLab: the lab named in the request does not exist.
+	CodeNoSuchLab websocket.StatusCode = 4005
+	// CodeTooMany: too many connections for this lab or client address.
+	CodeTooMany websocket.StatusCode = 4008
+	// CodeIdle: the connection carried no data for the idle limit.
+	CodeIdle websocket.StatusCode = 4009
+)

@@ -1,0 +1,375 @@
+package gateway_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/portlab/portlab/scenarios/tunnel"
+	"github.com/portlab/portlab/server/api"
+	"github.com/portlab/portlab/server/ca"
+	"github.com/portlab/portlab/server/events"
+	"github.com/portlab/portlab/server/gateway"
+	"github.com/portlab/portlab/server/lab"
+	"github.com/portlab/portlab/server/mailbox"
+	"github.com/portlab/portlab/server/netsim"
+	"github.com/portlab/portlab/server/policy"
+	"github.com/portlab/portlab/server/relay"
+	"github.com/portlab/portlab/server/world"
+)
+
+type env struct {
+	url   string
+	ca    *ca.Authority
+	labs  *lab.Manager
+	store *mailbox.Store
+	world *world.World
+}
+
+// start assembles the real relay, labs, gateway and API behind a loopback
+// HTTP server, as `portlab serve` does.
+func start(t *testing.T, tune func(*gateway.Config)) *env {
+	t.Helper()
+	auth, err := ca.Open("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{ca: auth, store: mailbox.New(100, 1<<20, nil), world: world.Default()}
+	profiles := netsim.Default()
+	bus := events.NewBus()
+	e.labs = lab.NewManager(lab.Config{TTL: time.Hour, MaxPerClient: 100, MaxLabs: 1000, Default: "home-isp",
+		Profiles: func(n string) bool { _, ok := profiles.Profile(n); return ok }})
+	r, err := relay.New(relay.Config{Policy: policy.Default(), Certs: auth, Store: e.store, Bus: bus})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	cfg := gateway.Config{World: e.world, Profiles: profiles, Labs: e.labs, Relay: r, Certs: auth, Bus: bus, DropTimeout: 300 * time.Millisecond}
+	if tune != nil {
+		tune(&cfg)
+	}
+	g := gateway.New(cfg)
+	t.Cleanup(g.Close)
+	mux := http.NewServeMux()
+	mux.Handle("GET "+tunnel.Path, g)
+	mux.Handle("/api/", api.New(api.Config{Labs: e.labs, Store: e.store, Bus: bus, Profiles: profiles, World: e.world}))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	e.url = srv.URL
+	return e
+}
+
+func (e *env) dial(t *testing.T, lab, profile, host string, port int) (*tunnel.Conn, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := tunnel.Dial(ctx, tunnel.Target{Server: e.url, Lab: lab, Profile: profile, Host: host, Port: port})
+	if err == nil {
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+	}
+	return c, err
+}
+
+// expect is what a profile does to a port, from ARCHITECTURE.md's table,
+// written out independently of the profiles file.
+func expect(profile string, port int) string {
+	switch profile {
+	case "home-isp":
+		if port == 25 {
+			return "refused"
+		}
+	case "cloud-vm":
+		if port == 25 || port == 465 || port == 587 {
+			return "timeout"
+		}
+	case "corporate":
+		if port != 587 {
+			return "refused"
+		}
+	case "hotel-wifi":
+		if port == 25 {
+			return "intercepted"
+		}
+		if port == 587 {
+			return "stripped"
+		}
+	}
+	return "pass"
+}
+
+// TestMatrix dials every profile x every host x every lesson door through
+// the real gateway and checks what the student sees.
+func TestMatrix(t *testing.T) {
+	e := start(t, nil)
+	ports := []int{25, 465, 587, 2525, 143, 993, 110, 995}
+	for _, profile := range []string{"datacenter", "home-isp", "cloud-vm", "corporate", "hotel-wifi"} {
+		for _, h := range e.world.Hosts() {
+			for _, port := range ports {
+				t.Run(fmt.Sprintf("%s/%s:%d", profile, h.Name, port), func(t *testing.T) {
+					t.Parallel()
+					want := expect(profile, port)
+					door, open := h.Door(port)
+					if want == "intercepted" {
+						door, open = world.Door{Host: "smtp.hotel-wifi.test", Port: 25, Service: world.SMTPRelay}, true
+					}
+					if (want == "pass" || want == "stripped") && !open {
+						want = "refused" // the network lets it through; the host has no door there
+					}
+					c, err := e.dial(t, "", profile, h.Name, port)
+					switch want {
+					case "refused":
+						if !errors.Is(err, tunnel.ErrRefused) {
+							t.Fatalf("want Connection refused, got %v", err)
+						}
+						return
+					case "timeout":
+						if !errors.Is(err, tunnel.ErrTimedOut) {
+							t.Fatalf("want Connection timed out, got %v", err)
+						}
+						return
+					}
+					if err != nil {
+						t.Fatalf("want a connection (%s), got %v", want, err)
+					}
+					info := c.Info()
+					if want == "intercepted" && info.InterceptedBy != "smtp.hotel-wifi.test" || want != "intercepted" && info.InterceptedBy != "" {
+						t.Errorf("intercepted_by = %q (want %s)", info.InterceptedBy, want)
+					}
+					checkGreeting(t, e, c, door, want == "stripped")
+				})
+			}
+		}
+	}
+}
+
+// checkGreeting reads what the door says first, doing TLS where the door
+// wants it from the first byte.
+func checkGreeting(t *testing.T, e *env, c net.Conn, d world.Door, stripped bool) {
+	t.Helper()
+	var conn net.Conn = c
+	if d.Service.ImplicitTLS() {
+		tc := tls.Client(c, e.ca.ClientConfig(d.Host))
+		if err := tc.Handshake(); err != nil {
+			t.Fatalf("TLS with %s: %v", d.Host, err)
+		}
+		conn = tc
+	}
+	br := bufio.NewReader(conn)
+	line, err := br.ReadString('\n')
+	if err != nil {
+		t.Fatalf("no greeting: %v", err)
+	}
+	switch {
+	case d.Service.IsSMTP():
+		if !strings.HasPrefix(line, "220 "+d.Host+" ") {
+			t.Fatalf("SMTP greeting %q does not name %s", line, d.Host)
+		}
+		fmt.Fprintf(conn, "EHLO student\r\n")
+		var caps []string
+		for {
+			l, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			caps = append(caps, strings.TrimSpace(l))
+			if l[3] == ' ' {
+				break
+			}
+		}
+		all := strings.Join(caps, "|")
+		if stripped != strings.Contains(all, "XXXXXXXA") || stripped && strings.Contains(all, "STARTTLS") {
+			t.Errorf("stripped=%v but EHLO said %s", stripped, all)
+		}
+	case d.Service == world.IMAP || d.Service == world.IMAPS:
+		if !strings.HasPrefix(line, "* OK ") {
+			t.Fatalf("IMAP greeting %q", line)
+		}
+	default:
+		if !strings.HasPrefix(line, "+OK ") {
+			t.Fatalf("POP3 greeting %q", line)
+		}
+	}
+}
+
+// A stripped STARTTLS command reaches the server as garbage: the student
+// sees the server's "command not recognized".
+func TestStrippedSTARTTLSCommand(t *testing.T) {
+	e := start(t, nil)
+	c, err := e.dial(t, "", "hotel-wifi", "smtp.relay.test", 587)
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	br.ReadString('\n')
+	fmt.Fprintf(c, "STARTTLS\r\n")
+	if l, _ := br.ReadString('\n'); !strings.HasPrefix(l, "502 5.5.2") {
+		t.Fatalf("STARTTLS through the hotel Wi-Fi: %q", l)
+	}
+}
+
+// Isolation: two labs send mail; each sees only its own.
+func TestLabIsolation(t *testing.T) {
+	e := start(t, nil)
+	var ids []string
+	for _, subject := range []string{"from lab A", "from lab B"} {
+		resp, err := http.Post(e.url+"/api/labs", "application/json", strings.NewReader(`{"profile":"datacenter"}`))
+		if err != nil || resp.StatusCode != http.StatusCreated {
+			t.Fatalf("create lab: %v %v", resp, err)
+		}
+		var l lab.Lab
+		json.NewDecoder(resp.Body).Decode(&l)
+		resp.Body.Close()
+		ids = append(ids, l.ID)
+		c, err := e.dial(t, l.ID, "", "mx.sandbox.test", 25)
+		if err != nil {
+			t.Fatal(err)
+		}
+		converse(t, c, "EHLO x", "MAIL FROM:<s@x.test>", "RCPT TO:<t@sandbox.test>", "DATA", "Subject: "+subject+"\r\n\r\nhi\r\n.", "QUIT")
+	}
+	for i, id := range ids {
+		resp, err := http.Get(e.url + "/api/labs/" + id + "/messages")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var msgs []mailbox.Message
+		json.NewDecoder(resp.Body).Decode(&msgs)
+		resp.Body.Close()
+		want := []string{"from lab A", "from lab B"}[i]
+		if len(msgs) != 1 || msgs[0].Subject != want || msgs[0].Lab != id {
+			t.Errorf("lab %d sees %+v, want only %q", i, msgs, want)
+		}
+	}
+	if n := len(e.store.List(lab.Classroom)); n != 0 {
+		t.Errorf("the classroom got %d lab messages", n)
+	}
+}
+
+// converse sends each line and reads one reply per line.
+func converse(t *testing.T, c net.Conn, lines ...string) []string {
+	t.Helper()
+	br := bufio.NewReader(c)
+	var replies []string
+	read := func() string {
+		var last string
+		for {
+			l, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("reading a reply: %v (so far %v)", err, replies)
+			}
+			last = strings.TrimSpace(l)
+			if len(last) < 4 || last[3] != '-' {
+				return last
+			}
+		}
+	}
+	read() // greeting
+	for _, l := range lines {
+		fmt.Fprintf(c, "%s\r\n", l)
+		replies = append(replies, read())
+	}
+	return replies
+}
+
+// Hostile input gets its documented refusal, and the gateway keeps
+// serving others.
+func TestHostileInput(t *testing.T) {
+	e := start(t, func(c *gateway.Config) { c.MaxPerClient = 4; c.MaxMessage = 1024 })
+	for _, tc := range []struct {
+		host string
+		port int
+		code websocket.StatusCode
+	}{
+		{"nosuch.example", 25, tunnel.CodeUnknownHost},
+		{"127.0.0.1", 25, tunnel.CodeUnknownHost},
+		{"localhost", 25, tunnel.CodeUnknownHost},
+		{"[::1]", 25, tunnel.CodeUnknownHost},
+		{"mx.sandbox.test", 0, tunnel.CodeBadRequest},
+		{"mx.sandbox.test", 70000, tunnel.CodeBadRequest},
+	} {
+		_, err := rawDial(t, e.url+tunnel.Path+fmt.Sprintf("?host=%s&port=%d&profile=datacenter", tc.host, tc.port), "")
+		if got := websocket.CloseStatus(err); got != tc.code {
+			t.Errorf("%s:%d closed with %d (%v), want %d", tc.host, tc.port, got, err, tc.code)
+		}
+	}
+	// A lab that does not exist.
+	if _, err := rawDial(t, e.url+tunnel.Path+"?lab=nope&host=mx.sandbox.test&port=25", ""); websocket.CloseStatus(err) != tunnel.CodeNoSuchLab {
+		t.Errorf("unknown lab: %v", err)
+	}
+	// A wrong Origin is refused before any upgrade.
+	if _, err := rawDial(t, e.url+tunnel.Path+"?host=mx.sandbox.test&port=25", "https://evil.example"); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("foreign origin: %v", err)
+	}
+	// An oversized message ends the tunnel with 1009.
+	c, err := e.dial(t, "", "datacenter", "mx.sandbox.test", 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write(make([]byte, 4096))
+	_, err = io.ReadAll(c)
+	var ce *tunnel.CloseError
+	if !errors.As(err, &ce) || ce.Code != tunnel.CodeTooBig {
+		t.Errorf("oversized message: %v", err)
+	}
+	// A flood from one address: past the limit each tunnel gets 4008, and
+	// the open ones keep working.
+	var held []*tunnel.Conn
+	for range 4 {
+		c, err := e.dial(t, "", "datacenter", "mx.sandbox.test", 25)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	var wg sync.WaitGroup
+	var refused sync.Map
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := e.dial(t, "", "datacenter", "mx.sandbox.test", 25)
+			var ce *tunnel.CloseError
+			if errors.As(err, &ce) && ce.Code == tunnel.CodeTooMany {
+				refused.Store(i, true)
+			}
+		}()
+	}
+	wg.Wait()
+	n := 0
+	refused.Range(func(any, any) bool { n++; return true })
+	if n != 10 {
+		t.Errorf("%d of 10 flood connections got 4008", n)
+	}
+	if r := converse(t, held[0], "NOOP"); r[0] != "250 2.0.0 Ok" {
+		t.Errorf("a held tunnel stopped working: %v", r)
+	}
+}
+
+func rawDial(t *testing.T, url, origin string) (*websocket.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	h := http.Header{}
+	if origin != "" {
+		h.Set("Origin", origin)
+	}
+	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{tunnel.Subprotocol}, HTTPHeader: h})
+	if err != nil {
+		return nil, err
+	}
+	_, _, err = c.Read(ctx)
+	c.CloseNow()
+	return c, err
+}

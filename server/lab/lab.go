@@ -1,0 +1,215 @@
+// Package lab keeps the students' labs: one isolated sandbox each, with an
+// id nobody can guess, its own credentials, mailbox and event stream, and
+// the network profile the student is on. Idle labs expire.
+package lab
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Classroom is the shared lab for mail from real TCP clients; it never
+// expires.
+const Classroom = "classroom"
+
+// Lab is one student's sandbox.
+type Lab struct {
+	ID       string    `json:"id"`
+	User     string    `json:"user"`
+	Password string    `json:"password"`
+	Profile  string    `json:"profile"`
+	Created  time.Time `json:"created_at"`
+	LastSeen time.Time `json:"last_seen"`
+	Expires  time.Time `json:"expires_at"`
+	client   netip.Addr
+}
+
+var (
+	// ErrNotFound: no such lab, or it expired.
+	ErrNotFound = errors.New("no such lab")
+	// ErrTooMany: the client address holds the maximum number of labs.
+	ErrTooMany = errors.New("too many labs for this address")
+	// ErrProfile: the profile is not known.
+	ErrProfile = errors.New("unknown network profile")
+)
+
+// Config bounds the labs.
+type Config struct {
+	TTL          time.Duration // idle time after which a lab expires
+	MaxPerClient int           // labs one client address may hold
+	MaxLabs      int           // labs overall
+	Profiles     func(string) bool
+	Default      string           // profile of a new lab
+	Now          func() time.Time // nil: time.Now
+	// OnExpire is told of every lab deleted or expired, so its mailbox
+	// and subscriptions can go too.
+	OnExpire func(id string)
+}
+
+// Manager holds the labs.
+type Manager struct {
+	cfg  Config
+	mu   sync.Mutex
+	labs map[string]*Lab
+}
+
+// NewManager returns a manager holding only the classroom lab.
+func NewManager(cfg Config) *Manager {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Profiles == nil {
+		cfg.Profiles = func(string) bool { return true }
+	}
+	m := &Manager{cfg: cfg, labs: map[string]*Lab{}}
+	now := cfg.Now()
+	m.labs[Classroom] = &Lab{ID: Classroom, Profile: cfg.Default, Created: now, LastSeen: now}
+	return m
+}
+
+// token returns n random bytes as lower-case base32: 16 bytes is 128 bits,
+// which nobody guesses.
+func token(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+// Create opens a lab for a client.
+func (m *Manager) Create(client netip.Addr, profile string) (Lab, error) {
+	if profile == "" {
+		profile = m.cfg.Default
+	}
+	if !m.cfg.Profiles(profile) {
+		return Lab{}, ErrProfile
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sweepLocked()
+	held := 0
+	for _, l := range m.labs {
+		if l.client == client && l.ID != Classroom {
+			held++
+		}
+	}
+	if held >= m.cfg.MaxPerClient || len(m.labs) > m.cfg.MaxLabs {
+		return Lab{}, ErrTooMany
+	}
+	now := m.cfg.Now()
+	id := token(16)
+	l := &Lab{ID: id, User: id, Password: token(10), Profile: profile, Created: now, LastSeen: now, client: client}
+	l.Expires = now.Add(m.cfg.TTL)
+	m.labs[id] = l
+	return *l, nil
+}
+
+// Get returns a lab and counts the access as activity.
+func (m *Manager) Get(id string) (Lab, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.labs[id]
+	if !ok || m.expired(l) {
+		return Lab{}, ErrNotFound
+	}
+	m.touch(l)
+	return *l, nil
+}
+
+// Touch records activity in a lab (a connection, a mailbox read).
+func (m *Manager) Touch(id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if l, ok := m.labs[id]; ok {
+		m.touch(l)
+	}
+}
+
+func (m *Manager) touch(l *Lab) {
+	l.LastSeen = m.cfg.Now()
+	if l.ID != Classroom {
+		l.Expires = l.LastSeen.Add(m.cfg.TTL)
+	}
+}
+
+func (m *Manager) expired(l *Lab) bool {
+	return l.ID != Classroom && !m.cfg.Now().Before(l.Expires)
+}
+
+// SetProfile moves a lab to another network.
+func (m *Manager) SetProfile(id, profile string) (Lab, error) {
+	if !m.cfg.Profiles(profile) {
+		return Lab{}, ErrProfile
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.labs[id]
+	if !ok || m.expired(l) {
+		return Lab{}, ErrNotFound
+	}
+	l.Profile = profile
+	m.touch(l)
+	return *l, nil
+}
+
+// Delete ends a lab; the classroom stays.
+func (m *Manager) Delete(id string) error {
+	m.mu.Lock()
+	l, ok := m.labs[id]
+	if !ok || id == Classroom {
+		m.mu.Unlock()
+		return ErrNotFound
+	}
+	delete(m.labs, l.ID)
+	m.mu.Unlock()
+	if m.cfg.OnExpire != nil {
+		m.cfg.OnExpire(id)
+	}
+	return nil
+}
+
+// Sweep deletes expired labs; the server calls it periodically.
+func (m *Manager) Sweep() {
+	m.mu.Lock()
+	gone := m.sweepLocked()
+	m.mu.Unlock()
+	if m.cfg.OnExpire != nil {
+		for _, id := range gone {
+			m.cfg.OnExpire(id)
+		}
+	}
+}
+
+func (m *Manager) sweepLocked() []string {
+	var gone []string
+	for id, l := range m.labs {
+		if m.expired(l) {
+			delete(m.labs, id)
+			gone = append(gone, id)
+		}
+	}
+	return gone
+}
+
+// Lookup is the relay's view of the labs' accounts: a lab's user name is
+// its id, so a real client that authenticates as the lab sends into it.
+func (m *Manager) Lookup(user string) (password, lab string, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, found := m.labs[user]
+	if !found || l.ID == Classroom || m.expired(l) {
+		return "", "", false
+	}
+	return l.Password, l.ID, true
+}
+
+// Len counts the labs, the classroom included.
+func (m *Manager) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.labs)
+}

@@ -1,0 +1,48 @@
+// Delay simulates a slow path (a crowded Wi-Fi, a far-away server): the
+// bytes a client reads arrive a fixed time after the server sent them.
+
+package netsim
+
+import (
+	"net"
+	"sync"
+	"time"
+)
+
+// Delay wraps c so that each Read returns its data d after the data
+// arrived, adding d of one-way latency server to client. Because SMTP is a
+// dialogue (each reply waits for a command), that makes every round trip d
+// longer, which is what a student notices. It stays simple: a reply split
+// across several reads is delayed once per read, and the wait ignores read
+// deadlines. Close ends a wait at once. d <= 0 returns c itself.
+func Delay(c net.Conn, d time.Duration) net.Conn {
+	if d <= 0 {
+		return c
+	}
+	return &delayConn{Conn: c, d: d, closed: make(chan struct{})}
+}
+
+type delayConn struct {
+	net.Conn
+	d         time.Duration
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+func (c *delayConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		t := time.NewTimer(c.d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-c.closed:
+		}
+	}
+	return n, err
+}
+
+func (c *delayConn) Close() error {
+	c.closeOnce.Do(func() { close(c.closed) })
+	return c.Conn.Close()
+}

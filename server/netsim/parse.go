@@ -1,0 +1,385 @@
+package netsim
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/portlab/portlab/server/world"
+)
+
+// ParseError says where a profiles file is wrong.
+type ParseError struct {
+	File string
+	Line int // 1-based
+	Msg  string
+}
+
+func (e *ParseError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
+
+const (
+	// maxLineBytes and maxFileBytes bound what a broken or hostile file can
+	// make the parser hold (ARCHITECTURE.md, invariant 2).
+	maxLineBytes = 4096
+	maxFileBytes = 1 << 20
+	maxText      = 2000 // characters of a title, description or reason
+
+	// MaxLatency bounds added delay, and MaxDropTimeout a drop's wait:
+	// enough to feel, too little to tie a server's connections up.
+	MaxLatency     = 10 * time.Second
+	MaxDropTimeout = 2 * time.Minute
+)
+
+// Parse reads a profiles file; the header of default.profiles documents
+// the format. Errors are *ParseError values naming file and line.
+func Parse(filename string, r io.Reader) (*Set, error) {
+	p := parser{file: filename, set: &Set{file: filename, byName: map[string]*Profile{}}}
+	lr := &io.LimitedReader{R: r, N: maxFileBytes + 1}
+	sc := bufio.NewScanner(lr)
+	sc.Buffer(make([]byte, 0, 512), maxLineBytes)
+	for sc.Scan() {
+		p.line++
+		if lr.N <= 0 {
+			return nil, p.errf("file is larger than %d bytes", maxFileBytes)
+		}
+		if err := p.parseLine(sc.Text()); err != nil {
+			return nil, err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		p.line++
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, p.errf("line longer than %d bytes", maxLineBytes)
+		}
+		return nil, p.errf("%v", err)
+	}
+	if lr.N <= 0 {
+		return nil, p.errf("file is larger than %d bytes", maxFileBytes)
+	}
+	return p.set, nil
+}
+
+type parser struct {
+	file    string
+	line    int
+	set     *Set
+	profile *Profile // the profile that directives belong to
+}
+
+func (p *parser) errf(format string, args ...any) error {
+	return &ParseError{File: p.file, Line: p.line, Msg: fmt.Sprintf(format, args...)}
+}
+
+// field is one word of a line and where it starts, so that free text
+// (describe, because) can be taken from the line as written.
+type field struct {
+	text  string
+	start int
+}
+
+func (p *parser) parseLine(line string) error {
+	if !utf8.ValidString(line) {
+		return p.errf("line is not valid UTF-8")
+	}
+	line, fields, err := splitLine(line)
+	if err != nil {
+		return p.errf("%v", err)
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	name := strings.ToLower(fields[0].text)
+	if name == "profile" {
+		return p.profileDirective(fields[1:])
+	}
+	if p.profile == nil {
+		if ruleDirectives[name] || name == "describe" || name == "drop-timeout" {
+			return p.errf("%s before any profile line (start with: profile NAME \"Title\")", name)
+		}
+	}
+	switch name {
+	case "describe":
+		if len(fields) < 2 {
+			return p.errf("want: describe TEXT")
+		}
+		text := strings.TrimSpace(line[fields[1].start:])
+		if p.profile.Description != "" {
+			text = p.profile.Description + " " + text
+		}
+		if err := checkText(text); err != nil {
+			return p.errf("description %v", err)
+		}
+		p.profile.Description = text
+		return nil
+	case "drop-timeout":
+		if len(fields) != 2 {
+			return p.errf("want: drop-timeout DURATION, e.g. drop-timeout 5s")
+		}
+		d, err := parseDuration(fields[1].text, MaxDropTimeout)
+		if err != nil {
+			return p.errf("drop-timeout: %v", err)
+		}
+		p.profile.DropTimeout = d
+		return nil
+	}
+	if ruleDirectives[name] {
+		return p.ruleDirective(name, line, fields[1:])
+	}
+	return p.errf("unknown directive %q (want profile, describe, drop-timeout, %s)", fields[0].text, ruleList)
+}
+
+func (p *parser) profileDirective(args []field) error {
+	if len(args) == 0 || len(args) > 2 {
+		return p.errf(`want: profile NAME ["Title"]`)
+	}
+	name := strings.ToLower(args[0].text)
+	if !validProfileName(name) {
+		return p.errf("bad profile name %q (a letter, then letters, digits and hyphens)", args[0].text)
+	}
+	if prev, ok := p.set.byName[name]; ok {
+		return p.errf("profile %s is already defined at line %d", name, prev.Line)
+	}
+	pr := &Profile{Name: name, Line: p.line}
+	if len(args) == 2 {
+		t := args[1].text
+		if !strings.HasPrefix(t, `"`) {
+			return p.errf("title %q must be in double quotes", t)
+		}
+		u, err := strconv.Unquote(t)
+		if err != nil {
+			return p.errf("bad quoted title %s", t)
+		}
+		if err := checkText(u); err != nil {
+			return p.errf("title %v", err)
+		}
+		pr.Title = u
+	}
+	p.set.byName[name] = pr
+	p.set.profiles = append(p.set.profiles, pr)
+	p.profile = pr
+	return nil
+}
+
+// ruleDirectives are the directives that add a Rule to a profile.
+var ruleDirectives = map[string]bool{
+	"pass": true, "refuse": true, "drop": true, "intercept": true, "strip-starttls": true, "latency": true,
+}
+
+const ruleList = "pass, refuse, drop, intercept, strip-starttls or latency"
+
+// ruleDirective parses
+//
+//	NAME [DURATION] [port|ports LIST] [host GLOB] [via HOST] [because TEXT]
+func (p *parser) ruleDirective(name, line string, args []field) error {
+	t := Target{Line: p.line}
+	var latency time.Duration
+	via := ""
+	if name == "latency" {
+		if len(args) == 0 {
+			return p.errf("want: latency DURATION [port LIST] [host GLOB], e.g. latency 40ms")
+		}
+		d, err := parseDuration(args[0].text, MaxLatency)
+		if err != nil {
+			return p.errf("latency: %v", err)
+		}
+		latency, args = d, args[1:]
+	}
+	seen := map[string]bool{}
+	for len(args) > 0 {
+		key := strings.ToLower(args[0].text)
+		if key == "ports" {
+			key = "port"
+		}
+		if seen[key] {
+			return p.errf("%s is given twice", key)
+		}
+		seen[key] = true
+		switch {
+		case key == "because":
+			if len(args) < 2 {
+				return p.errf("because needs a reason")
+			}
+			t.Because = strings.TrimSpace(line[args[1].start:])
+			if err := checkText(t.Because); err != nil {
+				return p.errf("reason %v", err)
+			}
+			args = nil
+		case key == "port":
+			ports, n, err := parsePorts(args[1:])
+			if err != nil {
+				return p.errf("%v", err)
+			}
+			t.Ports, args = ports, args[1+n:]
+		case key == "host":
+			if len(args) < 2 {
+				return p.errf("host needs a name or a glob such as *.example.org")
+			}
+			glob := strings.ToLower(strings.TrimSuffix(args[1].text, "."))
+			if err := checkGlob(glob); err != nil {
+				return p.errf("%v", err)
+			}
+			t.Host, args = glob, args[2:]
+		case key == "via" && name == "intercept":
+			if len(args) < 2 {
+				return p.errf("via needs the host that answers instead")
+			}
+			if err := world.CheckHostName(args[1].text); err != nil {
+				return p.errf("via: %v", err)
+			}
+			via, args = strings.ToLower(strings.TrimSuffix(args[1].text, ".")), args[2:]
+		default:
+			want := "port, host or because"
+			if name == "intercept" {
+				want = "port, host, via or because"
+			}
+			return p.errf("unknown field %q in a %s rule (want %s)", args[0].text, name, want)
+		}
+	}
+	var r Rule
+	switch name {
+	case "pass":
+		r = &PassRule{t}
+	case "refuse":
+		r = &RefuseRule{t}
+	case "drop":
+		r = &DropRule{t}
+	case "intercept":
+		if via == "" {
+			return p.errf("intercept needs via HOST: the host that answers instead")
+		}
+		r = &InterceptRule{Target: t, Via: via}
+	case "strip-starttls":
+		r = &StripRule{t}
+	case "latency":
+		r = &LatencyRule{Target: t, Latency: latency}
+	}
+	p.profile.Rules = append(p.profile.Rules, r)
+	return nil
+}
+
+// parsePorts reads a port list such as "25", "25,465,587" or "25, 465 587"
+// from the start of args, and says how many fields it used.
+func parsePorts(args []field) ([]int, int, error) {
+	var ports []int
+	n := 0
+	for _, a := range args {
+		if strings.Trim(a.text, "0123456789,") != "" {
+			break
+		}
+		n++
+		for s := range strings.SplitSeq(a.text, ",") {
+			if s == "" {
+				continue
+			}
+			v, err := strconv.Atoi(s)
+			if err != nil || v < 1 || v > 65535 {
+				return nil, 0, fmt.Errorf("%q is not a port number (1 to 65535)", s)
+			}
+			ports = append(ports, v)
+		}
+	}
+	if len(ports) == 0 {
+		if len(args) > 0 {
+			return nil, 0, fmt.Errorf("%q is not a port number (1 to 65535)", args[0].text)
+		}
+		return nil, 0, errors.New("port needs a number or a list such as 25,465,587")
+	}
+	return ports, n, nil
+}
+
+func parseDuration(s string, limit time.Duration) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration such as 40ms or 5s", s)
+	}
+	if d <= 0 || d > limit {
+		return 0, fmt.Errorf("%s is not between 0 and %s", s, limit)
+	}
+	return d, nil
+}
+
+// checkGlob accepts a host name pattern for path.Match: DNS characters and
+// the wildcards * ? [ ] ! ^ -.
+func checkGlob(g string) error {
+	if g == "" {
+		return errors.New("empty host glob")
+	}
+	for _, c := range []byte(g) {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.IndexByte(".-*?[]!^", c) >= 0) {
+			return fmt.Errorf("host glob %q may hold only letters, digits, '.', '-' and the wildcards * ? [ ]", g)
+		}
+	}
+	if _, err := path.Match(g, ""); err != nil {
+		return fmt.Errorf("bad host glob %q: %v", g, err)
+	}
+	return nil
+}
+
+func validProfileName(s string) bool {
+	if s == "" || len(s) > 40 || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkText refuses control characters and overlong text: titles,
+// descriptions and reasons end up in web pages and terminals.
+func checkText(s string) error {
+	if strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) {
+		return errors.New("contains control characters")
+	}
+	if utf8.RuneCountInString(s) > maxText {
+		return fmt.Errorf("is longer than %d characters", maxText)
+	}
+	return nil
+}
+
+// splitLine drops a comment ('#' outside a quoted string) and splits the
+// rest into fields; a Go-syntax quoted string is one field, quotes kept.
+// It returns the line without its comment, for free text.
+func splitLine(line string) (string, []field, error) {
+	var fields []field
+	i := 0
+	for i < len(line) {
+		c := line[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\r':
+			i++
+		case c == '#':
+			return line[:i], fields, nil
+		case c == '"':
+			j := i + 1
+			for j < len(line) && line[j] != '"' {
+				if line[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if j >= len(line) {
+				return "", nil, errors.New(`unterminated quoted string (a title ends with ")`)
+			}
+			fields = append(fields, field{line[i : j+1], i})
+			i = j + 1
+		default:
+			j := i
+			for j < len(line) && !strings.ContainsRune(" \t\r#\"", rune(line[j])) {
+				j++
+			}
+			fields = append(fields, field{line[i:j], i})
+			i = j
+		}
+	}
+	return line, fields, nil
+}

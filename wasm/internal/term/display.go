@@ -1,0 +1,181 @@
+// Package term is the browser terminal's logic without the DOM: it runs an
+// SMTP conversation through scenarios/session for the lines a student
+// types, keeps the input history, builds the AUTH and message helpers'
+// commands, and tells a [UI] what to show: transcript lines marked the way
+// swaks marks them, the connection state, and the port board's verdicts.
+//
+// It has no syscall/js, so its tests run natively; wasm/ wires it to the
+// page.
+package term
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/portlab/portlab/scenarios/session"
+)
+
+// Display is one transcript line as the page shows it.
+type Display struct {
+	// Who is "client", "server", "tls", "note" or "error" (a CSS class).
+	Who string
+	// Mark is swaks's marker: "->" sent, "<-" received, "~>" and "<~"
+	// inside TLS, "===" a note or TLS event, "***" an error.
+	Mark string
+	// Code is the reply code of a server line ("250"), "" otherwise.
+	Code string
+	// Text is the rest of the line, after Code when there is one.
+	Text string
+	// Secure is true for lines that crossed the wire inside TLS.
+	Secure bool
+	// Title is shown on hover: base64 AUTH data decoded.
+	Title string
+}
+
+// ConnState is the terminal's connection state, the data-state of its
+// status element.
+type ConnState string
+
+// Connection states.
+const (
+	Idle       ConnState = "idle"
+	Connecting ConnState = "connecting"
+	Connected  ConnState = "connected"
+	Secure     ConnState = "tls"
+	Closed     ConnState = "closed"
+	Refused    ConnState = "refused"
+	TimedOut   ConnState = "timeout"
+)
+
+// PortState is a port board cell's data-state.
+type PortState string
+
+// Port board states, in the order a connection can reach them.
+const (
+	PortUntried      PortState = "untried"
+	PortConnecting   PortState = "connecting"
+	PortOpen         PortState = "open"
+	PortSilent       PortState = "silent" // connected, no greeting (465 in plaintext)
+	PortRefused      PortState = "refused"
+	PortTimeout      PortState = "timeout"
+	PortUnknown      PortState = "unknown"
+	PortTLS          PortState = "tls"
+	PortAuthNeedsTLS PortState = "auth-needs-tls"
+	PortAuthOK       PortState = "auth-ok"
+)
+
+// Verdict is the words a port board cell shows for a state.
+func (p PortState) Verdict() string {
+	switch p {
+	case PortUntried:
+		return "untried"
+	case PortConnecting:
+		return "connecting…"
+	case PortOpen:
+		return "open"
+	case PortSilent:
+		return "open, silent"
+	case PortRefused:
+		return "refused"
+	case PortTimeout:
+		return "timed out"
+	case PortUnknown:
+		return "unknown host"
+	case PortTLS:
+		return "open, TLS"
+	case PortAuthNeedsTLS:
+		return "AUTH needs TLS"
+	case PortAuthOK:
+		return "TLS + AUTH ok"
+	}
+	return string(p)
+}
+
+// FromLine turns a session transcript line into its display form.
+func FromLine(l session.Line) Display {
+	d := Display{Text: printable(l.Text), Secure: l.Secure, Title: l.Decoded}
+	switch l.Who {
+	case session.Client:
+		d.Who, d.Mark = "client", "->"
+		if l.Secure {
+			d.Mark = "~>"
+		}
+	case session.Server:
+		d.Who, d.Mark = "server", "<-"
+		if l.Secure {
+			d.Mark = "<~"
+		}
+		if code, rest, ok := splitCode(d.Text); ok {
+			d.Code, d.Text = code, rest
+		}
+	case session.TLS:
+		d.Who, d.Mark = "tls", "==="
+	default:
+		d.Who, d.Mark = "note", "==="
+	}
+	if d.Title != "" {
+		d.Title = "base64 decoded: " + d.Title
+	}
+	return d
+}
+
+// Note is a line of the client software, like telnet's "Trying ...".
+func Note(text string) Display { return Display{Who: "note", Mark: "===", Text: text} }
+
+// Error is a failure the student must notice.
+func Error(text string) Display { return Display{Who: "error", Mark: "***", Text: text} }
+
+// splitCode splits "250-PIPELINING" into "250" and "-PIPELINING".
+func splitCode(s string) (code, rest string, ok bool) {
+	if len(s) < 3 || s[0] < '2' || s[0] > '5' || !isDigit(s[1]) || !isDigit(s[2]) {
+		return "", s, false
+	}
+	if len(s) > 3 && s[3] != ' ' && s[3] != '-' {
+		return "", s, false
+	}
+	return s[:3], s[3:], true
+}
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+
+// printable replaces control characters and invalid UTF-8 (a TLS alert met
+// by a plaintext client) with visible escapes, so the transcript never
+// holds raw binary.
+func printable(s string) string {
+	ok := true
+	for _, r := range s {
+		if r == utf8.RuneError || (unicode.IsControl(r) && r != '\t') {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			b.WriteString(`\x`)
+			b.WriteString(hex2(s[i]))
+		case unicode.IsControl(r) && r != '\t':
+			if r < 0x100 {
+				b.WriteString(`\x`)
+				b.WriteString(hex2(byte(r)))
+			} else {
+				b.WriteString(`\u`)
+			}
+		default:
+			b.WriteRune(r)
+		}
+		i += n
+	}
+	return b.String()
+}
+
+func hex2(c byte) string {
+	const digits = "0123456789abcdef"
+	return string([]byte{digits[c>>4], digits[c&15]})
+}

@@ -1,0 +1,370 @@
+package term
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portlab/portlab/scenarios/tunnel"
+)
+
+// recorder is a UI that keeps everything and lets a test wait for it.
+type recorder struct {
+	mu     sync.Mutex
+	lines  []Display
+	states []ConnState
+	ports  map[int]PortState
+	data   bool
+	change chan struct{}
+}
+
+func newRecorder() *recorder {
+	return &recorder{ports: map[int]PortState{}, change: make(chan struct{}, 1000)}
+}
+
+func (r *recorder) poke() {
+	select {
+	case r.change <- struct{}{}:
+	default:
+	}
+}
+func (r *recorder) Line(d Display) {
+	r.mu.Lock()
+	r.lines = append(r.lines, d)
+	r.mu.Unlock()
+	r.poke()
+}
+func (r *recorder) State(s ConnState, _ string) {
+	r.mu.Lock()
+	r.states = append(r.states, s)
+	r.mu.Unlock()
+	r.poke()
+}
+func (r *recorder) Port(_ string, p int, s PortState) {
+	r.mu.Lock()
+	r.ports[p] = s
+	r.mu.Unlock()
+	r.poke()
+}
+func (r *recorder) DataMode(on bool) { r.mu.Lock(); r.data = on; r.mu.Unlock(); r.poke() }
+
+// waitFor waits until cond holds for the recorded UI.
+func (r *recorder) waitFor(t *testing.T, what string, cond func(r *recorder) bool) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		r.mu.Lock()
+		ok := cond(r)
+		r.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-r.change:
+		case <-timeout:
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			t.Fatalf("timed out waiting for %s; transcript:\n%s", what, r.transcript())
+		}
+	}
+}
+
+func (r *recorder) transcript() string {
+	var b strings.Builder
+	for _, l := range r.lines {
+		b.WriteString(l.Mark + " " + l.Code + l.Text)
+		if l.Title != "" {
+			b.WriteString("   [" + l.Title + "]")
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func (r *recorder) has(mark, text string) bool {
+	for _, l := range r.lines {
+		if l.Mark == mark && strings.Contains(l.Code+l.Text, text) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *recorder) last() ConnState {
+	if len(r.states) == 0 {
+		return ""
+	}
+	return r.states[len(r.states)-1]
+}
+
+// fakeMTA answers like the sandbox's submission port: STARTTLS before AUTH.
+func fakeMTA(t *testing.T, c net.Conn, cert *tls.Certificate) {
+	t.Helper()
+	defer c.Close()
+	rw := bufio.NewReadWriter(bufio.NewReader(c), bufio.NewWriter(c))
+	say := func(s string) { rw.WriteString(s + "\r\n"); rw.Flush() }
+	say("220 smtp.relay.test ESMTP portlab")
+	secure := false
+	for {
+		line, err := rw.ReadString('\n')
+		if err != nil {
+			return
+		}
+		cmd := strings.ToUpper(strings.TrimSpace(line))
+		switch {
+		case strings.HasPrefix(cmd, "EHLO"):
+			if secure {
+				say("250-smtp.relay.test\r\n250 AUTH PLAIN LOGIN")
+			} else {
+				say("250-smtp.relay.test\r\n250 STARTTLS")
+			}
+		case cmd == "STARTTLS":
+			say("220 2.0.0 Ready to start TLS")
+			tc := tls.Server(c, &tls.Config{Certificates: []tls.Certificate{*cert}})
+			if err := tc.Handshake(); err != nil {
+				return
+			}
+			c = tc
+			rw = bufio.NewReadWriter(bufio.NewReader(tc), bufio.NewWriter(tc))
+			secure = true
+		case strings.HasPrefix(cmd, "AUTH") && !secure:
+			say("530 5.7.0 Must issue a STARTTLS command first")
+		case strings.HasPrefix(cmd, "AUTH PLAIN"):
+			say("235 2.7.0 Authentication successful")
+		case strings.HasPrefix(cmd, "MAIL"), strings.HasPrefix(cmd, "RCPT"):
+			say("250 2.1.0 Ok")
+		case cmd == "DATA":
+			say("354 End data with <CR><LF>.<CR><LF>")
+			for {
+				l, err := rw.ReadString('\n')
+				if err != nil {
+					return
+				}
+				if l == ".\r\n" {
+					break
+				}
+			}
+			say("250 2.0.0 Ok: queued as 1")
+		case cmd == "QUIT":
+			say("221 2.0.0 Bye")
+			return
+		default:
+			say("500 5.5.2 Error: command not recognized")
+		}
+	}
+}
+
+// testCA makes a CA and a leaf for smtp.relay.test.
+func testCA(t *testing.T) (*x509.CertPool, *tls.Certificate) {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "smtp.relay.test"},
+		DNSNames: []string{"smtp.relay.test"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(caCert)
+	return pool, &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+func TestSubmissionSession(t *testing.T) {
+	pool, cert := testCA(t)
+	ui := newRecorder()
+	done := make(chan struct{})
+	term := New(Config{
+		UI: ui, RootCAs: pool,
+		Dial: func(ctx context.Context, host string, port int) (net.Conn, error) {
+			client, server := net.Pipe()
+			go func() { defer close(done); fakeMTA(t, server, cert) }()
+			return client, nil
+		},
+	})
+	term.Input("open smtp.relay.test 587")
+	ui.waitFor(t, "the greeting", func(r *recorder) bool { return r.ports[587] == PortOpen })
+	if !ui.has("===", "Trying smtp.relay.test...") || !ui.has("===", "Connected to smtp.relay.test.") {
+		t.Errorf("no telnet lines:\n%s", ui.transcript())
+	}
+	term.Input("EHLO student.example")
+	term.Input("AUTH PLAIN AGZvbwBiYXJiYXo=")
+	ui.waitFor(t, "AUTH refused before TLS", func(r *recorder) bool { return r.ports[587] == PortAuthNeedsTLS })
+	term.Input("STARTTLS")
+	ui.waitFor(t, "TLS", func(r *recorder) bool { return r.last() == Secure && r.ports[587] == PortTLS })
+	term.Input("EHLO student.example")
+	term.Auth("PLAIN", "foo", "barbaz")
+	ui.waitFor(t, "AUTH ok", func(r *recorder) bool { return r.ports[587] == PortAuthOK })
+	term.Send(Message{From: "foo@relay.test", To: "student@sandbox.test", Subject: "hi", Body: ".dot\nline", Envelope: true})
+	ui.waitFor(t, "queued", func(r *recorder) bool { return r.has("<~", "queued as 1") })
+	term.Input("QUIT")
+	ui.waitFor(t, "closed", func(r *recorder) bool { return r.last() == Closed })
+	<-done
+
+	ui.mu.Lock()
+	defer ui.mu.Unlock()
+	for _, want := range []struct{ mark, text string }{
+		{"<-", "220 smtp.relay.test ESMTP"},
+		{"->", "EHLO student.example"},
+		{"<-", "530 5.7.0 Must issue a STARTTLS command first"},
+		{"===", "TLS 1.3"},
+		{"~>", "AUTH PLAIN"},
+		{"<~", "235 2.7.0"},
+		{"~>", "..dot"},
+		{"~>", "."},
+		{"<~", "221 2.0.0 Bye"},
+	} {
+		if !ui.has(want.mark, want.text) {
+			t.Errorf("transcript lacks %s %q:\n%s", want.mark, want.text, ui.transcript())
+		}
+	}
+	for _, l := range ui.lines {
+		if l.Mark == "->" && strings.HasPrefix(l.Text, "AUTH PLAIN") && !strings.Contains(l.Title, `\0foo\0barbaz`) {
+			t.Errorf("AUTH line title %q, want the decoded credentials", l.Title)
+		}
+		if l.Mark == "<-" && l.Code == "530" && l.Text != " 5.7.0 Must issue a STARTTLS command first" {
+			t.Errorf("530 split as %q %q", l.Code, l.Text)
+		}
+	}
+}
+
+func TestDialFailures(t *testing.T) {
+	for _, tt := range []struct {
+		err   error
+		state ConnState
+		port  PortState
+		text  string
+	}{
+		{&tunnel.CloseError{Code: tunnel.CodeRefused}, Refused, PortRefused, "telnet: Unable to connect to remote host: Connection refused"},
+		{&tunnel.CloseError{Code: tunnel.CodeTimedOut}, TimedOut, PortTimeout, "telnet: Unable to connect to remote host: Connection timed out"},
+		{&tunnel.CloseError{Code: tunnel.CodeUnknownHost}, Closed, PortUnknown, "Name or service not known"},
+		{&tunnel.CloseError{Code: tunnel.CodeTooMany, Reason: "x"}, Closed, PortConnecting, "too many connections"},
+	} {
+		t.Run(tt.text, func(t *testing.T) {
+			ui := newRecorder()
+			term := New(Config{UI: ui, Dial: func(context.Context, string, int) (net.Conn, error) { return nil, tt.err }})
+			term.Open("mx.sandbox.test", 25, false)
+			ui.waitFor(t, string(tt.state), func(r *recorder) bool { return r.last() == tt.state && len(r.lines) >= 2 })
+			ui.mu.Lock()
+			defer ui.mu.Unlock()
+			if !ui.has("***", tt.text) {
+				t.Errorf("transcript lacks %q:\n%s", tt.text, ui.transcript())
+			}
+			if ui.ports[25] != tt.port {
+				t.Errorf("port 25: %q, want %q", ui.ports[25], tt.port)
+			}
+		})
+	}
+}
+
+// TestSilentServer is 465 met by a plaintext client: no greeting; a typed
+// line goes out raw and the server hangs up.
+func TestSilentServer(t *testing.T) {
+	ui := newRecorder()
+	server := make(chan net.Conn, 1)
+	term := New(Config{UI: ui, GreetingWait: time.Millisecond, Dial: func(context.Context, string, int) (net.Conn, error) {
+		c, s := net.Pipe()
+		server <- s
+		return c, nil
+	}})
+	term.Input("telnet legacy.mail.test 465")
+	s := <-server
+	ui.waitFor(t, "silent", func(r *recorder) bool { return r.ports[465] == PortSilent })
+	go func() {
+		b := make([]byte, 100)
+		s.Read(b)
+		s.Write([]byte{0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x16})
+		s.Close()
+	}()
+	term.Input("EHLO student.example")
+	ui.waitFor(t, "closed", func(r *recorder) bool { return r.last() == Closed })
+	ui.mu.Lock()
+	defer ui.mu.Unlock()
+	if !ui.has("->", "EHLO student.example") {
+		t.Errorf("typed line not shown:\n%s", ui.transcript())
+	}
+	for _, l := range ui.lines {
+		if strings.ContainsAny(l.Text, "\x00\x15\x16") {
+			t.Errorf("raw binary in the transcript: %q", l.Text)
+		}
+	}
+}
+
+func TestHistory(t *testing.T) {
+	var h History
+	for _, l := range []string{"EHLO a", "", "STARTTLS", "STARTTLS", "QUIT"} {
+		h.Add(l)
+	}
+	if got := h.Lines(); strings.Join(got, "|") != "EHLO a|STARTTLS|QUIT" {
+		t.Fatalf("lines %q", got)
+	}
+	steps := []struct {
+		up   bool
+		want string
+	}{
+		{true, "QUIT"}, {true, "STARTTLS"}, {true, "EHLO a"}, {true, "EHLO a"},
+		{false, "STARTTLS"}, {false, "QUIT"}, {false, "draft"}, {false, "draft"},
+	}
+	cur := "draft"
+	for i, s := range steps {
+		if s.up {
+			cur = h.Up(cur)
+		} else {
+			cur = h.Down(cur)
+		}
+		if cur != s.want {
+			t.Fatalf("step %d: %q, want %q", i, cur, s.want)
+		}
+	}
+}
+
+func TestParseOpen(t *testing.T) {
+	for _, tt := range []struct {
+		args string
+		host string
+		port int
+		mode string
+		bad  bool
+	}{
+		{"smtp.relay.test 587", "smtp.relay.test", 587, "", false},
+		{"Legacy.Mail.Test:465 plain", "legacy.mail.test", 465, "plain", false},
+		{"x 2525 tls", "x", 2525, "tls", false},
+		{"x", "", 0, "", true},
+		{"x 0", "", 0, "", true},
+		{"x 25 ssl", "", 0, "", true},
+	} {
+		h, p, m, err := parseOpen(strings.Fields(tt.args))
+		if (err != nil) != tt.bad || h != tt.host || p != tt.port || m != tt.mode {
+			t.Errorf("parseOpen(%q) = %q %d %q %v", tt.args, h, p, m, err)
+		}
+	}
+}
+
+func TestPrintable(t *testing.T) {
+	if got := printable("a\x15\x03\xffb"); got != `a\x15\x03\xffb` {
+		t.Errorf("printable: %q", got)
+	}
+	if got := printable("250 ok\tfine"); got != "250 ok\tfine" {
+		t.Errorf("printable: %q", got)
+	}
+}

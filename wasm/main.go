@@ -1,0 +1,259 @@
+//go:build js && wasm
+
+// Command wasm is portlab's browser client: the telnet-like SMTP terminal
+// and the lesson player. It dials the simulated world through the
+// gateway's WebSocket (scenarios/tunnel), runs the SMTP conversation and
+// the TLS handshake in the tab (scenarios/session, crypto/tls), and keeps
+// the DOM glue in this package thin: the logic is in wasm/internal/term
+// and the scenarios packages, which also run natively.
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall/js"
+
+	"github.com/portlab/portlab/scenarios/tunnel"
+	"github.com/portlab/portlab/wasm/internal/term"
+)
+
+// client is the page's state: the lab, the network profile and the
+// terminal.
+type client struct {
+	mu      sync.Mutex
+	server  string // the page's origin, http(s)://host:port
+	lab     string
+	profile string
+	roots   *x509.CertPool
+	ui      *domUI
+	term    *term.Terminal
+	// inputHook, when set, may take a typed line before the terminal does
+	// (the lesson player waiting for a typed step).
+	inputHook func(line string) bool
+}
+
+func main() {
+	c := &client{server: global.Get("location").Get("origin").String(), ui: newDomUI()}
+	if p := byID("profile"); exists(p) {
+		c.profile = p.Get("value").String()
+	}
+	c.roots = loadCA(c.ui)
+	c.openLab()
+	c.term = term.New(term.Config{Dial: c.dial, RootCAs: c.roots, UI: c.ui})
+	c.wireTerminal()
+	c.wirePickers()
+	if data(document.Get("body"), "page") == "lesson" {
+		startPlayer(c)
+	}
+	for _, id := range []string{"connect-fields", "term-fields", "player-controls"} {
+		if f := byID(id); exists(f) {
+			f.Set("disabled", false)
+		}
+	}
+	setData(byID("terminal"), "ready", "true")
+	if pl := portlabJS(); exists(pl) && exists(pl.Get("clientReady")) {
+		pl.Call("clientReady")
+	}
+	c.ui.Line(term.Note("portlab terminal ready. Type: open " + value("connect-host") + " " + value("connect-port") + "   (or help)"))
+	select {}
+}
+
+// loadCA fetches the sandbox CA that relay certificates must chain to.
+func loadCA(ui *domUI) *x509.CertPool {
+	pool := x509.NewCertPool()
+	pem, err := fetchText("/ca.pem")
+	if err == nil && !pool.AppendCertsFromPEM([]byte(pem)) {
+		err = errNoCert
+	}
+	if err != nil {
+		ui.Line(term.Error("could not load the sandbox CA (" + err.Error() + "): TLS verification will fail"))
+	}
+	return pool
+}
+
+type constError string
+
+func (e constError) Error() string { return string(e) }
+
+const errNoCert = constError("no certificate in /ca.pem")
+
+// openLab asks the page script for the student's lab (created or resumed).
+// Without one the gateway uses the shared classroom lab.
+func (c *client) openLab() {
+	pl := portlabJS()
+	if !exists(pl) {
+		return
+	}
+	v, err := await(pl.Call("lab", c.profile))
+	if err != nil {
+		c.ui.Line(term.Error("no lab (" + err.Error() + "): using the shared classroom lab"))
+		return
+	}
+	c.mu.Lock()
+	c.lab = v.Get("id").String()
+	c.mu.Unlock()
+}
+
+func (c *client) labID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lab
+}
+
+func (c *client) currentProfile() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.profile
+}
+
+// setProfile changes the network profile for the next connections and
+// the lab's own (what its other connections and lessons use).
+func (c *client) setProfile(name string) error {
+	c.mu.Lock()
+	c.profile = name
+	c.mu.Unlock()
+	setText(byID("board-profile"), name)
+	if sel := byID("profile"); exists(sel) && sel.Get("value").String() != name {
+		sel.Set("value", name)
+	}
+	resetBoard()
+	if pl := portlabJS(); exists(pl) {
+		if _, err := await(pl.Call("setProfile", name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dial opens a tunnel through the gateway for the terminal.
+func (c *client) dial(ctx context.Context, host string, port int) (net.Conn, error) {
+	return browserDial(ctx, tunnel.Target{
+		Server:  c.server,
+		Lab:     c.labID(),
+		Profile: c.currentProfile(),
+		Host:    host,
+		Port:    port,
+	})
+}
+
+// input handles a line the student typed: the lesson player takes it
+// when a typed step waits, else the terminal.
+func (c *client) input(line string) {
+	if c.inputHook != nil && c.inputHook(line) {
+		c.term.History.Add(line)
+		return
+	}
+	c.term.Input(line)
+}
+
+// wireTerminal connects the terminal's forms, keys and helpers.
+func (c *client) wireTerminal() {
+	input := byID("term-input")
+	on(byID("term-form"), "submit", true, func(js.Value) {
+		line := input.Get("value").String()
+		input.Set("value", "")
+		c.input(line)
+	})
+	onSync(input, "keydown", func(ev js.Value) {
+		switch ev.Get("key").String() {
+		case "ArrowUp":
+			ev.Call("preventDefault")
+			input.Set("value", c.term.History.Up(input.Get("value").String()))
+		case "ArrowDown":
+			ev.Call("preventDefault")
+			input.Set("value", c.term.History.Down(input.Get("value").String()))
+		}
+	})
+	tlsBox := byID("connect-tls")
+	on(byID("connect-port"), "input", false, func(js.Value) {
+		if exists(tlsBox) {
+			tlsBox.Set("checked", value("connect-port") == "465")
+		}
+	})
+	on(byID("connect-form"), "submit", true, func(js.Value) {
+		port, err := strconv.Atoi(value("connect-port"))
+		if err != nil {
+			c.ui.Line(term.Error("bad port " + strconv.Quote(value("connect-port"))))
+			return
+		}
+		c.term.Open(strings.TrimSpace(strings.ToLower(value("connect-host"))), port, exists(tlsBox) && tlsBox.Get("checked").Bool())
+	})
+	on(byID("disconnect-button"), "click", false, func(js.Value) { c.term.Close() })
+	chips := document.Call("querySelectorAll", ".quick .chip")
+	for i := 0; i < chips.Length(); i++ {
+		chip := chips.Index(i)
+		on(chip, "click", false, func(js.Value) { c.input(data(chip, "cmd")) })
+	}
+	on(byID("auth-form"), "submit", true, func(js.Value) {
+		c.term.Auth(value("auth-mech"), value("auth-user"), value("auth-pass"))
+	})
+	preview := func(js.Value) {
+		setText(byID("auth-preview"), term.AuthPreview(value("auth-mech"), value("auth-user"), value("auth-pass")))
+	}
+	for _, id := range []string{"auth-mech", "auth-user", "auth-pass"} {
+		on(byID(id), "input", false, preview)
+	}
+	preview(js.Null())
+	on(byID("data-form"), "submit", true, func(js.Value) {
+		env := byID("msg-envelope")
+		c.term.Send(term.Message{
+			From: value("msg-from"), To: value("msg-to"), Subject: value("msg-subject"), Body: value("msg-body"),
+			Envelope: exists(env) && env.Get("checked").Bool(),
+		})
+	})
+}
+
+// wirePickers makes the profile and host pickers and the port board live.
+func (c *client) wirePickers() {
+	on(byID("pickers"), "submit", true, func(js.Value) {})
+	on(byID("profile"), "change", false, func(js.Value) {
+		name := value("profile")
+		if err := c.setProfile(name); err != nil {
+			c.ui.Line(term.Error("could not switch the lab to " + name + ": " + err.Error()))
+		}
+		c.describeProfile(name)
+	})
+	on(byID("host"), "change", false, func(js.Value) {
+		c.ui.setBoardHost(value("host"))
+	})
+	cells := document.Call("querySelectorAll", ".board .port")
+	for i := 0; i < cells.Length(); i++ {
+		cell := cells.Index(i)
+		on(cell, "click", false, func(js.Value) {
+			port, _ := strconv.Atoi(data(cell, "port"))
+			host := c.ui.host()
+			if ch := byID("connect-port"); exists(ch) {
+				ch.Set("value", strconv.Itoa(port))
+			}
+			implicit := port == 465 || port == 993 || port == 995
+			if tb := byID("connect-tls"); exists(tb) {
+				tb.Set("checked", implicit)
+			}
+			c.term.Open(host, port, implicit)
+			if in := byID("term-input"); exists(in) {
+				in.Call("focus")
+			}
+		})
+	}
+}
+
+// describeProfile shows the chosen profile's description under the picker.
+func (c *client) describeProfile(name string) {
+	sel := byID("profile")
+	if !exists(sel) {
+		return
+	}
+	opts := sel.Get("options")
+	for i := 0; i < opts.Length(); i++ {
+		if o := opts.Index(i); o.Get("value").String() == name {
+			setText(byID("profile-description"), o.Get("title").String())
+		}
+	}
+}
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }

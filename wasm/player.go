@@ -1,0 +1,421 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall/js"
+	"time"
+
+	"github.com/portlab/portlab/scenarios"
+	"github.com/portlab/portlab/scenarios/lesson"
+	"github.com/portlab/portlab/scenarios/session"
+	"github.com/portlab/portlab/scenarios/tunnel"
+	"github.com/portlab/portlab/wasm/internal/term"
+)
+
+// player plays the page's lesson with the scenario engine: the same engine
+// as `portlab scenarios run`, dialling the same gateway. Typed steps wait
+// for the student's line in the terminal; "Play this step for me" types
+// the step's answer; "Play the whole lesson" (and ?autoplay=1) types every
+// answer. Progress is kept per lab in localStorage, so a reload resumes:
+// the steps passed before are replayed quickly (a live SMTP session cannot
+// survive the reload), then the student goes on where they were.
+type player struct {
+	c *client
+	l *lesson.Lesson
+
+	mu       sync.Mutex
+	running  bool
+	all      bool // answer every typed step at once
+	resumeTo int  // answer steps before this one at once
+	waiting  chan string
+	cancel   context.CancelFunc
+	done     chan struct{} // closed when the current run ends
+}
+
+func startPlayer(c *client) {
+	name := data(document.Get("body"), "lesson")
+	lib, err := scenarios.Builtin()
+	if err != nil {
+		c.ui.Line(term.Error("the lessons do not load: " + err.Error()))
+		return
+	}
+	l, ok := lib.Lesson(name, "en")
+	if !ok {
+		c.ui.Line(term.Error("no lesson " + strconv.Quote(name)))
+		return
+	}
+	p := &player{c: c, l: l}
+	c.inputHook = p.typed
+	on(byID("lesson-start"), "click", false, func(js.Value) { p.start(false) })
+	on(byID("lesson-play-all"), "click", false, func(js.Value) { p.start(true) })
+	on(byID("lesson-play-step"), "click", false, func(js.Value) { p.playStep() })
+	on(byID("lesson-restart"), "click", false, func(js.Value) { p.restart() })
+
+	saved := p.saved()
+	switch {
+	case data(document.Get("body"), "autoplay") == "1":
+		go p.start(true)
+	case saved.State == "passed":
+		for i := range l.Steps {
+			p.stepState(i, "passed", "")
+		}
+		p.status("passed", "Passed. Restart to play it again.")
+		p.progress(len(l.Steps))
+	case saved.Step > 0 && saved.Step < len(l.Steps):
+		p.mu.Lock()
+		p.resumeTo = saved.Step
+		p.mu.Unlock()
+		p.status("idle", "Resuming at step "+strconv.Itoa(saved.Step+1)+"…")
+		go p.start(false)
+	}
+}
+
+// savedProgress is what localStorage keeps for a lesson in this lab.
+type savedProgress struct {
+	Step  int    `json:"step"`
+	State string `json:"state"`
+	Total int    `json:"total"`
+}
+
+func (p *player) saved() savedProgress {
+	var s savedProgress
+	pl := portlabJS()
+	if !exists(pl) {
+		return s
+	}
+	v := pl.Get("progress").Call("get", p.l.Name)
+	if !exists(v) {
+		return s
+	}
+	json.Unmarshal([]byte(global.Get("JSON").Call("stringify", v).String()), &s)
+	return s
+}
+
+func (p *player) save(step int, state string) {
+	if pl := portlabJS(); exists(pl) {
+		pl.Get("progress").Call("set", p.l.Name, map[string]any{"step": step, "state": state, "total": len(p.l.Steps)})
+	}
+	emit("portlab:progress", map[string]any{"type": "lesson", "lesson": p.l.Name, "step": step, "total": len(p.l.Steps), "state": state})
+}
+
+// start plays the lesson, or with all set switches a running one to
+// answering every step itself.
+func (p *player) start(all bool) {
+	p.mu.Lock()
+	if all {
+		p.all = true
+		if w := p.waiting; w != nil {
+			p.waiting = nil
+			w <- ""
+		}
+	}
+	if p.running {
+		p.mu.Unlock()
+		return
+	}
+	p.running = true
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel = cancel
+	done := make(chan struct{})
+	p.done = done
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.running, p.all, p.waiting = false, false, nil
+		p.mu.Unlock()
+		close(done)
+	}()
+
+	for i := range p.l.Steps {
+		p.stepState(i, "pending", "")
+	}
+	hint := byID("lesson-hint")
+	hint.Set("hidden", true)
+	eng := &scenarios.Engine{
+		Dialer:  playerDialer{p.c},
+		Mailbox: labMailbox{p.c},
+		Input:   p,
+		Server:  p.c.server,
+		Lab:     p.c.labID(),
+		RootCAs: p.c.roots,
+		OnEvent: p.event,
+		OnLine:  p.line,
+	}
+	if err := eng.Run(ctx, p.l); err != nil && ctx.Err() == nil {
+		if _, ok := err.(*scenarios.StepError); !ok {
+			p.status("failed", "The lesson stopped: "+err.Error())
+		}
+	}
+}
+
+// restart forgets the progress and plays from the first step.
+func (p *player) restart() {
+	p.mu.Lock()
+	if p.cancel != nil {
+		p.cancel()
+	}
+	p.resumeTo = 0
+	done := p.done
+	running := p.running
+	p.mu.Unlock()
+	if running && done != nil {
+		<-done // let the cancelled run end before the next starts
+	}
+	if pl := portlabJS(); exists(pl) {
+		pl.Get("progress").Call("clear", p.l.Name)
+	}
+	for i := range p.l.Steps {
+		p.stepState(i, "pending", "")
+	}
+	p.progress(0)
+	p.status("idle", "Not started")
+	p.start(false)
+}
+
+// playStep answers the waiting typed step with its answer, or starts.
+func (p *player) playStep() {
+	p.mu.Lock()
+	w := p.waiting
+	p.waiting = nil
+	running := p.running
+	p.mu.Unlock()
+	switch {
+	case w != nil:
+		w <- ""
+	case !running:
+		p.start(false)
+	}
+}
+
+// typed takes a line from the terminal while a typed step waits for one.
+// It reports whether it took the line.
+func (p *player) typed(line string) bool {
+	p.mu.Lock()
+	w := p.waiting
+	if w != nil {
+		p.waiting = nil
+	}
+	p.mu.Unlock()
+	if w == nil {
+		return false
+	}
+	w <- line
+	return true
+}
+
+// Typed is the engine's scenarios.Input: it waits for the student, or
+// answers at once when asked to play.
+func (p *player) Typed(ctx context.Context, st *lesson.Step, attempt int) (string, error) {
+	idx := p.index(st)
+	p.mu.Lock()
+	if p.all || idx < p.resumeTo {
+		p.mu.Unlock()
+		return st.Answer(), nil
+	}
+	w := make(chan string, 1)
+	p.waiting = w
+	p.mu.Unlock()
+	p.status("running", "Your turn: step "+strconv.Itoa(idx+1)+". Type in the terminal, or press “Play this step for me”.")
+	if in := byID("term-input"); exists(in) {
+		in.Set("placeholder", st.Answer())
+	}
+	select {
+	case line := <-w:
+		if line == "" {
+			line = st.Answer()
+		}
+		return line, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+func (p *player) index(st *lesson.Step) int {
+	for i, s := range p.l.Steps {
+		if s == st {
+			return i
+		}
+	}
+	return 0
+}
+
+// event shows the engine's progress on the page.
+func (p *player) event(ev scenarios.Event) {
+	hint := byID("lesson-hint")
+	switch ev.Kind {
+	case scenarios.LessonStarted:
+		p.status("running", "Running")
+		p.save(0, "running")
+	case scenarios.StepStarted:
+		p.stepState(ev.Index, "current", "")
+		p.progress(ev.Index)
+		hint.Set("hidden", true)
+		p.mu.Lock()
+		fast := p.all || ev.Index < p.resumeTo
+		p.mu.Unlock()
+		if ev.Step.Mode != lesson.Typed && !fast {
+			// Pace played steps so the narration can be followed.
+			time.Sleep(400 * time.Millisecond)
+		}
+	case scenarios.StepRetry:
+		msg := "Not yet: " + ev.Reason + "."
+		if ev.Hint != "" {
+			msg += " Hint: " + ev.Hint
+		}
+		setText(hint, msg)
+		hint.Set("hidden", false)
+		p.stepResult(ev.Index, ev.Result)
+	case scenarios.StepPassed:
+		p.stepState(ev.Index, "passed", ev.Result)
+		p.progress(ev.Index + 1)
+		hint.Set("hidden", true)
+		p.save(ev.Index+1, "running")
+	case scenarios.StepFailed:
+		p.stepState(ev.Index, "failed", ev.Reason)
+		setText(hint, "Step "+strconv.Itoa(ev.Index+1)+" failed: "+ev.Reason)
+		hint.Set("hidden", false)
+	case scenarios.LessonPassed:
+		p.status("passed", "Passed: every step did what the lesson expected.")
+		p.save(len(p.l.Steps), "passed")
+		p.mu.Lock()
+		p.resumeTo = 0
+		p.mu.Unlock()
+	case scenarios.LessonFailed:
+		p.status("failed", "Failed at step "+strconv.Itoa(ev.Index+1)+": "+ev.Reason)
+		p.save(ev.Index, "failed")
+	}
+}
+
+// line shows the engine's transcript in the terminal and follows the
+// connection state.
+func (p *player) line(l session.Line) {
+	d := term.FromLine(l)
+	p.c.ui.Line(d)
+	switch {
+	case l.Who == session.TLS && strings.HasPrefix(l.Text, "TLS 1."):
+		p.c.ui.State(term.Secure, strings.TrimSpace(value("term-target")))
+	case l.Who == session.Note && strings.HasPrefix(l.Text, "Connection closed"):
+		p.c.ui.State(term.Closed, "")
+	}
+}
+
+func (p *player) status(state, text string) {
+	s := byID("scenario-status")
+	setData(s, "state", state)
+	setText(s, text)
+}
+
+func (p *player) progress(done int) {
+	if bar := byID("lesson-progress"); exists(bar) {
+		bar.Set("value", done)
+	}
+	cur := done + 1
+	if cur > len(p.l.Steps) {
+		cur = len(p.l.Steps)
+	}
+	setText(byID("lesson-progress-text"), "Step "+strconv.Itoa(cur)+" of "+strconv.Itoa(len(p.l.Steps)))
+}
+
+func (p *player) stepState(i int, state, result string) {
+	li := byID("step-" + strconv.Itoa(i))
+	if !exists(li) {
+		return
+	}
+	setData(li, "state", state)
+	setText(li.Call("querySelector", ".step-state"), state)
+	if after := li.Call("querySelector", "[data-role=after]"); exists(after) {
+		after.Set("hidden", state != "passed")
+	}
+	if state == "current" {
+		li.Call("scrollIntoView", map[string]any{"block": "nearest"})
+	}
+	p.stepResult(i, result)
+}
+
+func (p *player) stepResult(i int, result string) {
+	li := byID("step-" + strconv.Itoa(i))
+	if exists(li) {
+		setText(li.Call("querySelector", "[data-role=result]"), result)
+	}
+}
+
+// playerDialer dials for the engine and shows the attempt like the
+// terminal does.
+type playerDialer struct{ c *client }
+
+func (d playerDialer) Dial(ctx context.Context, t scenarios.Target) (net.Conn, error) {
+	target := t.String()
+	d.c.ui.State(term.Connecting, target)
+	d.c.ui.Line(term.Note("Trying " + t.Host + "..."))
+	conn, err := browserDial(ctx, t)
+	switch {
+	case err == nil:
+		d.c.ui.Line(term.Note("Connected to " + t.Host + "."))
+		d.c.ui.State(term.Connected, target)
+		d.c.ui.Port(t.Host, t.Port, term.PortOpen)
+		return conn, nil
+	case errorsIs(err, tunnel.ErrRefused):
+		d.c.ui.Line(term.Error("telnet: Unable to connect to remote host: Connection refused"))
+		d.c.ui.State(term.Refused, target)
+		d.c.ui.Port(t.Host, t.Port, term.PortRefused)
+	case errorsIs(err, tunnel.ErrTimedOut):
+		d.c.ui.Line(term.Error("telnet: Unable to connect to remote host: Connection timed out"))
+		d.c.ui.State(term.TimedOut, target)
+		d.c.ui.Port(t.Host, t.Port, term.PortTimeout)
+	default:
+		d.c.ui.Line(term.Error("telnet: " + err.Error()))
+		d.c.ui.State(term.Closed, target)
+	}
+	return nil, err
+}
+
+// labMailbox reads the lab's mailbox through the labs API with the page's
+// fetch.
+type labMailbox struct{ c *client }
+
+type apiMessage struct {
+	ID         string    `json:"id"`
+	From       string    `json:"from"`
+	To         []string  `json:"to"`
+	Subject    string    `json:"subject"`
+	Port       int       `json:"port"`
+	Host       string    `json:"host"`
+	TLS        bool      `json:"tls"`
+	TLSVersion string    `json:"tls_version"`
+	AuthUser   string    `json:"auth_user"`
+	Relayed    bool      `json:"relayed"`
+	ReceivedAt time.Time `json:"received_at"`
+}
+
+func (m labMailbox) Messages(ctx context.Context) ([]scenarios.Message, error) {
+	lab := m.c.labID()
+	if lab == "" {
+		return nil, constError("no lab: the mailbox needs one")
+	}
+	body, err := fetchText("/api/labs/" + lab + "/messages")
+	if err != nil {
+		return nil, err
+	}
+	var in []apiMessage
+	if err := json.Unmarshal([]byte(body), &in); err != nil {
+		return nil, err
+	}
+	out := make([]scenarios.Message, len(in))
+	for i, a := range in {
+		out[i] = scenarios.Message{ID: a.ID, From: a.From, To: a.To, Subject: a.Subject, Port: a.Port, Host: a.Host,
+			TLS: a.TLS, TLSVersion: a.TLSVersion, AuthUser: a.AuthUser, Relayed: a.Relayed, ReceivedAt: a.ReceivedAt}
+	}
+	go func() {
+		if pl := portlabJS(); exists(pl) {
+			pl.Call("refreshMailbox")
+		}
+	}()
+	return out, nil
+}

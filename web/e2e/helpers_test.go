@@ -1,0 +1,275 @@
+package e2e_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/portlab/portlab/web"
+)
+
+// chromiumPath is Debian's chromium, or $CHROMIUM.
+func chromiumPath() string {
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		return p
+	}
+	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// newBrowser starts a headless chromium with a fresh profile and returns a
+// tab's context. The browser ends with the test.
+func newBrowser(t testing.TB) context.Context {
+	t.Helper()
+	path := chromiumPath()
+	if path == "" {
+		t.Skip("chromium not found (apt-get install chromium, or set CHROMIUM): `make test` installs it")
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelC(); cancelA() })
+	if err := chromedp.Do(ctx); err != nil { // starts the browser, no timeout
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// do runs steps with a deadline, failing the test on error.
+func do(t testing.TB, ctx context.Context, timeout time.Duration, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := chromedp.Do(tctx, steps...); err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+}
+
+// eval evaluates a JavaScript expression.
+func eval[T any](t testing.TB, ctx context.Context, expr string) T {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(tctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// waitFor polls a JavaScript predicate until it is true; on timeout it
+// saves a screenshot and prints the transcript.
+func waitFor(t testing.TB, ctx context.Context, what, predicate string, timeout time.Duration) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, timeout+5*time.Second)
+	defer cancel()
+	_, err := chromedp.Run(tctx, chromedp.Poll[chromedp.Void](predicate,
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
+	if err != nil {
+		screenshot(t, ctx, "failed-"+what)
+		t.Fatalf("waiting for %s (%s): %v\ntranscript:\n%s", what, predicate, err, transcript(t, ctx))
+	}
+}
+
+// transcript is the terminal's text, one line per transcript line.
+func transcript(t testing.TB, ctx context.Context) string {
+	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(tctx, chromedp.Evaluate[string](
+		`Array.from(document.querySelectorAll('#transcript li')).map(li => li.textContent).join('\n')`))
+	if err != nil {
+		return "(no transcript: " + err.Error() + ")"
+	}
+	return s
+}
+
+// typeLine types a line into the terminal and presses Enter.
+func typeLine(t testing.TB, ctx context.Context, line string) {
+	t.Helper()
+	do(t, ctx, 10*time.Second,
+		chromedp.Focus(chromedp.ID("term-input")),
+		chromedp.SendKeys(chromedp.ID("term-input"), line+kb.Enter))
+}
+
+// screenshotDir is $PORTLAB_SCREENSHOTS or testdata/screenshots.
+func screenshotDir(t testing.TB) string {
+	dir := os.Getenv("PORTLAB_SCREENSHOTS")
+	if dir == "" {
+		dir = filepath.Join("testdata", "screenshots")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// screenshot saves the whole page as a PNG named after the test.
+func screenshot(t testing.TB, ctx context.Context, name string) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	buf, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	file := filepath.Join(screenshotDir(t), unsafeName.ReplaceAllString(t.Name()+"-"+name, "_")+".png")
+	if err := os.WriteFile(file, buf, 0o644); err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	t.Logf("screenshot: %s", file)
+}
+
+// repoRoot finds the module root from this package's directory.
+func repoRoot(t testing.TB) string {
+	dir, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for d := dir; d != filepath.Dir(d); d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+	}
+	t.Fatal("no go.mod above " + dir)
+	return ""
+}
+
+// startPortlab runs the real server binary on a free port and returns its
+// web URL. It skips the test when bin/portlab has not been built.
+func startPortlab(t testing.TB) string {
+	t.Helper()
+	bin := os.Getenv("PORTLAB_BIN")
+	if bin == "" {
+		bin = filepath.Join(repoRoot(t), "bin", "portlab")
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Skipf("%s is missing: run `make build` first (make test does)", bin)
+	}
+	cmd := exec.Command(bin, "serve", "--http", "127.0.0.1:0", "--smtp-listen=false", "--data", t.TempDir())
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("portlab stderr:\n%s", stderr.String())
+		}
+	})
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "web: "); ok {
+				found <- strings.TrimSuffix(u, "/")
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case u := <-found:
+		// The pages must be the web package's: fail clearly when the
+		// binary was built before the server mounted web.New.
+		resp, err := http.Get(u + "/playground")
+		if err != nil {
+			t.Fatalf("GET %s/playground: %v", u, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), `data-testid="terminal"`) {
+			t.Fatalf("%s does not serve the playground page (HTTP %d): is web.New mounted in portlab serve?", bin, resp.StatusCode)
+		}
+		return u
+	case <-time.After(30 * time.Second):
+		t.Fatalf("portlab serve printed no `web: URL` line in 30 s; stderr:\n%s", stderr.String())
+	}
+	return ""
+}
+
+// startPages serves web.New alone (no API, no gateway) for the tests of
+// the pages themselves. It skips when the wasm client was not embedded.
+func startPages(t testing.TB) string {
+	t.Helper()
+	srv := httptest.NewServer(web.New(web.Config{
+		Profiles: []web.Profile{{Name: "home-isp", Title: "Home ISP", Description: "outbound 25 refused"}, {Name: "datacenter", Title: "Data center"}},
+		Hosts: []web.Host{
+			{Name: "smtp.relay.test", Doors: []web.Door{{Port: 587, Service: "submission"}, {Port: 2525, Service: "submission"}}},
+			{Name: "mx.sandbox.test", Doors: []web.Door{{Port: 25, Service: "SMTP"}}},
+		},
+		Listeners: []web.Listener{{LessonPort: 587, Addr: "127.0.0.1:10587", Host: "smtp.relay.test", Role: "submission", TLS: "starttls-required", Auth: "required"}},
+		Version:   "e2e",
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// requireClient skips when the page says the wasm client was not built.
+func requireClient(t testing.TB, ctx context.Context) {
+	t.Helper()
+	if eval[bool](t, ctx, `!!document.querySelector('[data-testid=client-missing]')`) {
+		t.Skip("the wasm client is not embedded: run `go run ./web/internal/assets` (make build) first")
+	}
+}
+
+func navigate(t testing.TB, ctx context.Context, url string) {
+	t.Helper()
+	do(t, ctx, 30*time.Second, chromedp.Navigate(url))
+}
+
+func waitReady(t testing.TB, ctx context.Context) {
+	t.Helper()
+	requireClient(t, ctx)
+	waitFor(t, ctx, "terminal ready", `document.getElementById('terminal').dataset.ready === 'true'`, 20*time.Second)
+}
+
+func termState(t testing.TB, ctx context.Context) string {
+	return eval[string](t, ctx, `document.getElementById('term-state').dataset.state`)
+}
+
+func js(s string) string { return fmt.Sprintf("%q", s) }
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func itoa(i int) string { return fmt.Sprint(i) }

@@ -1,0 +1,78 @@
+package e2e_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/portlab/portlab/scenarios"
+	"github.com/portlab/portlab/scenarios/lesson"
+)
+
+// Issue 5's browser checks: two lessons played to "passed" with
+// ?autoplay=1, one played by typing the student's commands.
+
+func TestLessonsAutoplay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	lessons := scenarios.List()
+	if len(lessons) > 2 {
+		lessons = lessons[:2]
+	}
+	base := startPortlab(t)
+	ctx := newBrowser(t)
+	for _, l := range lessons {
+		t.Run(l.Name, func(t *testing.T) {
+			navigate(t, ctx, base+"/lessons/"+l.Name+"?autoplay=1")
+			waitReady(t, ctx)
+			waitFor(t, ctx, "passed", `document.getElementById('scenario-status').dataset.state === 'passed'`, 90*time.Second)
+			screenshot(t, ctx, "passed")
+			// The progress is kept: a reload shows the lesson passed.
+			navigate(t, ctx, base+"/lessons/"+l.Name)
+			waitReady(t, ctx)
+			waitFor(t, ctx, "passed after a reload", `document.getElementById('scenario-status').dataset.state === 'passed'`, 10*time.Second)
+			navigate(t, ctx, base+"/")
+			waitFor(t, ctx, "home shows the progress", `document.querySelector('[data-testid=progress-`+l.Name+`]').dataset.state === 'passed'`, 10*time.Second)
+		})
+	}
+}
+
+func TestLessonByTyping(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	lib, err := scenarios.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, ok := lib.Lesson("first-contact", "en")
+	if !ok {
+		t.Fatal("no first-contact lesson")
+	}
+	base := startPortlab(t)
+	ctx := newBrowser(t)
+	navigate(t, ctx, base+"/lessons/"+l.Name)
+	waitReady(t, ctx)
+	do(t, ctx, 5*time.Second, chromedp.Click(chromedp.ID("lesson-start")))
+	wrongTried := false
+	for i, st := range l.Steps {
+		step := `document.getElementById('step-` + itoa(i) + `').dataset.state`
+		waitFor(t, ctx, "step "+itoa(i+1), step+` === 'current' || `+step+` === 'passed'`, 60*time.Second)
+		if st.Mode == lesson.Typed {
+			if !wrongTried {
+				// A wrong try shows the hint and keeps the step open.
+				wrongTried = true
+				typeLine(t, ctx, "HELP ME")
+				waitFor(t, ctx, "the hint", `!document.getElementById('lesson-hint').hidden`, 20*time.Second)
+				if s := eval[string](t, ctx, step); s != "current" {
+					t.Errorf("step %d is %q after a wrong try", i+1, s)
+				}
+			}
+			typeLine(t, ctx, st.Answer())
+		}
+		waitFor(t, ctx, "step "+itoa(i+1)+" passed", step+` === 'passed'`, 60*time.Second)
+	}
+	waitFor(t, ctx, "passed", `document.getElementById('scenario-status').dataset.state === 'passed'`, 30*time.Second)
+	screenshot(t, ctx, "typed")
+}

@@ -1,0 +1,116 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/portlab/portlab/scenarios"
+	"github.com/portlab/portlab/scenarios/lesson"
+	"github.com/yuin/goldmark"
+)
+
+// lessonInfo is a lesson as the pages show it: the summary on the home
+// page, the narration of every step on the lesson page (readable without
+// the wasm client, which plays it).
+type lessonInfo struct {
+	Name    string
+	Title   string
+	Level   string
+	Minutes int
+	Profile string
+	Teaches []string
+	Summary string
+	// Intro is trusted HTML rendered from the lesson's introduction.
+	Intro string
+	Steps []lessonStep
+}
+
+// lessonStep is one step of a lesson page.
+type lessonStep struct {
+	ID    string
+	Title string
+	// Narration and After are trusted HTML rendered from the lesson
+	// file's Markdown (goldmark escapes raw HTML); After is shown once the
+	// step passed.
+	Narration string
+	After     string
+	// Typed marks steps the student types (the player waits for them).
+	Typed bool
+	// Command is what the step types or plays.
+	Command string
+	Hint    string
+}
+
+// lessonCatalog lists the built-in lessons in course order.
+func lessonCatalog() []lessonInfo {
+	lib, err := scenarios.Builtin()
+	if err != nil {
+		// The scenarios tests rule this out; show what parses rather
+		// than no site at all.
+		return nil
+	}
+	var out []lessonInfo
+	for _, l := range lib.Lessons() {
+		out = append(out, fromLesson(l))
+	}
+	return out
+}
+
+func fromLesson(l *lesson.Lesson) lessonInfo {
+	info := lessonInfo{
+		Name: l.Name, Title: l.Title, Level: l.Level, Minutes: l.Minutes,
+		Profile: l.Profile, Teaches: l.Teaches, Summary: l.Summary,
+		Intro: markdown(dropTitle(l.Intro)),
+	}
+	for _, s := range l.Steps {
+		info.Steps = append(info.Steps, lessonStep{
+			ID:        s.ID,
+			Title:     s.Title,
+			Narration: markdown(s.Narration),
+			After:     markdown(s.After),
+			Typed:     s.Mode == lesson.Typed,
+			Command:   displayCommand(s.Action),
+			Hint:      s.Hint,
+		})
+	}
+	return info
+}
+
+// dropTitle removes a leading "# Title" line: the page has its own h1.
+func dropTitle(md string) string {
+	t := strings.TrimLeft(md, "\n")
+	if strings.HasPrefix(t, "# ") {
+		if _, rest, ok := strings.Cut(t, "\n"); ok {
+			return rest
+		}
+		return ""
+	}
+	return md
+}
+
+// markdown renders lesson Markdown to HTML. goldmark's default renderer
+// omits raw HTML, so a lesson file cannot inject markup or scripts.
+func markdown(md string) string {
+	if strings.TrimSpace(md) == "" {
+		return ""
+	}
+	var b bytes.Buffer
+	if err := goldmark.Convert([]byte(md), &b); err != nil {
+		return ""
+	}
+	return b.String()
+}
+
+// displayCommand is a step's action the way a student types it in the
+// terminal: "telnet HOST PORT" for a plaintext connect, the SMTP line for a
+// send, the lesson grammar otherwise.
+func displayCommand(a lesson.Action) string {
+	switch {
+	case a.Kind == lesson.Send && a.Command != "":
+		return a.Command
+	case a.Kind == lesson.Connect && !a.TLS && a.Under == "":
+		return fmt.Sprintf("telnet %s %d", a.Host, a.Port)
+	}
+	return a.Text
+}

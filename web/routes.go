@@ -1,0 +1,132 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/a-h/templ"
+)
+
+// routes is the site's one route table (Go 1.22 patterns). /api/ and /ws/
+// are the server's; a request for them that reaches this handler is a 404.
+func (s *site) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.page(s.home))
+	mux.HandleFunc("GET /playground", s.page(s.playground(false)))
+	mux.HandleFunc("GET /mailbox", s.page(s.mailbox))
+	mux.HandleFunc("GET /ports", s.page(s.ports))
+	mux.HandleFunc("GET /clients", s.page(s.clients))
+	mux.HandleFunc("GET /lessons/{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/#lessons", http.StatusFound)
+	})
+	mux.HandleFunc("GET /lessons/{name}", s.page(s.lesson(false)))
+	mux.HandleFunc("GET /embed/playground", s.page(s.playground(true)))
+	mux.HandleFunc("GET /embed/lessons/{name}", s.page(s.lesson(true)))
+	mux.HandleFunc("GET /ca.pem", s.caPEM)
+	mux.HandleFunc("GET /static/", s.assets.serve)
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		r.URL.Path = "/static/favicon.svg"
+		s.assets.serve(w, r)
+	})
+	mux.HandleFunc("/", s.page(s.notFound))
+	return s.securityHeaders(mux)
+}
+
+// pageFunc builds the component for one request, or returns a status other
+// than 200 with the component to show.
+type pageFunc func(r *http.Request) (int, templ.Component)
+
+// page renders a pageFunc as HTML that browsers revalidate on every visit
+// (the assets it names carry their content hash, so they may be cached).
+func (s *site) page(f pageFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		status, c := f(r)
+		h := w.Header()
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Cache-Control", "no-cache")
+		w.WriteHeader(status)
+		if r.Method == http.MethodHead {
+			return
+		}
+		_ = c.Render(r.Context(), w)
+	}
+}
+
+func (s *site) caPEM(w http.ResponseWriter, r *http.Request) {
+	if len(s.cfg.CAPEM) == 0 {
+		http.Error(w, "no sandbox CA configured", http.StatusNotFound)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/x-pem-file")
+	h.Set("Content-Disposition", `inline; filename="portlab-ca.pem"`)
+	h.Set("Cache-Control", "no-cache")
+	_, _ = w.Write(s.cfg.CAPEM)
+}
+
+// meta is what the layout needs for every page.
+func (s *site) meta(r *http.Request, title, page string, embed bool) pageMeta {
+	m := pageMeta{
+		Title:   title,
+		Page:    page,
+		Path:    r.URL.Path,
+		Embed:   embed,
+		Version: s.cfg.Version,
+		CSSURL:  s.assets.url("style.css"),
+		AppURL:  s.assets.url("app.js"),
+		Origins: strings.Join(s.cfg.AllowOrigins, " "),
+	}
+	if s.assets.has(wasmAsset) && s.assets.has(wasmExecAsset) {
+		m.Client = clientInfo{
+			Built:    true,
+			WasmURL:  s.assets.url(wasmAsset),
+			ExecURL:  s.assets.url(wasmExecAsset),
+			WasmSize: s.assets.size(wasmAsset),
+		}
+	}
+	return m
+}
+
+func (s *site) home(r *http.Request) (int, templ.Component) {
+	return http.StatusOK, homePage(s.meta(r, "portlab: which SMTP port, and why", "home", false), s.lessons)
+}
+
+func (s *site) playground(embed bool) pageFunc {
+	return func(r *http.Request) (int, templ.Component) {
+		m := s.meta(r, "Playground", "playground", embed)
+		m.NeedsClient = true
+		return http.StatusOK, playgroundPage(m, s.playgroundData(r))
+	}
+}
+
+func (s *site) mailbox(r *http.Request) (int, templ.Component) {
+	return http.StatusOK, mailboxPage(s.meta(r, "Mailbox", "mailbox", false))
+}
+
+func (s *site) ports(r *http.Request) (int, templ.Component) {
+	return http.StatusOK, portsPage(s.meta(r, "The four SMTP ports", "ports", false), portFacts)
+}
+
+func (s *site) clients(r *http.Request) (int, templ.Component) {
+	return http.StatusOK, clientsPage(s.meta(r, "Use your own client", "clients", false), s.clientRecipes(r))
+}
+
+func (s *site) lesson(embed bool) pageFunc {
+	return func(r *http.Request) (int, templ.Component) {
+		name := r.PathValue("name")
+		for _, l := range s.lessons {
+			if l.Name == name {
+				m := s.meta(r, l.Title, "lesson", embed)
+				m.NeedsClient = true
+				m.Lesson = l.Name
+				m.Autoplay = r.URL.Query().Get("autoplay") == "1"
+				return http.StatusOK, lessonPage(m, l, s.playgroundData(r))
+			}
+		}
+		return s.notFound(r)
+	}
+}
+
+func (s *site) notFound(r *http.Request) (int, templ.Component) {
+	return http.StatusNotFound, notFoundPage(s.meta(r, "Not found", "notfound", false))
+}

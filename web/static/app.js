@@ -1,0 +1,362 @@
+// portlab page script: loads the wasm client with a progress bar, keeps the
+// student's lab, fills the mailbox live, shows lesson progress, and relays
+// progress events of embedded pages to the parent. No framework, no inline
+// script (the CSP forbids it); the SMTP client itself is Go in the wasm.
+"use strict";
+
+(function () {
+  const body = document.body;
+  const LAB_KEY = "portlab.lab";
+
+  // ---- storage -----------------------------------------------------------
+  function load(key) {
+    try { return JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { return null; }
+  }
+  function save(key, value) {
+    try { localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* private mode */ }
+  }
+
+  // ---- the lab -------------------------------------------------------------
+  let labPromise = null;
+
+  async function api(method, path, payload) {
+    const init = { method, headers: { "Accept": "application/json" } };
+    if (payload !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(payload);
+    }
+    const res = await fetch(path, init);
+    if (!res.ok) {
+      const err = new Error(method + " " + path + ": " + res.status);
+      err.status = res.status;
+      throw err;
+    }
+    if (res.status === 204) return null;
+    const type = res.headers.get("Content-Type") || "";
+    return type.includes("json") ? res.json() : res.text();
+  }
+
+  async function openLab(profile) {
+    const kept = load(LAB_KEY);
+    if (kept && kept.id) {
+      try {
+        const fresh = await api("GET", "/api/labs/" + encodeURIComponent(kept.id));
+        const lab = Object.assign({}, kept, fresh || {});
+        save(LAB_KEY, lab);
+        return lab;
+      } catch (e) {
+        if (e.status && e.status !== 404 && e.status !== 410) throw e;
+      }
+    }
+    const lab = await api("POST", "/api/labs", { profile: profile || "home-isp" });
+    save(LAB_KEY, lab);
+    return lab;
+  }
+
+  function lab(profile) {
+    if (!labPromise) {
+      labPromise = openLab(profile).then(function (l) {
+        showLab(l);
+        document.dispatchEvent(new CustomEvent("portlab:lab", { detail: l }));
+        return l;
+      }, function (e) {
+        labPromise = null;
+        throw e;
+      });
+    }
+    return labPromise;
+  }
+
+  async function resetLab() {
+    const kept = load(LAB_KEY);
+    localStorage.removeItem(LAB_KEY);
+    labPromise = null;
+    if (kept && kept.id) {
+      api("DELETE", "/api/labs/" + encodeURIComponent(kept.id)).catch(function () {});
+    }
+    return lab();
+  }
+
+  async function setProfile(name) {
+    const l = await lab();
+    const updated = await api("PATCH", "/api/labs/" + encodeURIComponent(l.id), { profile: name });
+    const merged = Object.assign({}, l, updated || { profile: name });
+    save(LAB_KEY, merged);
+    labPromise = Promise.resolve(merged);
+    showLab(merged);
+    return merged;
+  }
+
+  function showLab(l) {
+    const panel = document.getElementById("lab");
+    if (!panel) return;
+    panel.dataset.state = "ready";
+    text("lab-id", l.id);
+    text("lab-user", l.user || "—");
+    text("lab-password", l.password || "—");
+    const exp = document.getElementById("lab-expires");
+    if (exp && l.expires_at) {
+      exp.dateTime = l.expires_at;
+      exp.textContent = new Date(l.expires_at).toLocaleString();
+    }
+  }
+
+  function text(id, value) {
+    const el = document.getElementById(id);
+    if (el) el.textContent = value == null ? "" : String(value);
+  }
+
+  // ---- lesson progress, kept per lab ------------------------------------
+  function progressKey(labID) { return "portlab.progress." + (labID || "none"); }
+  function currentLabID() { const l = load(LAB_KEY); return l && l.id; }
+  const progress = {
+    all: function () { return load(progressKey(currentLabID())) || {}; },
+    get: function (lesson) { return progress.all()[lesson] || null; },
+    set: function (lesson, value) {
+      const all = progress.all();
+      all[lesson] = Object.assign({}, value, { updated: new Date().toISOString() });
+      save(progressKey(currentLabID()), all);
+    },
+    clear: function (lesson) {
+      const all = progress.all();
+      delete all[lesson];
+      save(progressKey(currentLabID()), all);
+    },
+  };
+
+  function showProgressBadges() {
+    const all = progress.all();
+    document.querySelectorAll(".progress-badge[data-testid^='progress-']").forEach(function (el) {
+      const name = el.dataset.testid.slice("progress-".length);
+      const p = all[name];
+      if (!p) return;
+      el.dataset.state = p.state || "started";
+      if (p.state === "passed") el.textContent = "passed";
+      else if (p.state === "failed") el.textContent = "failed at step " + ((p.step || 0) + 1);
+      else el.textContent = "step " + ((p.step || 0) + 1) + (p.total ? " of " + p.total : "");
+    });
+  }
+
+  // ---- embedding: progress events to the parent page ---------------------
+  function postToParent(detail) {
+    if (!body.dataset.embed || window.parent === window) return;
+    const origins = (body.dataset.origins || "").split(/\s+/).filter(Boolean);
+    if (origins.length === 0) origins.push(location.origin);
+    const msg = Object.assign({ source: "portlab" }, detail);
+    origins.forEach(function (o) {
+      try { window.parent.postMessage(msg, o); } catch (e) { /* bad origin in config */ }
+    });
+  }
+  document.addEventListener("portlab:progress", function (ev) { postToParent(ev.detail || {}); });
+
+  // ---- mailbox -------------------------------------------------------------
+  function el(tag, attrs, children) {
+    const e = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") e.textContent = attrs[k];
+      else if (k === "dataset") Object.assign(e.dataset, attrs[k]);
+      else e.setAttribute(k, attrs[k]);
+    });
+    (children || []).forEach(function (c) { if (c) e.appendChild(c); });
+    return e;
+  }
+
+  function messageItem(m, full) {
+    const dl = el("dl");
+    function row(k, v) {
+      if (v === undefined || v === null || v === "") return;
+      dl.appendChild(el("dt", { text: k }));
+      dl.appendChild(el("dd", { text: String(v) }));
+    }
+    row("From", m.from);
+    row("To", (m.to || []).join(", "));
+    row("Arrived", (m.host || "") + (m.port ? ":" + m.port : ""));
+    row("TLS", m.tls ? [m.tls_version, m.tls_cipher].filter(Boolean).join(", ") || "yes" : "none (plaintext)");
+    row("AUTH", m.auth_user || "none");
+    row("Size", m.size ? m.size + " bytes" : "");
+    row("Received", m.received_at ? new Date(m.received_at).toLocaleString() : "");
+    if (m.relayed) row("Relayed", "yes");
+    const badges = el("p", {}, [
+      el("span", { class: "badge", text: "port " + (m.port || "?") }),
+      el("span", { class: "badge " + (m.tls ? "tls" : "plain"), text: m.tls ? "TLS" : "plaintext" }),
+      m.auth_user ? el("span", { class: "badge", text: "AUTH " + m.auth_user }) : null,
+    ]);
+    const subject = el("span", { class: "subject", text: m.subject || "(no subject)" });
+    const children = [subject, badges, dl];
+    if (full) {
+      const btn = el("button", { type: "button", class: "secondary", text: "Show headers and source", "data-testid": "message-open" });
+      btn.addEventListener("click", function () { openMessage(m); });
+      children.push(btn);
+    }
+    return el("li", { "data-testid": "message", "data-id": m.id, "data-port": m.port, "data-tls": m.tls ? "true" : "false" }, children);
+  }
+
+  async function openMessage(m) {
+    const view = document.getElementById("message-view");
+    if (!view) return;
+    const l = await lab();
+    view.hidden = false;
+    const meta = document.getElementById("message-meta");
+    meta.replaceChildren(messageItem(m, false));
+    const table = document.getElementById("message-headers");
+    table.replaceChildren();
+    Object.keys(m.headers || {}).forEach(function (k) {
+      const v = m.headers[k];
+      table.appendChild(el("tr", {}, [el("th", { scope: "row", text: k }), el("td", { text: Array.isArray(v) ? v.join("\n") : String(v) })]));
+    });
+    const raw = document.getElementById("message-raw");
+    raw.textContent = "Loading…";
+    try {
+      raw.textContent = await api("GET", "/api/labs/" + encodeURIComponent(l.id) + "/messages/" + encodeURIComponent(m.id) + "/raw");
+    } catch (e) {
+      raw.textContent = "Could not load the raw source: " + e.message;
+    }
+    document.getElementById("message-view-title").focus && view.scrollIntoView();
+  }
+
+  let refreshing = null;
+  async function refreshMailbox(box) {
+    if (refreshing) return refreshing;
+    refreshing = (async function () {
+      const l = await lab();
+      const list = await api("GET", "/api/labs/" + encodeURIComponent(l.id) + "/messages");
+      const ul = document.getElementById("mailbox-list");
+      const full = box.classList.contains("full");
+      const items = (list || []).slice().reverse().map(function (m) { return messageItem(m, full); });
+      ul.replaceChildren.apply(ul, items);
+      document.getElementById("mailbox-empty").hidden = items.length > 0;
+      box.dataset.state = "ready";
+      box.dataset.count = String(items.length);
+    })().finally(function () { refreshing = null; });
+    return refreshing;
+  }
+
+  let source = null;
+  function startMailbox() {
+    const box = document.getElementById("mailbox");
+    if (!box) return;
+    const live = document.getElementById("mailbox-live");
+    const go = function () {
+      refreshMailbox(box).catch(function (e) {
+        box.dataset.state = "error";
+        text("mailbox-empty", "The mailbox is not reachable: " + e.message);
+      });
+    };
+    lab().then(function (l) {
+      go();
+      if (source) source.close();
+      if (!window.EventSource) return;
+      source = new EventSource("/api/labs/" + encodeURIComponent(l.id) + "/events");
+      source.onopen = function () { live.dataset.state = "on"; live.textContent = "live"; };
+      source.onerror = function () { live.dataset.state = "off"; live.textContent = "reconnecting"; };
+      source.onmessage = function (ev) {
+        let e = null;
+        try { e = JSON.parse(ev.data); } catch (err) { return; }
+        if (e && e.kind === "message") go();
+        document.dispatchEvent(new CustomEvent("portlab:event", { detail: e }));
+      };
+    }, function (e) {
+      box.dataset.state = "error";
+      text("mailbox-empty", "No lab: " + e.message);
+    });
+  }
+  document.addEventListener("portlab:lab", function () { if (source) startMailbox(); });
+
+  // ---- the wasm client -----------------------------------------------------
+  function loaderState(state, message) {
+    const loader = document.getElementById("client-loader");
+    if (!loader) return;
+    loader.dataset.state = state;
+    if (message) text("client-progress-text", message);
+  }
+
+  function loadScript(src) {
+    return new Promise(function (resolve, reject) {
+      const s = document.createElement("script");
+      s.src = src;
+      s.onload = resolve;
+      s.onerror = function () { reject(new Error("could not load " + src)); };
+      document.head.appendChild(s);
+    });
+  }
+
+  async function fetchWithProgress(url, expected) {
+    const res = await fetch(url);
+    if (!res.ok) throw new Error("GET " + url + ": " + res.status);
+    const total = expected || Number(res.headers.get("X-Uncompressed-Length")) || 0;
+    const bar = document.getElementById("client-progress");
+    if (!res.body || !total) return res.arrayBuffer();
+    const reader = res.body.getReader();
+    const buf = new Uint8Array(total);
+    let got = 0;
+    const chunks = [];
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      if (got + r.value.length <= total) buf.set(r.value, got);
+      else chunks.push(r.value);
+      got += r.value.length;
+      const pct = Math.min(100, Math.round(got * 100 / total));
+      if (bar) bar.value = pct;
+      text("client-progress-text", pct + "% of " + (total / 1048576).toFixed(1) + " MiB");
+    }
+    if (got === total) return buf.buffer;
+    // The size hint was wrong: join what came.
+    const out = new Uint8Array(got);
+    out.set(buf.subarray(0, Math.min(got, total)), 0);
+    let off = Math.min(got, total);
+    chunks.forEach(function (c) { out.set(c, off); off += c.length; });
+    return out.buffer;
+  }
+
+  async function startClient() {
+    const url = body.dataset.wasmUrl;
+    if (!url) return;
+    window.portlabTimings = { navigation: 0, start: performance.now() };
+    try {
+      await loadScript(body.dataset.wasmExec);
+      const bytes = await fetchWithProgress(url, Number(body.dataset.wasmSize) || 0);
+      window.portlabTimings.downloaded = performance.now();
+      loaderState("starting", "starting…");
+      const go = new window.Go();
+      const result = await WebAssembly.instantiate(bytes, go.importObject);
+      window.portlabTimings.instantiated = performance.now();
+      go.run(result.instance).then(function () {
+        loaderState("error", "The SMTP client stopped. Reload the page to start it again.");
+      });
+    } catch (e) {
+      loaderState("error", "Could not start the SMTP client: " + e.message);
+      const term = document.getElementById("terminal");
+      if (term) term.dataset.ready = "error";
+    }
+  }
+
+  // The wasm calls this when it has wired the page.
+  function clientReady() {
+    loaderState("ready", "ready");
+    if (window.portlabTimings) window.portlabTimings.ready = performance.now();
+  }
+
+  window.portlab = {
+    lab: lab,
+    resetLab: resetLab,
+    setProfile: setProfile,
+    api: api,
+    progress: progress,
+    clientReady: clientReady,
+    refreshMailbox: function () { const b = document.getElementById("mailbox"); return b ? refreshMailbox(b) : Promise.resolve(); },
+  };
+
+  function start() {
+    showProgressBadges();
+    const reset = document.getElementById("lab-reset");
+    if (reset) reset.addEventListener("click", function () {
+      resetLab().then(function () { if (source) startMailbox(); showProgressBadges(); });
+    });
+    if (document.getElementById("lab")) lab().catch(function (e) { text("lab-id", "unavailable (" + e.message + ")"); });
+    startMailbox();
+    startClient();
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

@@ -1,0 +1,103 @@
+// Package web serves portlab's pages: the templ-rendered HTML, the embedded
+// static files and the WebAssembly SMTP client that runs in the student's tab.
+//
+// Start with [New]. The handler answers every path except /api/ and /ws/,
+// which belong to the server's JSON API and WebSocket gateway. Everything it
+// sends is embedded in the binary, so a classroom works offline.
+//
+// The wasm client and wasm_exec.js are built by `go run ./web/internal/assets`
+// (called by `make build`) into static/wasm/ and embedded at go build time.
+// A plain `go build` without them still serves every page; pages that need
+// the client say how to build it.
+package web
+
+import (
+	"io/fs"
+	"net/http"
+	"sort"
+)
+
+// Config is what the pages need to know about the running server. The zero
+// value serves the pages with empty pickers.
+type Config struct {
+	// CAPEM is the sandbox CA certificate, served at /ca.pem and trusted by
+	// the wasm client when it verifies the relay's TLS certificate.
+	CAPEM []byte
+	// Profiles are the network profiles a student can pick.
+	Profiles []Profile
+	// Hosts are the simulated hosts and their doors (ports).
+	Hosts []Host
+	// Listeners are the real TCP listeners for the "use your own client" page.
+	Listeners []Listener
+	// AllowOrigins lists the sites allowed to embed /embed/ pages in an
+	// iframe (CSP frame-ancestors) and to receive their postMessage events.
+	// Empty means same origin only.
+	AllowOrigins []string
+	// Version is shown in the page footer.
+	Version string
+}
+
+// Profile is a network profile: what the student's simulated network does
+// to each port.
+type Profile struct {
+	Name, Title, Description string
+}
+
+// Host is a simulated host of the sandbox world.
+type Host struct {
+	Name, Title string
+	Doors       []Door
+}
+
+// Door is a port a simulated host listens on and the service behind it.
+type Door struct {
+	Port    int
+	Service string
+}
+
+// Listener is a real TCP listener that plays one simulated host and port,
+// for students who use their own client (swaks, openssl, Thunderbird).
+type Listener struct {
+	// LessonPort is the port the lessons talk about (25, 465, 587, 2525).
+	LessonPort int
+	// Addr is the real address to connect to, such as "127.0.0.1:10587".
+	Addr string
+	// Host is the simulated host this listener plays.
+	Host string
+	// Role is "relay" or "submission".
+	Role string
+	// TLS is "none", "starttls", "starttls-required" or "implicit".
+	TLS string
+	// Auth is "none", "offered" or "required".
+	Auth string
+}
+
+// New returns the handler for the pages, the static files, /ca.pem and the
+// embedded wasm client.
+func New(cfg Config) http.Handler {
+	sub, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		panic(err) // the embed pattern guarantees the directory
+	}
+	return newSite(cfg, sub).routes()
+}
+
+// site holds the parsed configuration and the asset table; it is immutable
+// after newSite, so one site serves requests in parallel.
+type site struct {
+	cfg     Config
+	assets  *assetTable
+	lessons []lessonInfo
+}
+
+func newSite(cfg Config, static fs.FS) *site {
+	cfg.Listeners = append([]Listener(nil), cfg.Listeners...)
+	sort.SliceStable(cfg.Listeners, func(i, j int) bool {
+		return cfg.Listeners[i].LessonPort < cfg.Listeners[j].LessonPort
+	})
+	return &site{
+		cfg:     cfg,
+		assets:  loadAssets(static),
+		lessons: lessonCatalog(),
+	}
+}
