@@ -308,7 +308,7 @@ func (p Parser) checkProfile(s *source, line int, name string) {
 
 // block reads a step block's keys into st.
 func (p Parser) block(s *source, st *Step, sec *section) {
-	modeLine, acceptLine := 0, 0
+	modeLine, acceptLine, badExpect := 0, 0, false
 	for _, f := range sec.block {
 		switch f.key {
 		case "do":
@@ -327,6 +327,7 @@ func (p Parser) block(s *source, st *Step, sec *section) {
 			e.Line = f.line
 			if err != nil {
 				s.errorf(f.line, "%v", err)
+				badExpect = true
 				continue
 			}
 			st.Expect = append(st.Expect, e)
@@ -368,7 +369,7 @@ func (p Parser) block(s *source, st *Step, sec *section) {
 		if st.Hint == "" {
 			s.errorf(modeLine, "a typed step needs a hint: shown after a wrong try")
 		}
-		if len(st.Expect) == 0 {
+		if len(st.Expect) == 0 && !badExpect {
 			s.errorf(modeLine, "a typed step needs an expectation that the student's line must satisfy")
 		}
 	} else if acceptLine != 0 {
@@ -388,13 +389,16 @@ func (p Parser) block(s *source, st *Step, sec *section) {
 	if a.Kind == Send && strings.EqualFold(a.Verb(), "DATA") {
 		s.errorf(a.Line, "send DATA leaves the message to type line by line: use a message action")
 	}
-	p.checkExpects(s, st)
+	p.checkExpects(s, st, badExpect)
 }
 
 // connectOutcomes are the expectations that say what a connect does.
 var connectOutcomes = []ExpectKind{Reply, Refused, TimedOut, UnknownHost, Silent, Banner}
 
-func (p Parser) checkExpects(s *source, st *Step) {
+// checkExpects checks which expectations fit the action. When some
+// expectation did not parse (bad), the counts are not checked, so that
+// one typo gives one error.
+func (p Parser) checkExpects(s *source, st *Step, bad bool) {
 	a := st.Action
 	outcomes := 0
 	for _, e := range st.Expect {
@@ -428,6 +432,9 @@ func (p Parser) checkExpects(s *source, st *Step) {
 		if !ok {
 			s.errorf(e.Line, "expect %q does not apply to a %s action", e.Text, a.Kind)
 		}
+	}
+	if bad {
+		return
 	}
 	if a.Kind == Connect && outcomes != 1 {
 		s.errorf(a.Line, "connect needs exactly one outcome: a greeting reply (220), refused, timed out, unknown host, silent DURATION or banner \"TEXT\"")

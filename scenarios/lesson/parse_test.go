@@ -93,7 +93,9 @@ func itoa(n int) string { return strconv.Itoa(n) }
 
 func TestStructureErrors(t *testing.T) {
 	const front = "---\ntitle: T\nlevel: beginner\nminutes: 5\nprofile: datacenter\nteaches: L1\n---\n"
-	step := func(id, block string) string { return "## Step " + id + " {#" + id + "}\n\n```step\n" + block + "```\n" }
+	step := func(id, block string) string {
+		return "## Step " + id + " {#" + id + "}\n\n```step\n" + block + "```\n"
+	}
 	tests := []struct {
 		name, src, want string
 	}{

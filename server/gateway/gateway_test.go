@@ -37,11 +37,12 @@ type env struct {
 	labs  *lab.Manager
 	store *mailbox.Store
 	world *world.World
+	relay *relay.Relay
 }
 
 // start assembles the real relay, labs, gateway and API behind a loopback
 // HTTP server, as `portlab serve` does.
-func start(t *testing.T, tune func(*gateway.Config)) *env {
+func start(t testing.TB, tune func(*gateway.Config)) *env {
 	t.Helper()
 	auth, err := ca.Open("", nil)
 	if err != nil {
@@ -57,6 +58,7 @@ func start(t *testing.T, tune func(*gateway.Config)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
+	e.relay = r
 	cfg := gateway.Config{World: e.world, Profiles: profiles, Labs: e.labs, Relay: r, Certs: auth, Bus: bus, DropTimeout: 300 * time.Millisecond}
 	if tune != nil {
 		tune(&cfg)

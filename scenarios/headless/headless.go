@@ -1,0 +1,171 @@
+// Package headless plays lessons against a running portlab server, the way
+// CI and `portlab scenarios run` do: each lesson in a new lab, dialling
+// the real WebSocket gateway (the browser's path) and reading the lab's
+// mailbox over the HTTP API.
+package headless
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/portlab/portlab/scenarios"
+	"github.com/portlab/portlab/scenarios/httpapi"
+	"github.com/portlab/portlab/scenarios/lesson"
+	"github.com/portlab/portlab/scenarios/session"
+	"github.com/portlab/portlab/scenarios/tunnel"
+)
+
+// Run plays the named lessons (all built-in lessons when names is empty)
+// against server, printing each step and one final line per lesson
+// ("PASS first-contact (14 steps)"). It returns an error if any lesson
+// failed.
+func Run(ctx context.Context, server string, names []string, out io.Writer) error {
+	return (&Runner{Server: server, Out: out}).Run(ctx, names)
+}
+
+// Runner is Run with options.
+type Runner struct {
+	Server string
+	Out    io.Writer
+	// Library holds the lessons; nil means the built-in ones.
+	Library *scenarios.Library
+	// HTTP is used for the API; nil means a default client.
+	HTTP *http.Client
+	// Verbose prints every lesson's transcript, not only failed ones'.
+	Verbose bool
+	// Engine, if set, adjusts each lesson's engine (timeouts, for tests).
+	Engine func(*scenarios.Engine)
+}
+
+// Run plays lessons in course order and reports on r.Out.
+func (r *Runner) Run(ctx context.Context, names []string) error {
+	lib := r.Library
+	if lib == nil {
+		var err error
+		if lib, err = scenarios.Builtin(); err != nil {
+			return err
+		}
+	}
+	var lessons []*lesson.Lesson
+	if len(names) == 0 {
+		lessons = lib.Lessons()
+	}
+	var unknown []string
+	for _, n := range names {
+		l, ok := lib.Lesson(n, "en")
+		if !ok {
+			unknown = append(unknown, n)
+			continue
+		}
+		lessons = append(lessons, l)
+	}
+	if len(unknown) > 0 {
+		var all []string
+		for _, l := range lib.Lessons() {
+			all = append(all, l.Name)
+		}
+		return fmt.Errorf("no lesson %s (lessons: %s)", strings.Join(unknown, ", "), strings.Join(all, ", "))
+	}
+
+	api := &httpapi.Client{Server: r.Server, HTTP: r.HTTP}
+	pool, err := api.CA(ctx)
+	if err != nil {
+		return fmt.Errorf("fetching the sandbox CA from %s: %w", r.Server, err)
+	}
+	var failed []string
+	for _, l := range lessons {
+		if err := r.play(ctx, api, pool, l); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			fmt.Fprintf(r.Out, "FAIL %s: %v\n", l.Name, strings.TrimPrefix(err.Error(), l.Name+": "))
+			failed = append(failed, l.Name)
+			continue
+		}
+		fmt.Fprintf(r.Out, "PASS %s (%d steps)\n", l.Name, len(l.Steps))
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d lessons failed: %s", len(failed), len(lessons), strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+func (r *Runner) play(ctx context.Context, api *httpapi.Client, pool *x509.CertPool, l *lesson.Lesson) error {
+	lab, err := api.CreateLab(ctx, l.Profile)
+	if err != nil {
+		return fmt.Errorf("creating a lab: %w", err)
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		api.DeleteLab(dctx, lab.ID)
+	}()
+	fmt.Fprintf(r.Out, "=== %s: %s (%d steps, profile %s)\n", l.Name, l.Title, len(l.Steps), l.Profile)
+
+	var mu sync.Mutex
+	var transcript []string
+	e := &scenarios.Engine{
+		Dialer:  tunnel.Dialer{},
+		Mailbox: httpapi.Mailbox{Client: api, Lab: lab.ID},
+		Server:  r.Server,
+		Lab:     lab.ID,
+		RootCAs: pool,
+		OnLine: func(line session.Line) {
+			mu.Lock()
+			transcript = append(transcript, FormatLine(line))
+			mu.Unlock()
+		},
+		OnEvent: func(ev scenarios.Event) {
+			switch ev.Kind {
+			case scenarios.StepPassed:
+				fmt.Fprintf(r.Out, "    ok   %2d/%d %-22s %s -> %s\n", ev.Index+1, ev.Steps, ev.Step.ID, ev.Step.Action.Text, ev.Result)
+			case scenarios.StepFailed:
+				fmt.Fprintf(r.Out, "    FAIL %2d/%d %-22s %s: %s\n", ev.Index+1, ev.Steps, ev.Step.ID, ev.Step.Action.Text, ev.Reason)
+			}
+		},
+	}
+	if r.Engine != nil {
+		r.Engine(e)
+	}
+	err = e.Run(ctx, l)
+	if err != nil || r.Verbose {
+		mu.Lock()
+		for _, t := range transcript {
+			fmt.Fprintf(r.Out, "        %s\n", t)
+		}
+		mu.Unlock()
+	}
+	return err
+}
+
+// FormatLine writes a transcript line the way swaks does: "->" for the
+// client, "<-" for the server, "~>" and "<~" inside TLS, "===" for TLS
+// events and "***" for notes.
+func FormatLine(l session.Line) string {
+	var mark string
+	switch {
+	case l.Who == session.Client && l.Secure:
+		mark = "~>"
+	case l.Who == session.Client:
+		mark = "->"
+	case l.Who == session.Server && l.Secure:
+		mark = "<~"
+	case l.Who == session.Server:
+		mark = "<-"
+	case l.Who == session.TLS:
+		mark = "==="
+	default:
+		mark = "***"
+	}
+	s := mark + " " + l.Text
+	if l.Decoded != "" {
+		s += "   [" + l.Decoded + "]"
+	}
+	return s
+}

@@ -1,0 +1,115 @@
+package gateway_test
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portlab/portlab/scenarios/tunnel"
+	"github.com/portlab/portlab/server/gateway"
+	"github.com/portlab/portlab/server/relay"
+)
+
+// BenchmarkNOOP measures one command's round trip through the gateway and,
+// in the same loop as the baseline, straight to the relay over TCP:
+//
+//	go test -run '^$' -bench NOOP ./server/gateway/
+func BenchmarkNOOP(b *testing.B) {
+	e := startB(b)
+	direct, err := net.Dial("tcp", e.relayAddr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer direct.Close()
+	tun, err := tunnel.Dial(context.Background(), tunnel.Target{Server: e.url, Profile: "datacenter", Host: "mx.sandbox.test", Port: 25})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tun.Close()
+	dr, tr := bufio.NewReader(direct), bufio.NewReader(tun)
+	dr.ReadString('\n')
+	tr.ReadString('\n')
+	var dLat, tLat []time.Duration
+	noop := func(c net.Conn, r *bufio.Reader) time.Duration {
+		start := time.Now()
+		c.Write([]byte("NOOP\r\n"))
+		if l, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(l, "250") {
+			b.Fatalf("NOOP: %q %v", l, err)
+		}
+		return time.Since(start)
+	}
+	for b.Loop() {
+		dLat = append(dLat, noop(direct, dr))
+		tLat = append(tLat, noop(tun, tr))
+	}
+	pd, pt := p50(dLat), p50(tLat)
+	b.ReportMetric(float64(pd.Microseconds()), "direct-p50-µs")
+	b.ReportMetric(float64(pt.Microseconds()), "gateway-p50-µs")
+	b.ReportMetric(float64((pt - pd).Microseconds()), "overhead-p50-µs")
+	b.ReportMetric(float64(pt)/float64(pd), "ratio")
+}
+
+func p50(d []time.Duration) time.Duration {
+	slices.Sort(d)
+	return d[len(d)/2]
+}
+
+// BenchmarkHeldTunnels opens b.N tunnelled SMTP sessions (greeted, then
+// idle) and reports the resident memory each costs, gateway, relay and
+// the in-process client together:
+//
+//	go test -run '^$' -bench HeldTunnels -benchtime 5000x ./server/gateway/
+func BenchmarkHeldTunnels(b *testing.B) {
+	e := startB(b)
+	runtime.GC()
+	before := rssB(b)
+	var held []*tunnel.Conn
+	buf := make([]byte, 256)
+	for b.Loop() {
+		c, err := tunnel.Dial(context.Background(), tunnel.Target{Server: e.url, Profile: "datacenter", Host: "smtp.relay.test", Port: 587})
+		if err != nil {
+			b.Fatalf("tunnel %d: %v", len(held), err)
+		}
+		if _, err := c.Read(buf); err != nil {
+			b.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	runtime.GC()
+	b.ReportMetric(float64(rssB(b)-before)/1024/float64(len(held)), "KiB/tunnel")
+	b.ReportMetric(float64(len(held)), "tunnels")
+	for _, c := range held {
+		c.Close()
+	}
+}
+
+type benchEnv struct {
+	url, relayAddr string
+}
+
+func startB(b *testing.B) benchEnv {
+	e := start(b, func(c *gateway.Config) { c.MaxPerClient = 1 << 20 })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go e.relay.Serve(ln, relay.Door{Host: "mx.sandbox.test", Port: 25})
+	return benchEnv{url: e.url, relayAddr: ln.Addr().String()}
+}
+
+func rssB(b *testing.B) int64 {
+	data, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		b.Skip("no /proc/self/statm")
+	}
+	pages, _ := strconv.ParseInt(strings.Fields(string(data))[1], 10, 64)
+	return pages * int64(os.Getpagesize())
+}
+
