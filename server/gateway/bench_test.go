@@ -112,4 +112,3 @@ func rssB(b *testing.B) int64 {
 	pages, _ := strconv.ParseInt(strings.Fields(string(data))[1], 10, 64)
 	return pages * int64(os.Getpagesize())
 }
-
