@@ -70,7 +70,9 @@ fuzz:
 
 test: test-deps build lint
 	PORTLAB_REQUIRE_TOOLS=1 PORTLAB_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 ./...
-	$(GO) test -count=1 -race ./server/relay/ ./server/events/ ./server/mailbox/
+	$(GO) test -count=1 -race ./server/relay/ ./server/events/ ./server/mailbox/ ./server/gateway/ ./scenarios/...
+	$(BIN) scenarios lint
+	$(BIN) scenarios run --all
 	$(MAKE) --no-print-directory fuzz
 
 # Figures for the README's Performance section; each line has its baseline

@@ -18,7 +18,7 @@ func (r *run) check(st *lesson.Step, out *outcome) string {
 		return out.err.Error()
 	}
 	var reasons []string
-	dialExpected := false
+	dialExpected, missing := false, false
 	for _, e := range st.Expect {
 		var why string
 		switch e.Kind {
@@ -54,7 +54,8 @@ func (r *run) check(st *lesson.Step, out *outcome) string {
 			}
 		case lesson.HasMessage:
 			if findMessage(out.messages, e.Match) < 0 {
-				why = fmt.Sprintf("no new message in the mailbox with %s; %s", describeMatch(e.Match), summarize(out.messages))
+				why = fmt.Sprintf("no new message in the mailbox with %s", describeMatch(e.Match))
+				missing = true
 			}
 		case lesson.NoMessage:
 			if i := findMessage(out.messages, e.Match); i >= 0 {
@@ -64,6 +65,9 @@ func (r *run) check(st *lesson.Step, out *outcome) string {
 		if why != "" {
 			reasons = append(reasons, why)
 		}
+	}
+	if missing {
+		reasons = append(reasons, summarize(out.messages))
 	}
 	if out.dialErr != nil && !dialExpected {
 		reasons = append(reasons, "could not connect: "+out.dialErr.Error())
@@ -209,11 +213,11 @@ func describeMessage(msg Message) string {
 
 func summarize(msgs []Message) string {
 	if len(msgs) == 0 {
-		return "no new messages"
+		return "the mailbox has no new messages"
 	}
 	s := make([]string, len(msgs))
 	for i, m := range msgs {
 		s[i] = describeMessage(m)
 	}
-	return fmt.Sprintf("%d new: %s", len(msgs), strings.Join(s, " "))
+	return fmt.Sprintf("the mailbox has %d new: %s", len(msgs), strings.Join(s, " "))
 }

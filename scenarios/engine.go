@@ -38,9 +38,9 @@ type Message struct {
 	TLS        bool
 	TLSVersion string // "TLS 1.3"
 	AuthUser   string // "" when not authenticated
-	// Relayed is true when another simulated server passed the message
-	// on (a hop inside the sandbox), false when the student's client
-	// handed it in.
+	// Relayed is true when the receiving host is not the final
+	// destination of the recipient's domain and had to pass the message
+	// on (the server's mailbox sets it).
 	Relayed    bool
 	ReceivedAt time.Time
 }
@@ -304,11 +304,15 @@ func (r *run) step(ctx context.Context, i int, st *lesson.Step) error {
 		r.event(Event{Kind: StepPassed, Index: i, Step: st, Result: out.describe()})
 		return nil
 	}
+	last := ""
 	for attempt := 1; ; attempt++ {
 		line, err := r.e.Input.Typed(ctx, st, attempt)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
+			}
+			if last != "" {
+				return fail(last)
 			}
 			return fail("no input: " + err.Error())
 		}
@@ -333,6 +337,7 @@ func (r *run) step(ctx context.Context, i int, st *lesson.Step) error {
 			r.event(Event{Kind: StepPassed, Index: i, Step: st, Attempt: attempt, Typed: line, Result: result})
 			return nil
 		}
+		last = reason
 		if r.e.MaxAttempts > 0 && attempt >= r.e.MaxAttempts {
 			return fail(fmt.Sprintf("%s (after %d tries)", reason, attempt))
 		}

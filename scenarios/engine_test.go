@@ -282,7 +282,7 @@ func TestTypedStepsAndTLS(t *testing.T) {
 		"## Mailbox {#mailbox}\n```step\ndo: mailbox\nexpect: message to=bob@sandbox.test\n```\n")
 	err := newEngine(t, w, &recorder{}).Run(context.Background(), onlyCheck)
 	var se *StepError
-	if !errors.As(err, &se) || se.Step != "mailbox" || !strings.Contains(se.Reason, "no new message in the mailbox with to=bob@sandbox.test; no new messages") {
+	if !errors.As(err, &se) || se.Step != "mailbox" || !strings.Contains(se.Reason, "no new message in the mailbox with to=bob@sandbox.test; the mailbox has no new messages") {
 		t.Fatalf("check-only run: %v", err)
 	}
 }
@@ -308,7 +308,7 @@ func TestStepFailureReasons(t *testing.T) {
 			"## H {#h}\n```step\ndo: send EHLO x\nexpect: 250\n```\n" +
 			"## M {#m}\n```step\ndo: message from a@example.org to v@example.org\nexpect: 554 5.7.1 \"Relay access denied\"\n```\n" +
 			"## B {#b}\n```step\ndo: mailbox\nexpect: message to=v@example.org\n```\n",
-			"b", "no new message in the mailbox with to=v@example.org; no new messages"},
+			"b", "no new message in the mailbox with to=v@example.org; the mailbox has no new messages"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,10 +2,87 @@ package main
 
 import (
 	"context"
-	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/portlab/portlab/scenarios"
+	"github.com/portlab/portlab/scenarios/headless"
 )
 
+const scenariosUsage = `usage:
+  portlab scenarios list                 the lessons, in course order
+  portlab scenarios lint [FILE...]       check lesson files (default: the built-in ones);
+                                         errors are file:line: message
+  portlab scenarios run [--server URL] [-v] [--all | NAME...]
+                                         play lessons headless against a running
+                                         portlab, or one started in-process when
+                                         --server is not given
+`
+
 func cmdScenarios(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("scenarios: not built yet")
+	if len(args) == 0 {
+		fmt.Fprint(stderr, scenariosUsage)
+		return exitError(2)
+	}
+	switch args[0] {
+	case "list":
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tLEVEL\tMINUTES\tTEACHES\tTITLE")
+		for _, l := range scenarios.List() {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", l.Name, l.Level, l.Minutes, strings.Join(l.Teaches, " "), l.Title)
+		}
+		return tw.Flush()
+	case "lint":
+		var errs []error
+		if len(args) == 1 {
+			errs = scenarios.Lint(nil, nil)
+		} else {
+			errs = scenarios.LintFiles(args[1:])
+		}
+		for _, err := range errs {
+			fmt.Fprintln(stderr, err)
+		}
+		if len(errs) > 0 {
+			return exitError(1)
+		}
+		fmt.Fprintln(stdout, "lessons ok")
+		return nil
+	case "run":
+		return cmdScenariosRun(ctx, args[1:], stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "portlab scenarios: unknown command %q\n%s", args[0], scenariosUsage)
+	return exitError(2)
+}
+
+func cmdScenariosRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("portlab scenarios run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	server := fs.String("server", "", "a running portlab (default: start one in-process, browser gateway only)")
+	all := fs.Bool("all", false, "play every lesson (the default when no NAME is given)")
+	verbose := fs.Bool("v", false, "print every lesson's transcript, not only failed ones'")
+	if err := fs.Parse(args); err != nil {
+		return exitError(2)
+	}
+	names := fs.Args()
+	if *all {
+		names = nil
+	}
+	url := *server
+	if url == "" {
+		s, err := startSandbox(serveOptions{HTTP: "127.0.0.1:0", SMTPListen: false, Data: "", LabTTL: defaultLabTTL, LabsPerIP: 1000})
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		url = strings.TrimSuffix(s.WebURL(), "/")
+	}
+	r := &headless.Runner{Server: url, Out: stdout, Verbose: *verbose}
+	if err := r.Run(ctx, names); err != nil {
+		fmt.Fprintln(stderr, "portlab scenarios run:", err)
+		return exitError(1)
+	}
+	return nil
 }

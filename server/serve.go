@@ -9,6 +9,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -77,7 +78,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
 	fs.StringVar(&o.Hosts, "hosts", "", "simulated hosts file (default: built in)")
 	fs.StringVar(&o.Profiles, "profiles", "", "network profiles file (default: built in)")
 	fs.Var(&o.Origins, "allow-origin", "a site allowed to embed the sandbox and open tunnels (host pattern, e.g. docs.example.com); repeatable")
-	fs.DurationVar(&o.LabTTL, "lab-ttl", 2*time.Hour, "idle time after which a lab expires")
+	fs.DurationVar(&o.LabTTL, "lab-ttl", defaultLabTTL, "idle time after which a lab expires")
 	fs.IntVar(&o.LabsPerIP, "labs-per-client", 10, "labs one client address may hold")
 	fs.DurationVar(&o.DropAfter, "drop-timeout", 0, "how long a dropped connection takes to time out (default: the profile's, 5s)")
 	fs.BoolVar(&o.Verbose, "v", false, "log every connection's events")
@@ -90,6 +91,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
 	}
 	return o, nil
 }
+
+const defaultLabTTL = 2 * time.Hour
 
 // sandbox is one running portlab: the relay, its listeners and the web
 // server.
@@ -155,8 +158,10 @@ func startSandbox(o serveOptions) (*sandbox, error) {
 	}
 	s.relay, err = relay.New(relay.Config{
 		Policy: pol, Certs: auth, Store: s.store, Bus: s.bus, ErrorLog: errLog,
-		ExtraNames: []string{"localhost", o.SMTPHost},
+		ExtraNames: extraNames(o.SMTPHost),
 		Accounts:   accounts{pol.Accounts, s.labs},
+		Routes:     gateway.Routes{World: s.world},
+		Roots:      auth.Pool(),
 	})
 	if err != nil {
 		return nil, err
@@ -180,6 +185,16 @@ func startSandbox(o serveOptions) (*sandbox, error) {
 	go s.httpSrv.Serve(s.httpLn)
 	go s.sweep()
 	return s, nil
+}
+
+// extraNames go into every certificate so that real clients verifying by
+// address (or localhost) accept it: a teaching convenience.
+func extraNames(smtpHost string) []string {
+	names := []string{"localhost"}
+	if a, err := netip.ParseAddr(smtpHost); err == nil && !a.IsUnspecified() {
+		names = append(names, smtpHost)
+	}
+	return names
 }
 
 // sweep expires idle labs until the server stops.

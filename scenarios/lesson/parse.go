@@ -20,7 +20,9 @@ type Parser struct {
 // lesson may name. The lint command may use a Parser loaded from the
 // server's world files instead.
 var World = Parser{
-	Profiles: []string{"datacenter", "home-isp", "cloud-vm", "corporate", "hotel-wifi"},
+	// other-datacenter: nothing blocked, outside the relay's trusted
+	// network (the open-relay lesson's stranger).
+	Profiles: []string{"datacenter", "other-datacenter", "home-isp", "cloud-vm", "corporate", "hotel-wifi"},
 	Hosts: []string{
 		"mx.sandbox.test", "smtp.relay.test", "legacy.mail.test", "mx.example.org",
 		"mx.notls.test", "mail.sandbox.test", "smtp.hotel-wifi.test",

@@ -60,7 +60,12 @@
 //
 // In the browser coder/websocket uses the page's WebSocket object, which
 // hides handshake failures: an HTTP error on the upgrade shows up only as
-// close code 1006. Close frames with the codes above arrive intact.
+// close code 1006. Worse, coder/websocket's js build reports a received
+// close frame as net.ErrClosed and keeps its code private, so [Dial] in the
+// browser cannot tell "refused" from "timed out": the wasm client dials
+// with the page's WebSocket itself (wasm/wsdial.go, the one place allowed
+// to import syscall/js) and builds the same [CloseError] from the
+// CloseEvent.
 // [websocket.NetConn] has no real remote address, so a TLS client on top
 // must set tls.Config.ServerName to [Info].Host itself.
 package tunnel

@@ -59,9 +59,6 @@ type Config struct {
 	MaxMessage int64
 	// MaxPerLab and MaxPerClient bound open tunnels.
 	MaxPerLab, MaxPerClient int
-	// Source gives the simulated client address a profile's connections
-	// come from (the relay's trusted networks see it).
-	Source func(profile string) netip.Addr
 }
 
 // Gateway serves GET /ws/dial.
@@ -85,21 +82,19 @@ func New(cfg Config) *Gateway {
 	if cfg.MaxPerClient == 0 {
 		cfg.MaxPerClient = 100
 	}
-	if cfg.Source == nil {
-		cfg.Source = DefaultSource
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Gateway{cfg: cfg, perLab: map[string]int{}, perAddr: map[netip.Addr]int{}, ctx: ctx, shutdown: cancel}
 }
 
-// DefaultSource puts the datacenter profile inside the relay's trusted
-// network (the company's own servers, LESSONS.md L3 way b) and every other
-// network on an outside address (RFC 5737 documentation ranges).
-func DefaultSource(profile string) netip.Addr {
-	if profile == "datacenter" {
-		return netip.MustParseAddr("10.0.5.20")
+// outside is where a profile's connections come from when it names no
+// source: an address no relay trusts (RFC 5737 documentation range).
+var outside = netip.MustParseAddr("198.51.100.23")
+
+func source(p *netsim.Profile) netip.Addr {
+	if p.Source.IsValid() {
+		return p.Source
 	}
-	return netip.MustParseAddr("198.51.100.23")
+	return outside
 }
 
 // Close ends every tunnel that is waiting on a drop timeout.
@@ -242,8 +237,8 @@ func (g *Gateway) dial(c *websocket.Conn, t tunnel.Target, l lab.Lab, p *netsim.
 		go g.banner(server, door)
 		return
 	}
-	rd := relay.Door{Host: door.Host, Port: policyPort(door), NoSTARTTLS: !h.STARTTLS, LocalDomains: joinDomains(h.LocalDomains)}
-	if err := g.cfg.Relay.ServeConn(server, rd, relay.Meta{Lab: l.ID, Client: g.cfg.Source(p.Name)}); err != nil {
+	rd := RelayDoor(h, door)
+	if err := g.cfg.Relay.ServeConn(server, rd, relay.Meta{Lab: l.ID, Client: source(p)}); err != nil {
 		server.Close()
 	}
 }
@@ -324,6 +319,27 @@ func (g *Gateway) banner(c net.Conn, d world.Door) {
 
 func (g *Gateway) publish(labID, host string, port int, text string) {
 	g.cfg.Bus.Publish(events.Event{Time: time.Now(), Kind: events.Dial, Lab: labID, Host: host, Port: port, Text: text})
+}
+
+// RelayDoor is the relay's view of a simulated host's SMTP door.
+func RelayDoor(h *world.Host, d world.Door) relay.Door {
+	return relay.Door{Host: d.Host, Port: policyPort(d), NoSTARTTLS: !h.STARTTLS, LocalDomains: joinDomains(h.LocalDomains)}
+}
+
+// Routes is the relay's MX lookup in the simulated world: the port-25 door
+// of the host final for a domain.
+type Routes struct{ World *world.World }
+
+func (r Routes) MX(domain string) (relay.Door, bool) {
+	h, ok := r.World.MX(domain)
+	if !ok {
+		return relay.Door{}, false
+	}
+	d, ok := h.Door(25)
+	if !ok || !d.Service.IsSMTP() {
+		return relay.Door{}, false
+	}
+	return RelayDoor(h, d), true
 }
 
 // policyPort is the relay listener policy a door uses.

@@ -53,7 +53,7 @@ func start(t testing.TB, tune func(*gateway.Config)) *env {
 	bus := events.NewBus()
 	e.labs = lab.NewManager(lab.Config{TTL: time.Hour, MaxPerClient: 100, MaxLabs: 1000, Default: "home-isp",
 		Profiles: func(n string) bool { _, ok := profiles.Profile(n); return ok }})
-	r, err := relay.New(relay.Config{Policy: policy.Default(), Certs: auth, Store: e.store, Bus: bus})
+	r, err := relay.New(relay.Config{Policy: policy.Default(), Certs: auth, Store: e.store, Bus: bus, Routes: gateway.Routes{World: e.world}, Roots: auth.Pool()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func expect(profile string, port int) string {
 func TestMatrix(t *testing.T) {
 	e := start(t, nil)
 	ports := []int{25, 465, 587, 2525, 143, 993, 110, 995}
-	for _, profile := range []string{"datacenter", "home-isp", "cloud-vm", "corporate", "hotel-wifi"} {
+	for _, profile := range []string{"datacenter", "other-datacenter", "home-isp", "cloud-vm", "corporate", "hotel-wifi"} {
 		for _, h := range e.world.Hosts() {
 			for _, port := range ports {
 				t.Run(fmt.Sprintf("%s/%s:%d", profile, h.Name, port), func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"path"
 	"strconv"
 	"strings"
@@ -100,7 +101,7 @@ func (p *parser) parseLine(line string) error {
 		return p.profileDirective(fields[1:])
 	}
 	if p.profile == nil {
-		if ruleDirectives[name] || name == "describe" || name == "drop-timeout" {
+		if ruleDirectives[name] || name == "describe" || name == "drop-timeout" || name == "source" {
 			return p.errf("%s before any profile line (start with: profile NAME \"Title\")", name)
 		}
 	}
@@ -128,11 +129,21 @@ func (p *parser) parseLine(line string) error {
 		}
 		p.profile.DropTimeout = d
 		return nil
+	case "source":
+		if len(fields) != 2 {
+			return p.errf("want: source ADDRESS, e.g. source 10.0.5.20")
+		}
+		a, err := netip.ParseAddr(fields[1].text)
+		if err != nil {
+			return p.errf("source: %q is not an IP address", fields[1].text)
+		}
+		p.profile.Source = a
+		return nil
 	}
 	if ruleDirectives[name] {
 		return p.ruleDirective(name, line, fields[1:])
 	}
-	return p.errf("unknown directive %q (want profile, describe, drop-timeout, %s)", fields[0].text, ruleList)
+	return p.errf("unknown directive %q (want profile, describe, drop-timeout, source, %s)", fields[0].text, ruleList)
 }
 
 func (p *parser) profileDirective(args []field) error {

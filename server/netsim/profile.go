@@ -4,6 +4,7 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -73,7 +74,11 @@ type Profile struct {
 	// DropTimeout is Verdict.Timeout for dropped connections;
 	// zero means DefaultDropTimeout.
 	DropTimeout time.Duration
-	Line        int // where the profile is defined, for messages
+	// Source is the address the student's connections appear to come
+	// from on this network, as the relay sees it (its trusted networks
+	// decide relaying by it). Invalid: an outside address.
+	Source netip.Addr
+	Line   int // where the profile is defined, for messages
 }
 
 // Decide says what the profile does to a connection to host:port.

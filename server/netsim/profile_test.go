@@ -47,6 +47,7 @@ func TestDefaultMatrix(t *testing.T) {
 		want    [8]string // in the order of ports
 	}{
 		{"datacenter", [8]string{pass, pass, pass, pass, pass, pass, pass, pass}},
+		{"other-datacenter", [8]string{pass, pass, pass, pass, pass, pass, pass, pass}},
 		{"home-isp", [8]string{ref, pass, pass, pass, pass, pass, pass, pass}},
 		{"cloud-vm", [8]string{drop, drop, drop, pass, pass, pass, pass, pass}},
 		{"corporate", [8]string{ref, ref, pass, ref, ref, ref, ref, ref}},
@@ -59,6 +60,12 @@ func TestDefaultMatrix(t *testing.T) {
 	}
 	if got := set.Names(); !slices.Equal(got, names) {
 		t.Fatalf("Names() = %v, want %v (file order)", got, names)
+	}
+	if src := mustProfile(t, set, "datacenter").Source.String(); src != "10.0.5.20" {
+		t.Errorf("datacenter source = %s, want the relay's trusted 10.0.5.20", src)
+	}
+	if src := mustProfile(t, set, "other-datacenter").Source; !src.IsValid() || src.String() == "10.0.5.20" {
+		t.Errorf("other-datacenter source = %v, want an untrusted address", src)
 	}
 	hosts := world.Default().Hosts()
 	for _, row := range matrix {
@@ -283,4 +290,13 @@ func FuzzParseProfiles(f *testing.F) {
 			}
 		}
 	})
+}
+
+func mustProfile(t *testing.T, s *Set, name string) *Profile {
+	t.Helper()
+	p, ok := s.Profile(name)
+	if !ok {
+		t.Fatalf("no profile %s", name)
+	}
+	return p
 }

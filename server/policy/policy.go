@@ -76,15 +76,30 @@ type Limits struct {
 	MailboxSize             int
 }
 
+// Outbound is how the relay delivers to one destination domain
+// (LESSONS.md L8, PowerMTA's <domain> blocks).
+type Outbound struct {
+	Domain string
+	// UseSTARTTLS: use STARTTLS when the remote offers it (opportunistic).
+	UseSTARTTLS bool
+	// RequireSTARTTLS: deliver only over TLS; otherwise abandon the
+	// delivery and bounce the message.
+	RequireSTARTTLS bool
+}
+
 // Policy is the whole relay configuration.
 type Policy struct {
-	LocalDomains    []string
-	RelayDomains    []string
-	RelayAddresses  []*regexp.Regexp
-	TrustedNetworks []netip.Prefix
-	Accounts        map[string]string
-	Limits          Limits
-	Listeners       []Listener
+	// UnknownRecipients matches addresses that do not exist in the
+	// domains the sandbox's hosts are final for: they get 550 5.1.1.
+	UnknownRecipients *regexp.Regexp
+	Outbound          []Outbound
+	LocalDomains      []string
+	RelayDomains      []string
+	RelayAddresses    []*regexp.Regexp
+	TrustedNetworks   []netip.Prefix
+	Accounts          map[string]string
+	Limits            Limits
+	Listeners         []Listener
 }
 
 //go:embed default.policy
@@ -140,6 +155,20 @@ func (p *Policy) MayRelayTo(addr string) bool {
 		}
 	}
 	return false
+}
+
+// OutboundFor returns the delivery rules for a domain: the most specific
+// <domain> block (the domain or a parent), else opportunistic STARTTLS.
+func (p *Policy) OutboundFor(domain string) Outbound {
+	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
+	best := Outbound{Domain: domain, UseSTARTTLS: true}
+	bestLen := -1
+	for _, o := range p.Outbound {
+		if (domain == o.Domain || strings.HasSuffix(domain, "."+o.Domain)) && len(o.Domain) > bestLen {
+			best, bestLen = o, len(o.Domain)
+		}
+	}
+	return best
 }
 
 // Trusted reports whether a client address is in a network that may always
@@ -230,10 +259,11 @@ type parser struct {
 	file      string
 	line      int
 	p         *Policy
-	block     string // "listener" or "source" while inside one
+	block     string // "listener", "source" or "domain" while inside one
 	blockLine int
 	listener  *Listener
 	source    netip.Prefix
+	outbound  *Outbound
 }
 
 func (ps *parser) errf(format string, args ...any) error {
@@ -258,6 +288,8 @@ func (ps *parser) parseLine(text string) error {
 		return ps.listenerDirective(name, args)
 	case "source":
 		return ps.sourceDirective(name, args)
+	case "domain":
+		return ps.domainDirective(name, args)
 	}
 	return ps.topDirective(name, args)
 }
@@ -276,9 +308,13 @@ func (ps *parser) parseTag(text string) error {
 		if ps.block == "" || want != ps.block || len(inner) != 1 {
 			return ps.errf("%s does not close an open block", text)
 		}
-		if ps.block == "listener" {
+		switch ps.block {
+		case "listener":
 			ps.p.Listeners = append(ps.p.Listeners, *ps.listener)
 			ps.listener = nil
+		case "domain":
+			ps.p.Outbound = append(ps.p.Outbound, *ps.outbound)
+			ps.outbound = nil
 		}
 		ps.block = ""
 		return nil
@@ -305,8 +341,13 @@ func (ps *parser) parseTag(text string) error {
 			return ps.errf("%v", err)
 		}
 		ps.source = pfx
+	case "domain":
+		if !validDomain(inner[1]) {
+			return ps.errf("%q is not a domain name", inner[1])
+		}
+		ps.outbound = &Outbound{Domain: strings.ToLower(strings.TrimSuffix(inner[1], ".")), UseSTARTTLS: true}
 	default:
-		return ps.errf("unknown block <%s> (want <listener PORT> or <source CIDR>)", tag)
+		return ps.errf("unknown block <%s> (want <listener PORT>, <source CIDR> or <domain NAME>)", tag)
 	}
 	ps.block, ps.blockLine = tag, ps.line
 	return nil
@@ -336,6 +377,19 @@ func (ps *parser) topDirective(name string, args []string) error {
 				p.RelayDomains = append(p.RelayDomains, d)
 			}
 		}
+	case "unknown-recipients":
+		v, err := one()
+		if err != nil {
+			return err
+		}
+		if len(v) < 2 || v[0] != '/' || v[len(v)-1] != '/' {
+			return ps.errf("unknown-recipients takes a /regular expression/")
+		}
+		re, err := regexp.Compile("(?i)" + v[1:len(v)-1])
+		if err != nil {
+			return ps.errf("unknown-recipients: %v", err)
+		}
+		p.UnknownRecipients = re
 	case "relay-address":
 		v, err := one()
 		if err != nil {
@@ -483,6 +537,28 @@ func (ps *parser) sourceDirective(name string, args []string) error {
 	}
 	if b {
 		ps.p.TrustedNetworks = append(ps.p.TrustedNetworks, ps.source)
+	}
+	return nil
+}
+
+func (ps *parser) domainDirective(name string, args []string) error {
+	if len(args) != 1 {
+		return ps.errf("%s takes yes or no", name)
+	}
+	b, err := parseBool(strings.ToLower(args[0]))
+	if err != nil {
+		return ps.errf("%s: %v", name, err)
+	}
+	switch name {
+	case "use-starttls":
+		ps.outbound.UseSTARTTLS = b
+	case "require-starttls":
+		ps.outbound.RequireSTARTTLS = b
+		if b {
+			ps.outbound.UseSTARTTLS = true
+		}
+	default:
+		return ps.errf("unknown domain directive %q (want use-starttls or require-starttls)", name)
 	}
 	return nil
 }

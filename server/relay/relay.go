@@ -3,6 +3,9 @@
 // server has there, answering as Postfix does at the moments the lessons
 // show. It never delivers mail anywhere: it has no SMTP client at all, and
 // what it accepts, relayed mail included, goes to the sandbox mailbox.
+// Between simulated hosts it delivers hop by hop with a real SMTP client,
+// but that client only ever talks through net.Pipe to another door of this
+// same relay (outbound.go): nothing is dialled.
 //
 // RFCs: 5321 (SMTP), 3207 (STARTTLS), 4954 (AUTH), 6409 (submission),
 // 8314 (implicit TLS), 3463 (enhanced status codes), 2195 (CRAM-MD5).
@@ -12,6 +15,7 @@ import (
 	"bufio"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -64,6 +68,12 @@ type Config struct {
 	// listeners' address, localhost), so real clients that verify can
 	// connect by address.
 	ExtraNames []string
+	// Routes finds simulated MXs for onward delivery; nil keeps every
+	// relayed message where it was accepted.
+	Routes Routes
+	// Roots are the CAs the relay trusts when it delivers over STARTTLS
+	// to another simulated host (the sandbox CA).
+	Roots *x509.CertPool
 }
 
 // Meta tags a connection with what the relay cannot see on the wire.
@@ -97,6 +107,8 @@ type Relay struct {
 	now      func() time.Time
 	errorLog *log.Logger
 	extra    []string
+	routes   Routes
+	roots    *x509.CertPool
 	clients  *clientLimits
 	connID   atomic.Uint64
 
@@ -113,6 +125,7 @@ func New(cfg Config) (*Relay, error) {
 	r := &Relay{
 		policy: cfg.Policy, certs: cfg.Certs, store: cfg.Store, bus: cfg.Bus,
 		accounts: cfg.Accounts, now: cfg.Now, errorLog: cfg.ErrorLog, extra: cfg.ExtraNames,
+		routes: cfg.Routes, roots: cfg.Roots,
 		doors: map[Door]*door{},
 	}
 	if r.accounts == nil {

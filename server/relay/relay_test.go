@@ -250,3 +250,80 @@ func waitFor(t *testing.T, sub *events.Subscription, kind events.Kind) events.Ev
 		}
 	}
 }
+
+// mapRoutes is the simulated world's MX table, as data.
+type mapRoutes map[string]Door
+
+func (m mapRoutes) MX(domain string) (Door, bool) {
+	d, ok := m[domain]
+	return d, ok
+}
+
+// A relayed message crosses to the next simulated host hop by hop, TLS as
+// the destination's policy says; what cannot be delivered bounces to the
+// return path's MX on port 25 (LESSONS.md L7, L8, L9).
+func TestForwardAndBounce(t *testing.T) {
+	sb := startSandbox(t, "")
+	sb.r.routes = mapRoutes{
+		"example.org":       {Host: "mx.example.org", Port: 25, LocalDomains: "example.org"},
+		"notls.test":        {Host: "mx.notls.test", Port: 25, NoSTARTTLS: true, LocalDomains: "notls.test"},
+		"strict.notls.test": {Host: "mx.notls.test", Port: 25, NoSTARTTLS: true, LocalDomains: "notls.test"},
+		"sandbox.test":      {Host: "mx.sandbox.test", Port: 25},
+	}
+	sb.r.roots = sb.ca.Pool()
+	c := dial(t, sb, 465)
+	c.startTLS(sb)
+	c.run(sb, `!greeting
+EHLO laptop
+AUTH PLAIN AGZvbwBiYXJiYXo=
+MAIL FROM:<foo@sandbox.test>
+RCPT TO:<friend@example.org>
+RCPT TO:<nobody@example.org>
+RCPT TO:<pal@notls.test>
+RCPT TO:<pal@strict.notls.test>
+RCPT TO:<someone@elsewhere.test>
+DATA
+!data
+Subject: four ways
+
+x
+.
+QUIT`)
+	if !strings.HasPrefix(c.last, "221") {
+		t.Fatalf("transcript:\n%s", c.log.String())
+	}
+	got := map[string]string{}
+	for _, m := range sb.store.List(DefaultLab) {
+		got[m.Host] += fmt.Sprintf("[from=%s to=%v tls=%v subject=%q]", m.From, m.To, m.TLS, m.Subject)
+	}
+	want := map[string]string{
+		"legacy.mail.test": "[from=foo@sandbox.test to=[friend@example.org nobody@example.org pal@notls.test pal@strict.notls.test someone@elsewhere.test] tls=true subject=\"four ways\"]",
+		"mx.example.org":   "[from=foo@sandbox.test to=[friend@example.org] tls=true subject=\"four ways\"]",
+		"mx.notls.test":    "[from=foo@sandbox.test to=[pal@notls.test] tls=false subject=\"four ways\"]",
+		"mx.sandbox.test":  "[from= to=[foo@sandbox.test] tls=true subject=\"Undelivered Mail Returned to Sender\"]",
+	}
+	for host, w := range want {
+		if got[host] != w {
+			t.Errorf("%s holds %s, want %s", host, got[host], w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("hosts holding mail: %v", got)
+	}
+	bounce := sb.store.List(DefaultLab)[0]
+	for _, w := range []string{
+		"<nobody@example.org>: host mx.example.org said: 550 5.1.1 <nobody@example.org>: Recipient address rejected",
+		"<pal@strict.notls.test>: TLS is required, but was not offered by host mx.notls.test",
+		"Status: 5.7.10", "Content-Type: multipart/report; report-type=delivery-status",
+	} {
+		if !strings.Contains(string(bounce.Raw), w) {
+			t.Errorf("bounce lacks %q:\n%s", w, bounce.Raw)
+		}
+	}
+	// Each hop adds its Received line: the copy at mx.example.org carries two.
+	for _, m := range sb.store.List(DefaultLab) {
+		if m.Host == "mx.example.org" && strings.Count(string(m.Raw), "Received: ") != 2 {
+			t.Errorf("hop copy has %d Received lines:\n%s", strings.Count(string(m.Raw), "Received: "), m.Raw)
+		}
+	}
+}

@@ -50,6 +50,11 @@ func replyRelayDenied(rcpt string) *smtp.SMTPError {
 	return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: fmt.Sprintf("<%s>: Relay access denied", rcpt)}
 }
 
+// replyUnknownUser is RFC 5321 §3.3's "no such user" in Postfix's words.
+func replyUnknownUser(rcpt string) *smtp.SMTPError {
+	return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: fmt.Sprintf("<%s>: Recipient address rejected: User unknown in local recipient table", rcpt)}
+}
+
 // replyAccessDenied is how Postfix's submission service (restrictions
 // permit_sasl_authenticated, reject) refuses a recipient from a client that
 // did not authenticate. RFC 6409 §4.3 would also allow 530 at MAIL.

@@ -144,6 +144,9 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		return replyAccessDenied(s.w.clientAddr())
 	}
 	local := s.w.d.isLocal(domain)
+	if local && r.policy.UnknownRecipients != nil && r.policy.UnknownRecipients.MatchString(to) {
+		return replyUnknownUser(to)
+	}
 	if !local && !authed && !r.policy.Trusted(s.w.clientAddr()) && !r.policy.MayRelayTo(to) {
 		return replyRelayDenied(to)
 	}
@@ -192,6 +195,9 @@ func (s *session) Data(r io.Reader) error {
 	if err := rl.store.Deliver(m); err != nil {
 		// Not stored, so not acknowledged: the client keeps the message.
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Error: queue file write error"}
+	}
+	if s.relayed {
+		s.forward(m.Raw)
 	}
 	s.w.publish(events.Event{Kind: events.Message, MessageID: m.ID, Text: fmt.Sprintf("message %s stored: %d bytes from <%s> to %s", m.ID, len(m.Raw), m.From, strings.Join(m.To, ", "))})
 	return replyQueued(m.ID)

@@ -203,3 +203,20 @@ func CheckHostName(name string) error {
 	}
 	return nil
 }
+
+// MX returns the host that is final for a mail domain: the one listing the
+// domain, or its nearest parent, among its local domains. It plays DNS's
+// MX lookup for the sandbox's own delivery between hosts.
+func (w *World) MX(domain string) (*Host, bool) {
+	domain = normalize(domain)
+	var best *Host
+	bestLen := -1
+	for _, h := range w.hosts {
+		for _, d := range h.LocalDomains {
+			if (domain == d || strings.HasSuffix(domain, "."+d)) && len(d) > bestLen {
+				best, bestLen = h, len(d)
+			}
+		}
+	}
+	return best, best != nil
+}

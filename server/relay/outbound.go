@@ -1,0 +1,201 @@
+package relay
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	smtpclient "github.com/portlab/portlab/scenarios/session"
+	"github.com/portlab/portlab/server/events"
+	"github.com/portlab/portlab/server/policy"
+)
+
+// Routes finds the simulated MX of a domain: the world host that is final
+// for it. Domains outside the simulated world have none, and mail for them
+// stays captured where it was accepted.
+type Routes interface {
+	MX(domain string) (Door, bool)
+}
+
+// relaySource is the address deliveries between simulated hosts come
+// from, as the remote MX sees it (RFC 5737 documentation range).
+var relaySource = netip.MustParseAddr("192.0.2.25")
+
+// forward passes an accepted message on to the simulated MX of each
+// recipient domain, hop by hop (LESSONS.md L7, L8), and bounces what cannot
+// be delivered to the return path (L9). It never leaves the process: the
+// "connection" is a net.Pipe to another door of this relay, and the SMTP
+// conversation on it is real, TLS included.
+//
+// It runs before the client gets its 250 so that a lesson sees the outcome
+// at once; semantically the delivery and any bounce are still separate,
+// later events.
+func (s *session) forward(raw []byte) {
+	r := s.w.d.r
+	if r.routes == nil {
+		return
+	}
+	// One conversation per MX and TLS rule: two domains on one MX may
+	// still need different TLS (notls.test and strict.notls.test).
+	type route struct {
+		mx  Door
+		tls policy.Outbound
+	}
+	byRoute := map[route][]string{}
+	var order []route
+	for _, rcpt := range s.rcpts {
+		_, domain, _ := strings.Cut(rcpt, "@")
+		if s.w.d.isLocal(domain) {
+			continue
+		}
+		mx, ok := r.routes.MX(domain)
+		if !ok || mx.Host == s.w.d.host {
+			continue
+		}
+		out := r.policy.OutboundFor(domain)
+		out.Domain = ""
+		k := route{mx, out}
+		if _, seen := byRoute[k]; !seen {
+			order = append(order, k)
+		}
+		byRoute[k] = append(byRoute[k], rcpt)
+	}
+	var failed []failure
+	for _, k := range order {
+		failed = append(failed, r.deliver(s.w.lab(), s.w.d.host, s.from, byRoute[k], raw, k.mx, k.tls)...)
+	}
+	if len(failed) > 0 && s.from != "" { // never bounce a bounce (RFC 5321 §4.5.5)
+		r.bounce(s.w.lab(), s.w.d.host, s.from, failed, raw)
+	}
+}
+
+// failure is one recipient a delivery could not reach, and why, in the
+// words a bounce quotes.
+type failure struct {
+	rcpt, why string
+}
+
+// deliver holds one SMTP conversation with mx, using the project's own
+// client (scenarios/session, the one students' tabs use), and returns the
+// recipients it could not deliver to.
+func (r *Relay) deliver(lab, helo, from string, rcpts []string, raw []byte, mx Door, out policy.Outbound) []failure {
+	failAll := func(why string) []failure {
+		var f []failure
+		for _, rc := range rcpts {
+			f = append(f, failure{rc, why})
+		}
+		return f
+	}
+	cli, srv := net.Pipe()
+	defer cli.Close()
+	if err := r.ServeConn(srv, mx, Meta{Lab: lab, Client: relaySource}); err != nil {
+		return failAll(fmt.Sprintf("connect to %s: %v", mx.Host, err))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := smtpclient.New(cli, smtpclient.Config{Host: mx.Host, RootCAs: r.roots, Now: r.now})
+	said := func(rep *smtpclient.Reply, err error, cmd string) string {
+		if err != nil {
+			return fmt.Sprintf("conversation with %s failed: %v", mx.Host, err)
+		}
+		return fmt.Sprintf("host %s said: %s (in reply to %s command)", mx.Host, strings.Join(rep.Lines, " "), cmd)
+	}
+	ok := func(rep *smtpclient.Reply, err error) bool { return err == nil && rep.Positive() }
+	if rep, err := c.ReadReply(ctx); !ok(rep, err) {
+		return failAll(said(rep, err, "connect"))
+	}
+	ehlo, err := c.Cmd(ctx, "EHLO "+helo)
+	if !ok(ehlo, err) {
+		return failAll(said(ehlo, err, "EHLO"))
+	}
+	_, offered := ehlo.Extension("STARTTLS")
+	switch {
+	case offered && out.UseSTARTTLS:
+		if rep, err := c.StartTLS(ctx); !ok(rep, err) {
+			return failAll(said(rep, err, "STARTTLS"))
+		}
+		if rep, err := c.Cmd(ctx, "EHLO "+helo); !ok(rep, err) {
+			return failAll(said(rep, err, "EHLO"))
+		}
+	case out.RequireSTARTTLS:
+		// Postfix's words for smtp_tls_security_level=encrypt.
+		c.Cmd(ctx, "QUIT")
+		return failAll(fmt.Sprintf("TLS is required, but was not offered by host %s", mx.Host))
+	}
+	if rep, err := c.Cmd(ctx, "MAIL FROM:<"+from+">"); !ok(rep, err) {
+		return failAll(said(rep, err, "MAIL FROM"))
+	}
+	var failed []failure
+	accepted := 0
+	for _, rc := range rcpts {
+		if rep, err := c.Cmd(ctx, "RCPT TO:<"+rc+">"); !ok(rep, err) {
+			failed = append(failed, failure{rc, said(rep, err, "RCPT TO")})
+			continue
+		}
+		accepted++
+	}
+	if accepted > 0 {
+		if rep, err := c.Data(ctx, raw); !ok(rep, err) {
+			return failAll(said(rep, err, "end of DATA"))
+		}
+	}
+	c.Cmd(ctx, "QUIT")
+	return failed
+}
+
+// bounce sends a delivery status notification (RFC 3464) for the failed
+// recipients to the return path, out of band: a new message with an empty
+// envelope sender, delivered to the return-path domain's MX on port 25.
+func (r *Relay) bounce(lab, host, returnPath string, failed []failure, original []byte) {
+	_, domain, _ := strings.Cut(returnPath, "@")
+	mx, ok := r.routes.MX(domain)
+	if !ok {
+		return // the return path is outside the simulated world: nowhere to send it
+	}
+	now := r.now()
+	boundary := "portlab-" + r.newID()
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "From: MAILER-DAEMON@%s (Mail Delivery System)\r\n", host)
+	fmt.Fprintf(&b, "To: %s\r\n", returnPath)
+	fmt.Fprintf(&b, "Subject: Undelivered Mail Returned to Sender\r\n")
+	fmt.Fprintf(&b, "Date: %s\r\n", now.Format(time.RFC1123Z))
+	fmt.Fprintf(&b, "Message-ID: <%s@%s>\r\n", r.newID(), host)
+	fmt.Fprintf(&b, "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n")
+	fmt.Fprintf(&b, "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=%q\r\n\r\n", boundary)
+	fmt.Fprintf(&b, "--%s\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n", boundary)
+	fmt.Fprintf(&b, "This is the mail system at host %s.\r\n\r\n", host)
+	fmt.Fprintf(&b, "I'm sorry to have to inform you that your message could not\r\nbe delivered to one or more recipients.\r\n\r\n")
+	for _, f := range failed {
+		fmt.Fprintf(&b, "<%s>: %s\r\n", f.rcpt, f.why)
+	}
+	fmt.Fprintf(&b, "\r\n--%s\r\nContent-Type: message/delivery-status\r\n\r\n", boundary)
+	fmt.Fprintf(&b, "Reporting-MTA: dns; %s\r\nArrival-Date: %s\r\n", host, now.Format(time.RFC1123Z))
+	for _, f := range failed {
+		fmt.Fprintf(&b, "\r\nFinal-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: %s\r\nDiagnostic-Code: smtp; %s\r\n", f.rcpt, statusOf(f.why), f.why)
+	}
+	fmt.Fprintf(&b, "\r\n--%s\r\nContent-Type: text/rfc822-headers\r\n\r\n", boundary)
+	if i := bytes.Index(original, []byte("\r\n\r\n")); i >= 0 {
+		b.Write(original[:i+2])
+	}
+	fmt.Fprintf(&b, "\r\n--%s--\r\n", boundary)
+	r.bus.Publish(events.Event{Time: now, Kind: events.Message, Lab: lab, Host: host, Text: fmt.Sprintf("bounce for %d recipient(s) sent to <%s>", len(failed), returnPath)})
+	r.deliver(lab, host, "", []string{returnPath}, b.Bytes(), mx, r.policy.OutboundFor(domain))
+}
+
+// statusOf picks the enhanced status code (RFC 3463) out of a reason, or
+// 5.0.0 when the failure had none (RFC 3464 §2.3.4).
+func statusOf(why string) string {
+	for _, f := range strings.Fields(why) {
+		if len(f) >= 5 && f[0] == '5' && f[1] == '.' && strings.Count(f, ".") == 2 {
+			return f
+		}
+	}
+	if strings.Contains(why, "TLS is required") {
+		return "5.7.10" // RFC 8689's "encryption needed"
+	}
+	return "5.0.0"
+}
