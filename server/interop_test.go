@@ -58,13 +58,17 @@ func client(t *testing.T, stdin string, name string, args ...string) (string, er
 	return string(out), err
 }
 
-func lastMessage(t *testing.T, s *sandbox) *mailbox.Message {
+// lastMessage is the newest message the sandbox accepted on a lesson
+// port (mail for example.org also travels on to mx.example.org's port 25).
+func lastMessage(t *testing.T, s *sandbox, port int) *mailbox.Message {
 	t.Helper()
-	msgs := s.store.List(relay.DefaultLab)
-	if len(msgs) == 0 {
-		t.Fatal("no message in the classroom mailbox")
+	for _, m := range s.store.List(relay.DefaultLab) {
+		if m.Port == port {
+			return m
+		}
 	}
-	return msgs[0]
+	t.Fatalf("no message accepted on port %d in the classroom mailbox", port)
+	return nil
 }
 
 func (s *sandbox) caFile(t *testing.T) string {
@@ -95,9 +99,13 @@ func TestSwaks(t *testing.T) {
 			if err != nil || !strings.Contains(out, "250 2.0.0 Ok: queued as") {
 				t.Fatalf("swaks %v: %v\n%s", args, err, out)
 			}
-			m := lastMessage(t, s)
+			m := lastMessage(t, s, tc.port)
 			if m.Subject != subject || m.Port != tc.port || m.TLS != tc.tls || m.AuthUser != "foo" || !m.Relayed {
 				t.Errorf("stored %+v", m)
+			}
+			// The relay passed it on to example.org's simulated MX.
+			if hop := lastMessage(t, s, 25); hop.Host != "mx.example.org" || hop.Subject != subject || !hop.TLS {
+				t.Errorf("next hop holds %s %q tls=%v", hop.Host, hop.Subject, hop.TLS)
 			}
 		})
 	}
@@ -140,7 +148,7 @@ func TestCurl(t *testing.T) {
 			if err != nil {
 				t.Fatalf("curl %v: %v\n%s", args, err, out)
 			}
-			m := lastMessage(t, s)
+			m := lastMessage(t, s, tc.port)
 			if m.Subject != "curl "+tc.name || !m.TLS || m.AuthUser != "foo" || m.Port != tc.port {
 				t.Errorf("stored %+v", m)
 			}
@@ -211,7 +219,7 @@ func TestPythonSmtplib(t *testing.T) {
 			t.Errorf("python output lacks %q:\n%s", want, out)
 		}
 	}
-	if m := lastMessage(t, s); m.Subject != "from python" || m.AuthUser != "foo" {
+	if m := lastMessage(t, s, 587); m.Subject != "from python" || m.AuthUser != "foo" {
 		t.Errorf("stored %+v", m)
 	}
 }
@@ -256,7 +264,7 @@ func TestGoNetSMTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Quit()
-	m := lastMessage(t, s)
+	m := lastMessage(t, s, 2525)
 	if m.Subject != "net/smtp" || !bytes.Contains(m.Raw, []byte("\r\n\r\n.leading dot\r\n")) {
 		t.Errorf("stored %+v\n%s", m, m.Raw)
 	}
@@ -288,7 +296,7 @@ func TestSwaksThroughDial(t *testing.T) {
 	if err != nil || !strings.Contains(out, "250 2.0.0 Ok: queued") {
 		t.Fatalf("cloud-vm 2525: %v\n%s", err, out)
 	}
-	if m := lastMessage(t, s); m.Subject != "via the cloud VM" || !m.TLS || m.Port != 2525 || m.Client != "198.51.100.23" {
+	if m := lastMessage(t, s, 2525); m.Subject != "via the cloud VM" || !m.TLS || m.Port != 2525 || m.Client != "198.51.100.23" {
 		t.Errorf("stored %+v", m)
 	}
 	out, err = client(t, "", "swaks", "--pipe", pipe("home-isp", "mx.sandbox.test", "25"), "--to", "bob@sandbox.test")
