@@ -346,31 +346,27 @@ func (p *player) stepResult(i int, result string) {
 	}
 }
 
-// playerDialer dials for the engine and shows the attempt like the
-// terminal does.
+// playerDialer dials for the engine and shows the attempt on the port
+// board and the terminal state; the transcript lines ("Trying...",
+// "Connection refused") come from the engine itself, once.
 type playerDialer struct{ c *client }
 
 func (d playerDialer) Dial(ctx context.Context, t scenarios.Target) (net.Conn, error) {
 	target := t.String()
 	d.c.ui.State(term.Connecting, target)
-	d.c.ui.Line(term.Note("Trying " + t.Host + "..."))
 	conn, err := browserDial(ctx, t)
 	switch {
 	case err == nil:
-		d.c.ui.Line(term.Note("Connected to " + t.Host + "."))
 		d.c.ui.State(term.Connected, target)
 		d.c.ui.Port(t.Host, t.Port, term.PortOpen)
 		return conn, nil
 	case errorsIs(err, tunnel.ErrRefused):
-		d.c.ui.Line(term.Error("telnet: Unable to connect to remote host: Connection refused"))
 		d.c.ui.State(term.Refused, target)
 		d.c.ui.Port(t.Host, t.Port, term.PortRefused)
 	case errorsIs(err, tunnel.ErrTimedOut):
-		d.c.ui.Line(term.Error("telnet: Unable to connect to remote host: Connection timed out"))
 		d.c.ui.State(term.TimedOut, target)
 		d.c.ui.Port(t.Host, t.Port, term.PortTimeout)
 	default:
-		d.c.ui.Line(term.Error("telnet: " + err.Error()))
 		d.c.ui.State(term.Closed, target)
 	}
 	return nil, err
