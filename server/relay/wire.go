@@ -216,6 +216,16 @@ func (w *wire) command(line []byte) bool {
 	case w.tls == nil && w.d.listener.RequireTLSBeforeAuth && gatedBeforeTLS[verb]:
 		w.writeLine(replyLine(replyMustStartTLS))
 		return false
+	case verb == "VRFY":
+		// Postfix without a recipient table to consult: "252 2.0.0 arg"
+		// (RFC 5321 §3.5.3: 252 when it cannot verify but will try).
+		_, arg, _ := strings.Cut(text, " ")
+		if arg = strings.TrimSpace(arg); arg == "" {
+			w.writeLine("501 5.5.4 Syntax: VRFY address")
+		} else {
+			w.writeLine("252 2.0.0 " + arg)
+		}
+		return false
 	case !known[verb]:
 		// BDAT lands here too: CHUNKING is not offered (RFC 3030 §2).
 		w.writeLine(lineNotRecognized)
