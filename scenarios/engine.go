@@ -26,23 +26,25 @@ type Dialer interface {
 }
 
 // Message is one message in a lab's mailbox: a copy kept by a simulated
-// host that accepted it, with how it arrived there.
+// host that accepted it, with how it arrived there. Its JSON is the shape
+// of GET /api/labs/{id}/messages, which both mailbox readers (the headless
+// runner's and the browser's) decode straight into it.
 type Message struct {
-	ID      string
-	From    string // MAIL FROM; "" for the null sender <> of a bounce
-	To      []string
-	Subject string
+	ID      string   `json:"id"`
+	From    string   `json:"from"` // MAIL FROM; "" for the null sender <> of a bounce
+	To      []string `json:"to"`
+	Subject string   `json:"subject"`
 	// Port and Host are the door the message came in by.
-	Port       int
-	Host       string
-	TLS        bool
-	TLSVersion string // "TLS 1.3"
-	AuthUser   string // "" when not authenticated
+	Port       int    `json:"port"`
+	Host       string `json:"host"`
+	TLS        bool   `json:"tls"`
+	TLSVersion string `json:"tls_version"` // "TLS 1.3"
+	AuthUser   string `json:"auth_user"`   // "" when not authenticated
 	// Relayed is true when the receiving host is not the final
 	// destination of the recipient's domain and had to pass the message
 	// on (the server's mailbox sets it).
-	Relayed    bool
-	ReceivedAt time.Time
+	Relayed    bool      `json:"relayed"`
+	ReceivedAt time.Time `json:"received_at"`
 }
 
 // Mailbox reads the lab's mailbox.

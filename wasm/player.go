@@ -376,20 +376,6 @@ func (d playerDialer) Dial(ctx context.Context, t scenarios.Target) (net.Conn, e
 // fetch.
 type labMailbox struct{ c *client }
 
-type apiMessage struct {
-	ID         string    `json:"id"`
-	From       string    `json:"from"`
-	To         []string  `json:"to"`
-	Subject    string    `json:"subject"`
-	Port       int       `json:"port"`
-	Host       string    `json:"host"`
-	TLS        bool      `json:"tls"`
-	TLSVersion string    `json:"tls_version"`
-	AuthUser   string    `json:"auth_user"`
-	Relayed    bool      `json:"relayed"`
-	ReceivedAt time.Time `json:"received_at"`
-}
-
 func (m labMailbox) Messages(ctx context.Context) ([]scenarios.Message, error) {
 	lab := m.c.labID()
 	if lab == "" {
@@ -399,14 +385,9 @@ func (m labMailbox) Messages(ctx context.Context) ([]scenarios.Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	var in []apiMessage
-	if err := json.Unmarshal([]byte(body), &in); err != nil {
+	var out []scenarios.Message
+	if err := json.Unmarshal([]byte(body), &out); err != nil {
 		return nil, err
-	}
-	out := make([]scenarios.Message, len(in))
-	for i, a := range in {
-		out[i] = scenarios.Message{ID: a.ID, From: a.From, To: a.To, Subject: a.Subject, Port: a.Port, Host: a.Host,
-			TLS: a.TLS, TLSVersion: a.TLSVersion, AuthUser: a.AuthUser, Relayed: a.Relayed, ReceivedAt: a.ReceivedAt}
 	}
 	go func() {
 		if pl := portlabJS(); exists(pl) {

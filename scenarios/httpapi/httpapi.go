@@ -39,21 +39,6 @@ type Lab struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// message is the JSON of GET /api/labs/{id}/messages.
-type message struct {
-	ID         string    `json:"id"`
-	From       string    `json:"from"`
-	To         []string  `json:"to"`
-	Subject    string    `json:"subject"`
-	Port       int       `json:"port"`
-	Host       string    `json:"host"`
-	TLS        bool      `json:"tls"`
-	TLSVersion string    `json:"tls_version"`
-	AuthUser   string    `json:"auth_user"`
-	Relayed    bool      `json:"relayed"`
-	ReceivedAt time.Time `json:"received_at"`
-}
-
 func (c *Client) http() *http.Client {
 	if c.HTTP != nil {
 		return c.HTTP
@@ -134,18 +119,11 @@ func (c *Client) DeleteLab(ctx context.Context, id string) error {
 
 // Messages reads a lab's mailbox.
 func (c *Client) Messages(ctx context.Context, lab string) ([]scenarios.Message, error) {
-	var ms []message
+	var ms []scenarios.Message
 	if err := c.do(ctx, http.MethodGet, "/api/labs/"+url.PathEscape(lab)+"/messages", nil, http.StatusOK, &ms); err != nil {
 		return nil, err
 	}
-	out := make([]scenarios.Message, len(ms))
-	for i, m := range ms {
-		out[i] = scenarios.Message{
-			ID: m.ID, From: m.From, To: m.To, Subject: m.Subject, Port: m.Port, Host: m.Host,
-			TLS: m.TLS, TLSVersion: m.TLSVersion, AuthUser: m.AuthUser, Relayed: m.Relayed, ReceivedAt: m.ReceivedAt,
-		}
-	}
-	return out, nil
+	return ms, nil
 }
 
 // CA fetches the sandbox CA certificate from /ca.pem, the pool a client

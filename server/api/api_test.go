@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portlab/portlab/scenarios"
 	"github.com/portlab/portlab/server/events"
 	"github.com/portlab/portlab/server/lab"
 	"github.com/portlab/portlab/server/mailbox"
@@ -135,10 +136,17 @@ func TestMessagesAndEvents(t *testing.T) {
 	if code != 200 || len(msgs) != 1 || msgs[0]["subject"] != "mine" {
 		t.Fatalf("messages: %d %s", code, body)
 	}
-	for _, key := range []string{"id", "from", "to", "subject", "port", "host", "tls", "auth_user", "relayed", "received_at", "headers"} {
-		if _, ok := msgs[0][key]; !ok && key != "auth_user" {
+	for _, key := range []string{"id", "from", "to", "subject", "port", "host", "tls", "relayed", "received_at", "headers"} {
+		if _, ok := msgs[0][key]; !ok {
 			t.Errorf("message JSON lacks %q: %s", key, body)
 		}
+	}
+	// The clients (headless runner, browser) decode into scenarios.Message:
+	// the server's JSON must fill it.
+	var typed []scenarios.Message
+	json.Unmarshal([]byte(body), &typed)
+	if len(typed) != 1 || typed[0].From != "a@x.test" || len(typed[0].To) != 1 || typed[0].To[0] != "b@sandbox.test" || typed[0].Subject != "mine" || typed[0].ReceivedAt.IsZero() {
+		t.Errorf("as scenarios.Message: %+v", typed)
 	}
 	code, raw := f.do(t, "GET", "/api/labs/"+l.ID+"/messages/"+msgs[0]["id"].(string)+"/raw", "")
 	if code != 200 || raw != "Subject: mine\r\n\r\nhi\r\n" {
