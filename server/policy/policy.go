@@ -6,9 +6,7 @@
 package policy
 
 import (
-	"bufio"
 	_ "embed"
-	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -18,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/portlab/portlab/server/internal/textfile"
 )
 
 // Role is what a listener is for.
@@ -194,17 +194,7 @@ func matchDomain(list []string, domain string) bool {
 }
 
 // ParseError says where a policy file is wrong.
-type ParseError struct {
-	File string
-	Line int
-	Msg  string
-}
-
-func (e *ParseError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
-
-// maxLineBytes bounds one line of the file, so a broken file cannot make
-// the parser hold unbounded memory.
-const maxLineBytes = 4096
+type ParseError = textfile.Error
 
 // Parse reads a policy. Errors are *ParseError values naming file and line.
 func Parse(name string, r io.Reader) (*Policy, error) {
@@ -223,33 +213,26 @@ func Parse(name string, r io.Reader) (*Policy, error) {
 		},
 	}
 	ps := parser{file: name, p: p}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 512), maxLineBytes)
-	for sc.Scan() {
-		ps.line++
-		if err := ps.parseLine(sc.Text()); err != nil {
-			return nil, err
-		}
+	last, err := textfile.Lines(name, r, func(n int, text string) error {
+		ps.line = n
+		return ps.parseLine(text)
+	})
+	if err != nil {
+		return nil, err
 	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, &ParseError{File: name, Line: ps.line + 1, Msg: fmt.Sprintf("line longer than %d bytes", maxLineBytes)}
-		}
-		return nil, &ParseError{File: name, Line: ps.line + 1, Msg: err.Error()}
-	}
-	ps.line++
+	ps.line = last + 1
 	if ps.block != "" {
 		return nil, ps.errf("<%s> opened at line %d is never closed", ps.block, ps.blockLine)
 	}
 	for _, l := range p.Listeners {
 		if l.Host == "" {
-			return nil, &ParseError{name, l.Line, fmt.Sprintf("listener %d needs a host", l.Port)}
+			return nil, &ParseError{File: name, Line: l.Line, Msg: fmt.Sprintf("listener %d needs a host", l.Port)}
 		}
 		if l.RequireTLSBeforeAuth && l.TLS != TLSStartTLS {
-			return nil, &ParseError{name, l.Line, "require-starttls-before-auth needs tls starttls"}
+			return nil, &ParseError{File: name, Line: l.Line, Msg: "require-starttls-before-auth needs tls starttls"}
 		}
 		if l.Auth != AuthNone && len(l.Mechanisms) == 0 {
-			return nil, &ParseError{name, l.Line, "auth " + string(l.Auth) + " needs auth-mechanisms"}
+			return nil, &ParseError{File: name, Line: l.Line, Msg: "auth " + string(l.Auth) + " needs auth-mechanisms"}
 		}
 	}
 	return p, nil

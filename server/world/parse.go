@@ -1,7 +1,6 @@
 package world
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -10,50 +9,26 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/portlab/portlab/server/internal/textfile"
 )
 
 // ParseError says where a hosts file is wrong.
-type ParseError struct {
-	File string
-	Line int // 1-based
-	Msg  string
-}
-
-func (e *ParseError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
+type ParseError = textfile.Error
 
 const (
-	// maxLineBytes and maxFileBytes bound what a broken or hostile file can
-	// make the parser hold (ARCHITECTURE.md, invariant 2).
-	maxLineBytes = 4096
-	maxFileBytes = 1 << 20
-	maxTitle     = 200
+	maxTitle = 200
 )
 
 // Parse reads a hosts file; the header of default.hosts documents the
 // format. Errors are *ParseError values naming file and line.
 func Parse(filename string, r io.Reader) (*World, error) {
 	p := parser{file: filename, w: &World{byName: map[string]*Host{}}}
-	lr := &io.LimitedReader{R: r, N: maxFileBytes + 1}
-	sc := bufio.NewScanner(lr)
-	sc.Buffer(make([]byte, 0, 512), maxLineBytes)
-	for sc.Scan() {
-		p.line++
-		if lr.N <= 0 {
-			return nil, p.errf("file is larger than %d bytes", maxFileBytes)
-		}
-		if err := p.parseLine(sc.Text()); err != nil {
-			return nil, err
-		}
-	}
-	if err := sc.Err(); err != nil {
-		p.line++
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, p.errf("line longer than %d bytes", maxLineBytes)
-		}
-		return nil, p.errf("%v", err)
-	}
-	if lr.N <= 0 {
-		return nil, p.errf("file is larger than %d bytes", maxFileBytes)
+	if _, err := textfile.Lines(filename, r, func(n int, text string) error {
+		p.line = n
+		return p.parseLine(text)
+	}); err != nil {
+		return nil, err
 	}
 	for _, h := range p.w.hosts {
 		slices.SortFunc(h.Doors, func(a, b Door) int { return a.Port - b.Port })
