@@ -4,16 +4,15 @@ import (
 	"bufio"
 	"context"
 	"net"
-	"os"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/portlab/portlab/scenarios/tunnel"
 	"github.com/portlab/portlab/server/gateway"
+	"github.com/portlab/portlab/server/internal/memstat"
 	"github.com/portlab/portlab/server/relay"
 )
 
@@ -69,7 +68,7 @@ func p50(d []time.Duration) time.Duration {
 func BenchmarkHeldTunnels(b *testing.B) {
 	e := startB(b)
 	runtime.GC()
-	before := rssB(b)
+	before := rssOf(b)
 	var held []*tunnel.Conn
 	buf := make([]byte, 256)
 	for b.Loop() {
@@ -83,7 +82,7 @@ func BenchmarkHeldTunnels(b *testing.B) {
 		held = append(held, c)
 	}
 	runtime.GC()
-	b.ReportMetric(float64(rssB(b)-before)/1024/float64(len(held)), "KiB/tunnel")
+	b.ReportMetric(float64(rssOf(b)-before)/1024/float64(len(held)), "KiB/tunnel")
 	b.ReportMetric(float64(len(held)), "tunnels")
 	for _, c := range held {
 		c.Close()
@@ -104,11 +103,10 @@ func startB(b *testing.B) benchEnv {
 	return benchEnv{url: e.url, relayAddr: ln.Addr().String()}
 }
 
-func rssB(b *testing.B) int64 {
-	data, err := os.ReadFile("/proc/self/statm")
+func rssOf(b *testing.B) int64 {
+	n, err := memstat.RSS()
 	if err != nil {
-		b.Skip("no /proc/self/statm")
+		b.Skip(err)
 	}
-	pages, _ := strconv.ParseInt(strings.Fields(string(data))[1], 10, 64)
-	return pages * int64(os.Getpagesize())
+	return n
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"io"
 	"net"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+	"github.com/portlab/portlab/server/internal/memstat"
 )
 
 // The submission benchmarks send 10 KB messages through port 587 after
@@ -106,7 +106,7 @@ func (bareSession) Data(r io.Reader) error               { _, err := io.Copy(io.
 func BenchmarkIdleConnection(b *testing.B) {
 	sb := startSandbox(b, "max-connections-per-client 100000")
 	runtime.GC()
-	before := rss(b)
+	before := rssOf(b)
 	conns := make([]net.Conn, 0, b.N)
 	buf := make([]byte, 512)
 	for b.Loop() {
@@ -120,20 +120,17 @@ func BenchmarkIdleConnection(b *testing.B) {
 		c.Read(buf)
 	}
 	runtime.GC()
-	after := rss(b)
+	after := rssOf(b)
 	b.ReportMetric(float64(after-before)/1024/float64(len(conns)), "KiB/conn")
 	for _, c := range conns {
 		c.Close()
 	}
 }
 
-// rss is the process's resident set in bytes (Linux).
-func rss(b *testing.B) int64 {
-	data, err := os.ReadFile("/proc/self/statm")
+func rssOf(b *testing.B) int64 {
+	n, err := memstat.RSS()
 	if err != nil {
-		b.Skip("no /proc/self/statm")
+		b.Skip(err)
 	}
-	f := strings.Fields(string(data))
-	pages, _ := strconv.ParseInt(f[1], 10, 64)
-	return pages * int64(os.Getpagesize())
+	return n
 }
