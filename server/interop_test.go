@@ -206,8 +206,7 @@ print("sent")
 
 func TestPythonSmtplib(t *testing.T) {
 	s := startTestSandbox(t)
-	host, port, _ := strings.Cut(s.listenerAddr(587), ":")
-	_ = host
+	_, port, _ := strings.Cut(s.listenerAddr(587), ":")
 	// smtplib verifies the name it connected to: connect as localhost,
 	// which the sandbox certificates carry for real clients.
 	out, err := client(t, "", "python3", "-c", pythonSMTP, "localhost", port, s.caFile(t))

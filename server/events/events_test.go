@@ -24,10 +24,10 @@ func TestBusFilterAndDrop(t *testing.T) {
 	}
 	labA.Close()
 	labA.Close() // idempotent
-	b.Publish(Event{Lab: "a"})
-	if _, ok := <-labA.C; !ok {
-		// drained the remaining buffered event above? one is left
-		t.Fatal("buffered event lost on close")
+	b.Publish(Event{Lab: "a"}) // not delivered: the subscription is closed
+	// The event buffered before Close is still there, then C is closed.
+	if e, ok := <-labA.C; !ok || e.Conn != 1 {
+		t.Fatalf("after Close got %+v, %v; want the buffered conn 1", e, ok)
 	}
 	if _, ok := <-labA.C; ok {
 		t.Error("closed subscription still receives")

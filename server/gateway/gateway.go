@@ -178,13 +178,14 @@ func (g *Gateway) admit(labID string, addr netip.Addr) (func(), bool) {
 }
 
 func (g *Gateway) dial(c *websocket.Conn, t tunnel.Target, l lab.Lab, p *netsim.Profile, release func()) {
-	host := strings.ToLower(strings.TrimSuffix(t.Host, "."))
-	if _, ok := g.cfg.World.Host(host); !ok {
+	dialled, ok := g.cfg.World.Host(t.Host)
+	if !ok {
 		release()
-		g.publish(l.ID, host, t.Port, "unknown host "+t.Host)
+		g.publish(l.ID, t.Host, t.Port, "unknown host "+t.Host)
 		closeWith(c, tunnel.CodeUnknownHost, fmt.Sprintf("%s: Name or service not known (not a host of the sandbox's world)", t.Host))
 		return
 	}
+	host := dialled.Name
 	v := p.Decide(host, t.Port)
 	switch v.Action {
 	case netsim.Refuse:
@@ -323,7 +324,7 @@ func (g *Gateway) publish(labID, host string, port int, text string) {
 
 // RelayDoor is the relay's view of a simulated host's SMTP door.
 func RelayDoor(h *world.Host, d world.Door) relay.Door {
-	return relay.Door{Host: d.Host, Port: policyPort(d), NoSTARTTLS: !h.STARTTLS, LocalDomains: joinDomains(h.LocalDomains)}
+	return relay.Door{Host: d.Host, Port: policyPort(d), NoSTARTTLS: !h.STARTTLS, LocalDomains: strings.Join(h.LocalDomains, ",")}
 }
 
 // Routes is the relay's MX lookup in the simulated world: the port-25 door
@@ -348,17 +349,6 @@ func policyPort(d world.Door) int {
 		return n
 	}
 	return d.Port
-}
-
-func joinDomains(ds []string) string {
-	out := ""
-	for i, d := range ds {
-		if i > 0 {
-			out += ","
-		}
-		out += d
-	}
-	return out
 }
 
 // tunnelConn releases the tunnel's slots when the relay closes it.

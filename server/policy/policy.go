@@ -140,13 +140,13 @@ func (p *Policy) Listener(port int) (Listener, bool) {
 
 // IsLocal reports whether the sandbox is the final destination for domain:
 // the domain or one of its parents is a local domain.
-func (p *Policy) IsLocal(domain string) bool { return matchDomain(p.LocalDomains, domain) }
+func (p *Policy) IsLocal(domain string) bool { return InDomains(p.LocalDomains, domain) }
 
 // MayRelayTo reports whether anyone may send to addr because its domain or
 // address is listed for relaying (LESSONS.md L3, way c).
 func (p *Policy) MayRelayTo(addr string) bool {
 	_, domain, _ := strings.Cut(addr, "@")
-	if matchDomain(p.RelayDomains, domain) {
+	if InDomains(p.RelayDomains, domain) {
 		return true
 	}
 	for _, re := range p.RelayAddresses {
@@ -164,7 +164,7 @@ func (p *Policy) OutboundFor(domain string) Outbound {
 	best := Outbound{Domain: domain, UseSTARTTLS: true}
 	bestLen := -1
 	for _, o := range p.Outbound {
-		if (domain == o.Domain || strings.HasSuffix(domain, "."+o.Domain)) && len(o.Domain) > bestLen {
+		if InDomains([]string{o.Domain}, domain) && len(o.Domain) > bestLen {
 			best, bestLen = o, len(o.Domain)
 		}
 	}
@@ -183,7 +183,9 @@ func (p *Policy) Trusted(addr netip.Addr) bool {
 	return false
 }
 
-func matchDomain(list []string, domain string) bool {
+// InDomains reports whether domain is one of list (lower-case names) or a
+// subdomain of one.
+func InDomains(list []string, domain string) bool {
 	domain = strings.TrimSuffix(strings.ToLower(domain), ".")
 	for _, d := range list {
 		if domain == d || strings.HasSuffix(domain, "."+d) {

@@ -166,16 +166,7 @@ func (d *door) offersSTARTTLS() bool {
 }
 
 func (d *door) isLocal(domain string) bool {
-	if d.r.policy.IsLocal(domain) {
-		return true
-	}
-	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
-	for _, l := range d.local {
-		if domain == l || strings.HasSuffix(domain, "."+l) {
-			return true
-		}
-	}
-	return false
+	return d.r.policy.IsLocal(domain) || policy.InDomains(d.local, domain)
 }
 
 // door returns the running server for d, starting it on first use.
@@ -356,6 +347,3 @@ func (r *Relay) newID() string {
 	rand.Read(b[:])
 	return strings.ToUpper(hex.EncodeToString(b[:]))
 }
-
-func tlsVersionName(v uint16) string { return tls.VersionName(v) }
-func tlsCipherName(c uint16) string  { return tls.CipherSuiteName(c) }

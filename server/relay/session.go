@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/md5"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -68,7 +69,7 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	if s.w.d.r.clients.authBlocked(s.w.meta) {
 		// A 421 ends the session once written (wire.writeLine).
 		return nil, &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0},
-			Message: fmt.Sprintf("%s Error: too many AUTH failures from %s", s.w.d.host, s.w.clientAddr())}
+			Message: fmt.Sprintf("%s Error: too many AUTH failures from %s", s.w.d.host, s.w.meta.Client)}
 	}
 	offered := false
 	for _, m := range l.Mechanisms {
@@ -81,41 +82,32 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	case sasl.Plain:
 		return sasl.NewPlainServer(func(identity, user, pass string) error {
 			if identity != "" && identity != user {
-				return s.authResult(user, false)
+				return s.authResult(user, "", false)
 			}
-			_, ok := s.lookup(user, pass)
-			return s.authResult(user, ok)
+			return s.check(user, pass)
 		}), nil
 	case sasl.Login:
-		return &loginServer{check: func(user, pass string) error {
-			_, ok := s.lookup(user, pass)
-			return s.authResult(user, ok)
-		}}, nil
+		return &loginServer{check: s.check}, nil
 	case "CRAM-MD5":
-		return newCRAMServer(s.w.d.host, s.w.d.r.now(), func(user string) (string, bool) {
-			pass, _, ok := s.w.d.r.accounts.Lookup(user)
-			return pass, ok
-		}, func(user string, ok bool) error { return s.authResult(user, ok) }), nil
+		return newCRAMServer(s.w.d.host, s.w.d.r.now(), s.w.d.r.accounts.Lookup, s.authResult), nil
 	}
 	return nil, replyAuthMechanism
 }
 
-func (s *session) lookup(user, pass string) (string, bool) {
+// check verifies a user's password (PLAIN, LOGIN) and records the outcome.
+func (s *session) check(user, pass string) error {
 	want, lab, ok := s.w.d.r.accounts.Lookup(user)
-	if !ok || !hmac.Equal([]byte(want), []byte(pass)) {
-		return "", false
-	}
-	return lab, true
+	return s.authResult(user, lab, ok && hmac.Equal([]byte(want), []byte(pass)))
 }
 
-// authResult records an AUTH outcome and gives go-smtp the reply.
-func (s *session) authResult(user string, ok bool) error {
+// authResult records an AUTH outcome and gives go-smtp the reply; lab is
+// the lab the account names, if any.
+func (s *session) authResult(user, lab string, ok bool) error {
 	s.w.publish(events.Event{Kind: events.Auth, User: user, OK: ok, Text: map[bool]string{true: "AUTH succeeded for " + user, false: "AUTH failed for " + user}[ok]})
 	if !ok {
 		s.w.d.r.clients.authFailed(s.w.meta)
 		return replyAuthFailed
 	}
-	_, lab, _ := s.w.d.r.accounts.Lookup(user)
 	s.authUser, s.authLab = user, lab
 	return nil
 }
@@ -141,13 +133,13 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	l := s.w.d.listener
 	authed := s.authUser != ""
 	if l.Role == policy.RoleSubmission && l.Auth == policy.AuthRequired && !authed {
-		return replyAccessDenied(s.w.clientAddr())
+		return replyAccessDenied(s.w.meta.Client)
 	}
 	local := s.w.d.isLocal(domain)
 	if local && r.policy.UnknownRecipients != nil && r.policy.UnknownRecipients.MatchString(to) {
 		return replyUnknownUser(to)
 	}
-	if !local && !authed && !r.policy.Trusted(s.w.clientAddr()) && !r.policy.MayRelayTo(to) {
+	if !local && !authed && !r.policy.Trusted(s.w.meta.Client) && !r.policy.MayRelayTo(to) {
 		return replyRelayDenied(to)
 	}
 	s.rcpts = append(s.rcpts, to)
@@ -187,8 +179,8 @@ func (s *session) Data(r io.Reader) error {
 	}
 	m.ID = rl.newID()
 	if s.w.tls != nil {
-		m.TLSVersion = tlsVersionName(s.w.tls.Version)
-		m.TLSCipher = tlsCipherName(s.w.tls.CipherSuite)
+		m.TLSVersion = tls.VersionName(s.w.tls.Version)
+		m.TLSCipher = tls.CipherSuiteName(s.w.tls.CipherSuite)
 	}
 	m.ReceivedAt = rl.now()
 	m.Raw = append(received(m, s.w.d.host), body...)
@@ -264,17 +256,17 @@ func (l *loginServer) Next(response []byte) ([]byte, bool, error) {
 // no server side for it.
 type cramServer struct {
 	challenge string
-	password  func(user string) (string, bool)
-	result    func(user string, ok bool) error
+	lookup    func(user string) (password, lab string, ok bool)
+	result    func(user, lab string, ok bool) error
 	sent      bool
 }
 
-func newCRAMServer(host string, now time.Time, password func(string) (string, bool), result func(string, bool) error) *cramServer {
+func newCRAMServer(host string, now time.Time, lookup func(string) (string, string, bool), result func(string, string, bool) error) *cramServer {
 	var nonce [8]byte
 	rand.Read(nonce[:])
 	return &cramServer{
 		challenge: fmt.Sprintf("<%s.%d@%s>", hex.EncodeToString(nonce[:]), now.Unix(), host),
-		password:  password, result: result,
+		lookup:    lookup, result: result,
 	}
 }
 
@@ -284,12 +276,12 @@ func (c *cramServer) Next(response []byte) ([]byte, bool, error) {
 		return []byte(c.challenge), false, nil
 	}
 	user, digest, ok := bytes.Cut(response, []byte(" "))
-	pass, known := c.password(string(user))
+	pass, lab, known := c.lookup(string(user))
 	if !ok || !known {
-		return nil, true, c.result(string(user), false)
+		return nil, true, c.result(string(user), "", false)
 	}
 	mac := hmac.New(md5.New, []byte(pass))
 	mac.Write([]byte(c.challenge))
 	want := hex.EncodeToString(mac.Sum(nil))
-	return nil, true, c.result(string(user), hmac.Equal([]byte(want), bytes.ToLower(digest)))
+	return nil, true, c.result(string(user), lab, hmac.Equal([]byte(want), bytes.ToLower(digest)))
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -454,6 +453,3 @@ func (w *wire) RemoteAddr() net.Addr               { return w.raw.RemoteAddr() }
 func (w *wire) SetDeadline(t time.Time) error      { return w.raw.SetDeadline(t) }
 func (w *wire) SetReadDeadline(t time.Time) error  { return w.raw.SetReadDeadline(t) }
 func (w *wire) SetWriteDeadline(t time.Time) error { return w.raw.SetWriteDeadline(t) }
-
-// clientAddr is the client's address as the policy sees it.
-func (w *wire) clientAddr() netip.Addr { return w.meta.Client }
