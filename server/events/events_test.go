@@ -23,7 +23,7 @@ func TestBusFilterAndDrop(t *testing.T) {
 		t.Errorf("first event conn = %d, want 0 (order kept)", e.Conn)
 	}
 	labA.Close()
-	labA.Close() // idempotent
+	labA.Close()               // idempotent
 	b.Publish(Event{Lab: "a"}) // not delivered: the subscription is closed
 	// The event buffered before Close is still there, then C is closed.
 	if e, ok := <-labA.C; !ok || e.Conn != 1 {
