@@ -99,6 +99,8 @@ func labError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, "no such lab (labs expire when idle)")
 	case errors.Is(err, lab.ErrTooMany):
 		writeError(w, http.StatusTooManyRequests, "too many labs for this address: delete one or wait for it to expire")
+	case errors.Is(err, lab.ErrFull):
+		writeError(w, http.StatusServiceUnavailable, "the sandbox is full: try again when idle labs have expired")
 	case errors.Is(err, lab.ErrProfile):
 		writeError(w, http.StatusBadRequest, "unknown network profile")
 	default:

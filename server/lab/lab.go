@@ -34,6 +34,8 @@ var (
 	ErrNotFound = errors.New("no such lab")
 	// ErrTooMany: the client address holds the maximum number of labs.
 	ErrTooMany = errors.New("too many labs for this address")
+	// ErrFull: the sandbox holds the maximum number of labs overall.
+	ErrFull = errors.New("the sandbox holds its maximum number of labs")
 	// ErrProfile: the profile is not known.
 	ErrProfile = errors.New("unknown network profile")
 )
@@ -97,8 +99,11 @@ func (m *Manager) Create(client netip.Addr, profile string) (Lab, error) {
 			held++
 		}
 	}
-	if held >= m.cfg.MaxPerClient || len(m.labs) > m.cfg.MaxLabs {
+	if held >= m.cfg.MaxPerClient {
 		return Lab{}, ErrTooMany
+	}
+	if len(m.labs)-1 >= m.cfg.MaxLabs { // the classroom does not count
+		return Lab{}, ErrFull
 	}
 	now := m.cfg.Now()
 	id := token(16)

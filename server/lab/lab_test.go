@@ -86,3 +86,16 @@ func TestLabsPerClient(t *testing.T) {
 		t.Error("a deleted lab changed profile")
 	}
 }
+
+func TestMaxLabsOverall(t *testing.T) {
+	c := &clock{time.Now()}
+	m := NewManager(Config{TTL: time.Hour, MaxPerClient: 10, MaxLabs: 2, Default: "home-isp", Now: c.now})
+	for i := range 2 {
+		if _, err := m.Create(netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), ""); err != nil {
+			t.Fatalf("lab %d of 2: %v", i+1, err)
+		}
+	}
+	if _, err := m.Create(netip.MustParseAddr("192.0.2.99"), ""); !errors.Is(err, ErrFull) {
+		t.Fatalf("third lab with MaxLabs 2: %v", err)
+	}
+}
