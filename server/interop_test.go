@@ -16,15 +16,13 @@ import (
 
 	"github.com/portlab/portlab/server/mailbox"
 	"github.com/portlab/portlab/server/relay"
+	"github.com/portlab/portlab/server/sandbox"
 )
 
 // startTestSandbox runs the whole sandbox in-process on free loopback ports.
-func startTestSandbox(t *testing.T) *sandbox {
+func startTestSandbox(t *testing.T) *sandbox.Sandbox {
 	t.Helper()
-	s, err := startSandbox(serveOptions{
-		HTTP: "127.0.0.1:0", SMTPHost: "127.0.0.1", PortOffset: "-1", SMTPListen: true,
-		Data: t.TempDir(),
-	})
+	s, err := sandbox.New(sandbox.Config{PortOffset: "-1", Data: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,9 +58,9 @@ func client(t *testing.T, stdin string, name string, args ...string) (string, er
 
 // lastMessage is the newest message the sandbox accepted on a lesson
 // port (mail for example.org also travels on to mx.example.org's port 25).
-func lastMessage(t *testing.T, s *sandbox, port int) *mailbox.Message {
+func lastMessage(t *testing.T, s *sandbox.Sandbox, port int) *mailbox.Message {
 	t.Helper()
-	for _, m := range s.store.List(relay.DefaultLab) {
+	for _, m := range s.Store().List(relay.DefaultLab) {
 		if m.Port == port {
 			return m
 		}
@@ -71,10 +69,10 @@ func lastMessage(t *testing.T, s *sandbox, port int) *mailbox.Message {
 	return nil
 }
 
-func (s *sandbox) caFile(t *testing.T) string {
+func caFile(t *testing.T, s *sandbox.Sandbox) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "ca.pem")
-	os.WriteFile(p, s.ca.CertPEM(), 0o644)
+	os.WriteFile(p, s.CA().CertPEM(), 0o644)
 	return p
 }
 
@@ -93,7 +91,7 @@ func TestSwaks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			subject := "swaks " + tc.name
-			args := append([]string{"--server", s.listenerAddr(tc.port), "--from", "foo@sandbox.test", "--to", "friend@example.org",
+			args := append([]string{"--server", s.SMTPAddr(tc.port), "--from", "foo@sandbox.test", "--to", "friend@example.org",
 				"--auth-user", "foo", "--auth-password", "barbaz", "--header", "Subject: " + subject}, tc.args...)
 			out, err := client(t, "", "swaks", args...)
 			if err != nil || !strings.Contains(out, "250 2.0.0 Ok: queued as") {
@@ -110,13 +108,13 @@ func TestSwaks(t *testing.T) {
 		})
 	}
 	t.Run("25 relay refusal", func(t *testing.T) {
-		out, err := client(t, "", "swaks", "--server", s.listenerAddr(25), "--from", "a@example.net", "--to", "victim@example.com")
+		out, err := client(t, "", "swaks", "--server", s.SMTPAddr(25), "--from", "a@example.net", "--to", "victim@example.com")
 		if err == nil || !strings.Contains(out, "554 5.7.1 <victim@example.com>: Relay access denied") {
 			t.Fatalf("swaks relay attempt on 25: err=%v\n%s", err, out)
 		}
 	})
 	t.Run("587 AUTH before STARTTLS", func(t *testing.T) {
-		out, _ := client(t, "", "swaks", "--server", s.listenerAddr(587), "--to", "x@sandbox.test",
+		out, _ := client(t, "", "swaks", "--server", s.SMTPAddr(587), "--to", "x@sandbox.test",
 			"--auth", "PLAIN", "--auth-user", "foo", "--auth-password", "barbaz")
 		// EHLO does not advertise AUTH before TLS, so swaks refuses to try.
 		if !strings.Contains(out, "250-STARTTLS") || strings.Contains(out, "250-AUTH") || !strings.Contains(out, "Host did not advertise authentication") {
@@ -127,7 +125,7 @@ func TestSwaks(t *testing.T) {
 
 func TestCurl(t *testing.T) {
 	s := startTestSandbox(t)
-	ca := s.caFile(t)
+	ca := caFile(t, s)
 	body := "From: foo@sandbox.test\r\nSubject: curl %s\r\n\r\nhello from curl\r\n"
 	for _, tc := range []struct {
 		name, url string
@@ -138,7 +136,7 @@ func TestCurl(t *testing.T) {
 		{"smtps", "smtps://legacy.mail.test:%s", 465, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			addr := s.listenerAddr(tc.port)
+			addr := s.SMTPAddr(tc.port)
 			_, port, _ := strings.Cut(addr, ":")
 			host := strings.Split(strings.TrimPrefix(strings.TrimPrefix(tc.url, "smtps://"), "smtp://"), ":")[0]
 			args := append([]string{"-sS", "--url", strings.Replace(tc.url, "%s", port, 1), "--resolve", host + ":" + port + ":127.0.0.1",
@@ -155,7 +153,7 @@ func TestCurl(t *testing.T) {
 		})
 	}
 	t.Run("wrong host name fails verification", func(t *testing.T) {
-		_, port, _ := strings.Cut(s.listenerAddr(587), ":")
+		_, port, _ := strings.Cut(s.SMTPAddr(587), ":")
 		out, err := client(t, "x", "curl", "-sS", "--url", "smtp://mx.sandbox.test:"+port, "--resolve", "mx.sandbox.test:"+port+":127.0.0.1",
 			"--cacert", ca, "--ssl-reqd", "--mail-from", "a@b.test", "--mail-rcpt", "c@sandbox.test", "--user", "foo:barbaz", "-T", "-")
 		if err == nil || !strings.Contains(strings.ToLower(out), "certificate") {
@@ -166,8 +164,8 @@ func TestCurl(t *testing.T) {
 
 func TestOpenSSLStartTLS(t *testing.T) {
 	s := startTestSandbox(t)
-	out, err := client(t, "EHLO openssl.test\r\nQUIT\r\n", "openssl", "s_client", "-starttls", "smtp", "-connect", s.listenerAddr(587),
-		"-servername", "smtp.relay.test", "-verify_hostname", "smtp.relay.test", "-CAfile", s.caFile(t), "-verify_return_error", "-crlf", "-ign_eof")
+	out, err := client(t, "EHLO openssl.test\r\nQUIT\r\n", "openssl", "s_client", "-starttls", "smtp", "-connect", s.SMTPAddr(587),
+		"-servername", "smtp.relay.test", "-verify_hostname", "smtp.relay.test", "-CAfile", caFile(t, s), "-verify_return_error", "-crlf", "-ign_eof")
 	if err != nil {
 		t.Fatalf("openssl s_client: %v\n%s", err, out)
 	}
@@ -206,10 +204,10 @@ print("sent")
 
 func TestPythonSmtplib(t *testing.T) {
 	s := startTestSandbox(t)
-	_, port, _ := strings.Cut(s.listenerAddr(587), ":")
+	_, port, _ := strings.Cut(s.SMTPAddr(587), ":")
 	// smtplib verifies the name it connected to: connect as localhost,
 	// which the sandbox certificates carry for real clients.
-	out, err := client(t, "", "python3", "-c", pythonSMTP, "localhost", port, s.caFile(t))
+	out, err := client(t, "", "python3", "-c", pythonSMTP, "localhost", port, caFile(t, s))
 	if err != nil {
 		t.Fatalf("python: %v\n%s", err, out)
 	}
@@ -225,7 +223,7 @@ func TestPythonSmtplib(t *testing.T) {
 
 func TestGoNetSMTP(t *testing.T) {
 	s := startTestSandbox(t)
-	conn, err := net.Dial("tcp", s.listenerAddr(2525))
+	conn, err := net.Dial("tcp", s.SMTPAddr(2525))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +240,7 @@ func TestGoNetSMTP(t *testing.T) {
 	if ok, _ := c.Extension("AUTH"); ok {
 		t.Fatal("AUTH advertised before STARTTLS on 2525")
 	}
-	if err := c.StartTLS(&tls.Config{ServerName: "smtp.relay.test", RootCAs: s.ca.Pool()}); err != nil {
+	if err := c.StartTLS(&tls.Config{ServerName: "smtp.relay.test", RootCAs: s.CA().Pool()}); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Auth(smtp.PlainAuth("", "foo", "barbaz", "smtp.relay.test")); err != nil {
@@ -288,7 +286,7 @@ func TestSwaksThroughDial(t *testing.T) {
 	s := startTestSandbox(t)
 	bin := portlabBin(t)
 	pipe := func(profile, host, port string) string {
-		return fmt.Sprintf("%s dial -q --server %s --profile %s %s %s", bin, strings.TrimSuffix(s.WebURL(), "/"), profile, host, port)
+		return fmt.Sprintf("%s dial -q --server %s --profile %s %s %s", bin, s.URL(), profile, host, port)
 	}
 	out, err := client(t, "", "swaks", "--pipe", pipe("cloud-vm", "smtp.relay.test", "2525"), "--tls",
 		"--auth-user", "foo", "--auth-password", "barbaz", "--from", "foo@sandbox.test", "--to", "pal@example.org", "--header", "Subject: via the cloud VM")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/portlab/portlab/scenarios"
 	"github.com/portlab/portlab/scenarios/headless"
+	"github.com/portlab/portlab/server/sandbox"
 )
 
 const scenariosUsage = `usage:
@@ -72,12 +73,12 @@ func cmdScenariosRun(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	url := *server
 	if url == "" {
-		s, err := startSandbox(serveOptions{HTTP: "127.0.0.1:0", SMTPListen: false, Data: "", LabTTL: defaultLabTTL, LabsPerIP: 1000})
+		s, err := sandbox.New(sandbox.Config{LabsPerClient: 1000, Version: version})
 		if err != nil {
 			return err
 		}
 		defer s.Close()
-		url = strings.TrimSuffix(s.WebURL(), "/")
+		url = s.URL()
 	}
 	r := &headless.Runner{Server: url, Out: stdout, Verbose: *verbose}
 	if err := r.Run(ctx, names); err != nil {

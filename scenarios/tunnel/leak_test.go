@@ -3,7 +3,7 @@ package tunnel
 import (
 	"testing"
 
-	"github.com/portlab/portlab/scenarios/internal/leakcheck"
+	"github.com/portlab/portlab/internal/leakcheck"
 )
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }

@@ -11,9 +11,8 @@ import (
 	"time"
 
 	"github.com/portlab/portlab/scenarios/tunnel"
-	"github.com/portlab/portlab/server/gateway"
 	"github.com/portlab/portlab/server/internal/memstat"
-	"github.com/portlab/portlab/server/relay"
+	"github.com/portlab/portlab/server/sandbox"
 )
 
 // BenchmarkNOOP measures one command's round trip through the gateway and,
@@ -94,13 +93,8 @@ type benchEnv struct {
 }
 
 func startB(b *testing.B) benchEnv {
-	e := start(b, func(c *gateway.Config) { c.MaxPerClient = 1 << 20 })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	go e.relay.Serve(ln, relay.Door{Host: "mx.sandbox.test", Port: 25})
-	return benchEnv{url: e.url, relayAddr: ln.Addr().String()}
+	e := start(b, sandbox.Config{TunnelsPerClient: 1 << 20, PortOffset: "-1"})
+	return benchEnv{url: e.url, relayAddr: e.SMTPAddr(25)}
 }
 
 func rssOf(b *testing.B) int64 {

@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -31,9 +30,11 @@ import (
 	"github.com/portlab/portlab/server/world"
 )
 
-// Relay is the part of the relay the gateway joins streams to.
+// Relay is the part of the relay the gateway joins streams to: it serves
+// a simulated host's SMTP door (the assembly maps the door to the relay's
+// policy).
 type Relay interface {
-	ServeConn(c net.Conn, d relay.Door, meta relay.Meta) error
+	ServeConn(c net.Conn, h *world.Host, d world.Door, meta relay.Meta) error
 }
 
 // Certs gives the TLS configuration of IMAPS and POP3S banner doors.
@@ -238,8 +239,7 @@ func (g *Gateway) dial(c *websocket.Conn, t tunnel.Target, l lab.Lab, p *netsim.
 		go g.banner(server, door)
 		return
 	}
-	rd := RelayDoor(h, door)
-	if err := g.cfg.Relay.ServeConn(server, rd, relay.Meta{Lab: l.ID, Client: source(p)}); err != nil {
+	if err := g.cfg.Relay.ServeConn(server, h, door, relay.Meta{Lab: l.ID, Client: source(p)}); err != nil {
 		server.Close()
 	}
 }
@@ -320,35 +320,6 @@ func (g *Gateway) banner(c net.Conn, d world.Door) {
 
 func (g *Gateway) publish(labID, host string, port int, text string) {
 	g.cfg.Bus.Publish(events.Event{Time: time.Now(), Kind: events.Dial, Lab: labID, Host: host, Port: port, Text: text})
-}
-
-// RelayDoor is the relay's view of a simulated host's SMTP door.
-func RelayDoor(h *world.Host, d world.Door) relay.Door {
-	return relay.Door{Host: d.Host, Port: policyPort(d), NoSTARTTLS: !h.STARTTLS, LocalDomains: strings.Join(h.LocalDomains, ",")}
-}
-
-// Routes is the relay's MX lookup in the simulated world: the port-25 door
-// of the host final for a domain.
-type Routes struct{ World *world.World }
-
-func (r Routes) MX(domain string) (relay.Door, bool) {
-	h, ok := r.World.MX(domain)
-	if !ok {
-		return relay.Door{}, false
-	}
-	d, ok := h.Door(25)
-	if !ok || !d.Service.IsSMTP() {
-		return relay.Door{}, false
-	}
-	return RelayDoor(h, d), true
-}
-
-// policyPort is the relay listener policy a door uses.
-func policyPort(d world.Door) int {
-	if n, err := strconv.Atoi(d.Policy); err == nil {
-		return n
-	}
-	return d.Port
 }
 
 // tunnelConn releases the tunnel's slots when the relay closes it.

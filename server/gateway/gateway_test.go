@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -19,59 +18,30 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/portlab/portlab/scenarios/tunnel"
-	"github.com/portlab/portlab/server/api"
-	"github.com/portlab/portlab/server/ca"
-	"github.com/portlab/portlab/server/events"
-	"github.com/portlab/portlab/server/gateway"
 	"github.com/portlab/portlab/server/lab"
 	"github.com/portlab/portlab/server/mailbox"
-	"github.com/portlab/portlab/server/netsim"
-	"github.com/portlab/portlab/server/policy"
-	"github.com/portlab/portlab/server/relay"
+	"github.com/portlab/portlab/server/sandbox"
 	"github.com/portlab/portlab/server/world"
 )
 
 type env struct {
-	url   string
-	ca    *ca.Authority
-	labs  *lab.Manager
-	store *mailbox.Store
-	world *world.World
-	relay *relay.Relay
+	*sandbox.Sandbox
+	url string
 }
 
-// start assembles the real relay, labs, gateway and API behind a loopback
-// HTTP server, as `portlab serve` does.
-func start(t testing.TB, tune func(*gateway.Config)) *env {
+// start runs the real sandbox in-process: relay, labs, gateway and API
+// behind a loopback HTTP server, as `portlab serve` does.
+func start(t testing.TB, cfg sandbox.Config) *env {
 	t.Helper()
-	auth, err := ca.Open("", nil)
+	if cfg.DropTimeout == 0 {
+		cfg.DropTimeout = 300 * time.Millisecond
+	}
+	s, err := sandbox.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{ca: auth, store: mailbox.New(100, 1<<20, nil), world: world.Default()}
-	profiles := netsim.Default()
-	bus := events.NewBus()
-	e.labs = lab.NewManager(lab.Config{TTL: time.Hour, MaxPerClient: 100, MaxLabs: 1000, Default: "home-isp",
-		Profiles: func(n string) bool { _, ok := profiles.Profile(n); return ok }})
-	r, err := relay.New(relay.Config{Policy: policy.Default(), Certs: auth, Store: e.store, Bus: bus, Routes: gateway.Routes{World: e.world}, Roots: auth.Pool()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	e.relay = r
-	cfg := gateway.Config{World: e.world, Profiles: profiles, Labs: e.labs, Relay: r, Certs: auth, Bus: bus, DropTimeout: 300 * time.Millisecond}
-	if tune != nil {
-		tune(&cfg)
-	}
-	g := gateway.New(cfg)
-	t.Cleanup(g.Close)
-	mux := http.NewServeMux()
-	mux.Handle("GET "+tunnel.Path, g)
-	mux.Handle("/api/", api.New(api.Config{Labs: e.labs, Store: e.store, Bus: bus, Profiles: profiles, World: e.world}))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	e.url = srv.URL
-	return e
+	t.Cleanup(s.Close)
+	return &env{Sandbox: s, url: s.URL()}
 }
 
 func (e *env) dial(t *testing.T, lab, profile, host string, port int) (*tunnel.Conn, error) {
@@ -116,10 +86,10 @@ func expect(profile string, port int) string {
 // TestMatrix dials every profile x every host x every lesson door through
 // the real gateway and checks what the student sees.
 func TestMatrix(t *testing.T) {
-	e := start(t, nil)
+	e := start(t, sandbox.Config{})
 	ports := []int{25, 465, 587, 2525, 143, 993, 110, 995}
 	for _, profile := range []string{"datacenter", "other-datacenter", "home-isp", "cloud-vm", "corporate", "hotel-wifi"} {
-		for _, h := range e.world.Hosts() {
+		for _, h := range e.World().Hosts() {
 			for _, port := range ports {
 				t.Run(fmt.Sprintf("%s/%s:%d", profile, h.Name, port), func(t *testing.T) {
 					t.Parallel()
@@ -164,7 +134,7 @@ func checkGreeting(t *testing.T, e *env, c net.Conn, d world.Door, stripped bool
 	t.Helper()
 	var conn net.Conn = c
 	if d.Service.ImplicitTLS() {
-		tc := tls.Client(c, e.ca.ClientConfig(d.Host))
+		tc := tls.Client(c, e.CA().ClientConfig(d.Host))
 		if err := tc.Handshake(); err != nil {
 			t.Fatalf("TLS with %s: %v", d.Host, err)
 		}
@@ -210,7 +180,7 @@ func checkGreeting(t *testing.T, e *env, c net.Conn, d world.Door, stripped bool
 // A stripped STARTTLS command reaches the server as garbage: the student
 // sees the server's "command not recognized".
 func TestStrippedSTARTTLSCommand(t *testing.T) {
-	e := start(t, nil)
+	e := start(t, sandbox.Config{})
 	c, err := e.dial(t, "", "hotel-wifi", "smtp.relay.test", 587)
 	if err != nil {
 		t.Fatal(err)
@@ -225,7 +195,7 @@ func TestStrippedSTARTTLSCommand(t *testing.T) {
 
 // Isolation: two labs send mail; each sees only its own.
 func TestLabIsolation(t *testing.T) {
-	e := start(t, nil)
+	e := start(t, sandbox.Config{})
 	var ids []string
 	for _, subject := range []string{"from lab A", "from lab B"} {
 		resp, err := http.Post(e.url+"/api/labs", "application/json", strings.NewReader(`{"profile":"datacenter"}`))
@@ -255,7 +225,7 @@ func TestLabIsolation(t *testing.T) {
 			t.Errorf("lab %d sees %+v, want only %q", i, msgs, want)
 		}
 	}
-	if n := len(e.store.List(lab.Classroom)); n != 0 {
+	if n := len(e.Store().List(lab.Classroom)); n != 0 {
 		t.Errorf("the classroom got %d lab messages", n)
 	}
 }
@@ -289,7 +259,7 @@ func converse(t *testing.T, c net.Conn, lines ...string) []string {
 // Hostile input gets its documented refusal, and the gateway keeps
 // serving others.
 func TestHostileInput(t *testing.T) {
-	e := start(t, func(c *gateway.Config) { c.MaxPerClient = 4; c.MaxMessage = 1024 })
+	e := start(t, sandbox.Config{TunnelsPerClient: 4, MaxMessage: 1024})
 	for _, tc := range []struct {
 		host string
 		port int

@@ -1,6 +1,6 @@
 // Package leakcheck fails a test binary whose goroutines outlive its tests.
-// Connections live in the scenario packages, and a forgotten one is a leak
-// both in the browser and in the server.
+// Connections live in the relay, the gateway and the scenario packages,
+// and a forgotten one is a leak both in the browser and in the server.
 package leakcheck
 
 import (

@@ -1,0 +1,9 @@
+package gateway_test
+
+import (
+	"testing"
+
+	"github.com/portlab/portlab/internal/leakcheck"
+)
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }

@@ -1,0 +1,84 @@
+package sandbox
+
+import (
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/portlab/portlab/internal/leakcheck"
+	"github.com/portlab/portlab/scenarios/lesson"
+	"github.com/portlab/portlab/server/policy"
+)
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
+
+// The offset is bounded by the last TCP port, not by a round number:
+// every lesson port (the highest is 2525) must still fit below 65536.
+func TestPortOffsetBound(t *testing.T) {
+	pol := policy.Default()
+	for _, tt := range []struct {
+		offset string
+		ok     bool
+	}{
+		{"0", true}, {"10000", true}, {"60001", true}, {"63010", true},
+		{"63011", false}, {"70000", false}, {"-2", false}, {"ten", false},
+	} {
+		n, err := portOffset(tt.offset, "127.0.0.1")
+		if err == nil {
+			err = checkOffset(n, tt.offset, pol)
+		}
+		if (err == nil) != tt.ok {
+			t.Errorf("--port-offset %s: %v, want ok=%v", tt.offset, err, tt.ok)
+		}
+	}
+	_, err := New(Config{PortOffset: "63011"})
+	if err == nil || !strings.Contains(err.Error(), "the largest offset is 63010") {
+		t.Errorf("New with offset 63011: %v", err)
+	}
+}
+
+// The lesson checker's built-in cast is the world and profiles the server
+// loads by default.
+func TestLessonWorldIsTheServers(t *testing.T) {
+	w, set, err := LoadWorld("", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hosts []string
+	for _, h := range w.Hosts() {
+		hosts = append(hosts, h.Name)
+	}
+	if got, want := sorted(hosts), sorted(lesson.World.Hosts); !slices.Equal(got, want) {
+		t.Errorf("lesson.World.Hosts = %v, the server's world has %v", want, got)
+	}
+	if got, want := sorted(set.Names()), sorted(lesson.World.Profiles); !slices.Equal(got, want) {
+		t.Errorf("lesson.World.Profiles = %v, the server's profiles are %v", want, got)
+	}
+}
+
+func sorted(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
+
+// A sandbox with real listeners serves its pages and every lesson port.
+func TestNew(t *testing.T) {
+	s, err := New(Config{PortOffset: "-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, l := range policy.Default().Listeners {
+		if s.SMTPAddr(l.Port) == "" {
+			t.Errorf("no listener for lesson port %d", l.Port)
+		}
+	}
+	resp, err := http.Get(s.URL() + "/ca.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "BEGIN CERTIFICATE") {
+		t.Errorf("/ca.pem: %s", body)
+	}
+}
