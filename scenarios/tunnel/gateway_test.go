@@ -1,34 +1,49 @@
 //go:build !js
 
-package tunnel
+package tunnel_test
 
 import (
 	"context"
 	"errors"
 	"io"
-	"os"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/portlab/portlab/scenarios/tunnel"
+	"github.com/portlab/portlab/server/sandbox"
 )
 
-// TestRealGateway dials a running portlab server named by
-// PORTLAB_TEST_SERVER (e.g. http://127.0.0.1:8080).
-func TestRealGateway(t *testing.T) {
-	server := os.Getenv("PORTLAB_TEST_SERVER")
-	if server == "" {
-		t.Skip("PORTLAB_TEST_SERVER not set")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-
-	c, err := Dial(ctx, Target{Server: server, Profile: "home-isp", Host: "smtp.relay.test", Port: 587})
+// server starts the real sandbox in-process; only tests import it, so the
+// browser's share of scenarios/ stays free of server packages.
+func server(t *testing.T, cfg sandbox.Config) string {
+	t.Helper()
+	s, err := sandbox.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info := c.Info(); info.Type != TypeConnected || info.Host != "smtp.relay.test" || info.Port != 587 || info.Profile != "home-isp" {
+	t.Cleanup(s.Close)
+	return s.URL()
+}
+
+func TestDial(t *testing.T) {
+	srv := server(t, sandbox.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := tunnel.Dial(ctx, tunnel.Target{Server: srv, Profile: "home-isp", Host: "smtp.relay.test", Port: 587})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info := c.Info(); info.Type != tunnel.TypeConnected || info.Host != "smtp.relay.test" || info.Port != 587 || info.Profile != "home-isp" {
 		t.Errorf("Info = %+v", info)
 	}
+	cancel() // the connection must outlive the dial's context
+	c.SetDeadline(time.Now().Add(10 * time.Second))
 	buf := make([]byte, 512)
 	n, err := c.Read(buf)
 	if err != nil || !strings.HasPrefix(string(buf[:n]), "220 smtp.relay.test") {
@@ -42,25 +57,65 @@ func TestRealGateway(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Errorf("Close after the server hung up: %v", err)
 	}
+}
 
+func TestDialRefusals(t *testing.T) {
+	srv := server(t, sandbox.Config{DropTimeout: 100 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	for _, tt := range []struct {
-		t  Target
-		is error
+		t    tunnel.Target
+		is   error
+		code websocket.StatusCode
 	}{
-		{Target{Server: server, Profile: "home-isp", Host: "mx.sandbox.test", Port: 25}, ErrRefused},
-		{Target{Server: server, Host: "smtp.relay.test", Port: 465}, ErrRefused},
-		{Target{Server: server, Host: "nowhere.test", Port: 25}, ErrUnknownHost},
-		{Target{Server: server, Host: "localhost", Port: 25}, ErrUnknownHost},
+		{tunnel.Target{Profile: "home-isp", Host: "mx.sandbox.test", Port: 25}, tunnel.ErrRefused, tunnel.CodeRefused},
+		{tunnel.Target{Host: "smtp.relay.test", Port: 465}, tunnel.ErrRefused, tunnel.CodeRefused},
+		{tunnel.Target{Profile: "cloud-vm", Host: "smtp.relay.test", Port: 587}, tunnel.ErrTimedOut, tunnel.CodeTimedOut},
+		{tunnel.Target{Host: "nowhere.test", Port: 25}, tunnel.ErrUnknownHost, tunnel.CodeUnknownHost},
+		{tunnel.Target{Host: "localhost", Port: 25}, tunnel.ErrUnknownHost, tunnel.CodeUnknownHost},
+		{tunnel.Target{Lab: "no-such-lab", Host: "mx.sandbox.test", Port: 25}, nil, tunnel.CodeNoSuchLab},
+		{tunnel.Target{Profile: "no-such-profile", Host: "mx.sandbox.test", Port: 25}, nil, tunnel.CodeBadRequest},
 	} {
-		_, err := Dial(ctx, tt.t)
-		var ce *CloseError
-		if !errors.Is(err, tt.is) || !errors.As(err, &ce) || ce.Reason == "" {
-			t.Errorf("%s under %q: %v, want %v with a reason", tt.t, tt.t.Profile, err, tt.is)
+		tt.t.Server = srv
+		_, err := tunnel.Dial(ctx, tt.t)
+		var ce *tunnel.CloseError
+		if !errors.As(err, &ce) || ce.Code != tt.code || ce.Reason == "" {
+			t.Errorf("%s under %q: got %v, want close code %d with a reason", tt.t, tt.t.Profile, err, tt.code)
+			continue
+		}
+		if tt.is != nil && (!errors.Is(err, tt.is) || err.Error() != tt.is.Error()) {
+			t.Errorf("%s under %q: got %q, want %q", tt.t, tt.t.Profile, err, tt.is)
 		}
 	}
-	_, err = Dial(ctx, Target{Server: server, Lab: "no-such-lab", Host: "mx.sandbox.test", Port: 25})
-	var ce *CloseError
-	if !errors.As(err, &ce) || ce.Code != CodeNoSuchLab {
-		t.Errorf("unknown lab: %v", err)
+	// One tunnel per client address: a second gets 4008.
+	srv = server(t, sandbox.Config{TunnelsPerClient: 1})
+	held, err := tunnel.Dial(ctx, tunnel.Target{Server: srv, Profile: "datacenter", Host: "mx.sandbox.test", Port: 25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	_, err = tunnel.Dial(ctx, tunnel.Target{Server: srv, Profile: "datacenter", Host: "mx.sandbox.test", Port: 25})
+	var ce *tunnel.CloseError
+	if !errors.As(err, &ce) || ce.Code != tunnel.CodeTooMany {
+		t.Errorf("second tunnel: %v, want close code %d", err, tunnel.CodeTooMany)
+	}
+}
+
+func TestDialNotAGateway(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	_, err := tunnel.Dial(context.Background(), tunnel.Target{Server: srv.URL, Host: "h", Port: 25})
+	if err == nil {
+		t.Fatal("no error dialling a server without a gateway")
+	}
+}
+
+func TestDialerInterface(t *testing.T) {
+	var d interface {
+		Dial(context.Context, tunnel.Target) (net.Conn, error)
+	} = tunnel.Dialer{}
+	c, err := d.Dial(context.Background(), tunnel.Target{Server: server(t, sandbox.Config{}), Profile: "home-isp", Host: "mx.sandbox.test", Port: 25})
+	if c != nil || !errors.Is(err, tunnel.ErrRefused) {
+		t.Fatalf("Dialer.Dial = %v, %v; want nil conn and ErrRefused", c, err)
 	}
 }
