@@ -1,14 +1,16 @@
-package headless
+package headless_test
 
 import (
 	"bytes"
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/portlab/portlab/scenarios"
+	"github.com/portlab/portlab/scenarios/headless"
 	"github.com/portlab/portlab/scenarios/session"
+	"github.com/portlab/portlab/server/sandbox"
 )
 
 func TestFormatLine(t *testing.T) {
@@ -22,37 +24,35 @@ func TestFormatLine(t *testing.T) {
 		{session.Line{Who: session.TLS, Text: "TLS 1.3"}, "=== TLS 1.3"},
 		{session.Line{Who: session.Note, Text: "Connected."}, "*** Connected."},
 	} {
-		if got := FormatLine(tt.l); got != tt.want {
+		if got := headless.FormatLine(tt.l); got != tt.want {
 			t.Errorf("FormatLine = %q, want %q", got, tt.want)
 		}
 	}
 }
 
 func TestUnknownLesson(t *testing.T) {
-	err := Run(context.Background(), "http://127.0.0.1:1", []string{"first-contact", "no-such-lesson"}, &bytes.Buffer{})
+	err := headless.Run(context.Background(), "http://127.0.0.1:1", []string{"first-contact", "no-such-lesson"}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "no lesson no-such-lesson (lessons: first-contact,") {
 		t.Fatalf("Run = %v", err)
 	}
 }
 
-// TestAgainstServer plays lessons against a running portlab server named
-// by PORTLAB_TEST_SERVER (e.g. http://127.0.0.1:8080), and only the
-// lessons in PORTLAB_TEST_LESSONS (comma-separated) if set.
-func TestAgainstServer(t *testing.T) {
-	server := os.Getenv("PORTLAB_TEST_SERVER")
-	if server == "" {
-		t.Skip("PORTLAB_TEST_SERVER not set; `make test` runs the lessons against an in-process server")
-	}
-	var names []string
-	if s := os.Getenv("PORTLAB_TEST_LESSONS"); s != "" {
-		names = strings.Split(s, ",")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	var out bytes.Buffer
-	err := Run(ctx, server, names, &out)
-	t.Log("\n" + out.String())
+// TestBuiltinLessons plays every built-in lesson against the real
+// sandbox, started in-process, as `portlab scenarios run --all` does.
+func TestBuiltinLessons(t *testing.T) {
+	s, err := sandbox.New(sandbox.Config{LabsPerClient: 100, DropTimeout: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	err = (&headless.Runner{Server: s.URL(), Out: &out}).Run(ctx, nil)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if n := strings.Count(out.String(), "PASS "); n != len(scenarios.List()) {
+		t.Errorf("%d lessons passed of %d:\n%s", n, len(scenarios.List()), out.String())
 	}
 }
