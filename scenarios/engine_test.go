@@ -1,25 +1,73 @@
-package scenarios
+package scenarios_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/portlab/portlab/scenarios"
+	"github.com/portlab/portlab/scenarios/httpapi"
 	"github.com/portlab/portlab/scenarios/lesson"
 	"github.com/portlab/portlab/scenarios/session"
+	"github.com/portlab/portlab/scenarios/tunnel"
+	"github.com/portlab/portlab/server/sandbox"
 )
+
+// world is the real sandbox, started in-process (only tests import it:
+// the engine itself imports nothing from the server), and one lab in it.
+type world struct {
+	s     *sandbox.Sandbox
+	api   *httpapi.Client
+	lab   string
+	mu    sync.Mutex
+	dials []scenarios.Target
+}
+
+// newSandbox starts a sandbox whose dropped connections time out quickly.
+func newSandbox(t *testing.T) *sandbox.Sandbox {
+	t.Helper()
+	s, err := sandbox.New(sandbox.Config{DropTimeout: 200 * time.Millisecond, LabsPerClient: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// newWorld opens a new lab in s (a new sandbox when s is nil).
+func newWorld(t *testing.T, s *sandbox.Sandbox) *world {
+	t.Helper()
+	if s == nil {
+		s = newSandbox(t)
+	}
+	api := &httpapi.Client{Server: s.URL()}
+	l, err := api.CreateLab(context.Background(), "datacenter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &world{s: s, api: api, lab: l.ID}
+}
+
+// Dial records each target and dials through the real gateway.
+func (w *world) Dial(ctx context.Context, t scenarios.Target) (net.Conn, error) {
+	w.mu.Lock()
+	w.dials = append(w.dials, t)
+	w.mu.Unlock()
+	return tunnel.Dialer{}.Dial(ctx, t)
+}
 
 type recorder struct {
 	mu     sync.Mutex
-	events []Event
+	events []scenarios.Event
 	lines  []session.Line
 }
 
-func (r *recorder) event(e Event) { r.mu.Lock(); r.events = append(r.events, e); r.mu.Unlock() }
+func (r *recorder) event(e scenarios.Event) { r.mu.Lock(); r.events = append(r.events, e); r.mu.Unlock() }
 func (r *recorder) line(l session.Line) {
 	r.mu.Lock()
 	r.lines = append(r.lines, l)
@@ -52,10 +100,11 @@ func (r *recorder) log() string {
 
 var epoch = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 
-func newEngine(t *testing.T, w *fakeWorld, rec *recorder) *Engine {
+func newEngine(t *testing.T, w *world, rec *recorder) *scenarios.Engine {
 	t.Helper()
-	return &Engine{
-		Dialer: w, Mailbox: w, RootCAs: w.pool,
+	return &scenarios.Engine{
+		Dialer: w, Mailbox: httpapi.Mailbox{Client: w.api, Lab: w.lab}, RootCAs: w.s.Roots(),
+		Server: w.s.URL(), Lab: w.lab,
 		Now:     func() time.Time { return epoch },
 		Sleep:   func(ctx context.Context, d time.Duration) error { return ctx.Err() },
 		OnEvent: rec.event, OnLine: rec.line,
@@ -72,13 +121,13 @@ func mustParse(t *testing.T, name, src string) *lesson.Lesson {
 	return l
 }
 
-func TestFirstContactAgainstFakeWorld(t *testing.T) {
-	lib, err := Builtin()
+func TestFirstContact(t *testing.T) {
+	lib, err := scenarios.Builtin()
 	if err != nil {
 		t.Fatal(err)
 	}
 	l, _ := lib.Lesson("first-contact", "en")
-	w := newFakeWorld(t)
+	w := newWorld(t, nil)
 	var transcripts [2]string
 	for i := range transcripts {
 		rec := &recorder{}
@@ -87,7 +136,7 @@ func TestFirstContactAgainstFakeWorld(t *testing.T) {
 		}
 		transcripts[i] = rec.transcript() + rec.log()
 		last := rec.events[len(rec.events)-1]
-		if last.Kind != LessonPassed || last.Steps != len(l.Steps) {
+		if last.Kind != scenarios.LessonPassed || last.Steps != len(l.Steps) {
 			t.Errorf("last event %+v", last)
 		}
 	}
@@ -97,7 +146,7 @@ func TestFirstContactAgainstFakeWorld(t *testing.T) {
 	for _, want := range []string{
 		"note   telnet: Unable to connect to remote host: Connection refused",
 		"note   telnet: Unable to connect to remote host: Connection timed out",
-		"server * OK [CAPABILITY IMAP4rev1]",
+		"server * OK [CAPABILITY IMAP4rev1 ",
 		"note   Connection closed by foreign host.",
 	} {
 		if !strings.Contains(transcripts[0], want) {
@@ -114,9 +163,9 @@ func TestFirstContactAgainstFakeWorld(t *testing.T) {
 	}
 }
 
-// submission is written for the fake world's go-smtp replies.
+// submission plays port 587 of the real relay: Postfix's replies.
 const submission = `---
-title: Submission on the fake world
+title: Submission on the sandbox
 level: beginner
 minutes: 5
 profile: home-isp
@@ -142,7 +191,7 @@ hint: EHLO and a name
 ## AUTH in the clear {#auth-clear}
 ` + "```step" + `
 do: auth plain foo barbaz
-expect: 523 5.7.10
+expect: 530 5.7.0 "Must issue a STARTTLS command first"
 ` + "```" + `
 
 ## STARTTLS {#starttls}
@@ -177,7 +226,7 @@ hint: auth plain foo barbaz
 
 ## Send {#send}
 ` + "```step" + `
-do: message from foo@sandbox.test to bob@sandbox.test subject "Hello, fake world"
+do: message from foo@sandbox.test to bob@sandbox.test subject "Hello, sandbox"
 expect: 250
 ` + "```" + `
 
@@ -209,7 +258,7 @@ expect: silent 200ms
 ## Mailbox {#mailbox}
 ` + "```step" + `
 do: mailbox
-expect: message from=foo@sandbox.test to=bob@sandbox.test subject="fake world" host=smtp.relay.test port=587 tls=yes tls-version=1.2 auth=foo
+expect: message from=foo@sandbox.test to=bob@sandbox.test subject="sandbox" host=smtp.relay.test port=587 tls=yes tls-version=1.2 auth=foo
 expect: no message port=465
 ` + "```" + `
 `
@@ -232,7 +281,7 @@ func (s *script) Typed(_ context.Context, st *lesson.Step, _ int) (string, error
 
 func TestTypedStepsAndTLS(t *testing.T) {
 	l := mustParse(t, "fake-submission", submission)
-	w := newFakeWorld(t)
+	w := newWorld(t, nil)
 	rec := &recorder{}
 	e := newEngine(t, w, rec)
 	in := &script{lines: []string{
@@ -249,14 +298,14 @@ func TestTypedStepsAndTLS(t *testing.T) {
 	}
 	var retries []string
 	for _, ev := range rec.events {
-		if ev.Kind == StepRetry {
+		if ev.Kind == scenarios.StepRetry {
 			retries = append(retries, ev.Step.ID+": "+ev.Reason+" / hint: "+ev.Hint)
 		}
 	}
 	want := []string{
 		"ehlo: this step needs a EHLO command / hint: EHLO and a name",
 		"ehlo: expected reply 250, got ",
-		"auth: expected reply 235, got \"535 5.7.8 Error: authentication failed\" / hint: auth plain foo barbaz",
+		"auth: expected reply 235, got \"535 5.7.8 Error: authentication failed: authentication failure\" / hint: auth plain foo barbaz",
 	}
 	if len(retries) != len(want) {
 		t.Fatalf("retries:\n%s", strings.Join(retries, "\n"))
@@ -281,7 +330,7 @@ func TestTypedStepsAndTLS(t *testing.T) {
 	onlyCheck := mustParse(t, "check-only", strings.SplitN(submission, "## Connect", 2)[0]+
 		"## Mailbox {#mailbox}\n```step\ndo: mailbox\nexpect: message to=bob@sandbox.test\n```\n")
 	err := newEngine(t, w, &recorder{}).Run(context.Background(), onlyCheck)
-	var se *StepError
+	var se *scenarios.StepError
 	if !errors.As(err, &se) || se.Step != "mailbox" || !strings.Contains(se.Reason, "no new message in the mailbox with to=bob@sandbox.test; the mailbox has no new messages") {
 		t.Fatalf("check-only run: %v", err)
 	}
@@ -293,37 +342,39 @@ func TestStepFailureReasons(t *testing.T) {
 		name, steps, step, reason string
 	}{
 		{"wrong-code", "## C {#c}\n```step\ndo: connect mx.sandbox.test:25\nexpect: 554\n```\n",
-			"c", `expected reply 554, got "220 mx.sandbox.test ESMTP Service Ready"`},
+			"c", `expected reply 554, got "220 mx.sandbox.test ESMTP portlab sandbox"`},
 		{"refused-not-timeout", "## C {#c}\n```step\ndo: connect mx.sandbox.test:25 under cloud-vm\nexpect: refused\n```\n",
 			"c", `expected "Connection refused", got "Connection timed out"`},
 		{"unexpected-refusal", "## C {#c}\n```step\ndo: connect smtp.relay.test:465\nexpect: 220\n```\n",
 			"c", `expected reply 220, got "Connection refused"; could not connect: Connection refused`},
 		{"not-silent", "## C {#c}\n```step\ndo: connect mx.sandbox.test:25\nexpect: silent 1s\n```\n",
-			"c", `expected silence for 1s, got "220 mx.sandbox.test ESMTP Service Ready"`},
+			"c", `expected silence for 1s, got "220 mx.sandbox.test ESMTP portlab sandbox"`},
 		{"capability", "## C {#c}\n```step\ndo: connect mx.sandbox.test:25\nexpect: 220\n```\n## E {#e}\n```step\ndo: send EHLO x\nexpect: capability AUTH\n```\n",
-			"e", "expected the server to offer AUTH; it offers PIPELINING, 8BITMIME, ENHANCEDSTATUSCODES, CHUNKING, STARTTLS, SIZE"},
+			"e", "expected the server to offer AUTH; it offers PIPELINING, SIZE, STARTTLS, ENHANCEDSTATUSCODES, 8BITMIME"},
 		{"no-tls", "## C {#c}\n```step\ndo: connect mx.sandbox.test:25\nexpect: 220\n```\n## E {#e}\n```step\ndo: send NOOP\nexpect: tls at least 1.2\n```\n",
 			"e", "expected TLS, but the connection is not encrypted"},
-		{"relay-denied-passes-then-mailbox", "## C {#c}\n```step\ndo: connect mx.sandbox.test:25\nexpect: 220\n```\n" +
+		// other-datacenter: outside the relay's trusted network.
+		{"relay-denied-passes-then-mailbox", "## C {#c}\n```step\ndo: connect mx.sandbox.test:25 under other-datacenter\nexpect: 220\n```\n" +
 			"## H {#h}\n```step\ndo: send EHLO x\nexpect: 250\n```\n" +
 			"## M {#m}\n```step\ndo: message from a@example.org to v@example.org\nexpect: 554 5.7.1 \"Relay access denied\"\n```\n" +
 			"## B {#b}\n```step\ndo: mailbox\nexpect: message to=v@example.org\n```\n",
 			"b", "no new message in the mailbox with to=v@example.org; the mailbox has no new messages"},
 	}
+	s := newSandbox(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := mustParse(t, tt.name, head+tt.steps)
 			rec := &recorder{}
-			err := newEngine(t, newFakeWorld(t), rec).Run(context.Background(), l)
-			var se *StepError
+			err := newEngine(t, newWorld(t, s), rec).Run(context.Background(), l)
+			var se *scenarios.StepError
 			if !errors.As(err, &se) {
-				t.Fatalf("got %v, want a StepError\n%s", err, rec.transcript())
+				t.Fatalf("got %v, want a scenarios.StepError\n%s", err, rec.transcript())
 			}
 			if se.Step != tt.step || se.Reason != tt.reason {
 				t.Errorf("got step %s: %s\nwant step %s: %s", se.Step, se.Reason, tt.step, tt.reason)
 			}
 			last := rec.events[len(rec.events)-1]
-			if last.Kind != LessonFailed || last.Reason != tt.reason {
+			if last.Kind != scenarios.LessonFailed || last.Reason != tt.reason {
 				t.Errorf("last event %+v", last)
 			}
 		})
@@ -338,8 +389,8 @@ func TestGlob(t *testing.T) {
 		{"EHLO *", "ehlo laptop", true}, {"EHLO *", "HELO laptop", false}, {"*", "", true},
 		{"a*b*c", "axxbyyc", true}, {"a*a", "a", false}, {"MAIL FROM:<*@sandbox.test>", "mail from:<x@sandbox.test>", true},
 	} {
-		if Glob(tt.p, tt.s) != tt.ok {
-			t.Errorf("Glob(%q, %q) != %v", tt.p, tt.s, tt.ok)
+		if scenarios.Glob(tt.p, tt.s) != tt.ok {
+			t.Errorf("scenarios.Glob(%q, %q) != %v", tt.p, tt.s, tt.ok)
 		}
 	}
 }
