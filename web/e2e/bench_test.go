@@ -20,16 +20,16 @@ import (
 //
 //	PORTLAB_BENCH=1 go test -run TestBenchClient -v ./web/e2e/
 //
-// It uses bin/portlab when built (set PORTLAB_BIN), else the pages alone.
+// It starts the real sandbox in-process.
 func TestBenchClient(t *testing.T) {
 	if os.Getenv("PORTLAB_BENCH") == "" {
 		t.Skip("set PORTLAB_BENCH=1 to measure the wasm client")
 	}
 	base := ""
 	if _, err := os.Stat(os.Getenv("PORTLAB_BIN")); os.Getenv("PORTLAB_BIN") != "" && err == nil {
-		base = startPortlab(t)
+		base = startSandbox(t)
 	} else {
-		base = startPages(t)
+		base = startSandbox(t)
 	}
 
 	// Bytes on the wire, as a browser asks for them.

@@ -1,14 +1,9 @@
 package e2e_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -17,7 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
-	"github.com/portlab/portlab/web"
+	"github.com/portlab/portlab/server/sandbox"
 )
 
 // chromiumPath is Debian's chromium, or $CHROMIUM.
@@ -154,95 +149,16 @@ func screenshot(t testing.TB, ctx context.Context, name string) {
 	t.Logf("screenshot: %s", file)
 }
 
-// repoRoot finds the module root from this package's directory.
-func repoRoot(t testing.TB) string {
-	dir, err := filepath.Abs(".")
+// startSandbox runs the real sandbox in-process (pages, API, gateway,
+// relay and its listeners on free loopback ports) and returns its URL.
+func startSandbox(t testing.TB) string {
+	t.Helper()
+	s, err := sandbox.New(sandbox.Config{PortOffset: "-1", DropTimeout: time.Second, LabsPerClient: 100, Version: "e2e"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for d := dir; d != filepath.Dir(d); d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-	}
-	t.Fatal("no go.mod above " + dir)
-	return ""
-}
-
-// startPortlab runs the real server binary on a free port and returns its
-// web URL. It skips the test when bin/portlab has not been built.
-func startPortlab(t testing.TB) string {
-	t.Helper()
-	bin := os.Getenv("PORTLAB_BIN")
-	if bin == "" {
-		bin = filepath.Join(repoRoot(t), "bin", "portlab")
-	}
-	if _, err := os.Stat(bin); err != nil {
-		t.Skipf("%s is missing: run `make build` first (make test does)", bin)
-	}
-	cmd := exec.Command(bin, "serve", "--http", "127.0.0.1:0", "--smtp-listen=false", "--data", t.TempDir())
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("portlab stderr:\n%s", stderr.String())
-		}
-	})
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "web: "); ok {
-				found <- strings.TrimSuffix(u, "/")
-				break
-			}
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	select {
-	case u := <-found:
-		// The pages must be the web package's: fail clearly when the
-		// binary was built before the server mounted web.New.
-		resp, err := http.Get(u + "/playground")
-		if err != nil {
-			t.Fatalf("GET %s/playground: %v", u, err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if !strings.Contains(string(b), `data-testid="terminal"`) {
-			t.Fatalf("%s does not serve the playground page (HTTP %d): is web.New mounted in portlab serve?", bin, resp.StatusCode)
-		}
-		return u
-	case <-time.After(30 * time.Second):
-		t.Fatalf("portlab serve printed no `web: URL` line in 30 s; stderr:\n%s", stderr.String())
-	}
-	return ""
-}
-
-// startPages serves web.New alone (no API, no gateway) for the tests of
-// the pages themselves. It skips when the wasm client was not embedded.
-func startPages(t testing.TB) string {
-	t.Helper()
-	srv := httptest.NewServer(web.New(web.Config{
-		Profiles: []web.Profile{{Name: "home-isp", Title: "Home ISP", Description: "outbound 25 refused"}, {Name: "datacenter", Title: "Data center"}},
-		Hosts: []web.Host{
-			{Name: "smtp.relay.test", Doors: []web.Door{{Port: 587, Service: "submission"}, {Port: 2525, Service: "submission"}}},
-			{Name: "mx.sandbox.test", Doors: []web.Door{{Port: 25, Service: "SMTP"}}},
-		},
-		Listeners: []web.Listener{{LessonPort: 587, Addr: "127.0.0.1:10587", Host: "smtp.relay.test", Role: "submission", TLS: "starttls-required", Auth: "required"}},
-		Version:   "e2e",
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL
+	t.Cleanup(s.Close)
+	return s.URL()
 }
 
 // requireClient skips when the page says the wasm client was not built.

@@ -20,7 +20,7 @@ func TestLessonsAutoplay(t *testing.T) {
 	if len(lessons) > 2 {
 		lessons = lessons[:2]
 	}
-	base := startPortlab(t)
+	base := startSandbox(t)
 	ctx := newBrowser(t)
 	for _, l := range lessons {
 		t.Run(l.Name, func(t *testing.T) {
@@ -50,7 +50,7 @@ func TestLessonByTyping(t *testing.T) {
 	if !ok {
 		t.Fatal("no first-contact lesson")
 	}
-	base := startPortlab(t)
+	base := startSandbox(t)
 	ctx := newBrowser(t)
 	navigate(t, ctx, base+"/lessons/"+l.Name)
 	waitReady(t, ctx)

@@ -9,14 +9,13 @@ import (
 	"github.com/chromedp/chromedp/kb"
 )
 
-// TestPagesInChromium loads every page of web.New alone and takes a
-// screenshot: the layout, the loader and the wasm start (without a server
-// behind, the lab and the CA are missing and the terminal says so).
+// TestPagesInChromium loads every page of the sandbox and takes a
+// screenshot: the layout, the loader and the wasm start.
 func TestPagesInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
-	base := startPages(t)
+	base := startSandbox(t)
 	ctx := newBrowser(t)
 	for _, p := range []string{"/", "/ports", "/clients", "/mailbox", "/lessons/first-contact", "/embed/playground"} {
 		navigate(t, ctx, base+p)
@@ -51,7 +50,7 @@ func TestKeyboardOnly(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
-	base := startPages(t)
+	base := startSandbox(t)
 	ctx := newBrowser(t)
 	navigate(t, ctx, base+"/playground")
 	waitReady(t, ctx)

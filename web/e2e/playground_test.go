@@ -8,29 +8,21 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// TestPlayground runs issue 4's browser checks against two backends: the
-// real server (bin/portlab: gateway, relay, labs API; skipped when not
-// built) and the hermetic fake world of fakeworld_test.go.
+// TestPlayground runs issue 4's browser checks against the real sandbox,
+// started in-process: gateway, relay, labs API and pages.
 func TestPlayground(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
-	for _, b := range []struct {
+	for _, c := range []struct {
 		name  string
-		start func(testing.TB) string
-	}{{"fake", startFakeWorld}, {"portlab", startPortlab}} {
-		t.Run(b.name, func(t *testing.T) {
-			for _, c := range []struct {
-				name  string
-				check func(*testing.T, string)
-			}{
-				{"submission-587", checkPlaygroundSubmission587},
-				{"refused-25", checkPort25RefusedHomeISP},
-				{"implicit-tls-465", checkImplicitTLS465},
-			} {
-				t.Run(c.name, func(t *testing.T) { c.check(t, b.start(t)) })
-			}
-		})
+		check func(*testing.T, string)
+	}{
+		{"submission-587", checkPlaygroundSubmission587},
+		{"refused-25", checkPort25RefusedHomeISP},
+		{"implicit-tls-465", checkImplicitTLS465},
+	} {
+		t.Run(c.name, func(t *testing.T) { c.check(t, startSandbox(t)) })
 	}
 }
 
