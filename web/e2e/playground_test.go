@@ -74,6 +74,10 @@ func checkPlaygroundSubmission587(t *testing.T, base string) {
 	}
 	do(t, ctx, 10*time.Second, chromedp.Click(chromedp.CSS("[data-testid=message] [data-testid=message-open]")))
 	waitFor(t, ctx, "the raw source", `document.getElementById('message-raw').textContent.includes('Subject: `+subject+`')`, 10*time.Second)
+	// The header table shows the API's headers (a list of {name, value}):
+	// a Subject row with the subject sent.
+	waitFor(t, ctx, "the Subject row of the header table", `[...document.querySelectorAll('#message-headers tr')].some(tr =>
+		tr.querySelector('th') && tr.querySelector('th').textContent === 'Subject' && tr.querySelector('td').textContent === `+js(subject)+`)`, 10*time.Second)
 	screenshot(t, ctx, "mailbox")
 }
 
