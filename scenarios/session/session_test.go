@@ -3,15 +3,10 @@ package session
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"strings"
 	"sync"
@@ -20,38 +15,24 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/portlab/portlab/server/ca"
 )
 
-// testCert returns a throwaway self-signed certificate for host and the
-// pool that trusts it.
-func testCert(t *testing.T, host string) (tls.Certificate, *x509.CertPool) {
+// testTLS is the sandbox CA's server configuration for host and the pool
+// that trusts it (a test-only import: the session itself knows nothing of
+// the server).
+func testTLS(t *testing.T, host string) (*tls.Config, *x509.CertPool) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	auth, err := ca.Open("", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: host, Organization: []string{"portlab test"}},
-		DNSNames:              []string{host},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	conf, err := auth.ServerConfig(host)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}, pool
+	return conf, auth.Pool()
 }
 
 type received struct {
@@ -140,11 +121,11 @@ func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {
 // and the pool trusting its certificate. implicit wraps it in TLS (465).
 func startServer(t *testing.T, implicit bool) (string, *x509.CertPool, *backend) {
 	t.Helper()
-	cert, pool := testCert(t, "smtp.relay.test")
+	conf, pool := testTLS(t, "smtp.relay.test")
 	be := &backend{}
 	srv := smtp.NewServer(be)
 	srv.Domain = "smtp.relay.test"
-	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.TLSConfig = conf
 	srv.ErrorLog = nopLogger{}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -3,20 +3,17 @@ package world
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/portlab/portlab/server/ca"
 )
 
 // startBanner serves d on one end of a net.Pipe and returns the other end
@@ -260,35 +257,17 @@ func TestServeBannerImplicitTLS(t *testing.T) {
 	})
 }
 
-// testTLS makes a throwaway self-signed certificate for name.
+// testTLS is the sandbox CA's server configuration for name, with the
+// CA's clock at synctest's epoch (2000), where the dialogues run.
 func testTLS(t *testing.T, name string) (*tls.Config, *x509.CertPool) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	auth, err := ca.Open("", func() time.Time { return time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: name},
-		DNSNames:     []string{name},
-		// Valid at synctest's fake epoch (2000) and at the real now.
-		NotBefore:   time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC),
-		NotAfter:    time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC),
-		IsCA:        true,
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	conf, err := auth.ServerConfig(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, pool
+	return conf, auth.Pool()
 }
