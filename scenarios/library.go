@@ -172,12 +172,16 @@ func List() []*lesson.Lesson {
 // NAME.LANG.md), or all *.md at the top of fsys when empty. A nil fsys
 // means the built-in lessons. Each error is a *[lesson.Error]:
 // "file:line: message".
-func Lint(fsys fs.FS, files []string) []error {
+func Lint(fsys fs.FS, files []string) []error { return LintWith(lesson.World, fsys, files) }
+
+// LintWith is [Lint] against the hosts and profiles of p: the world the
+// server really loads (`portlab scenarios lint --hosts --profiles`).
+func LintWith(p lesson.Parser, fsys fs.FS, files []string) []error {
 	if fsys == nil {
 		fsys = Files()
 	}
 	if len(files) == 0 {
-		_, err := Load(fsys)
+		_, err := LoadWith(p, fsys)
 		return flatten(err)
 	}
 	var out []error
@@ -187,7 +191,7 @@ func Lint(fsys fs.FS, files []string) []error {
 			out = append(out, err)
 			continue
 		}
-		out = append(out, lintOne(file, src, func(base string) ([]byte, error) {
+		out = append(out, lintOne(p, file, src, func(base string) ([]byte, error) {
 			return fs.ReadFile(fsys, path.Join(path.Dir(file), base))
 		})...)
 	}
@@ -197,35 +201,38 @@ func Lint(fsys fs.FS, files []string) []error {
 // LintFiles is [Lint] for paths on disk, as `portlab scenarios lint
 // FILES` gets them. A translation's lesson is read from the same
 // directory. Errors carry the paths as given.
-func LintFiles(paths []string) []error {
+func LintFiles(paths []string) []error { return LintFilesWith(lesson.World, paths) }
+
+// LintFilesWith is [LintFiles] against the hosts and profiles of p.
+func LintFilesWith(p lesson.Parser, paths []string) []error {
 	var out []error
-	for _, p := range paths {
-		src, err := os.ReadFile(p)
+	for _, file := range paths {
+		src, err := os.ReadFile(file)
 		if err != nil {
 			out = append(out, err)
 			continue
 		}
-		out = append(out, lintOne(p, src, func(base string) ([]byte, error) {
-			return os.ReadFile(filepath.Join(filepath.Dir(p), base))
+		out = append(out, lintOne(p, file, src, func(base string) ([]byte, error) {
+			return os.ReadFile(filepath.Join(filepath.Dir(file), base))
 		})...)
 	}
 	return out
 }
 
-func lintOne(file string, src []byte, read func(string) ([]byte, error)) []error {
+func lintOne(p lesson.Parser, file string, src []byte, read func(string) ([]byte, error)) []error {
 	name, lang, ok := lesson.SplitName(file)
 	if !ok {
 		return []error{&lesson.Error{File: file, Line: 1, Msg: "not a lesson file: want NAME.md or NAME.LANG.md"}}
 	}
 	if lang == "" {
-		_, err := lesson.Parse(file, src)
+		_, err := p.Parse(file, src)
 		return flatten(err)
 	}
 	baseSrc, err := read(name + ".md")
 	if err != nil {
 		return []error{&lesson.Error{File: file, Line: 1, Msg: fmt.Sprintf("cannot read the lesson it translates, %s.md: %v", name, err)}}
 	}
-	base, err := lesson.Parse(name+".md", baseSrc)
+	base, err := p.Parse(name+".md", baseSrc)
 	if err != nil {
 		return []error{&lesson.Error{File: file, Line: 1, Msg: fmt.Sprintf("the lesson it translates, %s.md, has errors; lint it first", name)}}
 	}
