@@ -67,7 +67,11 @@ type recorder struct {
 	lines  []session.Line
 }
 
-func (r *recorder) event(e scenarios.Event) { r.mu.Lock(); r.events = append(r.events, e); r.mu.Unlock() }
+func (r *recorder) event(e scenarios.Event) {
+	r.mu.Lock()
+	r.events = append(r.events, e)
+	r.mu.Unlock()
+}
 func (r *recorder) line(l session.Line) {
 	r.mu.Lock()
 	r.lines = append(r.lines, l)
