@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,21 +14,35 @@ import (
 	"github.com/portlab/portlab/scenarios/lesson"
 )
 
-// lessonsMD maps each [scenario] of LESSONS.md to the lesson it names.
-var lessonsMD = map[string]string{
-	"first-contact": "L1", "port-25-relay": "L2", "open-relay": "L3", "port-465-implicit-tls": "L4",
-	"tls-before-auth": "L5", "fallback-2525": "L6", "hop-by-hop": "L7", "outbound-tls": "L8",
-	"bounces": "L9", "starttls-stripping": "L10",
+// teachingMap reads docs/teaching-map.md: its lesson ids in order, and
+// the lesson file each [scenario] section names.
+func teachingMap(t *testing.T) (ids []string, scenario map[string]string) {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("..", "docs", "teaching-map.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scenario = map[string]string{}
+	for _, m := range sectionRE.FindAllStringSubmatch(string(src), -1) {
+		ids = append(ids, m[1])
+		if m[2] != "" {
+			scenario[m[1]] = m[2]
+		}
+	}
+	if len(ids) == 0 {
+		t.Fatal("docs/teaching-map.md has no `## L1.` sections")
+	}
+	return ids, scenario
 }
+
+var sectionRE = regexp.MustCompile(`(?m)^## (L[0-9]+)\..*?(?:\[scenario: "([a-z0-9-]+)"\])?$`)
 
 func TestBuiltinLessons(t *testing.T) {
 	lib, err := Builtin()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
 	for _, l := range List() {
-		names = append(names, l.Name)
 		if l.Title == "" || l.Summary == "" || l.Intro == "" {
 			t.Errorf("%s: title, summary and introduction are needed by the lesson list", l.Name)
 		}
@@ -39,19 +54,34 @@ func TestBuiltinLessons(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"first-contact", "port-25-relay", "open-relay", "port-465-implicit-tls", "tls-before-auth",
-		"fallback-2525", "hop-by-hop", "outbound-tls", "bounces", "starttls-stripping"}
-	if !slices.Equal(names, want) {
-		t.Errorf("course order:\n got %v\nwant %v", names, want)
+	// The course order is the teaching map's order of each lesson's
+	// first "teaches" id (front matter), and every id is in the map.
+	ids, scenario := teachingMap(t)
+	last := -1
+	for _, l := range List() {
+		if len(l.Teaches) == 0 {
+			t.Errorf("%s teaches nothing: its front matter sets no place in the course", l.Name)
+			continue
+		}
+		for _, id := range l.Teaches {
+			if !slices.Contains(ids, id) {
+				t.Errorf("%s teaches %s, which docs/teaching-map.md does not have", l.Name, id)
+			}
+		}
+		at := slices.Index(ids, l.Teaches[0])
+		if at < last {
+			t.Errorf("course order: %s (%s) comes after a lesson on a later section", l.Name, l.Teaches[0])
+		}
+		last = at
 	}
-	for name, id := range lessonsMD {
+	for id, name := range scenario {
 		l, ok := lib.Lesson(name, "en")
 		if !ok {
-			t.Errorf("LESSONS.md scenario %q has no lesson file", name)
+			t.Errorf("docs/teaching-map.md %s names scenario %q, which has no lesson file", id, name)
 			continue
 		}
 		if !slices.Contains(l.Teaches, id) {
-			t.Errorf("%s teaches %v, not %s", name, l.Teaches, id)
+			t.Errorf("%s teaches %v, not %s (docs/teaching-map.md)", name, l.Teaches, id)
 		}
 	}
 	if got := lib.Languages("first-contact"); !slices.Equal(got, []string{"en", "pt"}) {
