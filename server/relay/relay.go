@@ -276,6 +276,9 @@ func (r *Relay) Close() error {
 	r.doors = map[Door]*door{}
 	r.mu.Unlock()
 	for _, d := range doors {
+		// Closing the in-process listener too ends a Serve that had not
+		// yet registered it with the server when Close ran.
+		d.inproc.Close()
 		d.srv.Close()
 	}
 	return nil

@@ -95,6 +95,7 @@ type Sandbox struct {
 	labs      *lab.Manager
 	gateway   *gateway.Gateway
 	listeners []Listener
+	smtpLns   []net.Listener
 	httpLn    net.Listener
 	httpSrv   *http.Server
 	done      chan struct{}
@@ -278,6 +279,7 @@ func (s *Sandbox) listenSMTP(offset int) error {
 			return fmt.Errorf("lesson port %d: %w", l.Port, err)
 		}
 		s.listeners = append(s.listeners, Listener{Addr: ln.Addr().String(), Listener: l})
+		s.smtpLns = append(s.smtpLns, ln)
 		go s.relay.Serve(ln, relay.Door{Host: l.Host, Port: l.Port})
 	}
 	return nil
@@ -356,6 +358,11 @@ func (s *Sandbox) Close() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		s.httpSrv.Shutdown(ctx)
 		cancel()
+	}
+	// The sandbox opened them, so it closes them: a Serve that had not
+	// started when the relay closed would otherwise keep its listener.
+	for _, ln := range s.smtpLns {
+		ln.Close()
 	}
 	if s.relay != nil {
 		s.relay.Close()
