@@ -113,7 +113,7 @@ func LoadWith(p lesson.Parser, fsys fs.FS) (*Library, error) {
 	return lib, errs.Err()
 }
 
-// courseKey orders lessons by the first LESSONS.md lesson they teach.
+// courseKey orders lessons by the first docs/teaching-map.md lesson they teach.
 func courseKey(l *lesson.Lesson) int {
 	if len(l.Teaches) == 0 {
 		return 1 << 20

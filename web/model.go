@@ -34,7 +34,7 @@ type clientInfo struct {
 }
 
 // boardPorts are the doors the port board shows, in order: the four SMTP
-// ports of the lessons, then the mail retrieval doors (LESSONS.md L1).
+// ports of the lessons, then the mail retrieval doors (docs/teaching-map.md L1).
 var boardPorts = []struct {
 	Port    int
 	Service string
@@ -113,7 +113,7 @@ func pick(want string, n int, name func(int) string, preferred string) string {
 	return name(0)
 }
 
-// portFact is one row of the ports reference (LESSONS.md summary).
+// portFact is one row of the ports reference (docs/teaching-map.md summary).
 type portFact struct {
 	Port    int
 	Role    string

@@ -44,7 +44,7 @@ type Lesson struct {
 	Minutes int
 	// Profile is the network profile the lesson starts under.
 	Profile string
-	// Teaches lists the lessons of LESSONS.md taught: "L1", "L10".
+	// Teaches lists the lessons of docs/teaching-map.md taught: "L1", "L10".
 	Teaches []string
 
 	// Intro is the Markdown before the first step.

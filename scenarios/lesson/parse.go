@@ -284,7 +284,7 @@ func (p Parser) front(s *source, l *Lesson) {
 			for _, t := range strings.Split(f.value, ",") {
 				t = strings.TrimSpace(t)
 				if !teachRE.MatchString(t) {
-					s.errorf(f.line, "teaches: %q is not a lesson id like L5 (see LESSONS.md)", t)
+					s.errorf(f.line, "teaches: %q is not a lesson id like L5 (see docs/teaching-map.md)", t)
 					continue
 				}
 				l.Teaches = append(l.Teaches, t)

@@ -7,7 +7,7 @@ import (
 
 // ServerConfig returns a TLS configuration for a server playing host, with a
 // certificate from Leaf(host, extra...). It allows TLS 1.2 and 1.3 only, the
-// versions mail servers of today speak (LESSONS.md L7).
+// versions mail servers of today speak (docs/teaching-map.md L7).
 //
 // Configs are cached per set of names, so calling this for every connection
 // is cheap, and connections share session-ticket keys, so resumption works.

@@ -2,7 +2,7 @@
 // before it reaches a simulated host: let it pass, refuse it at once
 // ("Connection refused"), drop it (silence until a timeout), hand it to
 // another host (a transparent intercepting proxy), strip STARTTLS from it
-// or slow it down (LESSONS.md L10, L4, L6).
+// or slow it down (docs/teaching-map.md L10, L4, L6).
 //
 // A network is a [Profile]: an ordered list of small [Rule] values, each
 // one fault in the spirit of toxiproxy's toxics. [Profile.Decide] turns a

@@ -2,7 +2,7 @@
 // which role it plays (relay or submission), how TLS and AUTH work there,
 // which domains and networks may relay, and the limits. The rules come from
 // one text file whose directives borrow real MTAs' names, so that what a
-// student reads here transfers to a real server (LESSONS.md L11).
+// student reads here transfers to a real server (docs/teaching-map.md L11).
 package policy
 
 import (
@@ -77,7 +77,7 @@ type Limits struct {
 }
 
 // Outbound is how the relay delivers to one destination domain
-// (LESSONS.md L8, PowerMTA's <domain> blocks).
+// (docs/teaching-map.md L8, PowerMTA's <domain> blocks).
 type Outbound struct {
 	Domain string
 	// UseSTARTTLS: use STARTTLS when the remote offers it (opportunistic).
@@ -143,7 +143,7 @@ func (p *Policy) Listener(port int) (Listener, bool) {
 func (p *Policy) IsLocal(domain string) bool { return InDomains(p.LocalDomains, domain) }
 
 // MayRelayTo reports whether anyone may send to addr because its domain or
-// address is listed for relaying (LESSONS.md L3, way c).
+// address is listed for relaying (docs/teaching-map.md L3, way c).
 func (p *Policy) MayRelayTo(addr string) bool {
 	_, domain, _ := strings.Cut(addr, "@")
 	if InDomains(p.RelayDomains, domain) {
@@ -172,7 +172,7 @@ func (p *Policy) OutboundFor(domain string) Outbound {
 }
 
 // Trusted reports whether a client address is in a network that may always
-// relay (LESSONS.md L3, way b).
+// relay (docs/teaching-map.md L3, way b).
 func (p *Policy) Trusted(addr netip.Addr) bool {
 	addr = addr.Unmap()
 	for _, n := range p.TrustedNetworks {

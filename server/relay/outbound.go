@@ -26,7 +26,7 @@ type Routes interface {
 var relaySource = netip.MustParseAddr("192.0.2.25")
 
 // forward passes an accepted message on to the simulated MX of each
-// recipient domain, hop by hop (LESSONS.md L7, L8), and bounces what cannot
+// recipient domain, hop by hop (docs/teaching-map.md L7, L8), and bounces what cannot
 // be delivered to the return path (L9). It never leaves the process: the
 // "connection" is a net.Pipe to another door of this relay, and the SMTP
 // conversation on it is real, TLS included.

@@ -14,7 +14,7 @@ import (
 )
 
 // A plaintext client on 465 sees nothing: the server waits for a TLS
-// ClientHello (LESSONS.md L4).
+// ClientHello (docs/teaching-map.md L4).
 func TestImplicitTLSIsSilentToPlaintext(t *testing.T) {
 	sb := startSandbox(t, "")
 	c, err := net.Dial("tcp", sb.addr[465])
@@ -106,7 +106,7 @@ func pipe(t *testing.T, sb *sandbox, d Door, meta Meta) *client {
 }
 
 // Relaying is granted to a trusted source network without AUTH
-// (LESSONS.md L3 way b), and tunnelled mail lands in its lab only.
+// (docs/teaching-map.md L3 way b), and tunnelled mail lands in its lab only.
 func TestTrustedNetworkAndLabs(t *testing.T) {
 	sb := startSandbox(t, "")
 	c := pipe(t, sb, Door{Host: "mx.sandbox.test", Port: 25}, Meta{Lab: "lab-a", Client: netip.MustParseAddr("10.0.5.20")})
@@ -261,7 +261,7 @@ func (m mapRoutes) MX(domain string) (Door, bool) {
 
 // A relayed message crosses to the next simulated host hop by hop, TLS as
 // the destination's policy says; what cannot be delivered bounces to the
-// return path's MX on port 25 (LESSONS.md L7, L8, L9).
+// return path's MX on port 25 (docs/teaching-map.md L7, L8, L9).
 func TestForwardAndBounce(t *testing.T) {
 	sb := startSandbox(t, "")
 	sb.r.routes = mapRoutes{

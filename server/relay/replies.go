@@ -45,7 +45,7 @@ const (
 )
 
 // replyRelayDenied is RFC 5321 §3.6.2's refusal to be an open relay, in
-// Postfix's words (LESSONS.md L3).
+// Postfix's words (docs/teaching-map.md L3).
 func replyRelayDenied(rcpt string) *smtp.SMTPError {
 	return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: fmt.Sprintf("<%s>: Relay access denied", rcpt)}
 }

@@ -120,7 +120,7 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 	return nil
 }
 
-// Rcpt decides relaying (LESSONS.md L3): mail for the sandbox's own
+// Rcpt decides relaying (docs/teaching-map.md L3): mail for the sandbox's own
 // domains is taken from anyone; any other domain needs AUTH, a trusted
 // source network or a listed relay domain. Submission ports take nothing
 // without AUTH, as Postfix's submission service.

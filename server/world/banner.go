@@ -23,7 +23,7 @@ const (
 )
 
 // ServeBanner plays an IMAP or POP3 door on conn for the "wrong door"
-// lessons (LESSONS.md L1): it sends the protocol's greeting, then answers
+// lessons (docs/teaching-map.md L1): it sends the protocol's greeting, then answers
 // every line with the protocol's error, saying that this door is for
 // reading mail and that SMTP lives elsewhere. An SMTP command (EHLO, HELO,
 // MAIL, ...) gets an answer that names it. IMAP LOGOUT and POP3 QUIT end

@@ -12,6 +12,6 @@
 //
 // The hosts come from a teacher-editable text file; [Default] parses the
 // embedded default.hosts, whose header documents the format. [ServeBanner]
-// plays the IMAP and POP3 doors that teach "wrong door" lessons (LESSONS.md
+// plays the IMAP and POP3 doors that teach "wrong door" lessons (docs/teaching-map.md
 // L1: retrieval protocols live on other ports than SMTP).
 package world

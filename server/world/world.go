@@ -66,7 +66,7 @@ type Host struct {
 	Doors        []Door // sorted by port
 	LocalDomains []string
 	// STARTTLS says whether the host's SMTP doors offer STARTTLS; it
-	// matters for the remote MXs of the outbound TLS lesson (LESSONS.md L8).
+	// matters for the remote MXs of the outbound TLS lesson (docs/teaching-map.md L8).
 	STARTTLS bool
 	Line     int // where the host is defined, for messages
 }
