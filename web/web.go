@@ -25,6 +25,9 @@ type Config struct {
 	CAPEM []byte
 	// Profiles are the network profiles a student can pick.
 	Profiles []Profile
+	// DefaultProfile is the one a page starts with (the profiles file's
+	// default).
+	DefaultProfile string
 	// Hosts are the simulated hosts and their doors (ports).
 	Hosts []Host
 	// Listeners are the real TCP listeners for the "use your own client" page.

@@ -38,14 +38,22 @@ func Parse(filename string, r io.Reader) (*Set, error) {
 	}); err != nil {
 		return nil, err
 	}
+	if d := p.set.defaultName; d != "" {
+		prof, ok := p.set.Profile(d)
+		if !ok {
+			return nil, &ParseError{File: filename, Line: p.defaultLine, Msg: fmt.Sprintf("default: no profile %q in this file", d)}
+		}
+		p.set.defaultName = prof.Name
+	}
 	return p.set, nil
 }
 
 type parser struct {
-	file    string
-	line    int
-	set     *Set
-	profile *Profile // the profile that directives belong to
+	file        string
+	line        int
+	set         *Set
+	profile     *Profile // the profile that directives belong to
+	defaultLine int
 }
 
 func (p *parser) errf(format string, args ...any) error {
@@ -73,6 +81,13 @@ func (p *parser) parseLine(line string) error {
 	name := strings.ToLower(fields[0].text)
 	if name == "profile" {
 		return p.profileDirective(fields[1:])
+	}
+	if name == "default" {
+		if len(fields) != 2 || p.set.defaultName != "" {
+			return p.errf("want one line: default NAME, the profile a new lab starts with")
+		}
+		p.set.defaultName, p.defaultLine = fields[1].text, p.line
+		return nil
 	}
 	if p.profile == nil {
 		if ruleDirectives[name] || name == "describe" || name == "drop-timeout" || name == "source" {
@@ -117,7 +132,7 @@ func (p *parser) parseLine(line string) error {
 	if ruleDirectives[name] {
 		return p.ruleDirective(name, line, fields[1:])
 	}
-	return p.errf("unknown directive %q (want profile, describe, drop-timeout, source, %s)", fields[0].text, ruleList)
+	return p.errf("unknown directive %q (want default, profile, describe, drop-timeout, source, %s)", fields[0].text, ruleList)
 }
 
 func (p *parser) profileDirective(args []field) error {

@@ -129,9 +129,22 @@ func (p *Profile) Decide(host string, port int) Verdict {
 
 // Set is the profiles of one file, in file order.
 type Set struct {
-	file     string
-	profiles []*Profile
-	byName   map[string]*Profile
+	file        string
+	profiles    []*Profile
+	byName      map[string]*Profile
+	defaultName string
+}
+
+// DefaultProfile is the profile a new lab starts with: the file's
+// "default NAME" line, else its first profile.
+func (s *Set) DefaultProfile() string {
+	if s.defaultName != "" {
+		return s.defaultName
+	}
+	if len(s.profiles) > 0 {
+		return s.profiles[0].Name
+	}
+	return ""
 }
 
 // Profile finds a profile by name, ignoring case.

@@ -228,6 +228,9 @@ func TestParseErrors(t *testing.T) {
 		{"control characters", "profile a\n describe a\x07b\n", 2, "control characters"},
 		{"long line", "profile a\n describe " + strings.Repeat("x", 5000) + "\n", 2, "longer than"},
 		{"invalid utf-8", "profile a \"\xff\"\n", 1, "UTF-8"},
+		{"default unknown", "default b\nprofile a\n", 1, `default: no profile "b"`},
+		{"default twice", "default a\ndefault a\nprofile a\n", 2, "want one line: default NAME"},
+		{"default without name", "profile a\ndefault\n", 2, "want one line: default NAME"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,6 +243,26 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("Parse error = %q, want x.profiles:%d: ...%s...", err, tt.line, tt.msg)
 			}
 		})
+	}
+}
+
+// The profile a new lab starts with is data in the profiles file.
+func TestDefaultProfile(t *testing.T) {
+	if got := Default().DefaultProfile(); got != "home-isp" {
+		t.Errorf("default.profiles: DefaultProfile = %q, want home-isp", got)
+	}
+	for _, tt := range []struct{ text, want string }{
+		{"profile a\nprofile b\n", "a"},
+		{"profile a\ndefault B\nprofile b\n", "b"},
+		{"default b\nprofile a\nprofile b\n", "b"},
+	} {
+		s, err := Parse("x.profiles", strings.NewReader(tt.text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.DefaultProfile(); got != tt.want {
+			t.Errorf("%q: DefaultProfile = %q, want %q", tt.text, got, tt.want)
+		}
 	}
 }
 

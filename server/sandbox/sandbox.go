@@ -142,7 +142,7 @@ func New(cfg Config) (*Sandbox, error) {
 	s := &Sandbox{done: make(chan struct{}), cfg: cfg, policy: pol, ca: auth, bus: events.NewBus(), world: w, profiles: profiles}
 	s.store = mailbox.New(pol.Limits.MailboxSize, 256<<20, nil)
 	s.labs = lab.NewManager(lab.Config{
-		TTL: cfg.LabTTL, MaxPerClient: cfg.LabsPerClient, MaxLabs: 100000, Default: "home-isp",
+		TTL: cfg.LabTTL, MaxPerClient: cfg.LabsPerClient, MaxLabs: 100000, Default: profiles.DefaultProfile(),
 		Profiles: func(n string) bool { _, ok := s.profiles.Profile(n); return ok },
 		OnExpire: s.store.DeleteLab,
 	})
@@ -379,7 +379,7 @@ func (s *Sandbox) routes() http.Handler {
 }
 
 func (s *Sandbox) webConfig() web.Config {
-	cfg := web.Config{CAPEM: s.ca.CertPEM(), AllowOrigins: s.cfg.Origins, Version: s.cfg.Version}
+	cfg := web.Config{CAPEM: s.ca.CertPEM(), AllowOrigins: s.cfg.Origins, Version: s.cfg.Version, DefaultProfile: s.profiles.DefaultProfile()}
 	for _, p := range s.profiles.Profiles() {
 		cfg.Profiles = append(cfg.Profiles, web.Profile{Name: p.Name, Title: p.Title, Description: p.Description})
 	}

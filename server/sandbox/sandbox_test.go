@@ -3,12 +3,15 @@ package sandbox
 import (
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/portlab/portlab/internal/leakcheck"
 	"github.com/portlab/portlab/scenarios/lesson"
+	"github.com/portlab/portlab/server/netsim"
 	"github.com/portlab/portlab/server/policy"
 )
 
@@ -80,5 +83,34 @@ func TestNew(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(body), "BEGIN CERTIFICATE") {
 		t.Errorf("/ca.pem: %s", body)
+	}
+}
+
+// A new lab starts on the profiles file's default, whatever the file.
+func TestDefaultProfileFromFile(t *testing.T) {
+	text := strings.Replace(netsim.DefaultText(), "default home-isp", "default corporate", 1)
+	if text == netsim.DefaultText() {
+		t.Fatal("default.profiles has no `default home-isp` line")
+	}
+	file := filepath.Join(t.TempDir(), "class.profiles")
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Profiles: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if l, err := s.Lab(""); err != nil || l.Profile != "corporate" {
+		t.Errorf("Lab(\"\") = %+v, %v; want profile corporate", l, err)
+	}
+	resp, err := http.Post(s.URL()+"/api/labs", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"profile":"corporate"`) {
+		t.Errorf("POST /api/labs {}: %s", body)
 	}
 }

@@ -48,7 +48,8 @@
         if (e.status && e.status !== 404 && e.status !== 410) throw e;
       }
     }
-    const lab = await api("POST", "/api/labs", { profile: profile || "home-isp" });
+    // No profile: the server starts the lab on its profiles file's default.
+    const lab = await api("POST", "/api/labs", { profile: profile || "" });
     save(LAB_KEY, lab);
     return lab;
   }
