@@ -1,64 +1,95 @@
-package httpapi
+package httpapi_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/smtp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portlab/portlab/scenarios/httpapi"
+	"github.com/portlab/portlab/server/sandbox"
 )
 
+// TestClient reads the real sandbox's API (started in-process; only the
+// test imports the server).
 func TestClient(t *testing.T) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/labs", func(w http.ResponseWriter, r *http.Request) {
-		var body map[string]string
-		json.NewDecoder(r.Body).Decode(&body)
-		if body["profile"] == "nope" {
-			w.WriteHeader(http.StatusBadRequest)
-			io.WriteString(w, `{"error":"unknown network profile"}`)
-			return
-		}
-		w.WriteHeader(http.StatusCreated)
-		io.WriteString(w, `{"id":"lab1","user":"foo","password":"barbaz","profile":"`+body["profile"]+`","expires_at":"2026-01-01T02:00:00Z"}`)
-	})
-	mux.HandleFunc("GET /api/labs/lab1/messages", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, `[{"id":"m1","lab":"lab1","from":"","to":["foo@sandbox.test"],"subject":"Undelivered Mail Returned to Sender",
-			"port":25,"host":"mx.sandbox.test","tls":true,"tls_version":"TLS 1.3","auth_user":"","relayed":false,
-			"received_at":"2026-01-01T01:00:00Z","headers":[],"size":10}]`)
-	})
-	mux.HandleFunc("DELETE /api/labs/lab1", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	mux.HandleFunc("GET /ca.pem", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "not pem") })
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	c := &Client{Server: srv.URL + "/"}
+	s, err := sandbox.New(sandbox.Config{PortOffset: "-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c := &httpapi.Client{Server: s.URL() + "/"}
 	ctx := context.Background()
 
 	lab, err := c.CreateLab(ctx, "home-isp")
-	if err != nil || lab.ID != "lab1" || lab.User != "foo" || lab.Profile != "home-isp" || !lab.ExpiresAt.Equal(time.Date(2026, 1, 1, 2, 0, 0, 0, time.UTC)) {
+	if err != nil || lab.ID == "" || lab.User == "" || lab.Password == "" || lab.Profile != "home-isp" || time.Until(lab.ExpiresAt) < time.Hour {
 		t.Fatalf("CreateLab = %+v, %v", lab, err)
 	}
 	if _, err := c.CreateLab(ctx, "nope"); err == nil || !strings.Contains(err.Error(), "400 Bad Request: unknown network profile") {
 		t.Errorf("CreateLab(nope) = %v", err)
 	}
-	msgs, err := Mailbox{Client: c, Lab: "lab1"}.Messages(ctx)
+
+	// A message submitted with the lab's own account lands in its mailbox.
+	conn, err := net.Dial("tcp", s.SMTPAddr(587))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := smtp.NewClient(conn, "smtp.relay.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	if err := sc.StartTLS(s.CA().ClientConfig("smtp.relay.test")); err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Auth(smtp.PlainAuth("", lab.User, lab.Password, "smtp.relay.test")); err != nil {
+		t.Fatal(err)
+	}
+	sc.Mail("student@sandbox.test")
+	sc.Rcpt("bob@sandbox.test")
+	w, err := sc.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, "Subject: through the API\r\n\r\nhi\r\n")
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sc.Quit()
+
+	msgs, err := httpapi.Mailbox{Client: c, Lab: lab.ID}.Messages(ctx)
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("Messages = %v, %v", msgs, err)
 	}
 	m := msgs[0]
-	if m.ID != "m1" || m.From != "" || m.To[0] != "foo@sandbox.test" || m.Port != 25 || m.Host != "mx.sandbox.test" ||
-		!m.TLS || m.TLSVersion != "TLS 1.3" || m.Relayed || m.ReceivedAt.IsZero() {
+	if m.ID == "" || m.From != "student@sandbox.test" || len(m.To) != 1 || m.To[0] != "bob@sandbox.test" || m.Subject != "through the API" ||
+		m.Port != 587 || m.Host != "smtp.relay.test" || !m.TLS || !strings.HasPrefix(m.TLSVersion, "TLS 1.") || m.AuthUser != lab.User || m.ReceivedAt.IsZero() {
 		t.Errorf("message %+v", m)
 	}
 	if _, err := c.Messages(ctx, "other"); err == nil {
 		t.Error("Messages of an unknown lab: no error")
 	}
-	if err := c.DeleteLab(ctx, "lab1"); err != nil {
+	if pool, err := c.CA(ctx); err != nil || pool == nil {
+		t.Errorf("CA = %v, %v", pool, err)
+	}
+	if err := c.DeleteLab(ctx, lab.ID); err != nil {
 		t.Error(err)
 	}
-	if _, err := c.CA(ctx); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+	if _, err := c.Messages(ctx, lab.ID); err == nil {
+		t.Error("Messages of a deleted lab: no error")
+	}
+}
+
+// A server that is not portlab: its /ca.pem holds no certificate.
+func TestCANotPEM(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "not pem") }))
+	defer srv.Close()
+	if _, err := (&httpapi.Client{Server: srv.URL}).CA(context.Background()); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
 		t.Errorf("CA = %v", err)
 	}
 }
