@@ -82,7 +82,7 @@ func startBare(b *testing.B) (string, *x509.CertPool) {
 		b.Fatal(err)
 	}
 	go srv.Serve(ln)
-	b.Cleanup(func() { srv.Close() })
+	b.Cleanup(func() { srv.Close(); ln.Close() })
 	return ln.Addr().String(), sb.ca.Pool()
 }
 

@@ -62,6 +62,9 @@ func startSandbox(t testing.TB, policyText string) *sandbox {
 			t.Fatal(err)
 		}
 		sb.addr[l.Port] = ln.Addr().String()
+		// Closed here too: a Serve that starts after the relay's Close
+		// would otherwise wait on it for ever.
+		t.Cleanup(func() { ln.Close() })
 		go sb.r.Serve(ln, Door{Host: l.Host, Port: l.Port})
 	}
 	return sb
