@@ -11,20 +11,19 @@
 // enhanced-code meaning, never nothing.
 //
 // The package imports nothing from the server, so the browser client, the
-// headless runner and the server all explain with the same data.
+// headless runner and the server all explain with the same data. The
+// catalogs are embedded everywhere but in the browser, which fetches only
+// its language's catalog from the server (Data), so the wasm does not grow
+// with languages.
 package explain
 
 import (
-	"embed"
 	"encoding/json"
 	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
 )
-
-//go:embed data/*.json
-var data embed.FS
 
 // Context is what the terminal knows about the moment a reply arrived.
 type Context struct {
@@ -130,36 +129,6 @@ func Load(b []byte) (*Catalog, error) {
 	}
 	return &c, nil
 }
-
-// Languages lists the catalogs built in, by tag.
-func Languages() []string {
-	ents, _ := data.ReadDir("data")
-	var tags []string
-	for _, e := range ents {
-		tags = append(tags, strings.TrimSuffix(e.Name(), ".json"))
-	}
-	return tags
-}
-
-// For returns the built-in catalog for a language tag, English when there
-// is none.
-func For(lang string) *Catalog {
-	b, err := data.ReadFile("data/" + lang + ".json")
-	if err != nil {
-		b, err = data.ReadFile("data/en.json")
-	}
-	if err != nil {
-		panic(err) // the build embeds en.json
-	}
-	c, err := Load(b)
-	if err != nil {
-		panic(err) // TestCatalogs loads every built-in catalog
-	}
-	return c
-}
-
-// English is the source catalog.
-func English() *Catalog { return For("en") }
 
 // replyLine is "250-STARTTLS", "530 5.7.0 Must issue…", "220 host ESMTP".
 var replyLine = regexp.MustCompile(`^([2-5][0-9][0-9])(?:[ -]|$)(?:([2-5]\.[0-9]{1,3}\.[0-9]{1,3})(?: |$))?(.*)$`)
