@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -324,7 +323,7 @@ func (g *Gateway) publish(labID, host string, port int, text string) {
 
 // RelayDoor is the relay's view of a simulated host's SMTP door.
 func RelayDoor(h *world.Host, d world.Door) relay.Door {
-	return relay.Door{Host: d.Host, Port: policyPort(d), NoSTARTTLS: !h.STARTTLS, LocalDomains: strings.Join(h.LocalDomains, ",")}
+	return relay.Door{Host: d.Host, Port: policyPort(d), NoSTARTTLS: !h.STARTTLS, LocalDomains: h.LocalDomains}
 }
 
 // Routes is the relay's MX lookup in the simulated world: the port-25 door
@@ -344,12 +343,7 @@ func (r Routes) MX(domain string) (relay.Door, bool) {
 }
 
 // policyPort is the relay listener policy a door uses.
-func policyPort(d world.Door) int {
-	if n, err := strconv.Atoi(d.Policy); err == nil {
-		return n
-	}
-	return d.Port
-}
+func policyPort(d world.Door) int { return d.PolicyPort }
 
 // tunnelConn releases the tunnel's slots when the relay closes it.
 type tunnelConn struct {
