@@ -179,6 +179,7 @@ var ruleDirectives = []ruleKind{
 	{"intercept", 0, "", newIntercept},
 	{"strip-starttls", 0, "", newStrip},
 	{"latency", 1, "latency DURATION [port LIST] [host GLOB], e.g. latency 40ms", newLatency},
+	{"reset-after", 1, "reset-after BYTES [port LIST] [host GLOB], e.g. reset-after 2048", newResetAfter},
 }
 
 // ruleDirective finds a rule directive's row by name.
