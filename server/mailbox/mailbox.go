@@ -8,7 +8,6 @@ package mailbox
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"mime"
 	"strings"
 	"sync"
 	"time"
@@ -23,9 +22,12 @@ type Message struct {
 	From       string    `json:"from"`
 	To         []string  `json:"to"`
 	Subject    string    `json:"subject"`
-	Headers    []Header  `json:"headers"`
-	Size       int       `json:"size"`
-	Raw        []byte    `json:"-"`
+	// Headers are the header fields as shown, bounded: a long value ends
+	// in a marker, and HeadersCut counts the fields not kept. Raw is whole.
+	Headers    []Header `json:"headers"`
+	HeadersCut int      `json:"headers_cut,omitempty"`
+	Size       int      `json:"size"`
+	Raw        []byte   `json:"-"`
 	// How it arrived.
 	Host       string `json:"host"`
 	Port       int    `json:"port"`
@@ -75,7 +77,7 @@ func (s *Store) Deliver(m *Message) error {
 		m.ID = newID()
 	}
 	m.Size = len(m.Raw)
-	m.Headers, m.Subject = parseHeaders(m.Raw)
+	m.Headers, m.HeadersCut, m.Subject = parseHeaders(m.Raw)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if m.ReceivedAt.IsZero() {
@@ -164,43 +166,4 @@ func newID() string {
 	var b [8]byte
 	rand.Read(b[:])
 	return strings.ToUpper(hex.EncodeToString(b[:]))
-}
-
-// maxHeaders bounds how many header fields are kept for display.
-const maxHeaders = 200
-
-// parseHeaders reads the header section leniently and in order: a
-// student's hand-typed message may have no headers at all, or broken ones,
-// and it is still a message.
-func parseHeaders(raw []byte) ([]Header, string) {
-	var hs []Header
-	text := string(raw)
-	for len(text) > 0 && len(hs) < maxHeaders {
-		line, rest, _ := strings.Cut(text, "\n")
-		line = strings.TrimSuffix(line, "\r")
-		if line == "" {
-			break
-		}
-		text = rest
-		if (line[0] == ' ' || line[0] == '\t') && len(hs) > 0 {
-			hs[len(hs)-1].Value += " " + strings.TrimSpace(line)
-			continue
-		}
-		name, value, ok := strings.Cut(line, ":")
-		if !ok || name == "" || strings.ContainsAny(name, " \t") {
-			break // body text without a blank line: no more headers
-		}
-		hs = append(hs, Header{Name: name, Value: strings.TrimSpace(value)})
-	}
-	var subject string
-	for _, h := range hs {
-		if strings.EqualFold(h.Name, "Subject") {
-			subject = h.Value
-			if dec, err := new(mime.WordDecoder).DecodeHeader(h.Value); err == nil {
-				subject = dec
-			}
-			break
-		}
-	}
-	return hs, subject
 }
