@@ -82,3 +82,31 @@ func TestDisplayedHeadersAreBounded(t *testing.T) {
 		t.Error("the raw message was not kept whole")
 	}
 }
+
+// The heap the store holds is what it accounts, and what it accounts stays
+// within its budget: display headers are small copies, not views into a
+// second full copy of each message.
+func TestHeapStaysWithinBudget(t *testing.T) {
+	const budget = 16 << 20
+	s := New(1000, budget, nil)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range 64 {
+		raw := make([]byte, 256<<10)
+		copy(raw, fmt.Sprintf("Subject: message %d\r\nX-Pad: %s\r\n\r\n", i, strings.Repeat("p", 500)))
+		s.Deliver(&Message{Lab: fmt.Sprintf("lab%d", i%32), Raw: raw})
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	n, held, _ := s.Stats()
+	live := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("%d messages, %d bytes accounted, %d bytes of live heap", n, held, live)
+	if held > budget {
+		t.Errorf("accounted %d bytes, over the budget of %d", held, budget)
+	}
+	if live > budget*6/5 || live > held*6/5+256<<10 {
+		t.Errorf("live heap %d bytes for %d accounted (budget %d)", live, held, budget)
+	}
+	runtime.KeepAlive(s)
+}

@@ -39,8 +39,9 @@ type Message struct {
 	AuthUser   string `json:"auth_user,omitempty"`
 	// Relayed marks mail for a domain the sandbox is not final for, which a
 	// real relay would have passed on.
-	Relayed bool `json:"relayed"`
-	seq     uint64
+	Relayed bool   `json:"relayed"`
+	seq     uint64 // delivery order
+	held    int64  // bytes accounted for it
 }
 
 // Header is one header field, in message order.
@@ -49,7 +50,9 @@ type Header struct {
 	Value string `json:"value"`
 }
 
-// Store is the bounded in-memory mailbox of every lab.
+// Store is the bounded in-memory mailbox of every lab. Bytes are counted
+// as held: the raw message's buffer, the display headers and envelope, and
+// a fixed overhead per message.
 type Store struct {
 	mu        sync.Mutex
 	perLab    int
@@ -70,6 +73,23 @@ func New(perLab int, maxBytes int64, now func() time.Time) *Store {
 	return &Store{perLab: perLab, maxBytes: maxBytes, labs: map[string][]*Message{}, now: now}
 }
 
+// messageOverhead approximates what a Message and its slices cost beyond
+// the bytes of its strings.
+const messageOverhead = 512
+
+// held is what m keeps in memory.
+func held(m *Message) int64 {
+	n := cap(m.Raw) + messageOverhead + len(m.ID) + len(m.Lab) + len(m.From) + len(m.Subject) +
+		len(m.Host) + len(m.Client) + len(m.Helo) + len(m.TLSVersion) + len(m.TLSCipher) + len(m.AuthUser)
+	for _, to := range m.To {
+		n += len(to) + 16
+	}
+	for _, h := range m.Headers {
+		n += len(h.Name) + len(h.Value) + 32
+	}
+	return int64(n)
+}
+
 // Deliver stores m, filling ID, ReceivedAt, Size, Subject and Headers from
 // Raw. It never fails: when full, it evicts the oldest messages.
 func (s *Store) Deliver(m *Message) error {
@@ -78,6 +98,7 @@ func (s *Store) Deliver(m *Message) error {
 	}
 	m.Size = len(m.Raw)
 	m.Headers, m.HeadersCut, m.Subject = parseHeaders(m.Raw)
+	m.held = held(m)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if m.ReceivedAt.IsZero() {
@@ -86,7 +107,7 @@ func (s *Store) Deliver(m *Message) error {
 	s.seq++
 	m.seq = s.seq
 	s.labs[m.Lab] = append(s.labs[m.Lab], m)
-	s.bytes += int64(m.Size)
+	s.bytes += m.held
 	for len(s.labs[m.Lab]) > s.perLab {
 		s.evictFrom(m.Lab)
 	}
@@ -97,7 +118,7 @@ func (s *Store) Deliver(m *Message) error {
 
 func (s *Store) evictFrom(lab string) {
 	box := s.labs[lab]
-	s.bytes -= int64(box[0].Size)
+	s.bytes -= box[0].held
 	box[0] = nil
 	s.labs[lab] = box[1:]
 	s.evictions++
@@ -147,12 +168,13 @@ func (s *Store) DeleteLab(lab string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, m := range s.labs[lab] {
-		s.bytes -= int64(m.Size)
+		s.bytes -= m.held
 	}
 	delete(s.labs, lab)
 }
 
-// Stats reports the messages held, their bytes and the evictions so far.
+// Stats reports the messages held, the bytes accounted for them and the
+// evictions so far.
 func (s *Store) Stats() (messages int, bytes int64, evictions uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

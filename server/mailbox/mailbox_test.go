@@ -2,6 +2,7 @@ package mailbox
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -45,11 +46,11 @@ func TestEvictionOldestFirst(t *testing.T) {
 		t.Fatalf("kept %v", subjects(box))
 	}
 	// Byte budget: evicts across labs, oldest first.
-	s = New(100, 100, nil)
-	s.Deliver(&Message{Lab: "a", Raw: make([]byte, 60)})
-	s.Deliver(&Message{Lab: "b", Raw: make([]byte, 30)})
-	s.Deliver(&Message{Lab: "b", Raw: make([]byte, 30)})
-	if n, bytes, ev := s.Stats(); n != 2 || bytes != 60 || ev != 1 || len(s.List("a")) != 0 {
+	s = New(100, 3*messageOverhead, nil)
+	s.Deliver(&Message{Lab: "a", Raw: make([]byte, 400)})
+	s.Deliver(&Message{Lab: "b", Raw: make([]byte, 100)})
+	s.Deliver(&Message{Lab: "b", Raw: make([]byte, 100)})
+	if n, bytes, ev := s.Stats(); n != 2 || bytes > 3*messageOverhead || ev != 1 || len(s.List("a")) != 0 {
 		t.Errorf("stats = %d msgs %d bytes %d evictions; lab a has %d", n, bytes, ev, len(s.List("a")))
 	}
 }
@@ -60,4 +61,16 @@ func subjects(ms []*Message) []string {
 		out = append(out, m.Subject)
 	}
 	return out
+}
+
+// What the store accounts is what a message holds: its raw buffer and the
+// headers kept for display, not the raw size alone.
+func TestAccountedBytesIncludeHeaders(t *testing.T) {
+	s := New(10, 1<<30, nil)
+	raw := []byte("Subject: " + strings.Repeat("s", 1000) + "\r\nX-A: " + strings.Repeat("a", 1000) + "\r\n\r\nbody\r\n")
+	s.Deliver(&Message{Lab: "L", Raw: raw})
+	_, bytes, _ := s.Stats()
+	if min := int64(cap(raw) + 2000 + len("Subject") + len("X-A")); bytes < min {
+		t.Errorf("accounted %d bytes, want at least the raw buffer and the kept headers, %d", bytes, min)
+	}
 }
