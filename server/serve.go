@@ -145,6 +145,7 @@ func startSandbox(o serveOptions) (*sandbox, error) {
 		return nil, err
 	}
 	s.store = mailbox.New(pol.Limits.MailboxSize, 256<<20, nil)
+	s.store.Notify(s.bus)
 	s.labs = lab.NewManager(lab.Config{
 		TTL: o.LabTTL, MaxPerClient: o.LabsPerIP, MaxLabs: 100000, Default: "home-isp",
 		Profiles: func(n string) bool { _, ok := s.profiles.Profile(n); return ok },

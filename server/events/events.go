@@ -1,6 +1,6 @@
 // Package events is the in-process bus on which every SMTP connection
 // reports what happens to it (connect, commands, replies, TLS, AUTH, stored
-// messages, disconnect). The gateway, the web UI and `portlab serve -v`
+// messages, disconnect), and the mailbox reports the messages it evicts. The gateway, the web UI and `portlab serve -v`
 // subscribe to it; publishers never block on a slow subscriber.
 package events
 
@@ -24,6 +24,9 @@ const (
 	// Dial is the network's verdict on a tunnelled connection attempt
 	// that never reached a server: refused, dropped, unknown host.
 	Dial Kind = "dial"
+	// Evicted is a lab's oldest message dropped to make room for a new one
+	// in the same lab, once the lab is at its mailbox bound.
+	Evicted Kind = "evicted"
 )
 
 // Event is one thing that happened on one connection.
@@ -43,7 +46,7 @@ type Event struct {
 	// AUTH details, on Kind Auth.
 	User string `json:"user,omitempty"`
 	OK   bool   `json:"ok,omitempty"`
-	// Message id, on Kind Message.
+	// Message id, on Kind Message and Evicted.
 	MessageID string `json:"message_id,omitempty"`
 }
 
