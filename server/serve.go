@@ -150,6 +150,7 @@ func startSandbox(o serveOptions) (*sandbox, error) {
 		Profiles: func(n string) bool { _, ok := s.profiles.Profile(n); return ok },
 		OnExpire: s.store.DeleteLab,
 	})
+	s.bus.RouteAuth(s.labs.LabOf) // a lab's AUTH events go to that lab only
 	errLog := log.New(io.Discard, "", 0)
 	if o.Verbose {
 		errLog = log.New(os.Stderr, "smtp: ", log.LstdFlags)
