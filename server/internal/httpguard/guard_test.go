@@ -26,7 +26,7 @@ func TestHostAndOrigin(t *testing.T) {
 		{"GET", "sandbox.example", "", false, 299},
 		{"GET", "rebind.attacker.test:8080", "", false, 421},
 		{"POST", "rebind.attacker.test:8080", "http://rebind.attacker.test:8080", false, 421},
-		{"GET", "10.1.2.3:8080", "", false, 421}, // bound to 127.0.0.1: not an address of ours
+		{"GET", "10.1.2.3:8080", "", false, 421},   // bound to 127.0.0.1: not an address of ours
 		{"POST", "127.0.0.1:8080", "", false, 299}, // curl
 		{"POST", "127.0.0.1:8080", "http://127.0.0.1:8080", false, 299},
 		{"POST", "127.0.0.1:8080", "https://evil.example", false, 403},
