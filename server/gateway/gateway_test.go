@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -56,7 +58,8 @@ func start(t testing.TB, tune func(*gateway.Config)) *env {
 	bus := events.NewBus()
 	e.labs = lab.NewManager(lab.Config{TTL: time.Hour, MaxPerClient: 100, MaxLabs: 1000, Default: "home-isp",
 		Profiles: func(n string) bool { _, ok := profiles.Profile(n); return ok }})
-	r, err := relay.New(relay.Config{Policy: policy.Default(), Certs: auth, Store: e.store, Bus: bus, Routes: gateway.Routes{World: e.world}, Roots: auth.Pool()})
+	bus.RouteAuth(e.labs.LabOf) // as portlab serve does
+	r, err := relay.New(relay.Config{Policy: policy.Default(), Certs: auth, Store: e.store, Bus: bus, Routes: gateway.Routes{World: e.world}, Roots: auth.Pool(), Accounts: e.labs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -438,5 +441,47 @@ func TestCloseReasonUTF8(t *testing.T) {
 	}
 	if len(ce.Reason) > 123 || len(ce.Reason) < 120 || !utf8.ValidString(ce.Reason) {
 		t.Errorf("close reason of %d bytes, valid UTF-8 %v: %q", len(ce.Reason), utf8.ValidString(ce.Reason), ce.Reason)
+	}
+}
+
+// A real client in the shared classroom that authenticates as a lab's
+// user (the lab's id) moves into the lab; nothing on the classroom's
+// stream, which anyone may watch, names that lab, failed AUTH included.
+func TestClassroomStreamNamesNoLab(t *testing.T) {
+	e := start(t, nil)
+	l, err := e.labs.Create(netip.MustParseAddr("192.0.2.1"), "datacenter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := e.bus.Subscribe(1024, nil)
+	defer all.Close()
+	c, err := e.dial(t, "", "datacenter", "legacy.mail.test", 465)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := tls.Client(c, e.ca.ClientConfig("legacy.mail.test"))
+	plain := func(pass string) string {
+		return "AUTH PLAIN " + base64.StdEncoding.EncodeToString([]byte("\x00"+l.ID+"\x00"+pass))
+	}
+	replies := converse(t, tc, "EHLO x", plain("wrong"), plain(l.Password), "QUIT")
+	if !strings.HasPrefix(replies[1], "535") || !strings.HasPrefix(replies[2], "235") {
+		t.Fatalf("AUTH replies %v", replies)
+	}
+	var inLab int
+	for ev := range all.C {
+		if ev.Lab == lab.Classroom {
+			if data, _ := json.Marshal(ev); strings.Contains(string(data), l.ID) {
+				t.Errorf("the classroom stream names the lab: %s", data)
+			}
+		}
+		if ev.Lab == l.ID && ev.Kind == events.Auth {
+			inLab++
+		}
+		if ev.Kind == events.Disconnect {
+			break
+		}
+	}
+	if inLab != 2 {
+		t.Errorf("the lab got %d AUTH events, want 2 (the failure and the success)", inLab)
 	}
 }
