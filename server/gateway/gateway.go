@@ -129,12 +129,8 @@ func cutReason(reason string) string {
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	client := remoteAddr(r)
-	// The HTTP server's read and write time-outs are for requests; a
-	// tunnel lives on the hijacked connection, which keeps its deadlines:
-	// lift them (the relay sets its own through the tunnel).
-	rc := http.NewResponseController(w)
-	rc.SetReadDeadline(time.Time{})
-	rc.SetWriteDeadline(time.Time{})
+	// (The server's request time-outs do not reach the tunnel: net/http
+	// clears a connection's deadlines when Accept hijacks it.)
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{tunnel.Subprotocol},
 		OriginPatterns: g.cfg.AllowOrigins,

@@ -75,7 +75,12 @@ func start(t testing.TB, tune func(*gateway.Config)) *env {
 	mux := http.NewServeMux()
 	mux.Handle("GET "+tunnel.Path, g)
 	mux.Handle("/api/", api.New(api.Config{Labs: e.labs, Store: e.store, Bus: bus, Profiles: profiles, World: e.world}))
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewUnstartedServer(mux)
+	// Request time-outs far shorter than a tunnel's life (the drop
+	// timeout is 300 ms), as portlab serve sets them: a tunnel outlives
+	// them.
+	srv.Config.ReadTimeout, srv.Config.WriteTimeout = 100*time.Millisecond, 100*time.Millisecond
+	srv.Start()
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
 	return e
