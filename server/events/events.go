@@ -55,6 +55,18 @@ type Bus struct {
 	mu      sync.RWMutex
 	subs    map[*Subscription]struct{}
 	dropped atomic.Uint64
+	labOf   func(user string) (lab string, ok bool)
+}
+
+// RouteAuth makes the bus send every AUTH event whose user names a lab to
+// that lab alone, whatever lab the connection was in: a lab's user name
+// is its id, and a real client authenticates from the shared classroom,
+// whose stream everyone may watch. Routing here, where every event
+// passes, keeps any publisher from leaking one lab's id to another.
+func (b *Bus) RouteAuth(labOf func(user string) (lab string, ok bool)) {
+	b.mu.Lock()
+	b.labOf = labOf
+	b.mu.Unlock()
 }
 
 // Subscription receives the events its filter accepts on C.
@@ -98,6 +110,11 @@ func (b *Bus) Publish(e Event) {
 	}
 	b.mu.RLock()
 	defer b.mu.RUnlock()
+	if e.Kind == Auth && e.User != "" && b.labOf != nil {
+		if lab, ok := b.labOf(e.User); ok {
+			e.Lab = lab
+		}
+	}
 	for s := range b.subs {
 		if s.filter != nil && !s.filter(e) {
 			continue

@@ -11,14 +11,17 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -88,16 +91,34 @@ func New(cfg Config) *Gateway {
 // Close ends every tunnel that is waiting on a drop timeout.
 func (g *Gateway) Close() { g.shutdown() }
 
+// maxReason is the most a close reason may hold: a control frame's
+// payload is at most 125 bytes, two of them the code (RFC 6455 §5.5).
+const maxReason = 123
+
 // closeWith ends a tunnel with one of the documented codes.
 func closeWith(c *websocket.Conn, code websocket.StatusCode, reason string) {
-	if len(reason) > 120 { // a close reason must fit a control frame
-		reason = reason[:120]
+	c.Close(code, cutReason(reason))
+}
+
+// cutReason shortens a close reason to maxReason bytes at a character
+// boundary: the reason must be valid UTF-8 (RFC 6455 §7.1.6), and a
+// browser fails a connection whose reason is not (code 1006, the real
+// code lost).
+func cutReason(reason string) string {
+	if len(reason) <= maxReason {
+		return reason
 	}
-	c.Close(code, reason)
+	cut := maxReason
+	for cut > 0 && !utf8.RuneStart(reason[cut]) {
+		cut--
+	}
+	return reason[:cut]
 }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	client := remoteAddr(r)
+	// (The server's request time-outs do not reach the tunnel: net/http
+	// clears a connection's deadlines when Accept hijacks it.)
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{tunnel.Subprotocol},
 		OriginPatterns: g.cfg.AllowOrigins,
@@ -119,8 +140,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if labID == "" {
 		labID = lab.Classroom
 	}
-	l, err := g.cfg.Labs.Get(labID)
-	if err != nil {
+	l, err := g.cfg.Labs.Open(labID, t.Key)
+	switch {
+	case errors.Is(err, lab.ErrNoKey), errors.Is(err, lab.ErrBadKey):
+		closeWith(c, tunnel.CodeNoSuchLab, "this lab needs its key (key=...): only the lab's creator may open tunnels for it")
+		return
+	case err != nil:
 		closeWith(c, tunnel.CodeNoSuchLab, "no such lab: it may have expired; reload the page for a new one")
 		return
 	}
@@ -207,9 +232,9 @@ func (g *Gateway) dial(c *websocket.Conn, t tunnel.Target, l lab.Lab, p *netsim.
 		return
 	}
 	g.cfg.Labs.Touch(l.ID)
-	nc := &tunnelConn{Conn: websocket.NetConn(ctx, c, websocket.MessageBinary), release: release}
-	// NetConn lifts the read limit (it streams); one message must still
-	// stay bounded, so it is set again here.
+	nc := &tunnelConn{Conn: &wholeMessages{Conn: websocket.NetConn(ctx, c, websocket.MessageBinary), ws: c, ctx: ctx}, release: release}
+	// NetConn lifts the read limit; one message must still stay bounded,
+	// so it is set again here.
 	c.SetReadLimit(g.cfg.MaxMessage)
 	var server net.Conn = nc
 	if len(o.Effects) > 0 {
@@ -329,6 +354,83 @@ type tunnelConn struct {
 func (c *tunnelConn) Close() error {
 	c.release()
 	return c.Conn.Close()
+}
+
+// wholeMessages reads the tunnel one whole message at a time, so a
+// message over the read limit is refused (1009) before any of it reaches
+// the relay: websocket.NetConn streams a message as it arrives, and the
+// first MaxMessage bytes of an oversized one were executed as SMTP before
+// the limit closed the tunnel. Writes, Close and addresses are NetConn's.
+type wholeMessages struct {
+	net.Conn
+	ws  *websocket.Conn
+	ctx context.Context
+
+	mu       sync.Mutex
+	deadline time.Time
+	buf      []byte
+	eof      bool
+}
+
+func (c *wholeMessages) Read(p []byte) (int, error) {
+	for len(c.buf) == 0 {
+		if c.eof {
+			return 0, io.EOF
+		}
+		if err := c.next(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, c.buf)
+	c.buf = c.buf[n:]
+	return n, nil
+}
+
+// next reads one message within the read deadline. As with NetConn, a
+// deadline that passes during a read ends the WebSocket.
+func (c *wholeMessages) next() error {
+	c.mu.Lock()
+	deadline := c.deadline
+	c.mu.Unlock()
+	ctx := c.ctx
+	if !deadline.IsZero() {
+		if !time.Now().Before(deadline) {
+			return os.ErrDeadlineExceeded
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	typ, data, err := c.ws.Read(ctx)
+	if err != nil {
+		switch websocket.CloseStatus(err) {
+		case websocket.StatusNormalClosure, websocket.StatusGoingAway:
+			c.eof = true
+			return io.EOF
+		}
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return os.ErrDeadlineExceeded
+		}
+		return err
+	}
+	if typ != websocket.MessageBinary {
+		c.ws.Close(websocket.StatusUnsupportedData, "the tunnel carries binary messages only")
+		return errors.New("gateway: a text message inside the tunnel")
+	}
+	c.buf = data
+	return nil
+}
+
+func (c *wholeMessages) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.deadline = t
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *wholeMessages) SetDeadline(t time.Time) error {
+	c.SetReadDeadline(t)
+	return c.Conn.SetWriteDeadline(t)
 }
 
 func remoteAddr(r *http.Request) netip.Addr {
