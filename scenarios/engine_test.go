@@ -23,7 +23,7 @@ import (
 type world struct {
 	s     *sandbox.Sandbox
 	api   *httpapi.Client
-	lab   string
+	lab   *httpapi.Lab
 	mu    sync.Mutex
 	dials []scenarios.Target
 }
@@ -50,7 +50,7 @@ func newWorld(t *testing.T, s *sandbox.Sandbox) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &world{s: s, api: api, lab: l.ID}
+	return &world{s: s, api: api, lab: l}
 }
 
 // Dial records each target and dials through the real gateway.
@@ -108,7 +108,7 @@ func newEngine(t *testing.T, w *world, rec *recorder) *scenarios.Engine {
 	t.Helper()
 	return &scenarios.Engine{
 		Dialer: w, Mailbox: httpapi.Mailbox{Client: w.api, Lab: w.lab}, RootCAs: w.s.Roots(),
-		Server: w.s.URL(), Lab: w.lab,
+		Server: w.s.URL(), Lab: w.lab.ID, Key: w.lab.Key,
 		Now:     func() time.Time { return epoch },
 		Sleep:   func(ctx context.Context, d time.Duration) error { return ctx.Err() },
 		OnEvent: rec.event, OnLine: rec.line,

@@ -32,6 +32,7 @@ type serveOptions struct {
 	Hosts      string
 	Profiles   string
 	Origins    stringList
+	AllowHosts stringList
 	LabTTL     time.Duration
 	LabsPerIP  int
 	DropAfter  time.Duration
@@ -64,6 +65,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
 	fs.StringVar(&o.Hosts, "hosts", "", "simulated hosts file (default: built in)")
 	fs.StringVar(&o.Profiles, "profiles", "", "network profiles file (default: built in)")
 	fs.Var(&o.Origins, "allow-origin", "a site allowed to embed the sandbox and open tunnels (host pattern, e.g. docs.example.com); repeatable")
+	fs.Var(&o.AllowHosts, "allow-host", "a name the pages are reached by, besides the --http host and localhost (a Host header not listed is refused with 421, against DNS rebinding); repeatable")
 	fs.DurationVar(&o.LabTTL, "lab-ttl", sandbox.DefaultLabTTL, "idle time after which a lab expires")
 	fs.IntVar(&o.LabsPerIP, "labs-per-client", 10, "labs one client address may hold")
 	fs.DurationVar(&o.DropAfter, "drop-timeout", 0, "how long a dropped connection takes to time out (default: the profile's, 5s)")
@@ -90,7 +92,7 @@ func (o serveOptions) config() sandbox.Config {
 	}
 	return sandbox.Config{
 		HTTP: o.HTTP, SMTPHost: o.SMTPHost, PortOffset: offset, Data: o.Data,
-		Policy: o.Policy, Hosts: o.Hosts, Profiles: o.Profiles, Origins: o.Origins,
+		Policy: o.Policy, Hosts: o.Hosts, Profiles: o.Profiles, Origins: o.Origins, AllowHosts: o.AllowHosts,
 		LabTTL: o.LabTTL, LabsPerClient: o.LabsPerIP, DropTimeout: o.DropAfter,
 		ErrorLog: errLog, Version: version,
 	}

@@ -27,7 +27,7 @@ func TestClient(t *testing.T) {
 	ctx := context.Background()
 
 	lab, err := c.CreateLab(ctx, "home-isp")
-	if err != nil || lab.ID == "" || lab.User == "" || lab.Password == "" || lab.Profile != "home-isp" || time.Until(lab.ExpiresAt) < time.Hour {
+	if err != nil || lab.ID == "" || lab.Key == "" || lab.User == "" || lab.Password == "" || lab.Profile != "home-isp" || time.Until(lab.ExpiresAt) < time.Hour {
 		t.Fatalf("CreateLab = %+v, %v", lab, err)
 	}
 	if _, err := c.CreateLab(ctx, "nope"); err == nil || !strings.Contains(err.Error(), "400 Bad Request: unknown network profile") {
@@ -62,7 +62,7 @@ func TestClient(t *testing.T) {
 	}
 	sc.Quit()
 
-	msgs, err := httpapi.Mailbox{Client: c, Lab: lab.ID}.Messages(ctx)
+	msgs, err := httpapi.Mailbox{Client: c, Lab: lab}.Messages(ctx)
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("Messages = %v, %v", msgs, err)
 	}
@@ -71,16 +71,19 @@ func TestClient(t *testing.T) {
 		m.Port != 587 || m.Host != "smtp.relay.test" || !m.TLS || !strings.HasPrefix(m.TLSVersion, "TLS 1.") || m.AuthUser != lab.User || m.ReceivedAt.IsZero() {
 		t.Errorf("message %+v", m)
 	}
-	if _, err := c.Messages(ctx, "other"); err == nil {
+	if _, err := c.Messages(ctx, &httpapi.Lab{ID: "other", Key: lab.Key}); err == nil {
 		t.Error("Messages of an unknown lab: no error")
+	}
+	if _, err := c.Messages(ctx, &httpapi.Lab{ID: lab.ID}); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("Messages without the key: %v", err)
 	}
 	if pool, err := c.CA(ctx); err != nil || pool == nil {
 		t.Errorf("CA = %v, %v", pool, err)
 	}
-	if err := c.DeleteLab(ctx, lab.ID); err != nil {
+	if err := c.DeleteLab(ctx, lab); err != nil {
 		t.Error(err)
 	}
-	if _, err := c.Messages(ctx, lab.ID); err == nil {
+	if _, err := c.Messages(ctx, lab); err == nil {
 		t.Error("Messages of a deleted lab: no error")
 	}
 }

@@ -4,20 +4,26 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
 	"github.com/portlab/portlab/scenarios/tunnel"
+	"github.com/portlab/portlab/server/events"
+	"github.com/portlab/portlab/server/internal/httpguard"
 	"github.com/portlab/portlab/server/lab"
 	"github.com/portlab/portlab/server/mailbox"
 	"github.com/portlab/portlab/server/sandbox"
@@ -30,11 +36,17 @@ type env struct {
 }
 
 // start runs the real sandbox in-process: relay, labs, gateway and API
-// behind a loopback HTTP server, as `portlab serve` does.
+// behind a loopback HTTP server, as `portlab serve` does, with request
+// time-outs far shorter than a tunnel's life (the drop timeout is
+// 300 ms): a tunnel outlives them.
 func start(t testing.TB, cfg sandbox.Config) *env {
 	t.Helper()
 	if cfg.DropTimeout == 0 {
 		cfg.DropTimeout = 300 * time.Millisecond
+	}
+	if cfg.HTTPTimeouts == (httpguard.Timeouts{}) {
+		cfg.HTTPTimeouts = httpguard.DefaultTimeouts
+		cfg.HTTPTimeouts.Read, cfg.HTTPTimeouts.Write = 100*time.Millisecond, 100*time.Millisecond
 	}
 	s, err := sandbox.New(cfg)
 	if err != nil {
@@ -46,9 +58,15 @@ func start(t testing.TB, cfg sandbox.Config) *env {
 
 func (e *env) dial(t *testing.T, lab, profile, host string, port int) (*tunnel.Conn, error) {
 	t.Helper()
+	return e.dialTarget(t, tunnel.Target{Lab: lab, Profile: profile, Host: host, Port: port})
+}
+
+func (e *env) dialTarget(t *testing.T, target tunnel.Target) (*tunnel.Conn, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := tunnel.Dial(ctx, tunnel.Target{Server: e.url, Lab: lab, Profile: profile, Host: host, Port: port})
+	target.Server = e.url
+	c, err := tunnel.Dial(ctx, target)
 	if err == nil {
 		t.Cleanup(func() { c.Close() })
 		c.SetDeadline(time.Now().Add(10 * time.Second))
@@ -196,7 +214,7 @@ func TestStrippedSTARTTLSCommand(t *testing.T) {
 // Isolation: two labs send mail; each sees only its own.
 func TestLabIsolation(t *testing.T) {
 	e := start(t, sandbox.Config{})
-	var ids []string
+	var labs []lab.Lab
 	for _, subject := range []string{"from lab A", "from lab B"} {
 		resp, err := http.Post(e.url+"/api/labs", "application/json", strings.NewReader(`{"profile":"datacenter"}`))
 		if err != nil || resp.StatusCode != http.StatusCreated {
@@ -205,15 +223,28 @@ func TestLabIsolation(t *testing.T) {
 		var l lab.Lab
 		json.NewDecoder(resp.Body).Decode(&l)
 		resp.Body.Close()
-		ids = append(ids, l.ID)
-		c, err := e.dial(t, l.ID, "", "mx.sandbox.test", 25)
+		labs = append(labs, l)
+		// Without the key, or with another lab's, no tunnel opens.
+		for _, key := range []string{"", l.ID, l.Password, labs[0].Key} {
+			if key == l.Key {
+				continue
+			}
+			_, err := e.dialTarget(t, tunnel.Target{Lab: l.ID, Key: key, Host: "mx.sandbox.test", Port: 25})
+			if ce := (*tunnel.CloseError)(nil); !errors.As(err, &ce) || ce.Code != tunnel.CodeNoSuchLab {
+				t.Errorf("tunnel with key %q: %v, want 4005", key, err)
+			}
+		}
+		c, err := e.dialTarget(t, tunnel.Target{Lab: l.ID, Key: l.Key, Host: "mx.sandbox.test", Port: 25})
 		if err != nil {
 			t.Fatal(err)
 		}
 		converse(t, c, "EHLO x", "MAIL FROM:<s@x.test>", "RCPT TO:<t@sandbox.test>", "DATA", "Subject: "+subject+"\r\n\r\nhi\r\n.", "QUIT")
 	}
-	for i, id := range ids {
-		resp, err := http.Get(e.url + "/api/labs/" + id + "/messages")
+	for i, l := range labs {
+		id := l.ID
+		req, _ := http.NewRequest("GET", e.url+"/api/labs/"+id+"/messages", nil)
+		req.Header.Set("Authorization", "Bearer "+l.Key)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -285,17 +316,6 @@ func TestHostileInput(t *testing.T) {
 	if _, err := rawDial(t, e.url+tunnel.Path+"?host=mx.sandbox.test&port=25", "https://evil.example"); err == nil || !strings.Contains(err.Error(), "403") {
 		t.Errorf("foreign origin: %v", err)
 	}
-	// An oversized message ends the tunnel with 1009.
-	c, err := e.dial(t, "", "datacenter", "mx.sandbox.test", 25)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Write(make([]byte, 4096))
-	_, err = io.ReadAll(c)
-	var ce *tunnel.CloseError
-	if !errors.As(err, &ce) || ce.Code != tunnel.CodeTooBig {
-		t.Errorf("oversized message: %v", err)
-	}
 	// A flood from one address: past the limit each tunnel gets 4008, and
 	// the open ones keep working.
 	var held []*tunnel.Conn
@@ -328,6 +348,15 @@ func TestHostileInput(t *testing.T) {
 	if r := converse(t, held[0], "NOOP"); r[0] != "250 2.0.0 Ok" {
 		t.Errorf("a held tunnel stopped working: %v", r)
 	}
+	// An oversized message ends the tunnel with 1009 (last: the slot is
+	// given back only once the relay has closed its side).
+	c := held[1]
+	c.Write(make([]byte, 4096))
+	_, err := io.ReadAll(c)
+	var ce *tunnel.CloseError
+	if !errors.As(err, &ce) || ce.Code != tunnel.CodeTooBig {
+		t.Errorf("oversized message: %v", err)
+	}
 }
 
 func rawDial(t *testing.T, url, origin string) (*websocket.Conn, error) {
@@ -344,4 +373,90 @@ func rawDial(t *testing.T, url, origin string) (*websocket.Conn, error) {
 	_, _, err = c.Read(ctx)
 	c.CloseNow()
 	return c, err
+}
+
+// Nothing of a message over the limit reaches the relay: a transaction in
+// its first bytes is never run.
+func TestOversizedMessageNotForwarded(t *testing.T) {
+	e := start(t, sandbox.Config{MaxMessage: 1024})
+	sub := e.Bus().Subscribe(1024, nil)
+	defer sub.Close()
+	c, err := e.dial(t, "", "datacenter", "mx.sandbox.test", 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	smuggled := "EHLO x\r\nMAIL FROM:<s@x.test>\r\nRCPT TO:<t@sandbox.test>\r\nDATA\r\nSubject: smuggled\r\n\r\nhi\r\n.\r\n"
+	c.Write([]byte(smuggled + strings.Repeat("x", 2048)))
+	_, err = io.ReadAll(c)
+	if ce := (*tunnel.CloseError)(nil); !errors.As(err, &ce) || ce.Code != tunnel.CodeTooBig {
+		t.Fatalf("oversized message: %v, want 1009", err)
+	}
+	for ev := range sub.C {
+		if ev.Kind == events.Command {
+			t.Errorf("the relay saw %q from an oversized message", ev.Text)
+		}
+		if ev.Kind == events.Disconnect {
+			break
+		}
+	}
+	if n := len(e.Store().List(lab.Classroom)); n != 0 {
+		t.Errorf("%d message(s) stored from an oversized WebSocket message", n)
+	}
+}
+
+// A close reason longer than a control frame allows is cut at a character
+// boundary: a browser fails a reason that is not UTF-8 with 1006.
+func TestCloseReasonUTF8(t *testing.T) {
+	e := start(t, sandbox.Config{})
+	host := "x" + strings.Repeat("é", 70) // the cut at 123 bytes falls inside a "é"
+	_, err := rawDial(t, e.url+tunnel.Path+"?port=25&profile=datacenter&host="+url.QueryEscape(host), "")
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != tunnel.CodeUnknownHost {
+		t.Fatalf("closed with %v, want 4003", err)
+	}
+	if len(ce.Reason) > 123 || len(ce.Reason) < 120 || !utf8.ValidString(ce.Reason) {
+		t.Errorf("close reason of %d bytes, valid UTF-8 %v: %q", len(ce.Reason), utf8.ValidString(ce.Reason), ce.Reason)
+	}
+}
+
+// A real client in the shared classroom that authenticates as a lab's
+// user (the lab's id) moves into the lab; nothing on the classroom's
+// stream, which anyone may watch, names that lab, failed AUTH included.
+func TestClassroomStreamNamesNoLab(t *testing.T) {
+	e := start(t, sandbox.Config{})
+	l, err := e.Labs().Create(netip.MustParseAddr("192.0.2.1"), "datacenter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := e.Bus().Subscribe(1024, nil)
+	defer all.Close()
+	c, err := e.dial(t, "", "datacenter", "legacy.mail.test", 465)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := tls.Client(c, e.CA().ClientConfig("legacy.mail.test"))
+	plain := func(pass string) string {
+		return "AUTH PLAIN " + base64.StdEncoding.EncodeToString([]byte("\x00"+l.ID+"\x00"+pass))
+	}
+	replies := converse(t, tc, "EHLO x", plain("wrong"), plain(l.Password), "QUIT")
+	if !strings.HasPrefix(replies[1], "535") || !strings.HasPrefix(replies[2], "235") {
+		t.Fatalf("AUTH replies %v", replies)
+	}
+	var inLab int
+	for ev := range all.C {
+		if ev.Lab == lab.Classroom {
+			if data, _ := json.Marshal(ev); strings.Contains(string(data), l.ID) {
+				t.Errorf("the classroom stream names the lab: %s", data)
+			}
+		}
+		if ev.Lab == l.ID && ev.Kind == events.Auth {
+			inLab++
+		}
+		if ev.Kind == events.Disconnect {
+			break
+		}
+	}
+	if inLab != 2 {
+		t.Errorf("the lab got %d AUTH events, want 2 (the failure and the success)", inLab)
+	}
 }

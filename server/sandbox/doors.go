@@ -2,8 +2,6 @@ package sandbox
 
 import (
 	"net"
-	"strconv"
-	"strings"
 
 	"github.com/portlab/portlab/server/relay"
 	"github.com/portlab/portlab/server/world"
@@ -11,7 +9,7 @@ import (
 
 // RelayDoor is the relay's view of a simulated host's SMTP door.
 func RelayDoor(h *world.Host, d world.Door) relay.Door {
-	return relay.Door{Host: d.Host, Port: policyPort(d), NoSTARTTLS: !h.STARTTLS, LocalDomains: strings.Join(h.LocalDomains, ",")}
+	return relay.Door{Host: d.Host, Port: d.PolicyPort, NoSTARTTLS: !h.STARTTLS, LocalDomains: h.LocalDomains}
 }
 
 // Routes is the relay's MX lookup in the simulated world: the port-25 door
@@ -29,14 +27,6 @@ func (r Routes) MX(domain string) (relay.Door, bool) {
 		return relay.Door{}, false
 	}
 	return RelayDoor(h, d), true
-}
-
-// policyPort is the relay listener policy a door uses.
-func policyPort(d world.Door) int {
-	if n, err := strconv.Atoi(d.Policy); err == nil {
-		return n
-	}
-	return d.Port
 }
 
 // relayDoors is the relay as the gateway sees it: it joins a tunnel to a

@@ -22,6 +22,7 @@ import (
 	"github.com/portlab/portlab/server/ca"
 	"github.com/portlab/portlab/server/events"
 	"github.com/portlab/portlab/server/gateway"
+	"github.com/portlab/portlab/server/internal/httpguard"
 	"github.com/portlab/portlab/server/lab"
 	"github.com/portlab/portlab/server/mailbox"
 	"github.com/portlab/portlab/server/netsim"
@@ -54,6 +55,10 @@ type Config struct {
 	Policy, Hosts, Profiles string
 	// Origins are extra sites allowed to embed pages and open tunnels.
 	Origins []string
+	// AllowHosts are names the pages are reached by besides the HTTP
+	// host and localhost (another Host header gets 421, against DNS
+	// rebinding).
+	AllowHosts []string
 	// LabTTL is the idle time after which a lab expires (default 2h).
 	LabTTL time.Duration
 	// LabsPerClient is how many labs one client address may hold
@@ -66,6 +71,9 @@ type Config struct {
 	TunnelsPerClient int
 	// MaxMessage bounds one WebSocket message (0: the gateway's default).
 	MaxMessage int64
+	// HTTPTimeouts bound each phase of an HTTP request (zero: the
+	// defaults of portlab serve).
+	HTTPTimeouts httpguard.Timeouts
 	// ErrorLog receives the SMTP servers' errors (nil discards them).
 	ErrorLog *log.Logger
 	// Version is shown in the page footer.
@@ -141,11 +149,13 @@ func New(cfg Config) (*Sandbox, error) {
 	}
 	s := &Sandbox{done: make(chan struct{}), cfg: cfg, policy: pol, ca: auth, bus: events.NewBus(), world: w, profiles: profiles}
 	s.store = mailbox.New(pol.Limits.MailboxSize, 256<<20, nil)
+	s.store.Notify(s.bus)
 	s.labs = lab.NewManager(lab.Config{
 		TTL: cfg.LabTTL, MaxPerClient: cfg.LabsPerClient, MaxLabs: 100000, Default: profiles.DefaultProfile(),
 		Profiles: func(n string) bool { _, ok := s.profiles.Profile(n); return ok },
 		OnExpire: s.store.DeleteLab,
 	})
+	s.bus.RouteAuth(s.labs.LabOf) // a lab's AUTH events go to that lab only
 	s.relay, err = relay.New(relay.Config{
 		Policy: pol, Certs: auth, Store: s.store, Bus: s.bus, ErrorLog: cfg.ErrorLog,
 		ExtraNames: extraNames(cfg.SMTPHost),
@@ -172,8 +182,15 @@ func New(cfg Config) (*Sandbox, error) {
 		AllowOrigins: cfg.Origins, DropTimeout: cfg.DropTimeout,
 		MaxPerClient: cfg.TunnelsPerClient, MaxMessage: cfg.MaxMessage,
 	})
-	s.httpSrv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
-	go s.httpSrv.Serve(s.httpLn)
+	// HTTP hardening: Host and Origin checks, time-outs, connection caps.
+	hosts, anyIP := httpguard.DefaultHosts(cfg.HTTP)
+	guard := httpguard.Config{Hosts: append(hosts, cfg.AllowHosts...), AnyIP: anyIP, Origins: cfg.Origins}
+	timeouts := cfg.HTTPTimeouts
+	if timeouts == (httpguard.Timeouts{}) {
+		timeouts = httpguard.DefaultTimeouts
+	}
+	s.httpSrv = httpguard.NewServer(httpguard.Handler(s.routes(), guard), timeouts, nil)
+	go s.httpSrv.Serve(httpguard.Listen(s.httpLn, httpguard.DefaultLimits))
 	go s.sweep()
 	return s, nil
 }
@@ -333,6 +350,9 @@ func (s *Sandbox) World() *world.World { return s.world }
 
 // Profiles is the network profiles.
 func (s *Sandbox) Profiles() *netsim.Set { return s.profiles }
+
+// Labs is the lab manager.
+func (s *Sandbox) Labs() *lab.Manager { return s.labs }
 
 // Relay is the relay behind every listener and tunnel.
 func (s *Sandbox) Relay() *relay.Relay { return s.relay }

@@ -25,12 +25,7 @@ func TestBenchClient(t *testing.T) {
 	if os.Getenv("PORTLAB_BENCH") == "" {
 		t.Skip("set PORTLAB_BENCH=1 to measure the wasm client")
 	}
-	base := ""
-	if _, err := os.Stat(os.Getenv("PORTLAB_BIN")); os.Getenv("PORTLAB_BIN") != "" && err == nil {
-		base = startSandbox(t)
-	} else {
-		base = startSandbox(t)
-	}
+	base := startSandbox(t)
 
 	// Bytes on the wire, as a browser asks for them.
 	resp, err := http.Get(base + "/playground")
