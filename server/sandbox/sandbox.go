@@ -378,6 +378,9 @@ func (s *Sandbox) Close() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		s.httpSrv.Shutdown(ctx)
 		cancel()
+		// What Shutdown leaves (live event streams never go idle) is cut,
+		// so a closed sandbox serves nothing more.
+		s.httpSrv.Close()
 	}
 	// The sandbox opened them, so it closes them: a Serve that had not
 	// started when the relay closed would otherwise keep its listener.

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portlab/portlab/internal/leakcheck"
 	"github.com/portlab/portlab/scenarios/lesson"
@@ -112,5 +114,37 @@ func TestDefaultProfileFromFile(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(body), `"profile":"corporate"`) {
 		t.Errorf("POST /api/labs {}: %s", body)
+	}
+}
+
+// Close ends live event streams too: a closed sandbox serves nothing more
+// (a browser then reconnects to whatever listens next).
+func TestCloseEndsEventStreams(t *testing.T) {
+	s, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	resp, err := http.Post(s.URL()+"/api/labs", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l struct{ ID, Key string }
+	json.NewDecoder(resp.Body).Decode(&l)
+	resp.Body.Close()
+	req, _ := http.NewRequest("GET", s.URL()+"/api/labs/"+l.ID+"/events", nil)
+	req.Header.Set("Authorization", "Bearer "+l.Key)
+	stream, err := http.DefaultClient.Do(req)
+	if err != nil || stream.StatusCode != http.StatusOK {
+		t.Fatalf("event stream: %v %v", stream, err)
+	}
+	defer stream.Body.Close()
+	ended := make(chan error, 1)
+	go func() { _, err := io.Copy(io.Discard, stream.Body); ended <- err }()
+	s.Close()
+	select {
+	case <-ended:
+	case <-time.After(30 * time.Second): // a failure bound only, not a timing
+		t.Fatal("the event stream outlived Close")
 	}
 }
