@@ -9,10 +9,12 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -165,6 +167,20 @@ func (c *client) run(sb *sandbox, script string) {
 			fmt.Sscanf(line, "!long %d", &n)
 			c.log.WriteString(fmt.Sprintf("C: <%d octets>\n", n))
 			fmt.Fprintf(c.conn, "%s\r\n", strings.Repeat("x", n-2))
+			c.reply()
+		case strings.HasPrefix(line, "!raw "): // Go-quoted bytes, sent as they are
+			raw, err := strconv.Unquote(strings.TrimPrefix(line, "!raw "))
+			if err != nil {
+				c.t.Fatalf("%s: %v", line, err)
+			}
+			c.log.WriteString("C: " + strings.TrimPrefix(line, "!raw ") + "\n")
+			io.WriteString(c.conn, raw)
+			c.reply()
+		case strings.HasPrefix(line, "!auth-long "): // AUTH PLAIN with an N-octet line
+			var n int
+			fmt.Sscanf(line, "!auth-long %d", &n)
+			c.log.WriteString(fmt.Sprintf("C: <AUTH PLAIN line of %d octets>\n", n))
+			fmt.Fprintf(c.conn, "AUTH PLAIN %s\r\n", strings.Repeat("A", n-len("AUTH PLAIN \r\n")))
 			c.reply()
 		case line == "!eof":
 			c.reply()

@@ -199,7 +199,7 @@ func (r *Relay) door(d Door) (*door, error) {
 	srv := smtp.NewServer(smtp.BackendFunc(dr.newSession))
 	srv.Domain = d.Host
 	lim := r.policy.Limits
-	srv.ReadTimeout = lim.IdleTimeout
+	srv.ReadTimeout = 0 // the wire times out every read itself (timedReader)
 	srv.WriteTimeout = time.Minute
 	srv.MaxMessageBytes = lim.MaxMessageBytes
 	srv.MaxRecipients = lim.MaxRecipients
@@ -228,7 +228,7 @@ func (d *door) newSession(c *smtp.Conn) (smtp.Session, error) {
 // limits; over a limit, the greeting becomes the refusal.
 func (d *door) wrap(c net.Conn, meta Meta) *wire {
 	w := &wire{raw: c, conn: c, d: d, meta: meta, id: d.r.connID.Add(1)}
-	w.br = bufio.NewReaderSize(c, 4096)
+	w.br = bufio.NewReaderSize(timedReader{w}, 4096)
 	w.implicit = d.listener.TLS == policy.TLSImplicit
 	if !meta.Tunnel {
 		if release, ok := d.r.clients.connect(meta.Client); ok {
