@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,9 +37,40 @@ type sandbox struct {
 	ca    *ca.Authority
 	bus   *events.Bus
 	addr  map[int]string // lesson port -> 127.0.0.1:N
+
+	mu    sync.Mutex
+	slept []time.Duration // AUTH delays asked for; tests never wait them
+}
+
+func (sb *sandbox) sleep(d time.Duration) {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	sb.slept = append(sb.slept, d)
+}
+
+func (sb *sandbox) delays() []time.Duration {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	return append([]time.Duration(nil), sb.slept...)
 }
 
 func startSandbox(t testing.TB, policyText string) *sandbox {
+	t.Helper()
+	sb := newSandbox(t, policyText)
+	for _, l := range sb.r.policy.Listeners {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sb.addr[l.Port] = ln.Addr().String()
+		go sb.r.Serve(ln, Door{Host: l.Host, Port: l.Port})
+	}
+	return sb
+}
+
+// newSandbox is a relay with no listeners: sessions come through pipe
+// (ServeConn), so it also runs inside a synctest bubble.
+func newSandbox(t testing.TB, policyText string) *sandbox {
 	t.Helper()
 	pol := policy.Default()
 	if policyText != "" {
@@ -53,19 +85,11 @@ func startSandbox(t testing.TB, policyText string) *sandbox {
 		t.Fatal(err)
 	}
 	sb := &sandbox{store: mailbox.New(100, 64<<20, nil), ca: auth, bus: events.NewBus(), addr: map[int]string{}}
-	sb.r, err = New(Config{Policy: pol, Certs: auth, Store: sb.store, Bus: sb.bus})
+	sb.r, err = New(Config{Policy: pol, Certs: auth, Store: sb.store, Bus: sb.bus, Sleep: sb.sleep})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sb.r.Close() })
-	for _, l := range pol.Listeners {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		sb.addr[l.Port] = ln.Addr().String()
-		go sb.r.Serve(ln, Door{Host: l.Host, Port: l.Port})
-	}
 	return sb
 }
 

@@ -67,10 +67,10 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	if l.RequireTLSBeforeAuth && s.w.tls == nil {
 		return nil, replyMustStartTLS // the wire answers first; kept as a guard
 	}
-	if s.w.d.r.clients.authBlocked(s.w.meta) {
-		// A 421 ends the session once written (wire.writeLine).
-		return nil, &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0},
-			Message: fmt.Sprintf("%s Error: too many AUTH failures from %s", s.w.d.host, s.w.meta.Client)}
+	if d := s.w.d.r.clients.authDelay(s.w.meta); d > 0 {
+		// Recent failures from this client: wait before even looking at
+		// this try (limits.go). The answer stays Postfix's 535 or 235.
+		s.w.d.r.sleep(d)
 	}
 	offered := false
 	for _, m := range l.Mechanisms {
