@@ -150,7 +150,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		closeWith(c, tunnel.CodeTooMany, "too many open connections for this lab or address; close some and retry")
 		return
 	}
-	g.dial(c, t, l, profile, release)
+	g.dial(c, t, l, profile, client, release)
 }
 
 // admit counts a tunnel against its lab and its client address.
@@ -177,7 +177,7 @@ func (g *Gateway) admit(labID string, addr netip.Addr) (func(), bool) {
 	}, true
 }
 
-func (g *Gateway) dial(c *websocket.Conn, t tunnel.Target, l lab.Lab, p *netsim.Profile, release func()) {
+func (g *Gateway) dial(c *websocket.Conn, t tunnel.Target, l lab.Lab, p *netsim.Profile, client netip.Addr, release func()) {
 	dialled, ok := g.cfg.World.Host(t.Host)
 	if !ok {
 		release()
@@ -239,7 +239,7 @@ func (g *Gateway) dial(c *websocket.Conn, t tunnel.Target, l lab.Lab, p *netsim.
 		return
 	}
 	rd := RelayDoor(h, door)
-	if err := g.cfg.Relay.ServeConn(server, rd, relay.Meta{Lab: l.ID, Client: source(p)}); err != nil {
+	if err := g.cfg.Relay.ServeConn(server, rd, relay.Meta{Lab: l.ID, Client: source(p), Peer: client}); err != nil {
 		server.Close()
 	}
 }

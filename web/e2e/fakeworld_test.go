@@ -234,7 +234,7 @@ func (w *fakeWorld) mta(c net.Conn, host, port string, cert *tls.Certificate) {
 			say("221 2.0.0 Bye")
 			return
 		default:
-			say("502 5.5.2 Error: command not recognized")
+			say("500 5.5.2 Error: command not recognized")
 		}
 	}
 }
