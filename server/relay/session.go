@@ -190,6 +190,7 @@ func (s *session) Data(r io.Reader) error {
 	}
 	m.ReceivedAt = rl.now()
 	m.Raw = append(received(m, s.w.d.host), body...)
+	s.w.recycle(body)
 	if err := rl.store.Deliver(m); err != nil {
 		// Not stored, so not acknowledged: the client keeps the message.
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Error: queue file write error"}

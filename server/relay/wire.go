@@ -159,11 +159,19 @@ func (w *wire) bodyLine(line []byte) {
 }
 
 // takeBody hands the session the message the wire read, and whether it
-// broke a limit; the buffer is not kept, so an idle session holds none.
+// broke a limit.
 func (w *wire) takeBody() (body []byte, tooLong, tooBig bool) {
 	body, tooLong, tooBig = w.body, w.dataLong, w.dataBig
 	w.body, w.dataLong, w.dataBig = nil, false, false
 	return body, tooLong, tooBig
+}
+
+// recycle takes back a body the session has copied, for the next message
+// of the session; a large one is dropped, so an idle session holds little.
+func (w *wire) recycle(body []byte) {
+	if cap(body) <= 64<<10 {
+		w.body = body[:0]
+	}
 }
 
 func isTimeout(err error) bool {
