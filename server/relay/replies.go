@@ -32,6 +32,9 @@ var (
 	// RFC 1870 §6.3: a body over the limit, refused after the final dot
 	// in Postfix's words.
 	replyTooBig = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: "Message size exceeds fixed limit"}
+	// Postfix's cleanup could not write the queue file: the message is
+	// not acknowledged, so the client keeps it (RFC 5321 §4.2.5).
+	replyQueueWrite = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Error: queue file write error"}
 	// Never written (the wire ends the session first, with its own 421):
 	// returned where a read failed, so no internal error text can reach a
 	// client.
@@ -62,6 +65,11 @@ const (
 	// smtpd_forbid_bare_newline_reject_code 550 (smtpd.c, mail_params.h);
 	// RFC 5321 §2.3.8: CRLF is the only line ending. The session ends.
 	lineBareLFFm = "550 5.5.2 %s Error: bare <LF> received"
+	// VRFY: Postfix without a recipient table to consult answers "252
+	// 2.0.0 arg" (RFC 5321 §3.5.3: 252 when it cannot verify but will
+	// try); with no argument, its syntax reply.
+	lineVRFYMaybe  = "252 2.0.0 "
+	lineVRFYSyntax = "501 5.5.4 Syntax: VRFY address"
 	// Postfix mail_cmd: SIZE= not a number.
 	lineBadSize = "501 5.5.4 Bad message size syntax"
 	// Postfix mail_cmd: SIZE= above message_size_limit (RFC 1870 §6.1).

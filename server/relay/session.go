@@ -193,7 +193,7 @@ func (s *session) Data(r io.Reader) error {
 	s.w.recycle(body)
 	if err := rl.store.Deliver(m); err != nil {
 		// Not stored, so not acknowledged: the client keeps the message.
-		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Error: queue file write error"}
+		return replyQueueWrite
 	}
 	if s.relayed {
 		s.forward(m.Raw)

@@ -275,13 +275,11 @@ func (w *wire) command(line []byte) bool {
 		w.writeLine(lineSendHelo)
 		return false
 	case verb == "VRFY":
-		// Postfix without a recipient table to consult: "252 2.0.0 arg"
-		// (RFC 5321 §3.5.3: 252 when it cannot verify but will try).
 		_, arg, _ := strings.Cut(text, " ")
 		if arg = strings.TrimSpace(arg); arg == "" {
-			w.writeLine("501 5.5.4 Syntax: VRFY address")
+			w.writeLine(lineVRFYSyntax)
 		} else {
-			w.writeLine("252 2.0.0 " + arg)
+			w.writeLine(lineVRFYMaybe + arg)
 		}
 		return false
 	case !known[verb]:
