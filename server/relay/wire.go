@@ -274,14 +274,6 @@ func (w *wire) command(line []byte) bool {
 	case w.needEHLO:
 		w.writeLine(lineSendHelo)
 		return false
-	case verb == "VRFY":
-		_, arg, _ := strings.Cut(text, " ")
-		if arg = strings.TrimSpace(arg); arg == "" {
-			w.writeLine(lineVRFYSyntax)
-		} else {
-			w.writeLine(lineVRFYMaybe + arg)
-		}
-		return false
 	case !known[verb]:
 		// Before the TLS gate, as in Postfix's command loop. BDAT lands
 		// here too: CHUNKING is not offered (RFC 3030 §2).
@@ -289,6 +281,14 @@ func (w *wire) command(line []byte) bool {
 		return false
 	case w.tls == nil && w.d.listener.RequireTLSBeforeAuth && gatedBeforeTLS[verb]:
 		w.writeLine(replyLine(replyMustStartTLS))
+		return false
+	case verb == "VRFY":
+		_, arg, _ := strings.Cut(text, " ")
+		if arg = strings.TrimSpace(arg); arg == "" {
+			w.writeLine(lineVRFYSyntax)
+		} else {
+			w.writeLine(lineVRFYMaybe + arg)
+		}
 		return false
 	case verb == "MAIL" && w.session != nil && !w.session.fromSet:
 		// After go-smtp's own checks for HELO and a nested MAIL, as
