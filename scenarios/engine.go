@@ -147,8 +147,8 @@ type Engine struct {
 	Mailbox Mailbox
 	// Input feeds typed steps; nil plays them (PlayInput).
 	Input Input
-	// Server and Lab go into every Target.
-	Server, Lab string
+	// Server, Lab and the lab's Key go into every Target.
+	Server, Lab, Key string
 	// Profile, if set, replaces the lesson's starting profile.
 	Profile string
 	// RootCAs is the sandbox CA pool for TLS.

@@ -118,7 +118,7 @@ func (r *run) do(ctx context.Context, st *lesson.Step, a lesson.Action) *outcome
 
 func (r *run) connect(ctx context.Context, st *lesson.Step, a lesson.Action, out *outcome) {
 	r.hangup()
-	t := Target{Server: r.e.Server, Lab: r.e.Lab, Profile: r.profile, Host: a.Host, Port: a.Port}
+	t := Target{Server: r.e.Server, Lab: r.e.Lab, Key: r.e.Key, Profile: r.profile, Host: a.Host, Port: a.Port}
 	if a.Under != "" {
 		t.Profile = a.Under
 	}

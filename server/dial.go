@@ -20,10 +20,11 @@ func cmdDial(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs.SetOutput(stderr)
 	server := fs.String("server", "http://127.0.0.1:8080", "the portlab server")
 	labID := fs.String("lab", "", "the lab to dial from (default: the shared classroom)")
+	key := fs.String("key", "", "the lab's key (the \"key\" its creation answered); needed with --lab")
 	profile := fs.String("profile", "", "the network profile (default: the lab's)")
 	quiet := fs.Bool("q", false, "do not print Trying/Connected lines on stderr")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: portlab dial [--server URL] [--lab ID] [--profile NAME] HOST PORT")
+		fmt.Fprintln(stderr, "usage: portlab dial [--server URL] [--lab ID --key KEY] [--profile NAME] HOST PORT")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -38,7 +39,7 @@ func cmdDial(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintf(stderr, "portlab dial: %q is not a port\n", fs.Arg(1))
 		return exitError(2)
 	}
-	t := tunnel.Target{Server: *server, Lab: *labID, Profile: *profile, Host: fs.Arg(0), Port: port}
+	t := tunnel.Target{Server: *server, Lab: *labID, Key: *key, Profile: *profile, Host: fs.Arg(0), Port: port}
 	if !*quiet {
 		fmt.Fprintf(stderr, "Trying %s...\n", t.Host)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/portlab/portlab/server/ca"
 	"github.com/portlab/portlab/server/events"
 	"github.com/portlab/portlab/server/gateway"
+	"github.com/portlab/portlab/server/internal/httpguard"
 	"github.com/portlab/portlab/server/lab"
 	"github.com/portlab/portlab/server/mailbox"
 	"github.com/portlab/portlab/server/netsim"
@@ -44,6 +45,7 @@ type serveOptions struct {
 	Hosts      string
 	Profiles   string
 	Origins    stringList
+	AllowHosts stringList
 	LabTTL     time.Duration
 	LabsPerIP  int
 	DropAfter  time.Duration
@@ -76,6 +78,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
 	fs.StringVar(&o.Hosts, "hosts", "", "simulated hosts file (default: built in)")
 	fs.StringVar(&o.Profiles, "profiles", "", "network profiles file (default: built in)")
 	fs.Var(&o.Origins, "allow-origin", "a site allowed to embed the sandbox and open tunnels (host pattern, e.g. docs.example.com); repeatable")
+	fs.Var(&o.AllowHosts, "allow-host", "a name the pages are reached by, besides the --http host and localhost (a Host header not listed is refused with 421, against DNS rebinding); repeatable")
 	fs.DurationVar(&o.LabTTL, "lab-ttl", defaultLabTTL, "idle time after which a lab expires")
 	fs.IntVar(&o.LabsPerIP, "labs-per-client", 10, "labs one client address may hold")
 	fs.DurationVar(&o.DropAfter, "drop-timeout", 0, "how long a dropped connection takes to time out (default: the profile's, 5s)")
@@ -145,11 +148,13 @@ func startSandbox(o serveOptions) (*sandbox, error) {
 		return nil, err
 	}
 	s.store = mailbox.New(pol.Limits.MailboxSize, 256<<20, nil)
+	s.store.Notify(s.bus)
 	s.labs = lab.NewManager(lab.Config{
 		TTL: o.LabTTL, MaxPerClient: o.LabsPerIP, MaxLabs: 100000, Default: "home-isp",
 		Profiles: func(n string) bool { _, ok := s.profiles.Profile(n); return ok },
 		OnExpire: s.store.DeleteLab,
 	})
+	s.bus.RouteAuth(s.labs.LabOf) // a lab's AUTH events go to that lab only
 	errLog := log.New(io.Discard, "", 0)
 	if o.Verbose {
 		errLog = log.New(os.Stderr, "smtp: ", log.LstdFlags)
@@ -179,8 +184,11 @@ func startSandbox(o serveOptions) (*sandbox, error) {
 		World: s.world, Profiles: s.profiles, Labs: s.labs, Relay: s.relay, Certs: auth, Bus: s.bus,
 		AllowOrigins: o.Origins, DropTimeout: o.DropAfter,
 	})
-	s.httpSrv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
-	go s.httpSrv.Serve(s.httpLn)
+	// HTTP hardening: Host and Origin checks, time-outs, connection caps.
+	hosts, anyIP := httpguard.DefaultHosts(o.HTTP)
+	guard := httpguard.Config{Hosts: append(hosts, o.AllowHosts...), AnyIP: anyIP, Origins: o.Origins}
+	s.httpSrv = httpguard.NewServer(httpguard.Handler(s.routes(), guard), httpguard.DefaultTimeouts, nil)
+	go s.httpSrv.Serve(httpguard.Listen(s.httpLn, httpguard.DefaultLimits))
 	go s.sweep()
 	return s, nil
 }

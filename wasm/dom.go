@@ -120,9 +120,14 @@ func await(p js.Value) (js.Value, error) {
 	return r.v, r.err
 }
 
-// fetchText GETs a same-origin URL with the page's fetch (no net/http).
-func fetchText(url string) (string, error) {
-	resp, err := await(global.Call("fetch", url))
+// fetchText GETs a same-origin URL with the page's fetch (no net/http); a
+// lab's key, if given, goes as a bearer token.
+func fetchText(url string, key ...string) (string, error) {
+	init := map[string]any{}
+	if len(key) > 0 && key[0] != "" {
+		init["headers"] = map[string]any{"Authorization": "Bearer " + key[0]}
+	}
+	resp, err := await(global.Call("fetch", url, init))
 	if err != nil {
 		return "", err
 	}

@@ -28,6 +28,7 @@ type client struct {
 	mu      sync.Mutex
 	server  string // the page's origin, http(s)://host:port
 	lab     string
+	key     string // the lab's secret key, sent with every tunnel and API call for it
 	profile string
 	roots   *x509.CertPool
 	ui      *domUI
@@ -94,15 +95,35 @@ func (c *client) openLab() {
 		c.ui.Line(term.Error("no lab (" + err.Error() + "): using the shared classroom lab"))
 		return
 	}
+	c.useLab(v)
+	// A new lab (the page's "new lab" button) replaces this one.
+	on(document, "portlab:lab", false, func(ev js.Value) { c.useLab(ev.Get("detail")) })
+}
+
+// useLab keeps a lab object of the page script: its id and key.
+func (c *client) useLab(v js.Value) {
+	if v.Type() != js.TypeObject || v.Get("id").Type() != js.TypeString {
+		return
+	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.lab = v.Get("id").String()
-	c.mu.Unlock()
+	c.key = ""
+	if k := v.Get("key"); k.Type() == js.TypeString {
+		c.key = k.String()
+	}
 }
 
 func (c *client) labID() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.lab
+}
+
+func (c *client) labKey() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.key
 }
 
 func (c *client) currentProfile() string {
@@ -135,6 +156,7 @@ func (c *client) dial(ctx context.Context, host string, port int) (net.Conn, err
 	return browserDial(ctx, tunnel.Target{
 		Server:  c.server,
 		Lab:     c.labID(),
+		Key:     c.labKey(),
 		Profile: c.currentProfile(),
 		Host:    host,
 		Port:    port,

@@ -144,6 +144,7 @@ func (p *player) start(all bool) {
 		Input:   p,
 		Server:  p.c.server,
 		Lab:     p.c.labID(),
+		Key:     p.c.labKey(),
 		RootCAs: p.c.roots,
 		OnEvent: p.event,
 		OnLine:  p.line,
@@ -381,7 +382,7 @@ func (m labMailbox) Messages(ctx context.Context) ([]scenarios.Message, error) {
 	if lab == "" {
 		return nil, constError("no lab: the mailbox needs one")
 	}
-	body, err := fetchText("/api/labs/" + lab + "/messages")
+	body, err := fetchText("/api/labs/"+lab+"/messages", m.c.labKey())
 	if err != nil {
 		return nil, err
 	}

@@ -124,17 +124,17 @@ type portFact struct {
 
 var portFacts = []portFact{
 	{25, "server-to-server relay; receiving bounces and feedback-loop reports",
-		"optional STARTTLS", "do not use it for submission; often blocked by ISPs and cloud hosts",
+		"optional STARTTLS", "never for submission: only between mail servers; often blocked outbound by ISPs and cloud hosts",
 		"Assigned by RFC 821 (1982) and still IANA's SMTP port: MX to MX traffic."},
-	{465, "legacy SMTPS submission",
-		"implicit TLS, from the first byte", "avoid unless an app needs it (but RFC 8314 now recommends it)",
-		"Registered in 1997 for SMTP over SSL, revoked in 1998 in favour of STARTTLS, re-registered by RFC 8314 (2018) as \"submissions\"."},
+	{465, "submission with implicit TLS (\"submissions\")",
+		"implicit TLS, from the first byte", "submission, with the client requiring TLS; RFC 8314 prefers implicit TLS",
+		"Registered in 1997 as \"smtps\", revoked in 1998 in favour of STARTTLS (RFC 2487, 1999; RFC 3207, 2002), since an MX record cannot name a port (RFC 8314 §7.3); registered again by RFC 8314 (2018) as \"submissions\"."},
 	{587, "submission: a client or app hands a new message to its provider",
-		"STARTTLS, required before AUTH", "the default",
+		"STARTTLS, required before AUTH", "submission, with the client requiring STARTTLS",
 		"RFC 2476 (1998, now RFC 6409) split submission from relay."},
-	{2525, "unofficial alternative submission",
-		"STARTTLS", "the fallback when 587 is blocked",
-		"Assigned by neither IANA nor the IETF; offered by many delivery services."},
+	{2525, "alternative submission: a vendor convention, not an SMTP port",
+		"STARTTLS", "the fallback when 465 and 587 are both blocked, if the provider offers it",
+		"A vendor convention, not an SMTP port: assigned by neither IANA nor the IETF; offered by many delivery services."},
 }
 
 // clientRecipe shows how to reach one real listener with real tools.

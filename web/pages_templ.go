@@ -46,7 +46,7 @@ func homePage(m pageMeta, lessons []lessonInfo) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"hero\"><h1>Which SMTP port should I use: 25, 465, 587 or 2525?</h1><p class=\"lead\">portlab is a sandbox where you find out by doing. Your browser tab talks SMTP to simulated mail servers through simulated networks: a home ISP that blocks port 25, a cloud VM where 587 times out, a hotel Wi-Fi that strips STARTTLS. Nothing leaves the sandbox.</p><p class=\"actions\"><a class=\"button\" href=\"/playground\">Open the playground</a> <a class=\"button secondary\" href=\"/lessons/first-contact\">Start the first lesson</a></p></section><section aria-labelledby=\"teaches-title\"><h2 id=\"teaches-title\">What you will learn</h2><ul class=\"cards\"><li><strong>A port is a door number.</strong> The host finds the building, the port the door. SMTP sends and relays; IMAP and POP3 fetch.</li><li><strong>25 is for servers.</strong> MX to MX relay, bounces and feedback loops. ISPs and clouds block it outbound.</li><li><strong>587 is for you.</strong> Submission with STARTTLS, and credentials only after TLS.</li><li><strong>465 is back.</strong> Implicit TLS from the first byte; revoked in 1998, recommended again by RFC 8314.</li><li><strong>2525 is the fallback</strong> when a network blocks 587.</li><li><strong>TLS protects a hop,</strong> not the message: every relay sees it in the clear.</li></ul></section><section aria-labelledby=\"lessons\" class=\"lessons\"><h2 id=\"lessons\" tabindex=\"-1\">Lessons</h2><ol class=\"lesson-list\" data-testid=\"lesson-list\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"hero\"><h1>Which SMTP port should I use: 25, 465, 587 or 2525?</h1><p class=\"lead\">portlab is a sandbox where you find out by doing. Your browser tab talks SMTP to simulated mail servers through simulated networks: a home ISP that blocks port 25, a cloud VM where 587 times out, a hotel Wi-Fi that strips STARTTLS. Nothing leaves the sandbox.</p><p class=\"actions\"><a class=\"button\" href=\"/playground\">Open the playground</a> <a class=\"button secondary\" href=\"/lessons/first-contact\">Start the first lesson</a></p></section><section aria-labelledby=\"teaches-title\"><h2 id=\"teaches-title\">What you will learn</h2><ul class=\"cards\"><li><strong>A port is a door number.</strong> The host finds the building, the port the door. SMTP sends and relays; IMAP and POP3 fetch.</li><li><strong>25 is for servers.</strong> MX to MX relay, bounces and feedback loops. ISPs and clouds block it outbound.</li><li><strong>587 is for you.</strong> Submission with STARTTLS, and credentials only after TLS.</li><li><strong>465 is back.</strong> Implicit TLS from the first byte; revoked in 1998, recommended again by RFC 8314.</li><li><strong>2525 is the fallback</strong> when a network blocks both 465 and 587.</li><li><strong>TLS protects a hop,</strong> not the message: every relay sees it in the clear.</li></ul></section><section aria-labelledby=\"lessons\" class=\"lessons\"><h2 id=\"lessons\" tabindex=\"-1\">Lessons</h2><ol class=\"lesson-list\" data-testid=\"lesson-list\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -353,7 +353,7 @@ func portsPage(m pageMeta, facts []portFact) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "</dl><section class=\"notice correction\" aria-labelledby=\"rfc8314\" data-testid=\"rfc8314\"><h2 id=\"rfc8314\">RFC 8314 corrects the articles about 465</h2><p>Many guides call port 465 deprecated: it was registered in 1997 for SMTP over SSL and revoked a year later in favour of STARTTLS (RFC 3207). In 2018 RFC 8314 re-registered 465 as <em>submissions</em> and now <strong>recommends implicit TLS</strong> to submit mail, because a middlebox can strip STARTTLS from a plaintext connection before the upgrade. A client on 465 starts with a TLS ClientHello, so there is nothing to strip.</p></section><h2>How to test a door</h2><p><code>telnet host 25</code>. An open door answers with a <code>220 host ESMTP …</code> greeting. A blocked one answers <code>Connection refused</code> at once, or nothing at all until <code>Connection timed out</code>. On 465 a plaintext client sees no greeting either: the server waits for TLS.</p><h2>Why ports get blocked</h2><p>Network administrators block mail ports to stop spam from compromised machines or to stop users running their own mail servers. Residential ISPs usually block outbound 25; some cloud hosts also block 465 and 587, which is when 2525 helps. Recommended order for an app: 587, then 2525; 465 only if the app requires it; 25 only between mail servers.</p><h2>Other doors</h2><p>SMTP only sends and relays. Fetching mail uses other protocols and ports: IMAP 143 (993 with TLS) and POP3 110 (995 with TLS). The web uses 80 and 443.</p><h2>TLS protects a hop, not the message</h2><p>STARTTLS and implicit TLS encrypt the connection between two machines. Each relay on the path holds the message in the clear before it encrypts it again for the next hop. Only end-to-end encryption (PGP, S/MIME) keeps the content sealed from every relay.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "</dl><section class=\"notice correction\" aria-labelledby=\"rfc8314\" data-testid=\"rfc8314\"><h2 id=\"rfc8314\">RFC 8314 corrects the articles about 465</h2><p>Many guides call port 465 deprecated. IANA registered it in 1997 as <em>smtps</em>, SMTP over SSL, and revoked it in 1998 in favour of STARTTLS on the ordinary ports, published as RFC 2487 in 1999 and replaced by RFC 3207 in 2002. <em>smtps</em> could never serve mail between servers anyway: an MX record names a host, not a port, so that mail always goes to 25 (RFC 8314 §7.3). In 2018 RFC 8314 registered 465 again, as <em>submissions</em>, and its §1 <strong>recommends implicit TLS</strong> in preference to STARTTLS for submission: a middlebox can strip STARTTLS from a plaintext connection before the upgrade, while a client on 465 starts with a TLS ClientHello, so there is nothing to strip.</p></section><h2>The verdict</h2><p data-testid=\"verdict\">For submission, <strong>465 or 587</strong>, either way with the client set to require TLS (and to verify the server's certificate): a client that refuses to log in without STARTTLS cannot be downgraded on 587 either (RFC 3207 §6, RFC 8314 §5.2). <strong>2525</strong> when both are blocked, if your provider offers it. <strong>25 never</strong> to submit mail: it is the port between mail servers.</p><h2>How to test a door</h2><p><code>telnet host 25</code>, where telnet is installed (current Windows and macOS do not install it by default); <code>nc -v host 25</code>; in Windows PowerShell <code>Test-NetConnection host -Port 25</code>. To go on through TLS: <code>openssl s_client -starttls smtp -crlf -connect host:587</code>, or <code>openssl s_client -crlf -connect host:465</code>. An open door answers with a <code>220 host ESMTP …</code> greeting; on 465 a plaintext client sees nothing, because the server waits for TLS.</p><p>A door that does not open answers <code>Connection refused</code> at once, or nothing at all until <code>Connection timed out</code>. A refusal can come from a network that blocks the port, or from a host where nobody listens on it: to tell them apart, try the same door from another network.</p><h2>Why ports get blocked</h2><p>Network administrators block mail ports to stop spam from compromised machines or to stop users running their own mail servers. Many residential ISPs and cloud hosts block outbound 25; RFC 5068 (BCP 134) accepts that filtering and asks access networks never to block 587. Some networks block 465 and 587 too, which is when 2525 helps: a vendor convention, not an SMTP port, assigned by neither IANA nor the IETF.</p><p>Blocking 25 does not stop business email compromise: that fraud sends from real mail accounts, stolen or look-alike, through the submission ports like any honest user.</p><h2>Other doors</h2><p>SMTP only sends and relays. Fetching mail uses other protocols and ports: IMAP 143 (993 with TLS) and POP3 110 (995 with TLS). The web uses 80 and 443.</p><h2>TLS protects a hop, not the message</h2><p>STARTTLS and implicit TLS encrypt the connection between two machines; they authenticate the server only when the client checks its certificate. Between MX servers TLS is usually opportunistic and the certificate is not checked, unless the receiving domain publishes DANE (RFC 7672) or MTA-STS (RFC 8461). Each relay on the path holds the message in the clear before it encrypts it again for the next hop. Only end-to-end encryption (OpenPGP, S/MIME) keeps the content sealed from every relay.</p><p>TLS 1.0 and 1.1 are deprecated (RFC 8996); mail submission and access need TLS 1.2 or later (RFC 8997).</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -418,7 +418,7 @@ func clientsPage(m pageMeta, recipes []clientRecipe) templ.Component {
 				var templ_7745c5c3_Var23 string
 				templ_7745c5c3_Var23, templ_7745c5c3_Err = templ.JoinStringErrs("listener-" + strconv.Itoa(rc.Listener.LessonPort))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 135, Col: 91}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 160, Col: 91}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var23))
 				if templ_7745c5c3_Err != nil {
@@ -431,7 +431,7 @@ func clientsPage(m pageMeta, recipes []clientRecipe) templ.Component {
 				var templ_7745c5c3_Var24 string
 				templ_7745c5c3_Var24, templ_7745c5c3_Err = templ.JoinStringErrs("listener-title-" + strconv.Itoa(rc.Listener.LessonPort))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 135, Col: 168}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 160, Col: 168}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var24))
 				if templ_7745c5c3_Err != nil {
@@ -444,7 +444,7 @@ func clientsPage(m pageMeta, recipes []clientRecipe) templ.Component {
 				var templ_7745c5c3_Var25 string
 				templ_7745c5c3_Var25, templ_7745c5c3_Err = templ.JoinStringErrs("listener-title-" + strconv.Itoa(rc.Listener.LessonPort))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 136, Col: 69}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 161, Col: 69}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var25))
 				if templ_7745c5c3_Err != nil {
@@ -457,7 +457,7 @@ func clientsPage(m pageMeta, recipes []clientRecipe) templ.Component {
 				var templ_7745c5c3_Var26 string
 				templ_7745c5c3_Var26, templ_7745c5c3_Err = templ.JoinStringErrs(strconv.Itoa(rc.Listener.LessonPort))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 137, Col: 48}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 162, Col: 48}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var26))
 				if templ_7745c5c3_Err != nil {
@@ -470,7 +470,7 @@ func clientsPage(m pageMeta, recipes []clientRecipe) templ.Component {
 				var templ_7745c5c3_Var27 string
 				templ_7745c5c3_Var27, templ_7745c5c3_Err = templ.JoinStringErrs(rc.Listener.Host)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 139, Col: 25}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 164, Col: 25}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var27))
 				if templ_7745c5c3_Err != nil {
@@ -483,7 +483,7 @@ func clientsPage(m pageMeta, recipes []clientRecipe) templ.Component {
 				var templ_7745c5c3_Var28 string
 				templ_7745c5c3_Var28, templ_7745c5c3_Err = templ.JoinStringErrs(rc.Listener.Role)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 139, Col: 47}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 164, Col: 47}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var28))
 				if templ_7745c5c3_Err != nil {
@@ -496,7 +496,7 @@ func clientsPage(m pageMeta, recipes []clientRecipe) templ.Component {
 				var templ_7745c5c3_Var29 string
 				templ_7745c5c3_Var29, templ_7745c5c3_Err = templ.JoinStringErrs(rc.Host)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 139, Col: 69}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 164, Col: 69}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var29))
 				if templ_7745c5c3_Err != nil {
@@ -509,7 +509,7 @@ func clientsPage(m pageMeta, recipes []clientRecipe) templ.Component {
 				var templ_7745c5c3_Var30 string
 				templ_7745c5c3_Var30, templ_7745c5c3_Err = templ.JoinStringErrs(rc.Port)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 139, Col: 81}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 164, Col: 81}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var30))
 				if templ_7745c5c3_Err != nil {
@@ -522,7 +522,7 @@ func clientsPage(m pageMeta, recipes []clientRecipe) templ.Component {
 				var templ_7745c5c3_Var31 string
 				templ_7745c5c3_Var31, templ_7745c5c3_Err = templ.JoinStringErrs(rc.Swaks)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 143, Col: 50}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 168, Col: 50}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var31))
 				if templ_7745c5c3_Err != nil {
@@ -540,7 +540,7 @@ func clientsPage(m pageMeta, recipes []clientRecipe) templ.Component {
 					var templ_7745c5c3_Var32 string
 					templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs(rc.OpenSSL)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 146, Col: 53}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 171, Col: 53}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var32))
 					if templ_7745c5c3_Err != nil {
@@ -558,7 +558,7 @@ func clientsPage(m pageMeta, recipes []clientRecipe) templ.Component {
 				var templ_7745c5c3_Var33 string
 				templ_7745c5c3_Var33, templ_7745c5c3_Err = templ.JoinStringErrs(rc.Curl)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 149, Col: 49}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 174, Col: 49}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var33))
 				if templ_7745c5c3_Err != nil {
@@ -571,7 +571,7 @@ func clientsPage(m pageMeta, recipes []clientRecipe) templ.Component {
 				var templ_7745c5c3_Var34 string
 				templ_7745c5c3_Var34, templ_7745c5c3_Err = templ.JoinStringErrs(rc.Telnet)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 151, Col: 51}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 176, Col: 51}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var34))
 				if templ_7745c5c3_Err != nil {
@@ -584,7 +584,7 @@ func clientsPage(m pageMeta, recipes []clientRecipe) templ.Component {
 				var templ_7745c5c3_Var35 string
 				templ_7745c5c3_Var35, templ_7745c5c3_Err = templ.JoinStringErrs(rc.Host)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 154, Col: 60}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 179, Col: 60}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var35))
 				if templ_7745c5c3_Err != nil {
@@ -597,7 +597,7 @@ func clientsPage(m pageMeta, recipes []clientRecipe) templ.Component {
 				var templ_7745c5c3_Var36 string
 				templ_7745c5c3_Var36, templ_7745c5c3_Err = templ.JoinStringErrs(rc.Port)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 155, Col: 53}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 180, Col: 53}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var36))
 				if templ_7745c5c3_Err != nil {
@@ -610,7 +610,7 @@ func clientsPage(m pageMeta, recipes []clientRecipe) templ.Component {
 				var templ_7745c5c3_Var37 string
 				templ_7745c5c3_Var37, templ_7745c5c3_Err = templ.JoinStringErrs(rc.Security)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 156, Col: 66}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 181, Col: 66}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var37))
 				if templ_7745c5c3_Err != nil {
@@ -623,7 +623,7 @@ func clientsPage(m pageMeta, recipes []clientRecipe) templ.Component {
 				var templ_7745c5c3_Var38 string
 				templ_7745c5c3_Var38, templ_7745c5c3_Err = templ.JoinStringErrs(authLabel(rc.Listener.Auth))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 157, Col: 84}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 182, Col: 84}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var38))
 				if templ_7745c5c3_Err != nil {
@@ -712,7 +712,7 @@ func lessonPage(m pageMeta, l lessonInfo, d playgroundData) templ.Component {
 			var templ_7745c5c3_Var43 string
 			templ_7745c5c3_Var43, templ_7745c5c3_Err = templ.JoinStringErrs(l.Name)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 169, Col: 97}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 194, Col: 97}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var43))
 			if templ_7745c5c3_Err != nil {
@@ -730,7 +730,7 @@ func lessonPage(m pageMeta, l lessonInfo, d playgroundData) templ.Component {
 				var templ_7745c5c3_Var44 string
 				templ_7745c5c3_Var44, templ_7745c5c3_Err = templ.JoinStringErrs(l.Title)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 172, Col: 29}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 197, Col: 29}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var44))
 				if templ_7745c5c3_Err != nil {
@@ -748,7 +748,7 @@ func lessonPage(m pageMeta, l lessonInfo, d playgroundData) templ.Component {
 				var templ_7745c5c3_Var45 string
 				templ_7745c5c3_Var45, templ_7745c5c3_Err = templ.JoinStringErrs(l.Title)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 175, Col: 18}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 200, Col: 18}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var45))
 				if templ_7745c5c3_Err != nil {
@@ -766,7 +766,7 @@ func lessonPage(m pageMeta, l lessonInfo, d playgroundData) templ.Component {
 			var templ_7745c5c3_Var46 string
 			templ_7745c5c3_Var46, templ_7745c5c3_Err = templ.JoinStringErrs(l.Level)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 178, Col: 14}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 203, Col: 14}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var46))
 			if templ_7745c5c3_Err != nil {
@@ -784,7 +784,7 @@ func lessonPage(m pageMeta, l lessonInfo, d playgroundData) templ.Component {
 				var templ_7745c5c3_Var47 string
 				templ_7745c5c3_Var47, templ_7745c5c3_Err = templ.JoinStringErrs(strconv.Itoa(l.Minutes))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 180, Col: 34}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 205, Col: 34}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var47))
 				if templ_7745c5c3_Err != nil {
@@ -803,7 +803,7 @@ func lessonPage(m pageMeta, l lessonInfo, d playgroundData) templ.Component {
 				var templ_7745c5c3_Var48 string
 				templ_7745c5c3_Var48, templ_7745c5c3_Err = templ.JoinStringErrs(l.Profile)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 183, Col: 42}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 208, Col: 42}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var48))
 				if templ_7745c5c3_Err != nil {
@@ -826,7 +826,7 @@ func lessonPage(m pageMeta, l lessonInfo, d playgroundData) templ.Component {
 				var templ_7745c5c3_Var49 string
 				templ_7745c5c3_Var49, templ_7745c5c3_Err = templ.JoinStringErrs(l.Summary)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 187, Col: 32}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 212, Col: 32}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var49))
 				if templ_7745c5c3_Err != nil {
@@ -858,7 +858,7 @@ func lessonPage(m pageMeta, l lessonInfo, d playgroundData) templ.Component {
 			var templ_7745c5c3_Var50 string
 			templ_7745c5c3_Var50, templ_7745c5c3_Err = templ.JoinStringErrs(strconv.Itoa(max(len(l.Steps), 1)))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 197, Col: 77}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 222, Col: 77}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var50))
 			if templ_7745c5c3_Err != nil {
@@ -871,7 +871,7 @@ func lessonPage(m pageMeta, l lessonInfo, d playgroundData) templ.Component {
 			var templ_7745c5c3_Var51 string
 			templ_7745c5c3_Var51, templ_7745c5c3_Err = templ.JoinStringErrs(strconv.Itoa(len(l.Steps)))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 198, Col: 111}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 223, Col: 111}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var51))
 			if templ_7745c5c3_Err != nil {
@@ -889,7 +889,7 @@ func lessonPage(m pageMeta, l lessonInfo, d playgroundData) templ.Component {
 				var templ_7745c5c3_Var52 string
 				templ_7745c5c3_Var52, templ_7745c5c3_Err = templ.JoinStringErrs("step-" + strconv.Itoa(i))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 211, Col: 53}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 236, Col: 53}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var52))
 				if templ_7745c5c3_Err != nil {
@@ -902,7 +902,7 @@ func lessonPage(m pageMeta, l lessonInfo, d playgroundData) templ.Component {
 				var templ_7745c5c3_Var53 string
 				templ_7745c5c3_Var53, templ_7745c5c3_Err = templ.JoinStringErrs(strconv.Itoa(i))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 211, Col: 83}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 236, Col: 83}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var53))
 				if templ_7745c5c3_Err != nil {
@@ -915,7 +915,7 @@ func lessonPage(m pageMeta, l lessonInfo, d playgroundData) templ.Component {
 				var templ_7745c5c3_Var54 string
 				templ_7745c5c3_Var54, templ_7745c5c3_Err = templ.JoinStringErrs(s.ID)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 211, Col: 105}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 236, Col: 105}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var54))
 				if templ_7745c5c3_Err != nil {
@@ -928,7 +928,7 @@ func lessonPage(m pageMeta, l lessonInfo, d playgroundData) templ.Component {
 				var templ_7745c5c3_Var55 string
 				templ_7745c5c3_Var55, templ_7745c5c3_Err = templ.JoinStringErrs(strconv.FormatBool(s.Typed))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 211, Col: 169}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 236, Col: 169}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var55))
 				if templ_7745c5c3_Err != nil {
@@ -941,7 +941,7 @@ func lessonPage(m pageMeta, l lessonInfo, d playgroundData) templ.Component {
 				var templ_7745c5c3_Var56 string
 				templ_7745c5c3_Var56, templ_7745c5c3_Err = templ.JoinStringErrs("step-" + strconv.Itoa(i))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 211, Col: 211}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 236, Col: 211}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var56))
 				if templ_7745c5c3_Err != nil {
@@ -954,7 +954,7 @@ func lessonPage(m pageMeta, l lessonInfo, d playgroundData) templ.Component {
 				var templ_7745c5c3_Var57 string
 				templ_7745c5c3_Var57, templ_7745c5c3_Err = templ.JoinStringErrs(s.Title)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 214, Col: 17}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 239, Col: 17}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var57))
 				if templ_7745c5c3_Err != nil {
@@ -991,7 +991,7 @@ func lessonPage(m pageMeta, l lessonInfo, d playgroundData) templ.Component {
 					var templ_7745c5c3_Var58 string
 					templ_7745c5c3_Var58, templ_7745c5c3_Err = templ.JoinStringErrs(s.Command)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 226, Col: 27}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 251, Col: 27}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var58))
 					if templ_7745c5c3_Err != nil {

@@ -202,9 +202,17 @@ func TestPages(t *testing.T) {
 			{ID: "ports-table"},
 			{ID: "port-row-25", Text: "relay"},
 			{ID: "port-row-465", Text: "RFC 8314"},
-			{ID: "port-row-587", Text: "the default"},
+			{ID: "port-row-587", Text: "with the client requiring STARTTLS"},
 			{ID: "port-row-2525", Text: "fallback"},
+			{ID: "port-row-2525", Text: "not an SMTP port"},
 			{ID: "rfc8314", Text: "recommends implicit TLS"},
+			// The history of 465 with its sources (issue 11's corrections).
+			{ID: "rfc8314", Text: "RFC 2487 in 1999"},
+			{ID: "rfc8314", Text: "RFC 8314 §7.3"},
+			// One verdict, the same as the lessons' and the README's.
+			{ID: "verdict", Text: "465 or 587, either way with the client set to require TLS"},
+			{ID: "verdict", Text: "2525 when both are blocked"},
+			{ID: "verdict", Text: "25 never to submit mail"},
 		}},
 		{"/clients", true, 200, []expect{
 			{ID: "ca-link", Attr: "href", Value: "/ca.pem"},

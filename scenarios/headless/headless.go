@@ -104,7 +104,7 @@ func (r *Runner) play(ctx context.Context, api *httpapi.Client, pool *x509.CertP
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		api.DeleteLab(dctx, lab.ID)
+		api.DeleteLab(dctx, lab)
 	}()
 	fmt.Fprintf(r.Out, "=== %s: %s (%d steps, profile %s)\n", l.Name, l.Title, len(l.Steps), l.Profile)
 
@@ -112,9 +112,10 @@ func (r *Runner) play(ctx context.Context, api *httpapi.Client, pool *x509.CertP
 	var transcript []string
 	e := &scenarios.Engine{
 		Dialer:  tunnel.Dialer{},
-		Mailbox: httpapi.Mailbox{Client: api, Lab: lab.ID},
+		Mailbox: httpapi.Mailbox{Client: api, Lab: lab},
 		Server:  r.Server,
 		Lab:     lab.ID,
+		Key:     lab.Key,
 		RootCAs: pool,
 		OnLine: func(line session.Line) {
 			mu.Lock()

@@ -30,9 +30,11 @@ type Client struct {
 // maxBody bounds what the client reads from one response.
 const maxBody = 16 << 20
 
-// Lab is a lab as POST /api/labs returns it.
+// Lab is a lab as POST /api/labs returns it. Key is the lab's secret,
+// sent with every later request for the lab; keep it out of logs.
 type Lab struct {
 	ID        string    `json:"id"`
+	Key       string    `json:"key"`
 	User      string    `json:"user"`
 	Password  string    `json:"password"`
 	Profile   string    `json:"profile"`
@@ -48,8 +50,9 @@ func (c *Client) http() *http.Client {
 
 func (c *Client) url(path string) string { return strings.TrimSuffix(c.Server, "/") + path }
 
-// do sends a request and decodes a JSON answer into out (if not nil).
-func (c *Client) do(ctx context.Context, method, path string, body any, want int, out any) error {
+// do sends a request (with the lab's key as a bearer token, if key is
+// set) and decodes a JSON answer into out (if not nil).
+func (c *Client) do(ctx context.Context, method, path, key string, body any, want int, out any) error {
 	var r io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -64,6 +67,9 @@ func (c *Client) do(ctx context.Context, method, path string, body any, want int
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
 	}
 	resp, err := c.http().Do(req)
 	if err != nil {
@@ -103,24 +109,24 @@ func apiError(data []byte) string {
 // CreateLab creates a lab under a network profile ("" for the default).
 func (c *Client) CreateLab(ctx context.Context, profile string) (*Lab, error) {
 	var l Lab
-	if err := c.do(ctx, http.MethodPost, "/api/labs", map[string]string{"profile": profile}, http.StatusCreated, &l); err != nil {
+	if err := c.do(ctx, http.MethodPost, "/api/labs", "", map[string]string{"profile": profile}, http.StatusCreated, &l); err != nil {
 		return nil, err
 	}
-	if l.ID == "" {
-		return nil, fmt.Errorf("POST /api/labs: no lab id in the answer")
+	if l.ID == "" || l.Key == "" {
+		return nil, fmt.Errorf("POST /api/labs: no lab id or key in the answer")
 	}
 	return &l, nil
 }
 
 // DeleteLab deletes a lab.
-func (c *Client) DeleteLab(ctx context.Context, id string) error {
-	return c.do(ctx, http.MethodDelete, "/api/labs/"+url.PathEscape(id), nil, http.StatusNoContent, nil)
+func (c *Client) DeleteLab(ctx context.Context, l *Lab) error {
+	return c.do(ctx, http.MethodDelete, "/api/labs/"+url.PathEscape(l.ID), l.Key, nil, http.StatusNoContent, nil)
 }
 
 // Messages reads a lab's mailbox.
-func (c *Client) Messages(ctx context.Context, lab string) ([]scenarios.Message, error) {
+func (c *Client) Messages(ctx context.Context, l *Lab) ([]scenarios.Message, error) {
 	var ms []scenarios.Message
-	if err := c.do(ctx, http.MethodGet, "/api/labs/"+url.PathEscape(lab)+"/messages", nil, http.StatusOK, &ms); err != nil {
+	if err := c.do(ctx, http.MethodGet, "/api/labs/"+url.PathEscape(l.ID)+"/messages", l.Key, nil, http.StatusOK, &ms); err != nil {
 		return nil, err
 	}
 	return ms, nil
@@ -155,7 +161,7 @@ func (c *Client) CA(ctx context.Context) (*x509.CertPool, error) {
 // Mailbox is one lab's mailbox, for the scenario engine.
 type Mailbox struct {
 	Client *Client
-	Lab    string
+	Lab    *Lab
 }
 
 var _ scenarios.Mailbox = Mailbox{}

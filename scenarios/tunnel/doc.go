@@ -13,10 +13,12 @@
 //
 //  1. The client opens
 //
-//     GET {server}/ws/dial?lab=ID&host=NAME&port=N[&profile=NAME]
+//     GET {server}/ws/dial?lab=ID&key=KEY&host=NAME&port=N[&profile=NAME]
 //
 //     upgraded to a WebSocket (RFC 6455) with subprotocol [Subprotocol].
 //     lab is optional (the gateway then uses the shared "classroom" lab);
+//     a named lab needs its key (a browser's WebSocket cannot set an
+//     Authorization header, hence the query; the server never logs it);
 //     profile is optional (the lab's own network profile applies). host is
 //     a name from the simulated world's table, never an address: the
 //     gateway dials nothing taken from input.
@@ -47,7 +49,10 @@
 //     4003 [CodeUnknownHost]: the host is not in the world's table.
 //     Reported as [ErrUnknownHost].
 //     4004 [CodeBadRequest]: missing host, bad port, bad profile name.
-//     4005 [CodeNoSuchLab]: the lab does not exist or has expired.
+//     1003 unsupported data: a text message after "connected" (the
+//     tunnel carries binary messages only).
+//     4005 [CodeNoSuchLab]: the lab does not exist or has expired, or the
+//     key is missing or wrong.
 //     4008 [CodeTooMany]: too many connections for the lab or for the
 //     client address.
 //     4009 [CodeIdle]: the connection was idle longer than the gateway's

@@ -22,6 +22,8 @@ type Target struct {
 	Server string
 	// Lab is the lab id; empty means the shared "classroom" lab.
 	Lab string
+	// Key is the lab's secret key, which a named lab requires.
+	Key string
 	// Profile is the network profile; empty means the lab's profile.
 	Profile string
 	// Host is a simulated host name such as "smtp.relay.test".
@@ -79,6 +81,9 @@ func (t Target) query() url.Values {
 	if t.Lab != "" {
 		q.Set("lab", t.Lab)
 	}
+	if t.Key != "" {
+		q.Set("key", t.Key)
+	}
 	q.Set("host", t.Host)
 	q.Set("port", strconv.Itoa(t.Port))
 	if t.Profile != "" {
@@ -88,10 +93,10 @@ func (t Target) query() url.Values {
 }
 
 // TargetFromQuery is the gateway's half of [Target.URL]: it reads lab,
-// host, port and profile from a request's query. Errors are *[CloseError]
+// key, host, port and profile from a request's query. Errors are *[CloseError]
 // with [CodeBadRequest], ready to be sent as the close frame.
 func TargetFromQuery(q url.Values) (Target, error) {
-	t := Target{Lab: q.Get("lab"), Host: q.Get("host"), Profile: q.Get("profile")}
+	t := Target{Lab: q.Get("lab"), Key: q.Get("key"), Host: q.Get("host"), Profile: q.Get("profile")}
 	p := q.Get("port")
 	if p == "" {
 		return t, &CloseError{Code: CodeBadRequest, Reason: "missing port"}

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,19 +29,37 @@ type Config struct {
 	Bus      *events.Bus
 	Profiles *netsim.Set
 	World    *world.World
-	// MaxStreams bounds the live event streams open per lab.
+	// MaxStreams bounds the live event streams open per lab (the shared
+	// classroom excepted: the whole class watches it).
 	MaxStreams int
+	// MaxStreamsPerClient bounds the live event streams one client
+	// address holds, over all labs, so one address cannot take every
+	// view of the classroom; MaxStreamsTotal bounds them all.
+	MaxStreamsPerClient, MaxStreamsTotal int
 	// Heartbeat is how often an idle event stream sends a comment, so
 	// proxies keep it open.
 	Heartbeat time.Duration
+	// WriteTimeout bounds one write to an event stream: a reader that
+	// stops reading is let go.
+	WriteTimeout time.Duration
 }
 
 // API is an http.Handler for /api/.
+//
+// A lab's routes need its key (see package lab): "Authorization: Bearer
+// KEY", or, on the event stream alone, "?key=KEY", because a browser's
+// EventSource cannot set headers. A query parameter rather than a cookie:
+// a cookie would be sent by the browser with any request, including ones
+// another site's page triggers, and one browser holds several labs (one
+// per tab); the key is never logged by the server, and an EventSource
+// URL is not shown in the address bar, history or Referer.
 type API struct {
 	cfg     Config
 	mux     *http.ServeMux
 	mu      sync.Mutex
 	streams map[string]int
+	clients map[netip.Addr]int
+	total   int
 }
 
 // New returns the API handler.
@@ -47,10 +67,21 @@ func New(cfg Config) *API {
 	if cfg.MaxStreams == 0 {
 		cfg.MaxStreams = 8
 	}
+	if cfg.MaxStreamsPerClient == 0 {
+		cfg.MaxStreamsPerClient = 32
+	}
+	if cfg.MaxStreamsTotal == 0 {
+		cfg.MaxStreamsTotal = 2048
+	}
 	if cfg.Heartbeat == 0 {
 		cfg.Heartbeat = 25 * time.Second
 	}
-	a := &API{cfg: cfg, mux: http.NewServeMux(), streams: map[string]int{}}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = 30 * time.Second
+	}
+	a := &API{cfg: cfg, mux: http.NewServeMux(), streams: map[string]int{}, clients: map[netip.Addr]int{}}
+	// Method patterns: the mux answers a known path with a wrong method
+	// 405 and an Allow header.
 	a.mux.HandleFunc("POST /api/labs", a.createLab)
 	a.mux.HandleFunc("GET /api/labs/{id}", a.getLab)
 	a.mux.HandleFunc("PATCH /api/labs/{id}", a.patchLab)
@@ -60,16 +91,46 @@ func New(cfg Config) *API {
 	a.mux.HandleFunc("GET /api/labs/{id}/events", a.events)
 	a.mux.HandleFunc("GET /api/profiles", a.profiles)
 	a.mux.HandleFunc("GET /api/hosts", a.hosts)
-	a.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no such API endpoint")
-	})
 	return a
 }
 
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	a.mux.ServeHTTP(w, r)
+	if _, pattern := a.mux.Handler(r); pattern == "" {
+		// No route: the mux's own answer is 404 or 405 (with Allow) in
+		// plain text; the API answers in JSON.
+		jsonMiss{a.mux}.ServeHTTP(w, r)
+		return
+	}
+	a.mux.ServeHTTP(w, r) // sets the path values, which Handler does not
 }
+
+// jsonMiss lets the mux decide 404 or 405 and its Allow header, and
+// writes the body as the API's JSON error.
+type jsonMiss struct{ mux http.Handler }
+
+func (j jsonMiss) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &statusOnly{header: http.Header{}}
+	j.mux.ServeHTTP(rec, r)
+	if allow := rec.header.Get("Allow"); allow != "" {
+		w.Header().Set("Allow", allow)
+	}
+	if rec.code == http.StatusMethodNotAllowed {
+		writeError(w, rec.code, r.Method+" is not allowed here; allowed: "+rec.header.Get("Allow"))
+		return
+	}
+	writeError(w, http.StatusNotFound, "no such API endpoint")
+}
+
+// statusOnly keeps a response's status and headers and drops its body.
+type statusOnly struct {
+	header http.Header
+	code   int
+}
+
+func (s *statusOnly) Header() http.Header         { return s.header }
+func (s *statusOnly) Write(b []byte) (int, error) { return len(b), nil }
+func (s *statusOnly) WriteHeader(code int)        { s.code = code }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -82,12 +143,24 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 }
 
 // readBody decodes a small JSON body; an empty body is an empty object.
+// The body must say it is JSON: a form or text/plain body is what another
+// site's page can send without the browser asking this server first (a
+// CORS "simple request").
 func readBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		writeError(w, http.StatusUnsupportedMediaType, "the body must be JSON, sent with Content-Type: application/json")
+		return false
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
 		writeError(w, http.StatusBadRequest, "bad JSON body: "+err.Error())
+		return false
+	}
+	// One JSON value and nothing after it.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		writeError(w, http.StatusBadRequest, "bad JSON body: data after the JSON value")
 		return false
 	}
 	return true
@@ -96,7 +169,14 @@ func readBody(w http.ResponseWriter, r *http.Request, v any) bool {
 func labError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, lab.ErrNotFound):
-		writeError(w, http.StatusNotFound, "no such lab (labs expire when idle)")
+		writeError(w, http.StatusNotFound, "no such lab (labs expire when idle, and none survive a restart of the server)")
+	case errors.Is(err, lab.ErrNoKey):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="portlab lab"`)
+		writeError(w, http.StatusUnauthorized, "this lab needs its key: send Authorization: Bearer KEY (the key came with the lab's creation)")
+	case errors.Is(err, lab.ErrBadKey):
+		writeError(w, http.StatusForbidden, "wrong key for this lab")
+	case errors.Is(err, lab.ErrShared):
+		writeError(w, http.StatusForbidden, "the shared classroom lab cannot be changed or deleted; create your own lab with POST /api/labs")
 	case errors.Is(err, lab.ErrTooMany):
 		writeError(w, http.StatusTooManyRequests, "too many labs for this address: delete one or wait for it to expire")
 	case errors.Is(err, lab.ErrFull):
@@ -108,6 +188,26 @@ func labError(w http.ResponseWriter, err error) {
 	}
 }
 
+// bearer is the key an Authorization header brings.
+func bearer(r *http.Request) string {
+	scheme, key, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(key)
+}
+
+// open is the lab a request names, if it brings the lab's key; otherwise
+// it answers the request.
+func (a *API) open(w http.ResponseWriter, r *http.Request, key string) (lab.Lab, bool) {
+	l, err := a.cfg.Labs.Open(r.PathValue("id"), key)
+	if err != nil {
+		labError(w, err)
+		return lab.Lab{}, false
+	}
+	return l, true
+}
+
 type profileBody struct {
 	Profile string `json:"profile"`
 }
@@ -117,33 +217,30 @@ func (a *API) createLab(w http.ResponseWriter, r *http.Request) {
 	if !readBody(w, r, &b) {
 		return
 	}
-	var client netip.Addr
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		client = ap.Addr().Unmap()
-	}
-	l, err := a.cfg.Labs.Create(client, b.Profile)
+	l, err := a.cfg.Labs.Create(remoteAddr(r), b.Profile)
 	if err != nil {
 		labError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, l)
+	writeJSON(w, http.StatusCreated, l) // the only answer that holds the key
 }
 
 func (a *API) getLab(w http.ResponseWriter, r *http.Request) {
-	l, err := a.cfg.Labs.Get(r.PathValue("id"))
-	if err != nil {
-		labError(w, err)
-		return
+	if l, ok := a.open(w, r, bearer(r)); ok {
+		writeJSON(w, http.StatusOK, l)
 	}
-	writeJSON(w, http.StatusOK, l)
 }
 
 func (a *API) patchLab(w http.ResponseWriter, r *http.Request) {
+	l, ok := a.open(w, r, bearer(r))
+	if !ok {
+		return
+	}
 	var b profileBody
 	if !readBody(w, r, &b) {
 		return
 	}
-	l, err := a.cfg.Labs.SetProfile(r.PathValue("id"), b.Profile)
+	l, err := a.cfg.Labs.SetProfile(l.ID, b.Profile)
 	if err != nil {
 		labError(w, err)
 		return
@@ -152,7 +249,11 @@ func (a *API) patchLab(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) deleteLab(w http.ResponseWriter, r *http.Request) {
-	if err := a.cfg.Labs.Delete(r.PathValue("id")); err != nil {
+	l, ok := a.open(w, r, bearer(r))
+	if !ok {
+		return
+	}
+	if err := a.cfg.Labs.Delete(l.ID); err != nil {
 		labError(w, err)
 		return
 	}
@@ -160,12 +261,11 @@ func (a *API) deleteLab(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) messages(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if _, err := a.cfg.Labs.Get(id); err != nil {
-		labError(w, err)
+	l, ok := a.open(w, r, bearer(r))
+	if !ok {
 		return
 	}
-	msgs := a.cfg.Store.List(id)
+	msgs := a.cfg.Store.List(l.ID)
 	if msgs == nil {
 		msgs = []*mailbox.Message{}
 	}
@@ -173,12 +273,11 @@ func (a *API) messages(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) raw(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if _, err := a.cfg.Labs.Get(id); err != nil {
-		labError(w, err)
+	l, ok := a.open(w, r, bearer(r))
+	if !ok {
 		return
 	}
-	m, ok := a.cfg.Store.Get(id, r.PathValue("mid"))
+	m, ok := a.cfg.Store.Get(l.ID, r.PathValue("mid"))
 	if !ok {
 		writeError(w, http.StatusNotFound, "no such message (the mailbox keeps the newest ones)")
 		return
@@ -187,30 +286,39 @@ func (a *API) raw(w http.ResponseWriter, r *http.Request) {
 	w.Write(m.Raw)
 }
 
-// events streams a lab's events as Server-Sent Events.
+// events streams a lab's events as Server-Sent Events. An unknown or
+// expired lab is a 404 with a JSON reason, so a page can tell "expired"
+// from "reconnecting".
 func (a *API) events(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if _, err := a.cfg.Labs.Get(id); err != nil {
-		labError(w, err)
-		return
+	key := bearer(r)
+	if key == "" {
+		key = r.URL.Query().Get("key")
 	}
-	if !a.openStream(id) {
-		writeError(w, http.StatusTooManyRequests, "too many live views of this lab")
-		return
-	}
-	defer a.closeStream(id)
-	flusher, ok := w.(http.Flusher)
+	l, ok := a.open(w, r, key)
 	if !ok {
-		writeError(w, http.StatusInternalServerError, "streaming unsupported")
 		return
 	}
+	id := l.ID
+	client := remoteAddr(r)
+	if !a.openStream(id, client) {
+		writeError(w, http.StatusTooManyRequests, "too many live views of this lab or from this address; close some tabs")
+		return
+	}
+	defer a.closeStream(id, client)
+	rc := http.NewResponseController(w)
+	// A stream lives longer than the server's request time-outs: no read
+	// deadline (nothing is read), and a fresh write deadline per write.
+	rc.SetReadDeadline(time.Time{})
 	sub := a.cfg.Bus.Subscribe(256, func(e events.Event) bool { return e.Lab == id })
 	defer sub.Close()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("X-Accel-Buffering", "no")
+	rc.SetWriteDeadline(time.Now().Add(a.cfg.WriteTimeout))
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, ": portlab events\n\n")
-	flusher.Flush()
+	if rc.Flush() != nil {
+		return
+	}
 	tick := time.NewTicker(a.cfg.Heartbeat)
 	defer tick.Stop()
 	for {
@@ -218,31 +326,50 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-tick.C:
+			rc.SetWriteDeadline(time.Now().Add(a.cfg.WriteTimeout))
 			fmt.Fprint(w, ": keep-alive\n\n")
 		case e := <-sub.C:
 			data, _ := json.Marshal(e)
+			rc.SetWriteDeadline(time.Now().Add(a.cfg.WriteTimeout))
 			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Kind, data)
 		}
-		flusher.Flush()
+		if rc.Flush() != nil {
+			return
+		}
 	}
 }
 
-func (a *API) openStream(id string) bool {
+func (a *API) openStream(id string, client netip.Addr) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.streams[id] >= a.cfg.MaxStreams {
+	if id != lab.Classroom && a.streams[id] >= a.cfg.MaxStreams ||
+		a.clients[client] >= a.cfg.MaxStreamsPerClient || a.total >= a.cfg.MaxStreamsTotal {
 		return false
 	}
 	a.streams[id]++
+	a.clients[client]++
+	a.total++
 	return true
 }
 
-func (a *API) closeStream(id string) {
+func (a *API) closeStream(id string, client netip.Addr) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.streams[id]--; a.streams[id] <= 0 {
 		delete(a.streams, id)
 	}
+	if a.clients[client]--; a.clients[client] <= 0 {
+		delete(a.clients, client)
+	}
+	a.total--
+}
+
+func remoteAddr(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
 }
 
 // ProfileInfo is a profile as the pages list it.

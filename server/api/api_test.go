@@ -31,14 +31,27 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{store: mailbox.New(10, 1<<20, nil), bus: events.NewBus()}
 	labs := lab.NewManager(lab.Config{TTL: time.Hour, MaxPerClient: 2, MaxLabs: 100, Default: "home-isp",
 		Profiles: func(n string) bool { _, ok := profiles.Profile(n); return ok }, OnExpire: f.store.DeleteLab})
-	f.srv = httptest.NewServer(New(Config{Labs: labs, Store: f.store, Bus: f.bus, Profiles: profiles, World: world.Default(), MaxStreams: 1}))
+	f.srv = httptest.NewServer(New(Config{Labs: labs, Store: f.store, Bus: f.bus, Profiles: profiles, World: world.Default(), MaxStreams: 1, MaxStreamsPerClient: 4}))
 	t.Cleanup(f.srv.Close)
 	return f
 }
 
+// do sends a request without a lab key; a body goes as JSON.
 func (f *fixture) do(t *testing.T, method, path, body string) (int, string) {
 	t.Helper()
+	return f.doKey(t, method, path, body, "")
+}
+
+// doKey sends a request with a lab key (none if key is "").
+func (f *fixture) doKey(t *testing.T, method, path, body, key string) (int, string) {
+	t.Helper()
 	req, _ := http.NewRequest(method, f.srv.URL+path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +69,7 @@ func TestLabsLifecycle(t *testing.T) {
 	if code != http.StatusCreated || l.ID == "" || l.Profile != "cloud-vm" || l.Password == "" {
 		t.Fatalf("create: %d %s", code, body)
 	}
-	if code, body := f.do(t, "PATCH", "/api/labs/"+l.ID, `{"profile":"hotel-wifi"}`); code != 200 || !strings.Contains(body, `"profile":"hotel-wifi"`) {
+	if code, body := f.doKey(t, "PATCH", "/api/labs/"+l.ID, `{"profile":"hotel-wifi"}`, l.Key); code != 200 || !strings.Contains(body, `"profile":"hotel-wifi"`) {
 		t.Errorf("patch: %d %s", code, body)
 	}
 	for _, tc := range []struct {
@@ -71,9 +84,10 @@ func TestLabsLifecycle(t *testing.T) {
 		{"GET", "/api/labs/nope/messages", "", 404, "no such lab"},
 		{"GET", "/api/labs/" + l.ID + "/messages/XYZ/raw", "", 404, "no such message"},
 		{"GET", "/api/nothing", "", 404, "no such API endpoint"},
-		{"DELETE", "/api/labs/classroom", "", 404, "no such lab"},
+		{"GET", "/api/labs/nope/events", "", 404, "no such lab"},
+		{"DELETE", "/api/labs/classroom", "", 403, "shared classroom lab cannot be changed"},
 	} {
-		code, body := f.do(t, tc.method, tc.path, tc.body)
+		code, body := f.doKey(t, tc.method, tc.path, tc.body, l.Key)
 		if code != tc.code || !strings.Contains(body, tc.says) {
 			t.Errorf("%s %s: %d %s, want %d ...%s...", tc.method, tc.path, code, body, tc.code, tc.says)
 		}
@@ -83,10 +97,10 @@ func TestLabsLifecycle(t *testing.T) {
 	if code, body := f.do(t, "POST", "/api/labs", `{}`); code != http.StatusTooManyRequests {
 		t.Errorf("third lab: %d %s", code, body)
 	}
-	if code, _ := f.do(t, "DELETE", "/api/labs/"+l.ID, ""); code != http.StatusNoContent {
+	if code, _ := f.doKey(t, "DELETE", "/api/labs/"+l.ID, "", l.Key); code != http.StatusNoContent {
 		t.Errorf("delete: %d", code)
 	}
-	if code, _ := f.do(t, "GET", "/api/labs/"+l.ID, ""); code != 404 {
+	if code, _ := f.doKey(t, "GET", "/api/labs/"+l.ID, "", l.Key); code != 404 {
 		t.Errorf("deleted lab still there: %d", code)
 	}
 }
@@ -99,7 +113,8 @@ func TestMessagesAndEvents(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", f.srv.URL+"/api/labs/"+l.ID+"/events", nil)
+	// EventSource cannot set headers: the key comes as a query parameter.
+	req, _ := http.NewRequestWithContext(ctx, "GET", f.srv.URL+"/api/labs/"+l.ID+"/events?key="+l.Key, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
 		t.Fatalf("events: %v %v", resp, err)
@@ -108,7 +123,7 @@ func TestMessagesAndEvents(t *testing.T) {
 	br := bufio.NewReader(resp.Body)
 	br.ReadString('\n') // the opening comment
 	// A second live view of the lab is over MaxStreams.
-	if code, _ := f.do(t, "GET", "/api/labs/"+l.ID+"/events", ""); code != http.StatusTooManyRequests {
+	if code, _ := f.doKey(t, "GET", "/api/labs/"+l.ID+"/events", "", l.Key); code != http.StatusTooManyRequests {
 		t.Errorf("second stream: %d", code)
 	}
 
@@ -130,7 +145,7 @@ func TestMessagesAndEvents(t *testing.T) {
 		t.Errorf("stream said %q", got)
 	}
 
-	code, body := f.do(t, "GET", "/api/labs/"+l.ID+"/messages", "")
+	code, body := f.doKey(t, "GET", "/api/labs/"+l.ID+"/messages", "", l.Key)
 	var msgs []map[string]any
 	json.Unmarshal([]byte(body), &msgs)
 	if code != 200 || len(msgs) != 1 || msgs[0]["subject"] != "mine" {
@@ -148,7 +163,7 @@ func TestMessagesAndEvents(t *testing.T) {
 	if len(typed) != 1 || typed[0].From != "a@x.test" || len(typed[0].To) != 1 || typed[0].To[0] != "b@sandbox.test" || typed[0].Subject != "mine" || typed[0].ReceivedAt.IsZero() {
 		t.Errorf("as scenarios.Message: %+v", typed)
 	}
-	code, raw := f.do(t, "GET", "/api/labs/"+l.ID+"/messages/"+msgs[0]["id"].(string)+"/raw", "")
+	code, raw := f.doKey(t, "GET", "/api/labs/"+l.ID+"/messages/"+msgs[0]["id"].(string)+"/raw", "", l.Key)
 	if code != 200 || raw != "Subject: mine\r\n\r\nhi\r\n" {
 		t.Errorf("raw: %d %q", code, raw)
 	}

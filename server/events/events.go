@@ -1,6 +1,6 @@
 // Package events is the in-process bus on which every SMTP connection
 // reports what happens to it (connect, commands, replies, TLS, AUTH, stored
-// messages, disconnect). The gateway, the web UI and `portlab serve -v`
+// messages, disconnect), and the mailbox reports the messages it evicts. The gateway, the web UI and `portlab serve -v`
 // subscribe to it; publishers never block on a slow subscriber.
 package events
 
@@ -24,6 +24,9 @@ const (
 	// Dial is the network's verdict on a tunnelled connection attempt
 	// that never reached a server: refused, dropped, unknown host.
 	Dial Kind = "dial"
+	// Evicted is a lab's oldest message dropped to make room for a new one
+	// in the same lab, once the lab is at its mailbox bound.
+	Evicted Kind = "evicted"
 )
 
 // Event is one thing that happened on one connection.
@@ -43,7 +46,7 @@ type Event struct {
 	// AUTH details, on Kind Auth.
 	User string `json:"user,omitempty"`
 	OK   bool   `json:"ok,omitempty"`
-	// Message id, on Kind Message.
+	// Message id, on Kind Message and Evicted.
 	MessageID string `json:"message_id,omitempty"`
 }
 
@@ -52,6 +55,18 @@ type Bus struct {
 	mu      sync.RWMutex
 	subs    map[*Subscription]struct{}
 	dropped atomic.Uint64
+	labOf   func(user string) (lab string, ok bool)
+}
+
+// RouteAuth makes the bus send every AUTH event whose user names a lab to
+// that lab alone, whatever lab the connection was in: a lab's user name
+// is its id, and a real client authenticates from the shared classroom,
+// whose stream everyone may watch. Routing here, where every event
+// passes, keeps any publisher from leaking one lab's id to another.
+func (b *Bus) RouteAuth(labOf func(user string) (lab string, ok bool)) {
+	b.mu.Lock()
+	b.labOf = labOf
+	b.mu.Unlock()
 }
 
 // Subscription receives the events its filter accepts on C.
@@ -95,6 +110,11 @@ func (b *Bus) Publish(e Event) {
 	}
 	b.mu.RLock()
 	defer b.mu.RUnlock()
+	if e.Kind == Auth && e.User != "" && b.labOf != nil {
+		if lab, ok := b.labOf(e.User); ok {
+			e.Lab = lab
+		}
+	}
 	for s := range b.subs {
 		if s.filter != nil && !s.filter(e) {
 			continue

@@ -33,3 +33,25 @@ func TestBusFilterAndDrop(t *testing.T) {
 		t.Error("closed subscription still receives")
 	}
 }
+
+// An AUTH as a lab's user, made from a connection still in the shared
+// classroom, reaches that lab's stream and never the classroom's.
+func TestAuthRoutedToItsLab(t *testing.T) {
+	b := NewBus()
+	b.RouteAuth(func(user string) (string, bool) { return user, user == "lab1" })
+	classroom := b.Subscribe(10, func(e Event) bool { return e.Lab == "classroom" })
+	lab1 := b.Subscribe(10, func(e Event) bool { return e.Lab == "lab1" })
+	for _, ok := range []bool{false, true} {
+		b.Publish(Event{Kind: Auth, Lab: "classroom", User: "lab1", OK: ok, Text: "AUTH for lab1"})
+	}
+	b.Publish(Event{Kind: Auth, Lab: "classroom", User: "foo", Text: "AUTH for foo"})
+	if got := len(lab1.C); got != 2 {
+		t.Errorf("lab1 got %d AUTH events, want 2", got)
+	}
+	if got := len(classroom.C); got != 1 {
+		t.Fatalf("classroom got %d events, want only foo's", got)
+	}
+	if e := <-classroom.C; e.User != "foo" {
+		t.Errorf("classroom saw %+v", e)
+	}
+}

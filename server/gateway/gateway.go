@@ -1,8 +1,8 @@
 // Package gateway lets a browser tab, which cannot open a TCP socket, reach
 // a simulated host's port: one WebSocket carries one simulated TCP
-// connection. The gateway resolves the host only in the world's table,
-// applies the lab's network profile (refuse, drop, intercept, strip
-// STARTTLS, latency) and joins the stream to the relay in-process. The wire
+// connection. The gateway asks netsim.Route what the lab's network and the
+// world do to the connection, closes the tunnel with the matching code or
+// joins it, through the outcome's effects, to the relay in-process. The wire
 // protocol and its close codes are documented in scenarios/tunnel, which
 // is the client side.
 package gateway
@@ -11,15 +11,17 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -86,30 +88,37 @@ func New(cfg Config) *Gateway {
 	return &Gateway{cfg: cfg, perLab: map[string]int{}, perAddr: map[netip.Addr]int{}, ctx: ctx, shutdown: cancel}
 }
 
-// outside is where a profile's connections come from when it names no
-// source: an address no relay trusts (RFC 5737 documentation range).
-var outside = netip.MustParseAddr("198.51.100.23")
-
-func source(p *netsim.Profile) netip.Addr {
-	if p.Source.IsValid() {
-		return p.Source
-	}
-	return outside
-}
-
 // Close ends every tunnel that is waiting on a drop timeout.
 func (g *Gateway) Close() { g.shutdown() }
 
+// maxReason is the most a close reason may hold: a control frame's
+// payload is at most 125 bytes, two of them the code (RFC 6455 §5.5).
+const maxReason = 123
+
 // closeWith ends a tunnel with one of the documented codes.
 func closeWith(c *websocket.Conn, code websocket.StatusCode, reason string) {
-	if len(reason) > 120 { // a close reason must fit a control frame
-		reason = reason[:120]
+	c.Close(code, cutReason(reason))
+}
+
+// cutReason shortens a close reason to maxReason bytes at a character
+// boundary: the reason must be valid UTF-8 (RFC 6455 §7.1.6), and a
+// browser fails a connection whose reason is not (code 1006, the real
+// code lost).
+func cutReason(reason string) string {
+	if len(reason) <= maxReason {
+		return reason
 	}
-	c.Close(code, reason)
+	cut := maxReason
+	for cut > 0 && !utf8.RuneStart(reason[cut]) {
+		cut--
+	}
+	return reason[:cut]
 }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	client := remoteAddr(r)
+	// (The server's request time-outs do not reach the tunnel: net/http
+	// clears a connection's deadlines when Accept hijacks it.)
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{tunnel.Subprotocol},
 		OriginPatterns: g.cfg.AllowOrigins,
@@ -131,8 +140,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if labID == "" {
 		labID = lab.Classroom
 	}
-	l, err := g.cfg.Labs.Get(labID)
-	if err != nil {
+	l, err := g.cfg.Labs.Open(labID, t.Key)
+	switch {
+	case errors.Is(err, lab.ErrNoKey), errors.Is(err, lab.ErrBadKey):
+		closeWith(c, tunnel.CodeNoSuchLab, "this lab needs its key (key=...): only the lab's creator may open tunnels for it")
+		return
+	case err != nil:
 		closeWith(c, tunnel.CodeNoSuchLab, "no such lab: it may have expired; reload the page for a new one")
 		return
 	}
@@ -177,45 +190,39 @@ func (g *Gateway) admit(labID string, addr netip.Addr) (func(), bool) {
 	}, true
 }
 
+// dial carries out netsim's outcome for the tunnel: a close code for a
+// connection that fails, or the answering door joined to the tunnel
+// through the outcome's effects.
 func (g *Gateway) dial(c *websocket.Conn, t tunnel.Target, l lab.Lab, p *netsim.Profile, client netip.Addr, release func()) {
-	dialled, ok := g.cfg.World.Host(t.Host)
-	if !ok {
+	o := netsim.Route(g.cfg.World, p, t.Host, t.Port)
+	switch o.Kind {
+	case netsim.UnknownHost:
 		release()
-		g.publish(l.ID, t.Host, t.Port, "unknown host "+t.Host)
-		closeWith(c, tunnel.CodeUnknownHost, fmt.Sprintf("%s: Name or service not known (not a host of the sandbox's world)", t.Host))
+		g.publish(l.ID, o.Host, t.Port, "unknown host "+o.Host)
+		closeWith(c, tunnel.CodeUnknownHost, fmt.Sprintf("%s: Name or service not known (not a host of the sandbox's world)", o.Host))
 		return
-	}
-	host := dialled.Name
-	v := p.Decide(host, t.Port)
-	switch v.Action {
-	case netsim.Refuse:
+	case netsim.Refused:
 		release()
-		g.publish(l.ID, host, t.Port, "refused: "+v.Rule)
-		closeWith(c, tunnel.CodeRefused, "Connection refused: "+v.Rule)
+		g.publish(l.ID, o.Host, t.Port, "refused: "+o.Why)
+		closeWith(c, tunnel.CodeRefused, "Connection refused: "+o.Why)
 		return
-	case netsim.Drop:
-		timeout := v.Timeout
+	case netsim.Closed:
+		release()
+		g.publish(l.ID, o.Host, t.Port, "refused by the host: port closed")
+		closeWith(c, tunnel.CodeRefused, "Connection refused: "+o.Why)
+		return
+	case netsim.TimedOut:
+		timeout := o.Timeout
 		if g.cfg.DropTimeout > 0 {
 			timeout = g.cfg.DropTimeout
 		}
-		g.publish(l.ID, host, t.Port, "dropped: "+v.Rule)
-		go g.drop(c, timeout, v.Rule, release)
+		g.publish(l.ID, o.Host, t.Port, "dropped: "+o.Why)
+		go g.drop(c, timeout, o.Why, release)
 		return
 	}
-	target := host
-	if v.Action == netsim.Intercept {
-		target = v.InterceptHost
-	}
-	door, err := g.cfg.World.Door(target, t.Port)
-	if err != nil {
-		release()
-		g.publish(l.ID, host, t.Port, "refused by the host: port closed")
-		closeWith(c, tunnel.CodeRefused, fmt.Sprintf("Connection refused: %s has no service on port %d", target, t.Port))
-		return
-	}
-	info := tunnel.Info{Type: tunnel.TypeConnected, Host: host, Port: t.Port, Profile: p.Name, Rule: v.Rule, Stripped: v.StripSTARTTLS}
-	if v.Action == netsim.Intercept {
-		info.InterceptedBy = target
+	info := tunnel.Info{Type: tunnel.TypeConnected, Host: o.Host, Port: t.Port, Profile: p.Name, Rule: o.Why, Stripped: o.Stripped()}
+	if o.Intercepted {
+		info.InterceptedBy = o.Answering.Name
 	}
 	msg, _ := json.Marshal(info)
 	ctx := g.ctx
@@ -225,21 +232,20 @@ func (g *Gateway) dial(c *websocket.Conn, t tunnel.Target, l lab.Lab, p *netsim.
 		return
 	}
 	g.cfg.Labs.Touch(l.ID)
-	nc := &tunnelConn{Conn: websocket.NetConn(ctx, c, websocket.MessageBinary), release: release}
-	// NetConn lifts the read limit (it streams); one message must still
-	// stay bounded, so it is set again here.
+	nc := &tunnelConn{Conn: &wholeMessages{Conn: websocket.NetConn(ctx, c, websocket.MessageBinary), ws: c, ctx: ctx}, release: release}
+	// NetConn lifts the read limit; one message must still stay bounded,
+	// so it is set again here.
 	c.SetReadLimit(g.cfg.MaxMessage)
 	var server net.Conn = nc
-	if v.StripSTARTTLS || v.Latency > 0 {
-		server = g.middlebox(nc, v)
+	if len(o.Effects) > 0 {
+		server = middlebox(nc, o)
 	}
-	h, _ := g.cfg.World.Host(target)
-	if !door.Service.IsSMTP() {
-		go g.banner(server, door)
+	if !o.Door.Service.IsSMTP() {
+		go g.banner(server, o.Door)
 		return
 	}
-	rd := RelayDoor(h, door)
-	if err := g.cfg.Relay.ServeConn(server, rd, relay.Meta{Lab: l.ID, Client: source(p), Peer: client}); err != nil {
+	rd := RelayDoor(o.Answering, o.Door)
+	if err := g.cfg.Relay.ServeConn(server, rd, relay.Meta{Lab: l.ID, Client: o.Source, Peer: client}); err != nil {
 		server.Close()
 	}
 }
@@ -272,19 +278,12 @@ func (g *Gateway) drop(c *websocket.Conn, timeout time.Duration, rule string, re
 	}
 }
 
-// middlebox puts the profile's effects between the client and the relay:
-// the relay gets one end of a pipe, the middlebox copies the other end to
-// and from the tunnel.
-func (g *Gateway) middlebox(client net.Conn, v netsim.Verdict) net.Conn {
+// middlebox puts the outcome's effects between the client and the relay:
+// the relay gets one end of a pipe, and the other end, wrapped in the
+// effects, is joined to the tunnel.
+func middlebox(client net.Conn, o netsim.Outcome) net.Conn {
 	relaySide, mine := net.Pipe()
-	var server net.Conn = mine
-	if v.StripSTARTTLS {
-		server = netsim.StripSTARTTLS(server)
-	}
-	if v.Latency > 0 {
-		server = netsim.Delay(server, v.Latency)
-	}
-	go join(client, server)
+	go join(client, o.Wrap(mine))
 	return relaySide
 }
 
@@ -324,7 +323,7 @@ func (g *Gateway) publish(labID, host string, port int, text string) {
 
 // RelayDoor is the relay's view of a simulated host's SMTP door.
 func RelayDoor(h *world.Host, d world.Door) relay.Door {
-	return relay.Door{Host: d.Host, Port: policyPort(d), NoSTARTTLS: !h.STARTTLS, LocalDomains: strings.Join(h.LocalDomains, ",")}
+	return relay.Door{Host: d.Host, Port: policyPort(d), NoSTARTTLS: !h.STARTTLS, LocalDomains: h.LocalDomains}
 }
 
 // Routes is the relay's MX lookup in the simulated world: the port-25 door
@@ -344,12 +343,7 @@ func (r Routes) MX(domain string) (relay.Door, bool) {
 }
 
 // policyPort is the relay listener policy a door uses.
-func policyPort(d world.Door) int {
-	if n, err := strconv.Atoi(d.Policy); err == nil {
-		return n
-	}
-	return d.Port
-}
+func policyPort(d world.Door) int { return d.PolicyPort }
 
 // tunnelConn releases the tunnel's slots when the relay closes it.
 type tunnelConn struct {
@@ -360,6 +354,83 @@ type tunnelConn struct {
 func (c *tunnelConn) Close() error {
 	c.release()
 	return c.Conn.Close()
+}
+
+// wholeMessages reads the tunnel one whole message at a time, so a
+// message over the read limit is refused (1009) before any of it reaches
+// the relay: websocket.NetConn streams a message as it arrives, and the
+// first MaxMessage bytes of an oversized one were executed as SMTP before
+// the limit closed the tunnel. Writes, Close and addresses are NetConn's.
+type wholeMessages struct {
+	net.Conn
+	ws  *websocket.Conn
+	ctx context.Context
+
+	mu       sync.Mutex
+	deadline time.Time
+	buf      []byte
+	eof      bool
+}
+
+func (c *wholeMessages) Read(p []byte) (int, error) {
+	for len(c.buf) == 0 {
+		if c.eof {
+			return 0, io.EOF
+		}
+		if err := c.next(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, c.buf)
+	c.buf = c.buf[n:]
+	return n, nil
+}
+
+// next reads one message within the read deadline. As with NetConn, a
+// deadline that passes during a read ends the WebSocket.
+func (c *wholeMessages) next() error {
+	c.mu.Lock()
+	deadline := c.deadline
+	c.mu.Unlock()
+	ctx := c.ctx
+	if !deadline.IsZero() {
+		if !time.Now().Before(deadline) {
+			return os.ErrDeadlineExceeded
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	typ, data, err := c.ws.Read(ctx)
+	if err != nil {
+		switch websocket.CloseStatus(err) {
+		case websocket.StatusNormalClosure, websocket.StatusGoingAway:
+			c.eof = true
+			return io.EOF
+		}
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return os.ErrDeadlineExceeded
+		}
+		return err
+	}
+	if typ != websocket.MessageBinary {
+		c.ws.Close(websocket.StatusUnsupportedData, "the tunnel carries binary messages only")
+		return errors.New("gateway: a text message inside the tunnel")
+	}
+	c.buf = data
+	return nil
+}
+
+func (c *wholeMessages) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.deadline = t
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *wholeMessages) SetDeadline(t time.Time) error {
+	c.SetReadDeadline(t)
+	return c.Conn.SetWriteDeadline(t)
 }
 
 func remoteAddr(r *http.Request) netip.Addr {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,10 +12,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -38,6 +42,7 @@ type env struct {
 	store *mailbox.Store
 	world *world.World
 	relay *relay.Relay
+	bus   *events.Bus
 }
 
 // start assembles the real relay, labs, gateway and API behind a loopback
@@ -53,12 +58,14 @@ func start(t testing.TB, tune func(*gateway.Config)) *env {
 	bus := events.NewBus()
 	e.labs = lab.NewManager(lab.Config{TTL: time.Hour, MaxPerClient: 100, MaxLabs: 1000, Default: "home-isp",
 		Profiles: func(n string) bool { _, ok := profiles.Profile(n); return ok }})
-	r, err := relay.New(relay.Config{Policy: policy.Default(), Certs: auth, Store: e.store, Bus: bus, Routes: gateway.Routes{World: e.world}, Roots: auth.Pool()})
+	bus.RouteAuth(e.labs.LabOf) // as portlab serve does
+	r, err := relay.New(relay.Config{Policy: policy.Default(), Certs: auth, Store: e.store, Bus: bus, Routes: gateway.Routes{World: e.world}, Roots: auth.Pool(), Accounts: e.labs})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
 	e.relay = r
+	e.bus = bus
 	cfg := gateway.Config{World: e.world, Profiles: profiles, Labs: e.labs, Relay: r, Certs: auth, Bus: bus, DropTimeout: 300 * time.Millisecond}
 	if tune != nil {
 		tune(&cfg)
@@ -68,7 +75,12 @@ func start(t testing.TB, tune func(*gateway.Config)) *env {
 	mux := http.NewServeMux()
 	mux.Handle("GET "+tunnel.Path, g)
 	mux.Handle("/api/", api.New(api.Config{Labs: e.labs, Store: e.store, Bus: bus, Profiles: profiles, World: e.world}))
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewUnstartedServer(mux)
+	// Request time-outs far shorter than a tunnel's life (the drop
+	// timeout is 300 ms), as portlab serve sets them: a tunnel outlives
+	// them.
+	srv.Config.ReadTimeout, srv.Config.WriteTimeout = 100*time.Millisecond, 100*time.Millisecond
+	srv.Start()
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
 	return e
@@ -76,9 +88,15 @@ func start(t testing.TB, tune func(*gateway.Config)) *env {
 
 func (e *env) dial(t *testing.T, lab, profile, host string, port int) (*tunnel.Conn, error) {
 	t.Helper()
+	return e.dialTarget(t, tunnel.Target{Lab: lab, Profile: profile, Host: host, Port: port})
+}
+
+func (e *env) dialTarget(t *testing.T, target tunnel.Target) (*tunnel.Conn, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := tunnel.Dial(ctx, tunnel.Target{Server: e.url, Lab: lab, Profile: profile, Host: host, Port: port})
+	target.Server = e.url
+	c, err := tunnel.Dial(ctx, target)
 	if err == nil {
 		t.Cleanup(func() { c.Close() })
 		c.SetDeadline(time.Now().Add(10 * time.Second))
@@ -226,7 +244,7 @@ func TestStrippedSTARTTLSCommand(t *testing.T) {
 // Isolation: two labs send mail; each sees only its own.
 func TestLabIsolation(t *testing.T) {
 	e := start(t, nil)
-	var ids []string
+	var labs []lab.Lab
 	for _, subject := range []string{"from lab A", "from lab B"} {
 		resp, err := http.Post(e.url+"/api/labs", "application/json", strings.NewReader(`{"profile":"datacenter"}`))
 		if err != nil || resp.StatusCode != http.StatusCreated {
@@ -235,15 +253,28 @@ func TestLabIsolation(t *testing.T) {
 		var l lab.Lab
 		json.NewDecoder(resp.Body).Decode(&l)
 		resp.Body.Close()
-		ids = append(ids, l.ID)
-		c, err := e.dial(t, l.ID, "", "mx.sandbox.test", 25)
+		labs = append(labs, l)
+		// Without the key, or with another lab's, no tunnel opens.
+		for _, key := range []string{"", l.ID, l.Password, labs[0].Key} {
+			if key == l.Key {
+				continue
+			}
+			_, err := e.dialTarget(t, tunnel.Target{Lab: l.ID, Key: key, Host: "mx.sandbox.test", Port: 25})
+			if ce := (*tunnel.CloseError)(nil); !errors.As(err, &ce) || ce.Code != tunnel.CodeNoSuchLab {
+				t.Errorf("tunnel with key %q: %v, want 4005", key, err)
+			}
+		}
+		c, err := e.dialTarget(t, tunnel.Target{Lab: l.ID, Key: l.Key, Host: "mx.sandbox.test", Port: 25})
 		if err != nil {
 			t.Fatal(err)
 		}
 		converse(t, c, "EHLO x", "MAIL FROM:<s@x.test>", "RCPT TO:<t@sandbox.test>", "DATA", "Subject: "+subject+"\r\n\r\nhi\r\n.", "QUIT")
 	}
-	for i, id := range ids {
-		resp, err := http.Get(e.url + "/api/labs/" + id + "/messages")
+	for i, l := range labs {
+		id := l.ID
+		req, _ := http.NewRequest("GET", e.url+"/api/labs/"+id+"/messages", nil)
+		req.Header.Set("Authorization", "Bearer "+l.Key)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -315,17 +346,6 @@ func TestHostileInput(t *testing.T) {
 	if _, err := rawDial(t, e.url+tunnel.Path+"?host=mx.sandbox.test&port=25", "https://evil.example"); err == nil || !strings.Contains(err.Error(), "403") {
 		t.Errorf("foreign origin: %v", err)
 	}
-	// An oversized message ends the tunnel with 1009.
-	c, err := e.dial(t, "", "datacenter", "mx.sandbox.test", 25)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Write(make([]byte, 4096))
-	_, err = io.ReadAll(c)
-	var ce *tunnel.CloseError
-	if !errors.As(err, &ce) || ce.Code != tunnel.CodeTooBig {
-		t.Errorf("oversized message: %v", err)
-	}
 	// A flood from one address: past the limit each tunnel gets 4008, and
 	// the open ones keep working.
 	var held []*tunnel.Conn
@@ -358,6 +378,15 @@ func TestHostileInput(t *testing.T) {
 	if r := converse(t, held[0], "NOOP"); r[0] != "250 2.0.0 Ok" {
 		t.Errorf("a held tunnel stopped working: %v", r)
 	}
+	// An oversized message ends the tunnel with 1009 (last: the slot is
+	// given back only once the relay has closed its side).
+	c := held[1]
+	c.Write(make([]byte, 4096))
+	_, err := io.ReadAll(c)
+	var ce *tunnel.CloseError
+	if !errors.As(err, &ce) || ce.Code != tunnel.CodeTooBig {
+		t.Errorf("oversized message: %v", err)
+	}
 }
 
 func rawDial(t *testing.T, url, origin string) (*websocket.Conn, error) {
@@ -374,4 +403,90 @@ func rawDial(t *testing.T, url, origin string) (*websocket.Conn, error) {
 	_, _, err = c.Read(ctx)
 	c.CloseNow()
 	return c, err
+}
+
+// Nothing of a message over the limit reaches the relay: a transaction in
+// its first bytes is never run.
+func TestOversizedMessageNotForwarded(t *testing.T) {
+	e := start(t, func(c *gateway.Config) { c.MaxMessage = 1024 })
+	sub := e.bus.Subscribe(1024, nil)
+	defer sub.Close()
+	c, err := e.dial(t, "", "datacenter", "mx.sandbox.test", 25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	smuggled := "EHLO x\r\nMAIL FROM:<s@x.test>\r\nRCPT TO:<t@sandbox.test>\r\nDATA\r\nSubject: smuggled\r\n\r\nhi\r\n.\r\n"
+	c.Write([]byte(smuggled + strings.Repeat("x", 2048)))
+	_, err = io.ReadAll(c)
+	if ce := (*tunnel.CloseError)(nil); !errors.As(err, &ce) || ce.Code != tunnel.CodeTooBig {
+		t.Fatalf("oversized message: %v, want 1009", err)
+	}
+	for ev := range sub.C {
+		if ev.Kind == events.Command {
+			t.Errorf("the relay saw %q from an oversized message", ev.Text)
+		}
+		if ev.Kind == events.Disconnect {
+			break
+		}
+	}
+	if n := len(e.store.List(lab.Classroom)); n != 0 {
+		t.Errorf("%d message(s) stored from an oversized WebSocket message", n)
+	}
+}
+
+// A close reason longer than a control frame allows is cut at a character
+// boundary: a browser fails a reason that is not UTF-8 with 1006.
+func TestCloseReasonUTF8(t *testing.T) {
+	e := start(t, nil)
+	host := "x" + strings.Repeat("é", 70) // the cut at 123 bytes falls inside a "é"
+	_, err := rawDial(t, e.url+tunnel.Path+"?port=25&profile=datacenter&host="+url.QueryEscape(host), "")
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != tunnel.CodeUnknownHost {
+		t.Fatalf("closed with %v, want 4003", err)
+	}
+	if len(ce.Reason) > 123 || len(ce.Reason) < 120 || !utf8.ValidString(ce.Reason) {
+		t.Errorf("close reason of %d bytes, valid UTF-8 %v: %q", len(ce.Reason), utf8.ValidString(ce.Reason), ce.Reason)
+	}
+}
+
+// A real client in the shared classroom that authenticates as a lab's
+// user (the lab's id) moves into the lab; nothing on the classroom's
+// stream, which anyone may watch, names that lab, failed AUTH included.
+func TestClassroomStreamNamesNoLab(t *testing.T) {
+	e := start(t, nil)
+	l, err := e.labs.Create(netip.MustParseAddr("192.0.2.1"), "datacenter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := e.bus.Subscribe(1024, nil)
+	defer all.Close()
+	c, err := e.dial(t, "", "datacenter", "legacy.mail.test", 465)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := tls.Client(c, e.ca.ClientConfig("legacy.mail.test"))
+	plain := func(pass string) string {
+		return "AUTH PLAIN " + base64.StdEncoding.EncodeToString([]byte("\x00"+l.ID+"\x00"+pass))
+	}
+	replies := converse(t, tc, "EHLO x", plain("wrong"), plain(l.Password), "QUIT")
+	if !strings.HasPrefix(replies[1], "535") || !strings.HasPrefix(replies[2], "235") {
+		t.Fatalf("AUTH replies %v", replies)
+	}
+	var inLab int
+	for ev := range all.C {
+		if ev.Lab == lab.Classroom {
+			if data, _ := json.Marshal(ev); strings.Contains(string(data), l.ID) {
+				t.Errorf("the classroom stream names the lab: %s", data)
+			}
+		}
+		if ev.Lab == l.ID && ev.Kind == events.Auth {
+			inLab++
+		}
+		if ev.Kind == events.Disconnect {
+			break
+		}
+	}
+	if inLab != 2 {
+		t.Errorf("the lab got %d AUTH events, want 2 (the failure and the success)", inLab)
+	}
 }

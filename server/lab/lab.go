@@ -1,10 +1,17 @@
 // Package lab keeps the students' labs: one isolated sandbox each, with an
-// id nobody can guess, its own credentials, mailbox and event stream, and
-// the network profile the student is on. Idle labs expire.
+// id, a secret key, its own credentials, mailbox and event stream, and the
+// network profile the student is on. Idle labs expire.
+//
+// A lab's id is not a secret: it is the lab's SMTP user name, so it crosses
+// SMTP sessions and may be seen by anyone watching a shared screen or the
+// relay. Reading or changing a lab needs its key, which only the creator
+// gets (in the answer to [Manager.Create]) and which never appears in
+// events, pages or logs.
 package lab
 
 import (
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base32"
 	"errors"
 	"net/netip"
@@ -26,7 +33,10 @@ type Lab struct {
 	Created  time.Time `json:"created_at"`
 	LastSeen time.Time `json:"last_seen"`
 	Expires  time.Time `json:"expires_at"`
-	client   netip.Addr
+	// Key is the lab's secret, distinct from its id and from its SMTP
+	// password; only Create returns it.
+	Key    string `json:"key,omitempty"`
+	client netip.Addr
 }
 
 var (
@@ -38,6 +48,12 @@ var (
 	ErrFull = errors.New("the sandbox holds its maximum number of labs")
 	// ErrProfile: the profile is not known.
 	ErrProfile = errors.New("unknown network profile")
+	// ErrNoKey: the request names a lab but brings no key.
+	ErrNoKey = errors.New("this lab needs its key")
+	// ErrBadKey: the key is not the lab's.
+	ErrBadKey = errors.New("wrong key for this lab")
+	// ErrShared: the shared classroom lab cannot be changed or deleted.
+	ErrShared = errors.New("the shared classroom lab cannot be changed")
 )
 
 // Config bounds the labs.
@@ -107,10 +123,42 @@ func (m *Manager) Create(client netip.Addr, profile string) (Lab, error) {
 	}
 	now := m.cfg.Now()
 	id := token(16)
-	l := &Lab{ID: id, User: id, Password: token(10), Profile: profile, Created: now, LastSeen: now, client: client}
+	l := &Lab{ID: id, User: id, Password: token(10), Key: token(16), Profile: profile, Created: now, LastSeen: now, client: client}
 	l.Expires = now.Add(m.cfg.TTL)
 	m.labs[id] = l
 	return *l, nil
+}
+
+// view is a lab as anyone but its creator's first answer sees it: without
+// its key.
+func view(l *Lab) Lab {
+	v := *l
+	v.Key = ""
+	return v
+}
+
+// Open returns a lab for a request that brings key, and counts the access
+// as activity. The classroom has no key: anyone may read it (its mail is
+// the class's shared mailbox), nobody may change it.
+func (m *Manager) Open(id, key string) (Lab, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.labs[id]
+	if !ok || m.expired(l) {
+		return Lab{}, ErrNotFound
+	}
+	if l.ID != Classroom {
+		if key == "" {
+			return Lab{}, ErrNoKey
+		}
+		// Constant time: the answer must not tell how much of a guess
+		// was right.
+		if subtle.ConstantTimeCompare([]byte(key), []byte(l.Key)) != 1 {
+			return Lab{}, ErrBadKey
+		}
+	}
+	m.touch(l)
+	return view(l), nil
 }
 
 // Get returns a lab and counts the access as activity.
@@ -122,7 +170,7 @@ func (m *Manager) Get(id string) (Lab, error) {
 		return Lab{}, ErrNotFound
 	}
 	m.touch(l)
-	return *l, nil
+	return view(l), nil
 }
 
 // Touch records activity in a lab (a connection, a mailbox read).
@@ -145,8 +193,12 @@ func (m *Manager) expired(l *Lab) bool {
 	return l.ID != Classroom && !m.cfg.Now().Before(l.Expires)
 }
 
-// SetProfile moves a lab to another network.
+// SetProfile moves a lab to another network; the caller has checked the
+// key with Open. The classroom's profile is the server's setting.
 func (m *Manager) SetProfile(id, profile string) (Lab, error) {
+	if id == Classroom {
+		return Lab{}, ErrShared
+	}
 	if !m.cfg.Profiles(profile) {
 		return Lab{}, ErrProfile
 	}
@@ -158,14 +210,17 @@ func (m *Manager) SetProfile(id, profile string) (Lab, error) {
 	}
 	l.Profile = profile
 	m.touch(l)
-	return *l, nil
+	return view(l), nil
 }
 
 // Delete ends a lab; the classroom stays.
 func (m *Manager) Delete(id string) error {
+	if id == Classroom {
+		return ErrShared
+	}
 	m.mu.Lock()
 	l, ok := m.labs[id]
-	if !ok || id == Classroom {
+	if !ok {
 		m.mu.Unlock()
 		return ErrNotFound
 	}
@@ -210,6 +265,18 @@ func (m *Manager) Lookup(user string) (password, lab string, ok bool) {
 		return "", "", false
 	}
 	return l.Password, l.ID, true
+}
+
+// LabOf names the lab whose SMTP user is user, if there is one: the
+// event bus uses it to send a lab's AUTH events to that lab alone.
+func (m *Manager) LabOf(user string) (string, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.labs[user]
+	if !ok || l.ID == Classroom {
+		return "", false
+	}
+	return l.ID, true
 }
 
 // Len counts the labs, the classroom included.

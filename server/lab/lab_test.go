@@ -79,7 +79,7 @@ func TestLabsPerClient(t *testing.T) {
 	if _, err := m.Create(a, ""); err != nil {
 		t.Fatalf("after a delete: %v", err)
 	}
-	if err := m.Delete(Classroom); !errors.Is(err, ErrNotFound) {
+	if err := m.Delete(Classroom); !errors.Is(err, ErrShared) {
 		t.Error("the classroom can be deleted")
 	}
 	if got, _ := m.SetProfile(l2.ID, "cloud-vm"); got.ID != "" {
@@ -97,5 +97,53 @@ func TestMaxLabsOverall(t *testing.T) {
 	}
 	if _, err := m.Create(netip.MustParseAddr("192.0.2.99"), ""); !errors.Is(err, ErrFull) {
 		t.Fatalf("third lab with MaxLabs 2: %v", err)
+	}
+}
+
+// A lab's id is its SMTP user name and so is seen by others; its key is
+// the only way in, returned once, and the classroom cannot be changed.
+func TestLabKey(t *testing.T) {
+	c := &clock{time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
+	var expired []string
+	m := newTestManager(c, &expired)
+	l, err := m.Create(netip.MustParseAddr("192.0.2.1"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Key) != 26 || l.Key == l.ID || l.Key == l.Password {
+		t.Fatalf("key %q: want 128 random bits distinct from id %q and password %q", l.Key, l.ID, l.Password)
+	}
+	for _, tc := range []struct {
+		key  string
+		want error
+	}{{"", ErrNoKey}, {l.ID, ErrBadKey}, {l.Password, ErrBadKey}, {l.Key + "x", ErrBadKey}} {
+		if _, err := m.Open(l.ID, tc.key); !errors.Is(err, tc.want) {
+			t.Errorf("Open with key %q: %v, want %v", tc.key, err, tc.want)
+		}
+	}
+	got, err := m.Open(l.ID, l.Key)
+	if err != nil || got.Password != l.Password {
+		t.Fatalf("Open with the key: %+v, %v", got, err)
+	}
+	if got.Key != "" {
+		t.Error("Open returns the key again")
+	}
+	if g, _ := m.Get(l.ID); g.Key != "" {
+		t.Error("Get returns the key")
+	}
+	if _, err := m.Open(Classroom, ""); err != nil {
+		t.Errorf("the classroom is readable without a key: %v", err)
+	}
+	if _, err := m.SetProfile(Classroom, "cloud-vm"); !errors.Is(err, ErrShared) {
+		t.Errorf("SetProfile(classroom) = %v, want ErrShared", err)
+	}
+	if err := m.Delete(Classroom); !errors.Is(err, ErrShared) {
+		t.Errorf("Delete(classroom) = %v, want ErrShared", err)
+	}
+	if id, ok := m.LabOf(l.ID); !ok || id != l.ID {
+		t.Errorf("LabOf(%q) = %q, %v", l.ID, id, ok)
+	}
+	if _, ok := m.LabOf("foo"); ok {
+		t.Error("LabOf names a lab for a policy account")
 	}
 }

@@ -1,17 +1,22 @@
 // Package mailbox keeps the messages the sandbox accepts, in memory, per
 // lab: the students' "inbox" for everything they send, including mail the
 // relay agreed to pass on (marked relayed: it never leaves the process).
-// It is bounded by a message count per lab and a byte budget overall; the
-// oldest message goes first and every eviction is counted.
+//
+// It is bounded per lab (a message count and a byte bound) and overall (a
+// byte budget); see [Store] for how the bounds hold without one lab ever
+// costing another its mail.
 package mailbox
 
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"mime"
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/portlab/portlab/server/events"
 )
 
 // Message is one accepted message with what the lesson needs to show
@@ -23,9 +28,12 @@ type Message struct {
 	From       string    `json:"from"`
 	To         []string  `json:"to"`
 	Subject    string    `json:"subject"`
-	Headers    []Header  `json:"headers"`
-	Size       int       `json:"size"`
-	Raw        []byte    `json:"-"`
+	// Headers are the header fields as shown, bounded: a long value ends
+	// in a marker, and HeadersCut counts the fields not kept. Raw is whole.
+	Headers    []Header `json:"headers"`
+	HeadersCut int      `json:"headers_cut,omitempty"`
+	Size       int      `json:"size"`
+	Raw        []byte   `json:"-"`
 	// How it arrived.
 	Host       string `json:"host"`
 	Port       int    `json:"port"`
@@ -37,8 +45,8 @@ type Message struct {
 	AuthUser   string `json:"auth_user,omitempty"`
 	// Relayed marks mail for a domain the sandbox is not final for, which a
 	// real relay would have passed on.
-	Relayed bool `json:"relayed"`
-	seq     uint64
+	Relayed bool  `json:"relayed"`
+	held    int64 // bytes accounted for it
 }
 
 // Header is one header field, in message order.
@@ -47,80 +55,154 @@ type Header struct {
 	Value string `json:"value"`
 }
 
+// LabShare is how many labs it takes to fill the store: each lab, the
+// shared classroom included, may hold at most 1/LabShare of the overall
+// budget (16 MiB of the default 256 MiB, room for the default 10 MiB SIZE).
+const LabShare = 16
+
+// Errors Deliver returns for a message it cannot take; the relay then
+// answers with a temporary failure and the client keeps the message.
+var (
+	// ErrTooBig: the message alone is larger than a lab may hold.
+	ErrTooBig = errors.New("mailbox: message larger than a lab's bound")
+	// ErrFull: other labs hold the whole budget.
+	ErrFull = errors.New("mailbox: the sandbox's mail store is full")
+)
+
 // Store is the bounded in-memory mailbox of every lab.
+//
+// Each lab may hold perLab messages and labBytes (the budget divided by
+// LabShare) bytes. A delivery that would pass its lab's bounds evicts that
+// lab's own oldest messages, and only those: mail another lab was told
+// was accepted is never taken to make room. The overall budget holds
+// because a delivery that would pass it, even with its own lab emptied, is
+// refused instead (ErrFull) and nothing is evicted. Filling the store so
+// takes LabShare labs at their bound, more than one client address may
+// create; labs that expire give their bytes back.
+//
+// Bytes are counted as held: the raw message's buffer, the display
+// headers and envelope, and a fixed overhead per message.
 type Store struct {
 	mu        sync.Mutex
 	perLab    int
+	labBytes  int64
 	maxBytes  int64
 	bytes     int64
-	seq       uint64
-	labs      map[string][]*Message // oldest first
+	labs      map[string]*box
 	evictions uint64
 	now       func() time.Time
+	bus       *events.Bus
 }
 
-// New returns a store keeping at most perLab messages in each lab and
-// maxBytes of message data overall.
+// box is one lab's mail.
+type box struct {
+	msgs    []*Message // oldest first
+	bytes   int64
+	evicted uint64
+}
+
+// New returns a store keeping at most perLab messages and maxBytes/LabShare
+// bytes in each lab, and maxBytes overall.
 func New(perLab int, maxBytes int64, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{perLab: perLab, maxBytes: maxBytes, labs: map[string][]*Message{}, now: now}
+	return &Store{perLab: perLab, labBytes: maxBytes / LabShare, maxBytes: maxBytes, labs: map[string]*box{}, now: now}
+}
+
+// Notify makes the store publish an [events.Evicted] event on the lab's
+// own stream for every message it evicts.
+func (s *Store) Notify(bus *events.Bus) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bus = bus
+}
+
+// messageOverhead approximates what a Message and its slices cost beyond
+// the bytes of its strings.
+const messageOverhead = 512
+
+// held is what m keeps in memory.
+func held(m *Message) int64 {
+	n := cap(m.Raw) + messageOverhead + len(m.ID) + len(m.Lab) + len(m.From) + len(m.Subject) +
+		len(m.Host) + len(m.Client) + len(m.Helo) + len(m.TLSVersion) + len(m.TLSCipher) + len(m.AuthUser)
+	for _, to := range m.To {
+		n += len(to) + 16
+	}
+	for _, h := range m.Headers {
+		n += len(h.Name) + len(h.Value) + 32
+	}
+	return int64(n)
 }
 
 // Deliver stores m, filling ID, ReceivedAt, Size, Subject and Headers from
-// Raw. It never fails: when full, it evicts the oldest messages.
+// Raw. To make room it evicts only m's own lab's oldest messages; when
+// that cannot make room it stores nothing and returns ErrTooBig or ErrFull.
 func (s *Store) Deliver(m *Message) error {
 	if m.ID == "" {
 		m.ID = newID()
 	}
 	m.Size = len(m.Raw)
-	m.Headers, m.Subject = parseHeaders(m.Raw)
+	m.Headers, m.HeadersCut, m.Subject = parseHeaders(m.Raw)
+	m.held = held(m)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if m.ReceivedAt.IsZero() {
 		m.ReceivedAt = s.now()
 	}
-	s.seq++
-	m.seq = s.seq
-	s.labs[m.Lab] = append(s.labs[m.Lab], m)
-	s.bytes += int64(m.Size)
-	for len(s.labs[m.Lab]) > s.perLab {
-		s.evictFrom(m.Lab)
+	b := s.labs[m.Lab]
+	if b == nil {
+		b = &box{}
 	}
-	for s.bytes > s.maxBytes && s.evictOldest() {
+	switch {
+	case m.held > s.labBytes:
+		s.mu.Unlock()
+		return ErrTooBig
+	case s.bytes-b.bytes+m.held > s.maxBytes:
+		s.mu.Unlock()
+		return ErrFull
+	}
+	s.labs[m.Lab] = b
+	var gone []*Message
+	for len(b.msgs) > 0 && (len(b.msgs) >= s.perLab || b.bytes+m.held > s.labBytes || s.bytes+m.held > s.maxBytes) {
+		gone = append(gone, b.msgs[0])
+		s.bytes -= b.msgs[0].held
+		b.bytes -= b.msgs[0].held
+		b.msgs[0] = nil
+		b.msgs = b.msgs[1:]
+		b.evicted++
+		s.evictions++
+	}
+	b.msgs = append(b.msgs, m)
+	b.bytes += m.held
+	s.bytes += m.held
+	evicted, bus, now := b.evicted, s.bus, s.now()
+	s.mu.Unlock()
+	for i, old := range gone {
+		bus.Publish(events.Event{
+			Time: now, Kind: events.Evicted, Lab: m.Lab, Host: m.Host, Port: m.Port, MessageID: old.ID,
+			Text: fmt.Sprintf("message %s evicted to make room for %s: it was this lab's oldest (%d bytes); a lab keeps %d messages and %s; %d evicted from this lab so far",
+				old.ID, m.ID, old.Size, s.perLab, sizeText(s.labBytes), evicted-uint64(len(gone)-1-i)),
+		})
 	}
 	return nil
 }
 
-func (s *Store) evictFrom(lab string) {
-	box := s.labs[lab]
-	s.bytes -= int64(box[0].Size)
-	box[0] = nil
-	s.labs[lab] = box[1:]
-	s.evictions++
-}
-
-// evictOldest drops the oldest message of all labs; false when empty.
-func (s *Store) evictOldest() bool {
-	oldest, lab := uint64(0), ""
-	for l, box := range s.labs {
-		if len(box) > 0 && (oldest == 0 || box[0].seq < oldest) {
-			oldest, lab = box[0].seq, l
-		}
+// sizeText writes a bound as a student reads it.
+func sizeText(n int64) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%d MiB", n>>20)
 	}
-	if oldest == 0 {
-		return false
-	}
-	s.evictFrom(lab)
-	return true
+	return fmt.Sprintf("%d KiB", n>>10)
 }
 
 // List returns a lab's messages, newest first.
 func (s *Store) List(lab string) []*Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	box := s.labs[lab]
+	var box []*Message
+	if b := s.labs[lab]; b != nil {
+		box = b.msgs
+	}
 	out := make([]*Message, len(box))
 	for i, m := range box {
 		out[len(box)-1-i] = m
@@ -132,7 +214,11 @@ func (s *Store) List(lab string) []*Message {
 func (s *Store) Get(lab, id string) (*Message, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, m := range s.labs[lab] {
+	b := s.labs[lab]
+	if b == nil {
+		return nil, false
+	}
+	for _, m := range b.msgs {
 		if m.ID == id {
 			return m, true
 		}
@@ -144,18 +230,19 @@ func (s *Store) Get(lab, id string) (*Message, bool) {
 func (s *Store) DeleteLab(lab string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, m := range s.labs[lab] {
-		s.bytes -= int64(m.Size)
+	if b := s.labs[lab]; b != nil {
+		s.bytes -= b.bytes
+		delete(s.labs, lab)
 	}
-	delete(s.labs, lab)
 }
 
-// Stats reports the messages held, their bytes and the evictions so far.
+// Stats reports the messages held, the bytes accounted for them and the
+// evictions so far.
 func (s *Store) Stats() (messages int, bytes int64, evictions uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, box := range s.labs {
-		messages += len(box)
+	for _, b := range s.labs {
+		messages += len(b.msgs)
 	}
 	return messages, s.bytes, s.evictions
 }
@@ -164,43 +251,4 @@ func newID() string {
 	var b [8]byte
 	rand.Read(b[:])
 	return strings.ToUpper(hex.EncodeToString(b[:]))
-}
-
-// maxHeaders bounds how many header fields are kept for display.
-const maxHeaders = 200
-
-// parseHeaders reads the header section leniently and in order: a
-// student's hand-typed message may have no headers at all, or broken ones,
-// and it is still a message.
-func parseHeaders(raw []byte) ([]Header, string) {
-	var hs []Header
-	text := string(raw)
-	for len(text) > 0 && len(hs) < maxHeaders {
-		line, rest, _ := strings.Cut(text, "\n")
-		line = strings.TrimSuffix(line, "\r")
-		if line == "" {
-			break
-		}
-		text = rest
-		if (line[0] == ' ' || line[0] == '\t') && len(hs) > 0 {
-			hs[len(hs)-1].Value += " " + strings.TrimSpace(line)
-			continue
-		}
-		name, value, ok := strings.Cut(line, ":")
-		if !ok || name == "" || strings.ContainsAny(name, " \t") {
-			break // body text without a blank line: no more headers
-		}
-		hs = append(hs, Header{Name: name, Value: strings.TrimSpace(value)})
-	}
-	var subject string
-	for _, h := range hs {
-		if strings.EqualFold(h.Name, "Subject") {
-			subject = h.Value
-			if dec, err := new(mime.WordDecoder).DecodeHeader(h.Value); err == nil {
-				subject = dec
-			}
-			break
-		}
-	}
-	return hs, subject
 }

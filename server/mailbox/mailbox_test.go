@@ -1,9 +1,13 @@
 package mailbox
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/portlab/portlab/server/events"
 )
 
 func TestDeliverParsesAndLists(t *testing.T) {
@@ -44,13 +48,8 @@ func TestEvictionOldestFirst(t *testing.T) {
 	if len(box) != 3 || box[0].Subject != "4" || box[2].Subject != "2" {
 		t.Fatalf("kept %v", subjects(box))
 	}
-	// Byte budget: evicts across labs, oldest first.
-	s = New(100, 100, nil)
-	s.Deliver(&Message{Lab: "a", Raw: make([]byte, 60)})
-	s.Deliver(&Message{Lab: "b", Raw: make([]byte, 30)})
-	s.Deliver(&Message{Lab: "b", Raw: make([]byte, 30)})
-	if n, bytes, ev := s.Stats(); n != 2 || bytes != 60 || ev != 1 || len(s.List("a")) != 0 {
-		t.Errorf("stats = %d msgs %d bytes %d evictions; lab a has %d", n, bytes, ev, len(s.List("a")))
+	if _, _, ev := s.Stats(); ev != 2 {
+		t.Errorf("evictions = %d, want 2", ev)
 	}
 }
 
@@ -60,4 +59,116 @@ func subjects(ms []*Message) []string {
 		out = append(out, m.Subject)
 	}
 	return out
+}
+
+// One lab filling its mailbox, the shared classroom included, evicts only
+// its own oldest mail: every other lab keeps what it was told was
+// accepted, and each eviction is published on the evicting lab's stream.
+func TestEvictionStaysInTheSendersLab(t *testing.T) {
+	const budget = 1 << 20 // 64 KiB per lab
+	bus := events.NewBus()
+	s := New(1000, budget, nil)
+	s.Notify(bus)
+	seen := bus.Subscribe(1000, nil)
+	for _, lab := range []string{"a", "b"} {
+		for i := range 3 {
+			if err := s.Deliver(&Message{Lab: lab, Raw: fmt.Appendf(nil, "Subject: %s%d\r\n\r\n", lab, i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// The attack of issue 15: large mail to the classroom, past the budget.
+	var kept []string
+	for i := range 100 {
+		raw := make([]byte, 16<<10)
+		copy(raw, fmt.Sprintf("Subject: big%d\r\n\r\n", i))
+		if err := s.Deliver(&Message{Lab: "classroom", Host: "mx.sandbox.test", Port: 25, Raw: raw}); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	for _, lab := range []string{"a", "b"} {
+		if got := subjects(s.List(lab)); len(got) != 3 {
+			t.Errorf("lab %s kept %v, want its 3 messages", lab, got)
+		}
+	}
+	class := s.List("classroom")
+	kept = subjects(class)
+	if len(kept) == 0 || len(kept) > 4 || kept[0] != "big99" {
+		t.Errorf("classroom kept %v, want its newest few", kept)
+	}
+	var classBytes int64
+	for _, m := range class {
+		classBytes += m.held
+	}
+	if classBytes > budget/LabShare {
+		t.Errorf("classroom holds %d bytes, over its share %d", classBytes, budget/LabShare)
+	}
+	n, bytes, ev := s.Stats()
+	if ev != uint64(100-len(kept)) || n != 6+len(kept) || bytes > budget {
+		t.Errorf("stats = %d messages, %d bytes, %d evictions", n, bytes, ev)
+	}
+	seen.Close()
+	var evicted int
+	for e := range seen.C {
+		if e.Kind != events.Evicted {
+			continue
+		}
+		evicted++
+		if e.Lab != "classroom" || e.MessageID == "" || e.Port != 25 || !strings.Contains(e.Text, "evicted") {
+			t.Errorf("eviction event %+v", e)
+		}
+		if want := fmt.Sprintf("%d evicted from this lab so far", evicted); !strings.HasSuffix(e.Text, want) {
+			t.Errorf("event text %q, want it to end %q", e.Text, want)
+		}
+	}
+	if evicted != int(ev) {
+		t.Errorf("%d eviction events for %d evictions", evicted, ev)
+	}
+}
+
+// The overall budget holds with every lab at its bound: a delivery that
+// would pass it is refused, and evicts nobody.
+func TestOverallBudgetRefusesRatherThanEvicts(t *testing.T) {
+	const budget = 1 << 20
+	s := New(1000, budget, nil)
+	msg := func(lab string) *Message {
+		return &Message{Lab: lab, Raw: make([]byte, 31<<10)} // two fit in a lab, 32 fill the store
+	}
+	for i := range LabShare {
+		for range 2 {
+			if err := s.Deliver(msg(fmt.Sprint("lab", i))); err != nil {
+				t.Fatalf("lab%d: %v", i, err)
+			}
+		}
+	}
+	before, _, _ := s.Stats()
+	if err := s.Deliver(msg("late")); !errors.Is(err, ErrFull) {
+		t.Errorf("a new lab's delivery into a full store: %v, want ErrFull", err)
+	}
+	if err := s.Deliver(msg("lab0")); err != nil {
+		t.Errorf("a full lab's own delivery: %v, want it stored in place of its oldest", err)
+	}
+	if err := s.Deliver(&Message{Lab: "lab1", Raw: make([]byte, budget/LabShare)}); !errors.Is(err, ErrTooBig) {
+		t.Errorf("a message over a lab's bound: %v, want ErrTooBig", err)
+	}
+	n, bytes, ev := s.Stats()
+	if n != before || bytes > budget || ev != 1 || len(s.List("lab1")) != 2 {
+		t.Errorf("stats = %d messages (was %d), %d bytes, %d evictions; lab1 has %d", n, before, bytes, ev, len(s.List("lab1")))
+	}
+	s.DeleteLab("lab2")
+	if err := s.Deliver(msg("late")); err != nil {
+		t.Errorf("after a lab expired: %v", err)
+	}
+}
+
+// What the store accounts is what a message holds: its raw buffer and the
+// headers kept for display, not the raw size alone.
+func TestAccountedBytesIncludeHeaders(t *testing.T) {
+	s := New(10, 1<<30, nil)
+	raw := []byte("Subject: " + strings.Repeat("s", 1000) + "\r\nX-A: " + strings.Repeat("a", 1000) + "\r\n\r\nbody\r\n")
+	s.Deliver(&Message{Lab: "L", Raw: raw})
+	_, bytes, _ := s.Stats()
+	if min := int64(cap(raw) + 2000 + len("Subject") + len("X-A")); bytes < min {
+		t.Errorf("accounted %d bytes, want at least the raw buffer and the kept headers, %d", bytes, min)
+	}
 }

@@ -4,10 +4,53 @@
 package netsim
 
 import (
+	"fmt"
 	"net"
 	"sync"
 	"time"
 )
+
+var _ attemptEffect = (*LatencyRule)(nil)
+
+// LatencyRule adds one-way delay to connections (directive latency).
+type LatencyRule struct {
+	Target
+	Latency time.Duration
+}
+
+// newLatency reads "latency DURATION".
+func newLatency(d directive) (Rule, error) {
+	l, err := parseDuration(d.args[0], MaxLatency)
+	if err != nil {
+		return nil, fmt.Errorf("latency: %v", err)
+	}
+	return &LatencyRule{Target: d.Target, Latency: l}, nil
+}
+
+// Apply adds the delay to the verdict's latency effect: several latencies
+// add up, to at most MaxLatency, so that one Delay carries them all.
+func (r *LatencyRule) Apply(v *Verdict) {
+	for i, e := range v.Effects {
+		if l, ok := e.(*LatencyRule); ok {
+			v.Effects[i] = &LatencyRule{Target: l.Target, Latency: min(l.Latency+r.Latency, MaxLatency)}
+			return
+		}
+	}
+	v.Effects = append(v.Effects, r)
+}
+
+// touchesAttempt: a refusal, too, comes back one latency later.
+func (r *LatencyRule) touchesAttempt() {}
+
+func (r *LatencyRule) Explain(host string, port int) string {
+	s := r.Latency.String() + " of added latency"
+	if r.Because != "" {
+		s += " (" + r.Because + ")"
+	}
+	return s
+}
+
+func (r *LatencyRule) Wrap(server net.Conn) net.Conn { return Delay(server, r.Latency) }
 
 // Delay wraps c so that each Read returns its data d after the data
 // arrived, adding d of one-way latency server to client. Because SMTP is a

@@ -5,20 +5,19 @@
 // or slow it down (LESSONS.md L10, L4, L6).
 //
 // A network is a [Profile]: an ordered list of small [Rule] values, each
-// one fault in the spirit of toxiproxy's toxics. [Profile.Decide] turns a
-// profile and a host:port into one [Verdict], with a sentence a student can
-// read saying which rule decided. Profiles are data, read from a
-// teacher-editable file; [Default] parses the embedded default.profiles,
-// whose header documents the format.
+// one fault in the spirit of toxiproxy's toxics. Profiles are data, read
+// from a teacher-editable file; [Default] parses the embedded
+// default.profiles, whose header documents the format.
 //
-// The package dials nothing. A caller (the gateway, portlab dial) uses it
-// like this, so that every step fails the way a real one does:
+// [Route] is the one entry: given the world, a profile and a host:port, it
+// says what happens to the connection, as an [Outcome]: unknown host,
+// refused by the network, refused by the host (no door), timed out, or
+// connected to a host's door (perhaps another host's, when intercepted),
+// with a sentence a student can read saying which rule decided, and the
+// [Effect] values to put on the way (Outcome.Wrap). The package dials
+// nothing: a caller (the gateway, portlab dial) carries the outcome out.
 //
-//  1. world.Host: an unknown name fails before any packet ("no such host").
-//  2. Profile.Decide: Refuse and Drop end here; Intercept swaps in
-//     Verdict.InterceptHost as the host that answers.
-//  3. world.Door on the answering host: a closed port is refused by the
-//     host itself.
-//  4. Wrap the joined connection in the middleboxes the verdict asks for:
-//     [StripSTARTTLS] and [Delay].
+// Each effect (STARTTLS stripping, latency, a reset) is one small type in
+// one file that decides which connections it touches and wraps them; the
+// parser's ruleDirectives table maps its directive to its constructor.
 package netsim

@@ -74,8 +74,9 @@ func (p *parser) parseLine(line string) error {
 	if name == "profile" {
 		return p.profileDirective(fields[1:])
 	}
+	rd, isRule := ruleDirective(name)
 	if p.profile == nil {
-		if ruleDirectives[name] || name == "describe" || name == "drop-timeout" || name == "source" {
+		if isRule || name == "describe" || name == "drop-timeout" || name == "source" {
 			return p.errf("%s before any profile line (start with: profile NAME \"Title\")", name)
 		}
 	}
@@ -114,10 +115,10 @@ func (p *parser) parseLine(line string) error {
 		p.profile.Source = a
 		return nil
 	}
-	if ruleDirectives[name] {
-		return p.ruleDirective(name, line, fields[1:])
+	if isRule {
+		return p.rule(rd, line, fields[1:])
 	}
-	return p.errf("unknown directive %q (want profile, describe, drop-timeout, source, %s)", fields[0].text, ruleList)
+	return p.errf("unknown directive %q (want profile, describe, drop-timeout, source, %s)", fields[0].text, ruleList())
 }
 
 func (p *parser) profileDirective(args []field) error {
@@ -152,30 +153,75 @@ func (p *parser) profileDirective(args []field) error {
 	return nil
 }
 
-// ruleDirectives are the directives that add a Rule to a profile.
-var ruleDirectives = map[string]bool{
-	"pass": true, "refuse": true, "drop": true, "intercept": true, "strip-starttls": true, "latency": true,
+// directive is a rule line as the parser reads it, for a constructor.
+type directive struct {
+	Target
+	args []string // the directive's own arguments, e.g. latency's DURATION
+	via  string   // intercept's host that answers instead
 }
 
-const ruleList = "pass, refuse, drop, intercept, strip-starttls or latency"
+// ruleKind is one row of ruleDirectives.
+type ruleKind struct {
+	name  string
+	args  int
+	usage string
+	new   func(directive) (Rule, error)
+}
 
-// ruleDirective parses
-//
-//	NAME [DURATION] [port|ports LIST] [host GLOB] [via HOST] [because TEXT]
-func (p *parser) ruleDirective(name, line string, args []field) error {
-	t := Target{Line: p.line}
-	var latency time.Duration
-	via := ""
-	if name == "latency" {
-		if len(args) == 0 {
-			return p.errf("want: latency DURATION [port LIST] [host GLOB], e.g. latency 40ms")
+// ruleDirectives maps each rule directive to its constructor, in the
+// order messages list them. args is how many arguments the directive
+// takes before its fields, and usage says them for a line without.
+// A new effect is one file (see Effect) and one row here.
+var ruleDirectives = []ruleKind{
+	{"pass", 0, "", func(d directive) (Rule, error) { return &PassRule{d.Target}, nil }},
+	{"refuse", 0, "", func(d directive) (Rule, error) { return &RefuseRule{d.Target}, nil }},
+	{"drop", 0, "", func(d directive) (Rule, error) { return &DropRule{d.Target}, nil }},
+	{"intercept", 0, "", newIntercept},
+	{"strip-starttls", 0, "", newStrip},
+	{"latency", 1, "latency DURATION [port LIST] [host GLOB], e.g. latency 40ms", newLatency},
+	{"reset-after", 1, "reset-after BYTES [port LIST] [host GLOB], e.g. reset-after 2048", newResetAfter},
+}
+
+// ruleDirective finds a rule directive's row by name.
+func ruleDirective(name string) (ruleKind, bool) {
+	for _, r := range ruleDirectives {
+		if r.name == name {
+			return r, true
 		}
-		d, err := parseDuration(args[0].text, MaxLatency)
-		if err != nil {
-			return p.errf("latency: %v", err)
-		}
-		latency, args = d, args[1:]
 	}
+	return ruleKind{}, false
+}
+
+// ruleList names the rule directives for messages: "pass, ... or latency".
+func ruleList() string {
+	names := make([]string, len(ruleDirectives))
+	for i, r := range ruleDirectives {
+		names[i] = r.name
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+func newIntercept(d directive) (Rule, error) {
+	if d.via == "" {
+		return nil, errors.New("intercept needs via HOST: the host that answers instead")
+	}
+	return &InterceptRule{Target: d.Target, Via: d.via}, nil
+}
+
+// rule parses a line of the rule directive row:
+//
+//	NAME [ARGS] [port|ports LIST] [host GLOB] [via HOST] [because TEXT]
+func (p *parser) rule(row ruleKind, line string, args []field) error {
+	name := row.name
+	d := directive{Target: Target{Line: p.line}}
+	if len(args) < row.args {
+		return p.errf("want: %s", row.usage)
+	}
+	for _, a := range args[:row.args] {
+		d.args = append(d.args, a.text)
+	}
+	args = args[row.args:]
+	t := &d.Target
 	seen := map[string]bool{}
 	for len(args) > 0 {
 		key := strings.ToLower(args[0].text)
@@ -218,7 +264,7 @@ func (p *parser) ruleDirective(name, line string, args []field) error {
 			if err := world.CheckHostName(args[1].text); err != nil {
 				return p.errf("via: %v", err)
 			}
-			via, args = strings.ToLower(strings.TrimSuffix(args[1].text, ".")), args[2:]
+			d.via, args = strings.ToLower(strings.TrimSuffix(args[1].text, ".")), args[2:]
 		default:
 			want := "port, host or because"
 			if name == "intercept" {
@@ -227,23 +273,9 @@ func (p *parser) ruleDirective(name, line string, args []field) error {
 			return p.errf("unknown field %q in a %s rule (want %s)", args[0].text, name, want)
 		}
 	}
-	var r Rule
-	switch name {
-	case "pass":
-		r = &PassRule{t}
-	case "refuse":
-		r = &RefuseRule{t}
-	case "drop":
-		r = &DropRule{t}
-	case "intercept":
-		if via == "" {
-			return p.errf("intercept needs via HOST: the host that answers instead")
-		}
-		r = &InterceptRule{Target: t, Via: via}
-	case "strip-starttls":
-		r = &StripRule{t}
-	case "latency":
-		r = &LatencyRule{Target: t, Latency: latency}
+	r, err := row.new(d)
+	if err != nil {
+		return p.errf("%v", err)
 	}
 	p.profile.Rules = append(p.profile.Rules, r)
 	return nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,15 +48,16 @@ func (a Action) String() string {
 // lesson needs the point made in seconds.
 const DefaultDropTimeout = 5 * time.Second
 
-// Verdict is what a profile does to one connection.
+// Verdict is what a profile does to one connection, before the world is
+// asked who answers; Route turns it into an Outcome.
 type Verdict struct {
 	Action Action
 	// InterceptHost is the world host that answers instead, for Intercept.
 	InterceptHost string
-	// StripSTARTTLS puts a downgrade middlebox on the path (StripSTARTTLS).
-	StripSTARTTLS bool
-	// Latency is added one-way delay (Delay).
-	Latency time.Duration
+	// Effects are what the network does on the way, in the order their
+	// rules first matched (see Effect). A refused or dropped connection
+	// keeps only those that touch the attempt itself (latency).
+	Effects []Effect
 	// Timeout is how long a Drop takes to fail: the profile's drop
 	// timeout. A caller may use its own instead.
 	Timeout time.Duration
@@ -71,7 +73,7 @@ type Profile struct {
 	Title       string // e.g. "Home ISP"
 	Description string
 	Rules       []Rule
-	// DropTimeout is Verdict.Timeout for dropped connections;
+	// DropTimeout is how long a dropped connection takes to time out;
 	// zero means DefaultDropTimeout.
 	DropTimeout time.Duration
 	// Source is the address the student's connections appear to come
@@ -81,34 +83,34 @@ type Profile struct {
 	Line   int // where the profile is defined, for messages
 }
 
-// Decide says what the profile does to a connection to host:port.
+// decide says what the profile does to a connection to host:port.
 //
 // Every rule that matches applies, in file order. For the action (pass,
 // refuse, drop, intercept) the last matching rule wins, like a .gitignore
 // file: write the general rule first and the exceptions after it. Effects
-// (strip-starttls, latency) add to the verdict, so two latencies add up (to
-// at most MaxLatency). A refused or dropped connection carries no STARTTLS
-// stripping, since no byte of it crosses the middlebox.
-func (p *Profile) Decide(host string, port int) Verdict {
+// (strip-starttls, latency, ...) add to the verdict, so two latencies add
+// up (to at most MaxLatency). A refused or dropped connection carries no
+// effect on bytes, such as STARTTLS stripping, since no byte of it
+// crosses the network.
+func (p *Profile) decide(host string, port int) Verdict {
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
 	v := Verdict{Action: Pass}
 	why := fmt.Sprintf("nothing on this network blocks port %d", port)
-	var effects []Rule
+	var effects []Effect
 	for _, r := range p.Rules {
 		if !r.Match(host, port) {
 			continue
 		}
 		r.Apply(&v)
-		if _, ok := r.(Effect); ok {
-			effects = append(effects, r)
+		if e, ok := r.(Effect); ok {
+			effects = append(effects, e)
 		} else {
 			why = r.Explain(host, port)
 		}
 	}
-	v.Latency = min(v.Latency, MaxLatency)
 	blocked := v.Action == Refuse || v.Action == Drop
 	if blocked {
-		v.StripSTARTTLS = false
+		v.Effects = slices.DeleteFunc(v.Effects, func(e Effect) bool { return !touchesAttempt(e) })
 	}
 	if v.Action == Drop {
 		v.Timeout = p.DropTimeout
@@ -118,7 +120,7 @@ func (p *Profile) Decide(host string, port int) Verdict {
 	}
 	text := []string{why}
 	for _, e := range effects {
-		if _, strip := e.(*StripRule); strip && blocked {
+		if blocked && !touchesAttempt(e) {
 			continue
 		}
 		text = append(text, e.Explain(host, port))

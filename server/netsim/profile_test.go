@@ -20,16 +20,27 @@ func short(v Verdict) string {
 	if v.InterceptHost != "" {
 		s += " via " + v.InterceptHost
 	}
-	if v.StripSTARTTLS {
+	if slices.ContainsFunc(v.Effects, isStrip) {
 		s += " strip"
 	}
-	if v.Latency != 0 {
-		s += " +" + v.Latency.String()
+	if l := latency(v); l != 0 {
+		s += " +" + l.String()
 	}
 	if v.Timeout != 0 {
 		s += " after " + v.Timeout.String()
 	}
 	return s
+}
+
+// latency is the verdict's added delay.
+func latency(v Verdict) time.Duration {
+	var d time.Duration
+	for _, e := range v.Effects {
+		if l, ok := e.(*LatencyRule); ok {
+			d += l.Latency
+		}
+	}
+	return d
 }
 
 // TestDefaultMatrix is the key check of the default profiles: every
@@ -75,7 +86,7 @@ func TestDefaultMatrix(t *testing.T) {
 		}
 		for i, port := range ports {
 			for _, h := range hosts {
-				v := p.Decide(h.Name, port)
+				v := p.decide(h.Name, port)
 				if got := short(v); got != row.want[i] {
 					t.Errorf("%s: %s:%d = %q, want %q (%s)", row.profile, h.Name, port, got, row.want[i], v.Rule)
 				}
@@ -104,7 +115,7 @@ func TestDefaultRuleTexts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		p, _ := set.Profile(tt.profile)
-		if got := p.Decide(tt.host, tt.port).Rule; got != tt.want {
+		if got := p.decide(tt.host, tt.port).Rule; got != tt.want {
 			t.Errorf("%s %s:%d Rule =\n%q, want\n%q", tt.profile, tt.host, tt.port, got, tt.want)
 		}
 	}
@@ -170,15 +181,15 @@ profile empty
 		{"mx.sandbox.test", 2525, "drop +40ms after 1m0s"},
 	}
 	for _, tt := range tests {
-		if got := short(p.Decide(tt.host, tt.port)); got != tt.want {
+		if got := short(p.decide(tt.host, tt.port)); got != tt.want {
 			t.Errorf("Decide(%s, %d) = %q, want %q", tt.host, tt.port, got, tt.want)
 		}
 	}
-	if got := p.Decide("mx.example.org", 25).Rule; got != "test: outbound port 25 to mx.example.org is refused (remote MXs are off limits); 40ms of added latency; 60ms of added latency" {
+	if got := p.decide("mx.example.org", 25).Rule; got != "test: outbound port 25 to mx.example.org is refused (remote MXs are off limits); 40ms of added latency; 60ms of added latency" {
 		t.Errorf("Rule = %q", got)
 	}
 	e, _ := s.Profile("empty")
-	if got := e.Decide("a.test", 25); got != (Verdict{Action: Pass, Rule: "empty: nothing on this network blocks port 25"}) {
+	if got := e.decide("a.test", 25); got.Action != Pass || got.InterceptHost != "" || got.Effects != nil || got.Timeout != 0 || got.Rule != "empty: nothing on this network blocks port 25" {
 		t.Errorf("empty profile: %+v", got)
 	}
 }
@@ -189,8 +200,8 @@ func TestLatencyIsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, _ := s.Profile("slow")
-	if v := p.Decide("a.test", 25); v.Latency != MaxLatency {
-		t.Errorf("Latency = %v, want %v", v.Latency, MaxLatency)
+	if v := p.decide("a.test", 25); latency(v) != MaxLatency {
+		t.Errorf("Latency = %v, want %v", latency(v), MaxLatency)
 	}
 }
 
@@ -280,8 +291,8 @@ func FuzzParseProfiles(f *testing.F) {
 				t.Fatalf("Profile(%q) not found", name)
 			}
 			for _, port := range []int{25, 587} {
-				v := p.Decide("mx.sandbox.test", port)
-				if v.Rule == "" || v.Latency < 0 || v.Latency > MaxLatency || (v.Action == Intercept) != (v.InterceptHost != "") {
+				v := p.decide("mx.sandbox.test", port)
+				if v.Rule == "" || latency(v) < 0 || latency(v) > MaxLatency || (v.Action == Intercept) != (v.InterceptHost != "") {
 					t.Fatalf("bad verdict %+v", v)
 				}
 				if (v.Action == Drop) != (v.Timeout > 0) || v.Timeout > MaxDropTimeout {

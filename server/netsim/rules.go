@@ -4,40 +4,32 @@ import (
 	"fmt"
 	"path"
 	"slices"
-	"time"
 )
 
 // Rule is one fault of a network, in the spirit of toxiproxy's toxics:
 // a small value that says which connections it touches and what it does
-// to them. Profile.Decide applies every matching rule in order.
+// to them. Route applies every matching rule in order. An action rule
+// (pass, refuse, drop, intercept) decides whether and where a connection
+// goes; an [Effect] acts on a connection that goes.
 type Rule interface {
 	// Match reports whether the rule applies to a connection to
 	// host:port. host is lower case, without a trailing dot.
 	Match(host string, port int) bool
 	// Apply changes the verdict: an action rule sets v.Action and what
-	// belongs to it; an Effect adds to the verdict.
+	// belongs to it; an Effect adds itself to v.Effects.
 	Apply(v *Verdict)
 	// Explain says in the student's words what the rule does to
 	// host:port, for Verdict.Rule.
 	Explain(host string, port int) string
 }
 
-// Effect is a Rule that adds to a verdict (a middlebox, a delay) instead
-// of deciding its action, so that Decide explains every matching effect but
-// only the action rule that won.
-type Effect interface {
-	Rule
-	effect()
-}
-
-// Compile-time checks that each fault is the kind of rule it claims.
+// Compile-time checks that each action is a rule; each Effect's file
+// checks its own.
 var (
-	_ Rule   = (*PassRule)(nil)
-	_ Rule   = (*RefuseRule)(nil)
-	_ Rule   = (*DropRule)(nil)
-	_ Rule   = (*InterceptRule)(nil)
-	_ Effect = (*StripRule)(nil)
-	_ Effect = (*LatencyRule)(nil)
+	_ Rule = (*PassRule)(nil)
+	_ Rule = (*RefuseRule)(nil)
+	_ Rule = (*DropRule)(nil)
+	_ Rule = (*InterceptRule)(nil)
 )
 
 // Target says which connections a rule applies to, and why.
@@ -119,32 +111,4 @@ func (r *InterceptRule) Explain(host string, port int) string {
 		return r.explain(host, port, "is intercepted by "+r.Via)
 	}
 	return r.explain(host, port, fmt.Sprintf("is intercepted: %s answers instead of %s", r.Via, host))
-}
-
-// StripRule puts a STARTTLS-stripping middlebox on the path (see
-// StripSTARTTLS).
-type StripRule struct{ Target }
-
-func (r *StripRule) Apply(v *Verdict) { v.StripSTARTTLS = true }
-func (r *StripRule) effect()          {}
-
-func (r *StripRule) Explain(host string, port int) string {
-	return r.explain(host, port, "passes a middlebox that strips STARTTLS, so the session stays unencrypted")
-}
-
-// LatencyRule adds one-way delay (see Delay).
-type LatencyRule struct {
-	Target
-	Latency time.Duration
-}
-
-func (r *LatencyRule) Apply(v *Verdict) { v.Latency += r.Latency }
-func (r *LatencyRule) effect()          {}
-
-func (r *LatencyRule) Explain(host string, port int) string {
-	s := r.Latency.String() + " of added latency"
-	if r.Because != "" {
-		s += " (" + r.Because + ")"
-	}
-	return s
 }

@@ -8,8 +8,40 @@ import (
 	"errors"
 	"net"
 	"os"
+	"slices"
 	"sync"
 )
+
+var _ Effect = (*StripRule)(nil)
+
+// StripRule puts a STARTTLS-stripping middlebox on the path (directive
+// strip-starttls).
+type StripRule struct{ Target }
+
+func newStrip(d directive) (Rule, error) { return &StripRule{d.Target}, nil }
+
+// Apply puts the middlebox on the path once: a second one would find
+// nothing left to strip.
+func (r *StripRule) Apply(v *Verdict) {
+	if !slices.ContainsFunc(v.Effects, isStrip) {
+		v.Effects = append(v.Effects, r)
+	}
+}
+
+func (r *StripRule) Explain(host string, port int) string {
+	return r.explain(host, port, "passes a middlebox that strips STARTTLS, so the session stays unencrypted")
+}
+
+func (r *StripRule) Wrap(server net.Conn) net.Conn { return StripSTARTTLS(server) }
+
+// Stripped reports whether a STARTTLS-stripping middlebox is on the path,
+// for the tunnel's "connected" message.
+func (o Outcome) Stripped() bool { return slices.ContainsFunc(o.Effects, isStrip) }
+
+func isStrip(e Effect) bool {
+	_, ok := e.(*StripRule)
+	return ok
+}
 
 // stripMaxLine bounds how much of one line the middlebox holds back while
 // it cannot yet tell whether the line is one it rewrites; a longer line

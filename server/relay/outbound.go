@@ -42,10 +42,11 @@ func (s *session) forward(raw []byte) {
 	// One conversation per MX and TLS rule: two domains on one MX may
 	// still need different TLS (notls.test and strict.notls.test).
 	type route struct {
-		mx  Door
+		mx  doorKey
 		tls policy.Outbound
 	}
 	byRoute := map[route][]string{}
+	mxs := map[doorKey]Door{}
 	var order []route
 	for _, rcpt := range s.rcpts {
 		_, domain, _ := strings.Cut(rcpt, "@")
@@ -58,15 +59,16 @@ func (s *session) forward(raw []byte) {
 		}
 		out := r.policy.OutboundFor(domain)
 		out.Domain = ""
-		k := route{mx, out}
+		k := route{mx.key(), out}
 		if _, seen := byRoute[k]; !seen {
 			order = append(order, k)
+			mxs[k.mx] = mx
 		}
 		byRoute[k] = append(byRoute[k], rcpt)
 	}
 	var failed []failure
 	for _, k := range order {
-		failed = append(failed, r.deliver(s.w.lab(), s.w.d.host, s.from, byRoute[k], raw, k.mx, k.tls)...)
+		failed = append(failed, r.deliver(s.w.lab(), s.w.d.host, s.from, byRoute[k], raw, mxs[k.mx], k.tls)...)
 	}
 	if len(failed) > 0 && s.from != "" { // never bounce a bounce (RFC 5321 §4.5.5)
 		r.bounce(s.w.lab(), s.w.d.host, s.from, failed, raw)

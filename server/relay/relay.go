@@ -23,6 +23,7 @@ import (
 	"log"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -99,8 +100,22 @@ type Door struct {
 	Port int
 	// NoSTARTTLS plays a server that does not offer STARTTLS.
 	NoSTARTTLS bool
-	// LocalDomains are extra domains this host is final for.
-	LocalDomains string // comma-separated, to keep Door comparable
+	// LocalDomains are extra domains this host is final for, lower
+	// case (the world file's local-domain, parsed once).
+	LocalDomains []string
+}
+
+// doorKey identifies the running server of a Door, which holds a slice and
+// so cannot be a map key itself.
+type doorKey struct {
+	host       string
+	port       int
+	noSTARTTLS bool
+	local      string // LocalDomains joined: a domain holds no space
+}
+
+func (d Door) key() doorKey {
+	return doorKey{d.Host, d.Port, d.NoSTARTTLS, strings.Join(d.LocalDomains, " ")}
 }
 
 // Relay serves every door.
@@ -120,7 +135,7 @@ type Relay struct {
 	connID   atomic.Uint64
 
 	mu     sync.Mutex
-	doors  map[Door]*door
+	doors  map[doorKey]*door
 	closed bool
 }
 
@@ -133,7 +148,7 @@ func New(cfg Config) (*Relay, error) {
 		policy: cfg.Policy, certs: cfg.Certs, store: cfg.Store, bus: cfg.Bus,
 		accounts: cfg.Accounts, now: cfg.Now, sleep: cfg.Sleep, errorLog: cfg.ErrorLog, extra: cfg.ExtraNames,
 		routes: cfg.Routes, roots: cfg.Roots,
-		doors: map[Door]*door{},
+		doors: map[doorKey]*door{},
 	}
 	if r.accounts == nil {
 		r.accounts = policyAccounts(cfg.Policy.Accounts)
@@ -186,19 +201,14 @@ func (r *Relay) door(d Door) (*door, error) {
 	if r.closed {
 		return nil, net.ErrClosed
 	}
-	if dr, ok := r.doors[d]; ok {
+	if dr, ok := r.doors[d.key()]; ok {
 		return dr, nil
 	}
 	l, ok := r.policy.Listener(d.Port)
 	if !ok {
 		return nil, fmt.Errorf("relay: no listener policy for port %d", d.Port)
 	}
-	dr := &door{r: r, host: d.Host, port: d.Port, listener: l, noTLS: d.NoSTARTTLS}
-	for _, s := range strings.Split(d.LocalDomains, ",") {
-		if s = strings.TrimSpace(strings.ToLower(s)); s != "" {
-			dr.local = append(dr.local, s)
-		}
-	}
+	dr := &door{r: r, host: d.Host, port: d.Port, listener: l, noTLS: d.NoSTARTTLS, local: slices.Clone(d.LocalDomains)}
 	if l.TLS != policy.TLSNone {
 		cfg, err := r.certs.ServerConfig(d.Host, r.extra...)
 		if err != nil {
@@ -219,7 +229,7 @@ func (r *Relay) door(d Door) (*door, error) {
 	dr.srv = srv
 	dr.inproc = newConnListener()
 	go srv.Serve(dr.inproc)
-	r.doors[d] = dr
+	r.doors[d.key()] = dr
 	return dr, nil
 }
 
@@ -287,7 +297,7 @@ func (r *Relay) Close() error {
 	r.mu.Lock()
 	r.closed = true
 	doors := r.doors
-	r.doors = map[Door]*door{}
+	r.doors = map[doorKey]*door{}
 	r.mu.Unlock()
 	for _, d := range doors {
 		d.srv.Close()

@@ -258,7 +258,7 @@ func TestTrustedNetworkAndLabs(t *testing.T) {
 // A door can play a server without STARTTLS and with its own domains.
 func TestDoorWithoutSTARTTLS(t *testing.T) {
 	sb := startSandbox(t, "")
-	c := pipe(t, sb, Door{Host: "mx.notls.test", Port: 25, NoSTARTTLS: true, LocalDomains: "notls.test"}, Meta{Lab: "l"})
+	c := pipe(t, sb, Door{Host: "mx.notls.test", Port: 25, NoSTARTTLS: true, LocalDomains: []string{"notls.test"}}, Meta{Lab: "l"})
 	c.run(sb, "!greeting\nEHLO x\nSTARTTLS\nMAIL FROM:<a@b.test>\nRCPT TO:<u@notls.test>")
 	if strings.Contains(c.log.String(), "STARTTLS\nS: 220") || strings.Contains(c.log.String(), "250-STARTTLS") {
 		t.Fatalf("mx.notls.test offered STARTTLS:\n%s", c.log.String())
@@ -391,9 +391,9 @@ func (m mapRoutes) MX(domain string) (Door, bool) {
 func TestForwardAndBounce(t *testing.T) {
 	sb := startSandbox(t, "")
 	sb.r.routes = mapRoutes{
-		"example.org":       {Host: "mx.example.org", Port: 25, LocalDomains: "example.org"},
-		"notls.test":        {Host: "mx.notls.test", Port: 25, NoSTARTTLS: true, LocalDomains: "notls.test"},
-		"strict.notls.test": {Host: "mx.notls.test", Port: 25, NoSTARTTLS: true, LocalDomains: "notls.test"},
+		"example.org":       {Host: "mx.example.org", Port: 25, LocalDomains: []string{"example.org"}},
+		"notls.test":        {Host: "mx.notls.test", Port: 25, NoSTARTTLS: true, LocalDomains: []string{"notls.test"}},
+		"strict.notls.test": {Host: "mx.notls.test", Port: 25, NoSTARTTLS: true, LocalDomains: []string{"notls.test"}},
 		"sandbox.test":      {Host: "mx.sandbox.test", Port: 25},
 	}
 	sb.r.roots = sb.ca.Pool()

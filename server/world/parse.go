@@ -107,7 +107,7 @@ func (p *parser) hostDirective(args []string) error {
 
 func (p *parser) doorDirective(args []string) error {
 	if len(args) < 2 || len(args) > 3 {
-		return p.errf("want: door PORT SERVICE [policy=NAME]")
+		return p.errf("want: door PORT SERVICE [policy=PORT]")
 	}
 	port, err := strconv.Atoi(args[0])
 	if err != nil || port < 1 || port > 65535 {
@@ -122,20 +122,23 @@ func (p *parser) doorDirective(args []string) error {
 	}
 	d := Door{Host: p.host.Name, Port: port, Service: svc}
 	if svc.IsSMTP() {
-		d.Policy = strconv.Itoa(port)
+		d.PolicyPort = port
 	}
 	if len(args) == 3 {
 		key, val, ok := strings.Cut(args[2], "=")
 		if !ok || strings.ToLower(key) != "policy" {
-			return p.errf("unknown door field %q (want policy=NAME)", args[2])
+			return p.errf("unknown door field %q (want policy=PORT)", args[2])
 		}
 		if !svc.IsSMTP() {
 			return p.errf("a %s door takes no policy: only SMTP doors follow a relay policy", svc)
 		}
-		if !validPolicyName(val) {
-			return p.errf("bad policy name %q (letters, digits, '.', '_' and '-')", val)
+		// The relay policy file names its listeners by port; a name
+		// would be a typo found only when a student dials the door.
+		n, err := strconv.Atoi(val)
+		if err != nil || n < 1 || n > 65535 {
+			return p.errf("policy=%s is not a port number (the relay policy file's <listener PORT>, e.g. policy=587)", val)
 		}
-		d.Policy = val
+		d.PolicyPort = n
 	}
 	p.host.Doors = append(p.host.Doors, d)
 	return nil
@@ -179,18 +182,6 @@ func serviceList() string {
 		s[i] = string(v)
 	}
 	return strings.Join(s, ", ")
-}
-
-func validPolicyName(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !(c == '-' || c == '_' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-			return false
-		}
-	}
-	return true
 }
 
 // splitFields splits a line into whitespace-separated fields. A field may

@@ -52,10 +52,10 @@ type Door struct {
 	Host    string // the host's name, lower case, without a trailing dot
 	Port    int
 	Service Service
-	// Policy names the relay policy that answers an SMTP door ("25",
-	// "465", "587", "2525": the relay policy file's listener ports). It
-	// defaults to the port number and is empty for IMAP and POP3 doors.
-	Policy string
+	// PolicyPort is the listener of the relay policy file (<listener
+	// PORT>: 25, 465, 587, 2525) whose policy answers an SMTP door. It
+	// defaults to the door's port and is 0 for IMAP and POP3 doors.
+	PolicyPort int
 }
 
 // Host is one simulated machine. Treat it as read-only: a World hands out

@@ -14,20 +14,20 @@ func TestDefaultCast(t *testing.T) {
 	type door struct {
 		port   int
 		svc    Service
-		policy string
+		policy int
 	}
 	want := map[string]struct {
 		doors    []door
 		local    []string
 		starttls bool
 	}{
-		"legacy.mail.test":     {doors: []door{{25, SMTPRelay, "25"}, {465, Submissions, "465"}}, starttls: true},
-		"mail.sandbox.test":    {doors: []door{{110, POP3, ""}, {143, IMAP, ""}, {993, IMAPS, ""}, {995, POP3S, ""}}, starttls: true},
-		"mx.example.org":       {doors: []door{{25, SMTPRelay, "25"}}, local: []string{"example.org"}, starttls: true},
-		"mx.notls.test":        {doors: []door{{25, SMTPRelay, "25"}}, local: []string{"notls.test"}, starttls: false},
-		"mx.sandbox.test":      {doors: []door{{25, SMTPRelay, "25"}}, local: []string{"sandbox.test"}, starttls: true},
-		"smtp.hotel-wifi.test": {doors: []door{{25, SMTPRelay, "25"}}, starttls: true},
-		"smtp.relay.test":      {doors: []door{{587, Submission, "587"}, {2525, Submission, "2525"}}, starttls: true},
+		"legacy.mail.test":     {doors: []door{{25, SMTPRelay, 25}, {465, Submissions, 465}}, starttls: true},
+		"mail.sandbox.test":    {doors: []door{{110, POP3, 0}, {143, IMAP, 0}, {993, IMAPS, 0}, {995, POP3S, 0}}, starttls: true},
+		"mx.example.org":       {doors: []door{{25, SMTPRelay, 25}}, local: []string{"example.org"}, starttls: true},
+		"mx.notls.test":        {doors: []door{{25, SMTPRelay, 25}}, local: []string{"notls.test"}, starttls: false},
+		"mx.sandbox.test":      {doors: []door{{25, SMTPRelay, 25}}, local: []string{"sandbox.test"}, starttls: true},
+		"smtp.hotel-wifi.test": {doors: []door{{25, SMTPRelay, 25}}, starttls: true},
+		"smtp.relay.test":      {doors: []door{{587, Submission, 587}, {2525, Submission, 2525}}, starttls: true},
 	}
 	var names []string
 	for _, h := range w.Hosts() {
@@ -42,7 +42,7 @@ func TestDefaultCast(t *testing.T) {
 			if d.Host != h.Name {
 				t.Errorf("%s: door %d has Host %q", h.Name, d.Port, d.Host)
 			}
-			got = append(got, door{d.Port, d.Service, d.Policy})
+			got = append(got, door{d.Port, d.Service, d.PolicyPort})
 		}
 		if !slices.Equal(got, wh.doors) {
 			t.Errorf("%s doors = %v, want %v", h.Name, got, wh.doors)
@@ -136,6 +136,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad characters", "host mx_1.test\n", 1, "not a DNS name"},
 		{"unknown directive", "host a.test\n  port 25 smtp\n", 2, `unknown directive "port"`},
 		{"policy on imap", "host a.test\n  door 143 imap policy=25\n", 2, "takes no policy"},
+		{"policy by name", "host a.test\n  door 25 smtp policy=strict\n", 2, "policy=strict is not a port number"},
+		{"policy port zero", "host a.test\n  door 25 smtp policy=0\n", 2, "policy=0 is not a port number"},
 		{"bad door field", "host a.test\n  door 25 smtp pol=25\n", 2, "unknown door field"},
 		{"bad starttls", "host a.test\n  starttls maybe\n", 2, "not yes or no"},
 		{"unquoted title", "host a.test Class\n", 1, "double quotes"},
@@ -182,8 +184,8 @@ func TestParseFormat(t *testing.T) {
 		t.Errorf("host = %+v", h)
 	}
 	want := []Door{
-		{Host: "mx.school.test", Port: 25, Service: SMTPRelay, Policy: "25"},
-		{Host: "mx.school.test", Port: 2526, Service: Submission, Policy: "587"},
+		{Host: "mx.school.test", Port: 25, Service: SMTPRelay, PolicyPort: 25},
+		{Host: "mx.school.test", Port: 2526, Service: Submission, PolicyPort: 587},
 	}
 	if !slices.Equal(h.Doors, want) {
 		t.Errorf("doors = %+v, want %+v", h.Doors, want)

@@ -19,8 +19,11 @@
   // ---- the lab -------------------------------------------------------------
   let labPromise = null;
 
-  async function api(method, path, payload) {
+  // api calls the JSON API; key, a lab's secret, goes as a bearer token
+  // (only the lab's own routes need it).
+  async function api(method, path, payload, key) {
     const init = { method, headers: { "Accept": "application/json" } };
+    if (key) init.headers["Authorization"] = "Bearer " + key;
     if (payload !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(payload);
@@ -38,20 +41,25 @@
 
   async function openLab(profile) {
     const kept = load(LAB_KEY);
-    if (kept && kept.id) {
+    if (kept && kept.id && kept.key) {
       try {
-        const fresh = await api("GET", "/api/labs/" + encodeURIComponent(kept.id));
+        // The key is kept: only the creation answers it.
+        const fresh = await api("GET", "/api/labs/" + encodeURIComponent(kept.id), undefined, kept.key);
         const lab = Object.assign({}, kept, fresh || {});
         save(LAB_KEY, lab);
         return lab;
       } catch (e) {
-        if (e.status && e.status !== 404 && e.status !== 410) throw e;
+        if (!gone(e)) throw e;
       }
     }
     const lab = await api("POST", "/api/labs", { profile: profile || "home-isp" });
     save(LAB_KEY, lab);
     return lab;
   }
+
+  // gone: the lab expired, the server restarted (labs live in memory), or
+  // the key is not the lab's.
+  function gone(e) { return e.status === 401 || e.status === 403 || e.status === 404 || e.status === 410; }
 
   function lab(profile) {
     if (!labPromise) {
@@ -72,14 +80,14 @@
     localStorage.removeItem(LAB_KEY);
     labPromise = null;
     if (kept && kept.id) {
-      api("DELETE", "/api/labs/" + encodeURIComponent(kept.id)).catch(function () {});
+      api("DELETE", "/api/labs/" + encodeURIComponent(kept.id), undefined, kept.key).catch(function () {});
     }
     return lab();
   }
 
   async function setProfile(name) {
     const l = await lab();
-    const updated = await api("PATCH", "/api/labs/" + encodeURIComponent(l.id), { profile: name });
+    const updated = await api("PATCH", "/api/labs/" + encodeURIComponent(l.id), { profile: name }, l.key);
     const merged = Object.assign({}, l, updated || { profile: name });
     save(LAB_KEY, merged);
     labPromise = Promise.resolve(merged);
@@ -207,7 +215,7 @@
     const raw = document.getElementById("message-raw");
     raw.textContent = "Loading…";
     try {
-      raw.textContent = await api("GET", "/api/labs/" + encodeURIComponent(l.id) + "/messages/" + encodeURIComponent(m.id) + "/raw");
+      raw.textContent = await api("GET", "/api/labs/" + encodeURIComponent(l.id) + "/messages/" + encodeURIComponent(m.id) + "/raw", undefined, l.key);
     } catch (e) {
       raw.textContent = "Could not load the raw source: " + e.message;
     }
@@ -219,7 +227,7 @@
     if (refreshing) return refreshing;
     refreshing = (async function () {
       const l = await lab();
-      const list = await api("GET", "/api/labs/" + encodeURIComponent(l.id) + "/messages");
+      const list = await api("GET", "/api/labs/" + encodeURIComponent(l.id) + "/messages", undefined, l.key);
       const ul = document.getElementById("mailbox-list");
       const full = box.classList.contains("full");
       const items = (list || []).slice().reverse().map(function (m) { return messageItem(m, full); });
@@ -246,9 +254,20 @@
       go();
       if (source) source.close();
       if (!window.EventSource) return;
-      source = new EventSource("/api/labs/" + encodeURIComponent(l.id) + "/events");
-      source.onopen = function () { live.dataset.state = "on"; live.textContent = "live"; };
-      source.onerror = function () { live.dataset.state = "off"; live.textContent = "reconnecting"; };
+      // EventSource cannot set headers: the key goes in the query.
+      const es = new EventSource("/api/labs/" + encodeURIComponent(l.id) + "/events?key=" + encodeURIComponent(l.key || ""));
+      source = es;
+      es.onopen = function () { live.dataset.state = "on"; live.textContent = "live"; };
+      es.onerror = function () {
+        live.dataset.state = "off"; live.textContent = "reconnecting";
+        // EventSource hides the status code: ask the API whether the lab
+        // is still there (a restart empties the server's memory).
+        api("GET", "/api/labs/" + encodeURIComponent(l.id), undefined, l.key).catch(function (e) {
+          if (!gone(e) || source !== es) return;
+          es.close();
+          labExpired(box, live);
+        });
+      };
       source.onmessage = function (ev) {
         let e = null;
         try { e = JSON.parse(ev.data); } catch (err) { return; }
@@ -261,6 +280,24 @@
     });
   }
   document.addEventListener("portlab:lab", function () { if (source) startMailbox(); });
+
+  // labExpired says so in the mailbox, with a way to start a new lab.
+  function labExpired(box, live) {
+    live.dataset.state = "expired";
+    live.textContent = "expired";
+    box.dataset.state = "expired";
+    const note = document.getElementById("mailbox-empty");
+    if (!note) return;
+    const said = note.textContent;
+    const again = el("button", { type: "button", text: "Start a new lab", "data-testid": "lab-new" });
+    again.addEventListener("click", function () {
+      note.textContent = said;
+      // The new lab's portlab:lab event restarts the mailbox.
+      resetLab().then(showProgressBadges);
+    });
+    note.hidden = false;
+    note.replaceChildren(el("span", { "data-testid": "lab-expired", text: "This lab has expired (labs end when idle, and a restart of the server ends them all). " }), again);
+  }
 
   // ---- the wasm client -----------------------------------------------------
   function loaderState(state, message) {
