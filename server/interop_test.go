@@ -179,6 +179,18 @@ func TestOpenSSLStartTLS(t *testing.T) {
 	}
 }
 
+// Without -crlf, openssl sends what is typed with a bare LF: the sandbox
+// refuses it at once, as Postfix with smtpd_forbid_bare_newline = reject,
+// instead of waiting in silence (the README says to add -crlf).
+func TestOpenSSLWithoutCRLF(t *testing.T) {
+	s := startTestSandbox(t)
+	out, _ := client(t, "EHLO openssl.test\nQUIT\n", "openssl", "s_client", "-starttls", "smtp", "-connect", s.SMTPAddr(587),
+		"-servername", "smtp.relay.test", "-CAfile", caFile(t, s), "-ign_eof")
+	if !strings.Contains(out, "550 5.5.2 smtp.relay.test Error: bare <LF> received") || strings.Contains(out, "221 2.0.0") {
+		t.Fatalf("openssl without -crlf:\n%s", out)
+	}
+}
+
 const pythonSMTP = `
 import smtplib, ssl, sys
 host, port, cafile = sys.argv[1], int(sys.argv[2]), sys.argv[3]

@@ -165,7 +165,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		closeWith(c, tunnel.CodeTooMany, "too many open connections for this lab or address; close some and retry")
 		return
 	}
-	g.dial(c, t, l, profile, release)
+	g.dial(c, t, l, profile, client, release)
 }
 
 // admit counts a tunnel against its lab and its client address.
@@ -195,7 +195,7 @@ func (g *Gateway) admit(labID string, addr netip.Addr) (func(), bool) {
 // dial carries out netsim's outcome for the tunnel: a close code for a
 // connection that fails, or the answering door joined to the tunnel
 // through the outcome's effects.
-func (g *Gateway) dial(c *websocket.Conn, t tunnel.Target, l lab.Lab, p *netsim.Profile, release func()) {
+func (g *Gateway) dial(c *websocket.Conn, t tunnel.Target, l lab.Lab, p *netsim.Profile, client netip.Addr, release func()) {
 	o := netsim.Route(g.cfg.World, p, t.Host, t.Port)
 	switch o.Kind {
 	case netsim.UnknownHost:
@@ -246,7 +246,7 @@ func (g *Gateway) dial(c *websocket.Conn, t tunnel.Target, l lab.Lab, p *netsim.
 		go g.banner(server, o.Door)
 		return
 	}
-	if err := g.cfg.Relay.ServeConn(server, o.Answering, o.Door, relay.Meta{Lab: l.ID, Client: o.Source}); err != nil {
+	if err := g.cfg.Relay.ServeConn(server, o.Answering, o.Door, relay.Meta{Lab: l.ID, Client: o.Source, Peer: client}); err != nil {
 		server.Close()
 	}
 }

@@ -71,9 +71,12 @@ type Limits struct {
 	IdleTimeout             time.Duration
 	MaxErrors               int
 	MaxConnectionsPerClient int
-	MaxAuthFailures         int
-	AuthFailureWindow       time.Duration
-	MailboxSize             int
+	// MaxConnections caps SMTP connections overall; 0 lets the relay
+	// derive it from the open-file limit (max-connections auto).
+	MaxConnections    int
+	MaxAuthFailures   int
+	AuthFailureWindow time.Duration
+	MailboxSize       int
 }
 
 // Outbound is how the relay delivers to one destination domain
@@ -405,6 +408,11 @@ func (ps *parser) topDirective(name string, args []string) error {
 		if err != nil {
 			return ps.errf("%s: %v", name, err)
 		}
+		if n >= 1<<32 {
+			// SIZE= is read as a 32-bit number (go-smtp): a larger limit
+			// could not be announced and checked as one.
+			return ps.errf("%s: %q is not below 4GiB", name, v)
+		}
 		p.Limits.MaxMessageBytes = n
 	case "idle-timeout", "auth-failure-window":
 		v, err := one()
@@ -420,6 +428,20 @@ func (ps *parser) topDirective(name string, args []string) error {
 		} else {
 			p.Limits.AuthFailureWindow = d
 		}
+	case "max-connections":
+		v, err := one()
+		if err != nil {
+			return err
+		}
+		if v == "auto" {
+			p.Limits.MaxConnections = 0
+			break
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 || n > 1<<24 {
+			return ps.errf("%s: %q is not auto or a whole number from 1 to %d", name, v, 1<<24)
+		}
+		p.Limits.MaxConnections = n
 	case "max-recipients", "max-line-length", "max-errors", "max-connections-per-client",
 		"max-auth-failures-per-client", "mailbox-size":
 		v, err := one()

@@ -46,8 +46,12 @@ func TestDefaultPolicy(t *testing.T) {
 	if !p.MayRelayTo("x@backup.sandbox.test") || p.MayRelayTo("x@example.org") {
 		t.Error("relay-domain matching is wrong")
 	}
-	if p.Limits.MaxMessageBytes != 10<<20 || p.Limits.IdleTimeout != 5*time.Minute {
-		t.Errorf("limits = %+v", p.Limits)
+	if p.Limits.MaxMessageBytes != 10<<20 || p.Limits.IdleTimeout != 5*time.Minute || p.Limits.MaxConnections != 0 {
+		t.Errorf("limits = %+v (max-connections auto is 0)", p.Limits)
+	}
+	q, err := Parse("t", strings.NewReader("max-connections 300\n"))
+	if err != nil || q.Limits.MaxConnections != 300 {
+		t.Errorf("max-connections 300: %+v, %v", q.Limits, err)
 	}
 }
 
@@ -85,6 +89,8 @@ func TestParseErrors(t *testing.T) {
 		{"stray close", "</listener>\n", 1, "does not close"},
 		{"bad mech", "<listener 587>\nauth-mechanisms PLAIN XOAUTH9\n", 2, "unknown AUTH mechanism"},
 		{"long line", strings.Repeat("x", 5000) + "\n", 1, "longer than"},
+		{"size over 32 bits", "max-message-size 4GiB\n", 1, "below 4GiB"},
+		{"bad max-connections", "max-connections lots\n", 1, "auto or a whole number"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("my.policy", strings.NewReader(tc.text))

@@ -9,11 +9,14 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,9 +37,43 @@ type sandbox struct {
 	ca    *ca.Authority
 	bus   *events.Bus
 	addr  map[int]string // lesson port -> 127.0.0.1:N
+
+	mu    sync.Mutex
+	slept []time.Duration // AUTH delays asked for; tests never wait them
+}
+
+func (sb *sandbox) sleep(d time.Duration) {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	sb.slept = append(sb.slept, d)
+}
+
+func (sb *sandbox) delays() []time.Duration {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	return append([]time.Duration(nil), sb.slept...)
 }
 
 func startSandbox(t testing.TB, policyText string) *sandbox {
+	t.Helper()
+	sb := newSandbox(t, policyText)
+	for _, l := range sb.r.policy.Listeners {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sb.addr[l.Port] = ln.Addr().String()
+		// Closed here too: a Serve that starts after the relay's Close
+		// would otherwise wait on it for ever.
+		t.Cleanup(func() { ln.Close() })
+		go sb.r.Serve(ln, Door{Host: l.Host, Port: l.Port})
+	}
+	return sb
+}
+
+// newSandbox is a relay with no listeners: sessions come through pipe
+// (ServeConn), so it also runs inside a synctest bubble.
+func newSandbox(t testing.TB, policyText string) *sandbox {
 	t.Helper()
 	pol := policy.Default()
 	if policyText != "" {
@@ -51,22 +88,11 @@ func startSandbox(t testing.TB, policyText string) *sandbox {
 		t.Fatal(err)
 	}
 	sb := &sandbox{store: mailbox.New(100, 64<<20, nil), ca: auth, bus: events.NewBus(), addr: map[int]string{}}
-	sb.r, err = New(Config{Policy: pol, Certs: auth, Store: sb.store, Bus: sb.bus})
+	sb.r, err = New(Config{Policy: pol, Certs: auth, Store: sb.store, Bus: sb.bus, Sleep: sb.sleep})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sb.r.Close() })
-	for _, l := range pol.Listeners {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		sb.addr[l.Port] = ln.Addr().String()
-		// Closed here too: a Serve that starts after the relay's Close
-		// would otherwise wait on it for ever.
-		t.Cleanup(func() { ln.Close() })
-		go sb.r.Serve(ln, Door{Host: l.Host, Port: l.Port})
-	}
 	return sb
 }
 
@@ -168,6 +194,20 @@ func (c *client) run(sb *sandbox, script string) {
 			fmt.Sscanf(line, "!long %d", &n)
 			c.log.WriteString(fmt.Sprintf("C: <%d octets>\n", n))
 			fmt.Fprintf(c.conn, "%s\r\n", strings.Repeat("x", n-2))
+			c.reply()
+		case strings.HasPrefix(line, "!raw "): // Go-quoted bytes, sent as they are
+			raw, err := strconv.Unquote(strings.TrimPrefix(line, "!raw "))
+			if err != nil {
+				c.t.Fatalf("%s: %v", line, err)
+			}
+			c.log.WriteString("C: " + strings.TrimPrefix(line, "!raw ") + "\n")
+			io.WriteString(c.conn, raw)
+			c.reply()
+		case strings.HasPrefix(line, "!auth-long "): // AUTH PLAIN with an N-octet line
+			var n int
+			fmt.Sscanf(line, "!auth-long %d", &n)
+			c.log.WriteString(fmt.Sprintf("C: <AUTH PLAIN line of %d octets>\n", n))
+			fmt.Fprintf(c.conn, "AUTH PLAIN %s\r\n", strings.Repeat("A", n-len("AUTH PLAIN \r\n")))
 			c.reply()
 		case line == "!eof":
 			c.reply()

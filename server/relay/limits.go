@@ -8,40 +8,83 @@ import (
 	"github.com/portlab/portlab/server/policy"
 )
 
-// clientLimits counts, per client address, open connections and recent
-// AUTH failures (Postfix's anvil: smtpd_client_connection_count_limit and
-// a cap on failed logins). Tunnelled sessions are limited by the gateway.
+// clientLimits counts open TCP connections, per client address and
+// overall, and recent AUTH failures per real client (Postfix's anvil:
+// smtpd_client_connection_count_limit; the overall cap as postscreen's
+// post-queue limit). Tunnelled sessions hold no descriptor of their own
+// here; the gateway counts them.
 type clientLimits struct {
-	lim  policy.Limits
-	now  func() time.Time
-	mu   sync.Mutex
-	conn map[netip.Addr]int
-	fail map[string][]time.Time
+	lim   policy.Limits
+	total int // the overall cap on TCP connections
+	now   func() time.Time
+	mu    sync.Mutex
+	conn  map[netip.Addr]int
+	open  int
+	fail  map[string][]time.Time
 }
 
 func newClientLimits(lim policy.Limits, now func() time.Time) *clientLimits {
-	return &clientLimits{lim: lim, now: now, conn: map[netip.Addr]int{}, fail: map[string][]time.Time{}}
+	return &clientLimits{lim: lim, total: connectionCap(lim), now: now, conn: map[netip.Addr]int{}, fail: map[string][]time.Time{}}
 }
 
+// connectionCap is the overall cap on SMTP connections: the policy's
+// max-connections, or by default half the process's open-file limit, so
+// the other half stays for the web pages, the API, the gateway's
+// WebSockets, the listeners and files while the SMTP doors are full.
+func connectionCap(lim policy.Limits) int {
+	if lim.MaxConnections > 0 {
+		return lim.MaxConnections
+	}
+	return max(openFileLimit()/2, 1)
+}
+
+// refusal says why a connection was not admitted.
+type refusal int
+
+const (
+	admitted refusal = iota
+	tooManyFromClient
+	tooManyOverall
+)
+
 // connect admits a connection from addr, returning the release to call
-// when it closes; false when the address already holds the maximum.
-func (c *clientLimits) connect(addr netip.Addr) (func(), bool) {
+// when it closes; otherwise why not.
+func (c *clientLimits) connect(addr netip.Addr) (func(), refusal) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.conn[addr] >= c.lim.MaxConnectionsPerClient {
-		return nil, false
+		return nil, tooManyFromClient
+	}
+	if c.open >= c.total {
+		return nil, tooManyOverall
 	}
 	c.conn[addr]++
+	c.open++
+	var once sync.Once
 	return func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if c.conn[addr]--; c.conn[addr] <= 0 {
-			delete(c.conn, addr)
-		}
-	}, true
+		once.Do(func() {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.open--
+			if c.conn[addr]--; c.conn[addr] <= 0 {
+				delete(c.conn, addr)
+			}
+		})
+	}, admitted
 }
 
-// authFailed records a failed AUTH from a connection's client.
+// AUTH failures slow a client down rather than lock it out: after
+// MaxAuthFailures recent failures, each further AUTH waits one more step,
+// up to authDelayMax, before it is even looked at (so a right password
+// still works, later, and the wait says nothing about the password).
+// Postfix's model: past smtpd_soft_error_limit, smtpd waits error_count
+// seconds (smtpd_error_sleep_time) before it answers.
+const (
+	authDelayStep = time.Second
+	authDelayMax  = 30 * time.Second
+)
+
+// authFailed records a failed AUTH from a connection's real client.
 func (c *clientLimits) authFailed(m Meta) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -49,19 +92,22 @@ func (c *clientLimits) authFailed(m Meta) {
 	c.fail[key] = append(c.recent(key), c.now())
 }
 
-// authBlocked reports whether a client has failed AUTH too often within
-// the window; further tries are refused until old failures age out.
-func (c *clientLimits) authBlocked(m Meta) bool {
+// authDelay is how long the client's next AUTH waits.
+func (c *clientLimits) authDelay(m Meta) time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	key := limitKey(m)
 	r := c.recent(key)
 	if len(r) == 0 {
 		delete(c.fail, key)
-	} else {
-		c.fail[key] = r
+		return 0
 	}
-	return len(r) >= c.lim.MaxAuthFailures
+	c.fail[key] = r
+	over := len(r) - c.lim.MaxAuthFailures + 1
+	if over <= 0 {
+		return 0
+	}
+	return min(time.Duration(over)*authDelayStep, authDelayMax)
 }
 
 func (c *clientLimits) recent(key string) []time.Time {
@@ -74,11 +120,13 @@ func (c *clientLimits) recent(key string) []time.Time {
 	return r[i:]
 }
 
-// limitKey is what AUTH failures are counted against: the client address
-// for TCP; for tunnels, whose simulated addresses many labs share, the lab.
+// limitKey is the real client AUTH failures count against: the TCP
+// client's address; for a tunnel, the address of the browser behind it
+// and its lab. Never the simulated source address, which every tunnel of
+// a network profile shares (one student would slow the class).
 func limitKey(m Meta) string {
 	if m.Tunnel {
-		return "lab:" + m.Lab
+		return "tunnel " + m.Peer.String() + " " + m.Lab
 	}
-	return m.Client.String()
+	return "tcp " + m.Client.String()
 }

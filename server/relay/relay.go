@@ -64,7 +64,9 @@ type Config struct {
 	Bus      *events.Bus      // may be nil
 	Accounts Accounts         // nil: the policy's accounts
 	Now      func() time.Time // nil: time.Now
-	ErrorLog *log.Logger      // go-smtp's internal errors; nil discards
+	// Sleep waits before a slowed-down AUTH (limits.go); nil: time.Sleep.
+	Sleep    func(time.Duration)
+	ErrorLog *log.Logger // go-smtp's internal errors; nil discards
 	// ExtraNames are added to every door's certificate (the real
 	// listeners' address, localhost), so real clients that verify can
 	// connect by address.
@@ -84,6 +86,10 @@ type Meta struct {
 	// Tunnel marks connections from the gateway, which enforces its own
 	// per-client limits; the relay's per-address limits are for TCP.
 	Tunnel bool
+	// Peer is a tunnel's real client: the address the browser's WebSocket
+	// came from. AUTH failures count against it and the lab, never
+	// against Client, which is simulated.
+	Peer netip.Addr
 }
 
 // Door names one simulated host's SMTP port.
@@ -120,6 +126,7 @@ type Relay struct {
 	bus      *events.Bus
 	accounts Accounts
 	now      func() time.Time
+	sleep    func(time.Duration)
 	errorLog *log.Logger
 	extra    []string
 	routes   Routes
@@ -139,7 +146,7 @@ func New(cfg Config) (*Relay, error) {
 	}
 	r := &Relay{
 		policy: cfg.Policy, certs: cfg.Certs, store: cfg.Store, bus: cfg.Bus,
-		accounts: cfg.Accounts, now: cfg.Now, errorLog: cfg.ErrorLog, extra: cfg.ExtraNames,
+		accounts: cfg.Accounts, now: cfg.Now, sleep: cfg.Sleep, errorLog: cfg.ErrorLog, extra: cfg.ExtraNames,
 		routes: cfg.Routes, roots: cfg.Roots,
 		doors: map[doorKey]*door{},
 	}
@@ -148,6 +155,9 @@ func New(cfg Config) (*Relay, error) {
 	}
 	if r.now == nil {
 		r.now = time.Now
+	}
+	if r.sleep == nil {
+		r.sleep = time.Sleep
 	}
 	if r.errorLog == nil {
 		r.errorLog = log.New(io.Discard, "", 0)
@@ -209,7 +219,7 @@ func (r *Relay) door(d Door) (*door, error) {
 	srv := smtp.NewServer(smtp.BackendFunc(dr.newSession))
 	srv.Domain = d.Host
 	lim := r.policy.Limits
-	srv.ReadTimeout = lim.IdleTimeout
+	srv.ReadTimeout = 0 // the wire times out every read itself (timedReader)
 	srv.WriteTimeout = time.Minute
 	srv.MaxMessageBytes = lim.MaxMessageBytes
 	srv.MaxRecipients = lim.MaxRecipients
@@ -238,13 +248,17 @@ func (d *door) newSession(c *smtp.Conn) (smtp.Session, error) {
 // limits; over a limit, the greeting becomes the refusal.
 func (d *door) wrap(c net.Conn, meta Meta) *wire {
 	w := &wire{raw: c, conn: c, d: d, meta: meta, id: d.r.connID.Add(1)}
-	w.br = bufio.NewReaderSize(c, 4096)
+	w.br = bufio.NewReaderSize(timedReader{w}, 4096)
 	w.implicit = d.listener.TLS == policy.TLSImplicit
 	if !meta.Tunnel {
-		if release, ok := d.r.clients.connect(meta.Client); ok {
+		release, why := d.r.clients.connect(meta.Client)
+		switch why {
+		case admitted:
 			w.onClose = release
-		} else {
+		case tooManyFromClient:
 			w.reject = fmt.Sprintf(lineTooManyConnsFm, d.host, meta.Client)
+		case tooManyOverall:
+			w.reject = lineAllPortsBusy
 		}
 	}
 	w.publish(events.Event{Kind: events.Connect, Text: "connection from " + clientText(meta.Client)})

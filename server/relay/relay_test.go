@@ -4,13 +4,16 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/portlab/portlab/server/events"
+	"github.com/portlab/portlab/server/policy"
 )
 
 // A plaintext client on 465 sees nothing: the server waits for a TLS
@@ -70,26 +73,149 @@ func TestConnectionsPerClient(t *testing.T) {
 	}
 }
 
-func TestAuthFailuresPerClient(t *testing.T) {
+// AUTH failures slow the real client down and never lock it out: after
+// the policy's number of failures, each further AUTH waits one step more,
+// and a right password still succeeds, with Postfix's words throughout.
+func TestAuthFailuresSlowDown(t *testing.T) {
 	sb := startSandbox(t, "max-auth-failures-per-client 2")
 	c := dial(t, sb, 465)
 	c.startTLS(sb)
-	c.run(sb, "!greeting\nEHLO c\nAUTH PLAIN AGZvbwB4\nAUTH PLAIN AGZvbwB5")
-	if !strings.HasPrefix(c.last, "535 5.7.8") {
-		t.Fatalf("second bad password: %q", c.last)
+	c.run(sb, "!greeting\nEHLO c\nAUTH PLAIN AGZvbwB4\nAUTH PLAIN AGZvbwB5\nAUTH PLAIN AGZvbwB6")
+	if c.last != "535 5.7.8 Error: authentication failed: authentication failure" {
+		t.Fatalf("third bad password: %q", c.last)
 	}
 	c.run(sb, "AUTH PLAIN AGZvbwBiYXJiYXo=")
-	if c.last != "421 4.7.0 legacy.mail.test Error: too many AUTH failures from 127.0.0.1" {
-		t.Fatalf("third try: %q", c.last)
+	if c.last != "235 2.7.0 Authentication successful" {
+		t.Fatalf("right password after failures: %q", c.last)
 	}
-	// A new connection from the same address is refused too, even with
-	// the right password: the count is per client, not per session.
+	// The count is per client, not per session: a new connection from
+	// the same address waits too, and still gets in.
 	d := dial(t, sb, 465)
 	d.startTLS(sb)
 	d.run(sb, "!greeting\nEHLO c\nAUTH PLAIN AGZvbwBiYXJiYXo=")
-	if !strings.HasPrefix(d.last, "421 4.7.0") {
-		t.Fatalf("new connection after the limit: %q", d.last)
+	if d.last != "235 2.7.0 Authentication successful" {
+		t.Fatalf("new connection after failures: %q", d.last)
 	}
+	want := []time.Duration{time.Second, 2 * time.Second, 2 * time.Second}
+	if got := sb.delays(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("AUTH delays %v, want %v", got, want)
+	}
+}
+
+// Tunnels share a simulated source address (and the classroom lab): AUTH
+// failures count against the real client behind the tunnel, so one
+// student's failures do not slow another down.
+func TestAuthFailuresKeyedOnRealClient(t *testing.T) {
+	sb := newSandbox(t, "max-auth-failures-per-client 1")
+	door := Door{Host: "legacy.mail.test", Port: 465}
+	simulated := netip.MustParseAddr("198.51.100.23")
+	a := pipe(t, sb, door, Meta{Lab: DefaultLab, Client: simulated, Peer: netip.MustParseAddr("192.0.2.1")})
+	a.startTLS(sb)
+	a.run(sb, "!greeting\nEHLO a\nAUTH PLAIN AGZvbwB4\nAUTH PLAIN AGZvbwB4\nAUTH PLAIN AGZvbwB4")
+	if n := len(sb.delays()); n != 2 {
+		t.Fatalf("the failing client waited %d times, want 2", n)
+	}
+	b := pipe(t, sb, door, Meta{Lab: DefaultLab, Client: simulated, Peer: netip.MustParseAddr("192.0.2.2")})
+	b.startTLS(sb)
+	b.run(sb, "!greeting\nEHLO b\nAUTH PLAIN AGZvbwBiYXJiYXo=")
+	if b.last != "235 2.7.0 Authentication successful" || len(sb.delays()) != 2 {
+		t.Fatalf("another client behind the same simulated address: %q after %v", b.last, sb.delays())
+	}
+}
+
+// The doors have an overall cap besides the per-address one, answered as
+// Postfix's postscreen answers when every server process is busy.
+func TestConnectionsOverall(t *testing.T) {
+	sb := startSandbox(t, "max-connections 2")
+	a, b := dial(t, sb, 25), dial(t, sb, 587)
+	a.reply()
+	b.reply()
+	c := dial(t, sb, 25)
+	if got := c.reply(); got != "421 4.3.2 All server ports are busy" {
+		t.Fatalf("third connection greeted with %q", got)
+	}
+	a.run(sb, "QUIT\n!eof")
+	if d := dial(t, sb, 25); !strings.HasPrefix(d.reply(), "220 ") {
+		t.Fatalf("after a client left, a new one got %q", d.last)
+	}
+}
+
+// By default the overall cap is half the open-file limit, leaving the
+// other half to HTTP.
+func TestConnectionCapDefault(t *testing.T) {
+	if got, want := connectionCap(policy.Default().Limits), max(openFileLimit()/2, 1); got != want || got < 1 {
+		t.Fatalf("default cap %d, want %d", got, want)
+	}
+	if got := connectionCap(policy.Limits{MaxConnections: 7}); got != 7 {
+		t.Fatalf("max-connections 7 gives %d", got)
+	}
+}
+
+// A NUL or a bare CR in a command is taken, as Postfix takes it, but never
+// copied into the Received: header, where a bare CR could forge a header.
+func TestControlOctetsNeverReachHeaders(t *testing.T) {
+	sb := startSandbox(t, "")
+	c := dial(t, sb, 25)
+	c.reply()
+	io.WriteString(c.conn, "EHLO a\rX-Forged:\x00yes\r\n")
+	c.reply()
+	c.run(sb, "MAIL FROM:<a@example.org>\nRCPT TO:<b@sandbox.test>\nDATA\n!data\nSubject: x\n\nx\n.")
+	box := sb.store.List(DefaultLab)
+	if len(box) != 1 {
+		t.Fatalf("stored %d messages:\n%s", len(box), c.log.String())
+	}
+	hdr, _, _ := strings.Cut(string(box[0].Raw), "\r\n\r\n")
+	if strings.ContainsAny(strings.ReplaceAll(hdr, "\r\n", ""), "\r\x00") {
+		t.Fatalf("control octets in the header:\n%q", hdr)
+	}
+	if !strings.Contains(hdr, "Received: from a?X-Forged:?yes (unknown [127.0.0.1])") {
+		t.Fatalf("Received header:\n%q", hdr)
+	}
+}
+
+// After a time-out in DATA the session ends with Postfix's 421, and what
+// the client sends afterwards (here the end of the body, quoting a whole
+// transaction) is never read as commands: nothing is stored.
+func TestDataTimeoutEndsSession(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb := newSandbox(t, "idle-timeout 30s")
+		c := pipe(t, sb, Door{Host: "mx.sandbox.test", Port: 25}, Meta{Lab: "l"})
+		c.conn.SetDeadline(time.Time{})
+		c.run(sb, "!greeting\nEHLO c\nMAIL FROM:<a@example.org>\nRCPT TO:<b@sandbox.test>\nDATA")
+		io.WriteString(c.conn, "Subject: stalled\r\n\r\n")
+		if got := c.reply(); got != "421 4.4.2 mx.sandbox.test Error: timeout exceeded" {
+			t.Fatalf("after a stall in DATA: %q", got)
+		}
+		io.WriteString(c.conn, ".\r\nMAIL FROM:<x@example.org>\r\nRCPT TO:<b@sandbox.test>\r\nDATA\r\nSubject: quoted\r\n\r\nx\r\n.\r\nQUIT\r\n")
+		c.conn.SetReadDeadline(time.Now().Add(time.Minute))
+		if got := c.reply(); got != "" {
+			t.Fatalf("the session went on after the time-out: %q\n%s", got, c.log.String())
+		}
+		if box := sb.store.List("l"); len(box) != 0 {
+			t.Fatalf("stored after a DATA time-out: %q", box[0].Subject)
+		}
+	})
+}
+
+// The time-out counts from the client's last read, as Postfix's
+// smtpd_timeout: a client that keeps sending is never cut, however long
+// the whole message takes.
+func TestDataTimeoutResetByActivity(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb := newSandbox(t, "idle-timeout 30s")
+		c := pipe(t, sb, Door{Host: "mx.sandbox.test", Port: 25}, Meta{Lab: "l"})
+		c.conn.SetDeadline(time.Time{})
+		c.run(sb, "!greeting\nEHLO c\nMAIL FROM:<a@example.org>\nRCPT TO:<b@sandbox.test>\nDATA")
+		io.WriteString(c.conn, "Subject: slow upload\r\n\r\n")
+		for range 20 { // 400 s in all, 20 s between lines
+			time.Sleep(20 * time.Second) // the bubble's clock: no real wait
+			io.WriteString(c.conn, "another line\r\n")
+		}
+		c.send(".")
+		if got := c.reply(); !strings.HasPrefix(got, "250 2.0.0 Ok: queued as") {
+			t.Fatalf("a steady upload got %q", got)
+		}
+	})
 }
 
 // pipe serves one in-process session (as the gateway does) and returns

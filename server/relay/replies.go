@@ -29,19 +29,53 @@ var (
 	// RFC 5321 §4.5.3.1.6: text lines are at most 1000 octets; the message
 	// is refused whole rather than stored with a line cut in two.
 	replyDataLineTooLong = &smtp.SMTPError{Code: 500, EnhancedCode: smtp.EnhancedCode{5, 5, 2}, Message: "Error: message line too long (RFC 5321 4.5.3.1.6)"}
+	// RFC 1870 §6.3: a body over the limit, refused after the final dot
+	// in Postfix's words.
+	replyTooBig = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: "Message size exceeds fixed limit"}
+	// Postfix's cleanup could not write the queue file: the message is
+	// not acknowledged, so the client keeps it (RFC 5321 §4.2.5).
+	replyQueueWrite = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Error: queue file write error"}
+	// Never written (the wire ends the session first, with its own 421):
+	// returned where a read failed, so no internal error text can reach a
+	// client.
+	replyLost = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "Error: lost connection"}
 )
 
-// Replies the connection layer writes itself, as raw lines.
+// Replies the connection layer writes itself, as raw lines. Those with %s
+// take the door's host name first, as Postfix puts $myhostname there.
 const (
-	lineReadyTLS        = "220 2.0.0 Ready to start TLS"
-	lineTLSActive       = "554 5.5.1 Error: TLS already active"      // RFC 3207 §4
-	lineNoTLS           = "502 5.5.1 Error: command not implemented" // STARTTLS where TLS is not offered
-	lineNotRecognized   = "502 5.5.2 Error: command not recognized"  // RFC 5321 §4.2.4
-	lineSendHelo        = "503 5.5.1 Error: send HELO/EHLO first"    // RFC 3207 §4.2: after TLS, EHLO again
-	lineLineTooLong     = "500 5.5.2 Error: line too long"           // RFC 5321 §4.5.3.1.4
-	lineTooManyErrorsFm = "421 4.7.0 %s Error: too many errors"      // Postfix smtpd_hard_error_limit
-	lineTooManyConnsFm  = "421 4.7.0 %s Error: too many connections from %s"
-	lineTooManyAuthFm   = "421 4.7.0 %s Error: too many AUTH failures from %s"
+	lineReadyTLS      = "220 2.0.0 Ready to start TLS"
+	lineTLSActive     = "554 5.5.1 Error: TLS already active"      // RFC 3207 §4
+	lineNoTLS         = "502 5.5.1 Error: command not implemented" // STARTTLS where TLS is not offered
+	lineNotRecognized = "500 5.5.2 Error: command not recognized"  // RFC 5321 §4.2.4; Postfix for every unknown verb (HELP, EXPN, XXXXXXXX)
+	lineSendHelo      = "503 5.5.1 Error: send HELO/EHLO first"    // RFC 3207 §4.2: after TLS, EHLO again
+	lineLineTooLong   = "500 5.5.2 Error: line too long"           // RFC 5321 §4.5.3.1.4
+	// Postfix smtpd_hard_error_limit.
+	lineTooManyErrorsFm = "421 4.7.0 %s Error: too many errors"
+	// Postfix smtpd_client_connection_count_limit (anvil), per client address.
+	lineTooManyConnsFm = "421 4.7.0 %s Error: too many connections from %s"
+	// The overall cap: Postfix's postscreen answers so when every smtpd
+	// process is busy (postscreen_post_queue_limit, postscreen.c); RFC 3463
+	// 4.3.2 "system not accepting network messages".
+	lineAllPortsBusy = "421 4.3.2 All server ports are busy"
+	// Postfix smtpd_timeout, per read, in commands and in DATA (smtpd.c
+	// smtpd_proto); the session ends.
+	lineTimeoutFm = "421 4.4.2 %s Error: timeout exceeded"
+	// Postfix smtpd_forbid_bare_newline = reject, with the default
+	// smtpd_forbid_bare_newline_reject_code 550 (smtpd.c, mail_params.h);
+	// RFC 5321 §2.3.8: CRLF is the only line ending. The session ends.
+	lineBareLFFm = "550 5.5.2 %s Error: bare <LF> received"
+	// VRFY: Postfix without a recipient table to consult answers "252
+	// 2.0.0 arg" (RFC 5321 §3.5.3: 252 when it cannot verify but will
+	// try); with no argument, its syntax reply.
+	lineVRFYMaybe  = "252 2.0.0 "
+	lineVRFYSyntax = "501 5.5.4 Syntax: VRFY address"
+	// Postfix mail_cmd: SIZE= not a number.
+	lineBadSize = "501 5.5.4 Bad message size syntax"
+	// Postfix mail_cmd: SIZE= above message_size_limit (RFC 1870 §6.1).
+	lineSizeTooBig = "552 5.3.4 Message size exceeds fixed limit"
+	// Postfix mail_cmd: SIZE= beyond what an off_t holds (measured, 3.7).
+	lineSizeOverflow = "552 5.3.4 Message size exceeds file system imposed limit"
 )
 
 // replyRelayDenied is RFC 5321 §3.6.2's refusal to be an open relay, in
@@ -103,10 +137,16 @@ var rewrites = []struct{ from, to string }{
 	{"502 5.5.1 Missing RCPT TO", "503 5.5.1 Error: need RCPT command"},
 	{"503 5.5.1 Already authenticated", "503 5.5.1 Error: already authenticated"},
 	{"502 5.5.4 Missing parameter", "501 5.5.4 Syntax: AUTH mechanism"},
-	{"454 4.7.0 Invalid base64 data", "501 5.5.2 Cannot decode response"},
+	// Postfix with Cyrus SASL (the reference's) answers a response it
+	// cannot decode or parse with SASL_BADPROT's words
+	// (xsasl_cyrus_server.c; measured on 3.7, 2,000-octet lines included).
+	// A response that is not base64, or that the mechanism cannot parse
+	// (go-smtp and go-sasl say 454 4.7.0 with their own words).
+	{"454 4.7.0 ", "535 5.7.8 Error: authentication failed: bad protocol / cancel"},
+	{"501 5.5.4 Unable to parse SIZE", lineBadSize},
 	{"501 5.0.0 Negotiation cancelled", "501 5.7.0 Authentication aborted"},
 	{"552 5.3.4 Max", "552 5.3.4 Message size exceeds fixed limit"},
 	{"452 4.5.3 Maximum limit", "452 4.5.3 Error: too many recipients"},
 	{"502 5.5.1 ", "502 5.5.1 Error: command not implemented"},
-	{"500 5.5.2 Syntax errors", "502 5.5.2 Error: command not recognized"},
+	{"500 5.5.2 Syntax errors", lineNotRecognized},
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -66,10 +67,10 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	if l.RequireTLSBeforeAuth && s.w.tls == nil {
 		return nil, replyMustStartTLS // the wire answers first; kept as a guard
 	}
-	if s.w.d.r.clients.authBlocked(s.w.meta) {
-		// A 421 ends the session once written (wire.writeLine).
-		return nil, &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0},
-			Message: fmt.Sprintf("%s Error: too many AUTH failures from %s", s.w.d.host, s.w.meta.Client)}
+	if d := s.w.d.r.clients.authDelay(s.w.meta); d > 0 {
+		// Recent failures from this client: wait before even looking at
+		// this try (limits.go). The answer stays Postfix's 535 or 235.
+		s.w.d.r.sleep(d)
 	}
 	offered := false
 	for _, m := range l.Mechanisms {
@@ -147,20 +148,25 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	return nil
 }
 
-// Data stores the message once it is complete. A client that goes away
-// before the final dot makes the read fail, and nothing is stored.
+// Data stores the message once it is complete. The wire has read the body
+// to the final dot (go-smtp's reader sees only that dot); a client that
+// goes away, stalls or sends a bare LF before it makes the read fail, and
+// nothing is stored.
 func (s *session) Data(r io.Reader) error {
-	body, err := io.ReadAll(r)
-	if err != nil {
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		s.w.takeBody()
 		var se *smtp.SMTPError
 		if errors.As(err, &se) {
 			return se
 		}
-		return err
+		return replyLost // never internal error text (addresses) to a client
 	}
-	if s.w.dataLong {
-		s.w.dataLong = false
+	body, tooLong, tooBig := s.w.takeBody()
+	switch {
+	case tooLong:
 		return replyDataLineTooLong
+	case tooBig:
+		return replyTooBig
 	}
 	rl := s.w.d.r
 	m := &mailbox.Message{
@@ -184,9 +190,10 @@ func (s *session) Data(r io.Reader) error {
 	}
 	m.ReceivedAt = rl.now()
 	m.Raw = append(received(m, s.w.d.host), body...)
+	s.w.recycle(body)
 	if err := rl.store.Deliver(m); err != nil {
 		// Not stored, so not acknowledged: the client keeps the message.
-		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Error: queue file write error"}
+		return replyQueueWrite
 	}
 	if s.relayed {
 		s.forward(m.Raw)
@@ -218,7 +225,20 @@ func received(m *mailbox.Message, host string) []byte {
 		client = "unknown"
 	}
 	return fmt.Appendf(nil, "Received: from %s (unknown [%s])%s\r\n\tby %s (portlab) with %s id %s%s;\r\n\t%s\r\n",
-		orUnknown(m.Helo), client, tlsNote, host, with, m.ID, for_, m.ReceivedAt.Format(time.RFC1123Z))
+		printable(orUnknown(m.Helo)), client, tlsNote, host, with, m.ID, printable(for_), m.ReceivedAt.Format(time.RFC1123Z))
+}
+
+// printable is Postfix's printable(s, '?'), which it applies to the HELO
+// name before it goes into a Received: header: a control octet (a NUL or a
+// bare CR a client put in its command) never reaches a header, where it
+// could end the line early or forge a header of its own.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			return '?'
+		}
+		return r
+	}, s)
 }
 
 func orUnknown(s string) string {

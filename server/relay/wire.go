@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -40,7 +41,8 @@ type wire struct {
 	out      []byte // a partial reply line from go-smtp
 	in       []byte // bytes of a line not yet handed to go-smtp
 	lineBuf  []byte
-	dataBuf  []byte
+	body     []byte // the message being received in DATA
+	dataBig  bool   // the body broke the size limit: refuse the message
 	errors   int
 	closing  bool   // the next Read ends the session
 	reject   string // refuse at the greeting with this line (limits)
@@ -66,8 +68,16 @@ var errClosing = errors.New("relay: session ended by the server")
 func (w *wire) limits() policy.Limits { return w.d.r.policy.Limits }
 
 // Read hands go-smtp the client's input, one command line at a time (so a
-// command the wire answers itself never reaches go-smtp), message bodies in
-// bulk up to and including the final dot.
+// command the wire answers itself never reaches go-smtp). A message body
+// never reaches go-smtp: the wire reads it whole to the final dot, by the
+// one rule below, keeps it for the session, and hands go-smtp only the
+// final ".\r\n", so go-smtp's own DATA reader cannot end the message
+// anywhere else.
+//
+// The rule, in commands, AUTH responses and DATA alike: a line ends with
+// CRLF; a bare LF is refused with 550 and the session ends (Postfix's
+// smtpd_forbid_bare_newline = reject), so nothing after it is ever read as
+// a command. A time-out ends the session the same way, with 421.
 func (w *wire) Read(p []byte) (int, error) {
 	if err := w.handshakeImplicit(); err != nil {
 		return 0, err
@@ -82,11 +92,26 @@ func (w *wire) Read(p []byte) (int, error) {
 			return 0, io.EOF
 		}
 		limit := w.limits().MaxLineLength
-		if w.mode == modeAuth {
-			limit = authLineLimit
+		if w.mode != modeData {
+			// RFC 4954 §4: AUTH lines and SASL responses may be 12,288
+			// octets; other commands are held to the limit below.
+			limit = max(limit, authLineLimit)
 		}
 		line, err := w.readLine(limit)
-		if errors.Is(err, errLineTooLong) {
+		switch {
+		case errors.Is(err, errBareLF):
+			w.writeLine(fmt.Sprintf(lineBareLFFm, w.d.host))
+			w.closing = true
+			w.body = nil
+			return 0, io.EOF
+		case isTimeout(err):
+			// Postfix: "421 4.4.2 host Error: timeout exceeded", and the
+			// session ends; in DATA nothing is stored.
+			w.writeLine(fmt.Sprintf(lineTimeoutFm, w.d.host))
+			w.closing = true
+			w.body = nil
+			return 0, io.EOF
+		case errors.Is(err, errLineTooLong):
 			if w.mode == modeData {
 				w.dataLong = true // keep reading to the dot, store nothing
 				continue
@@ -94,19 +119,18 @@ func (w *wire) Read(p []byte) (int, error) {
 			w.mode = modeCommand
 			w.writeLine(lineLineTooLong)
 			continue
-		}
-		if err != nil {
+		case err != nil:
+			w.body = nil
 			return 0, err
 		}
 		switch w.mode {
 		case modeData:
-			if isDot(line) {
+			if string(line) == ".\r\n" {
 				w.mode = modeCommand
+				w.in = line
+				continue
 			}
-			w.in = line
-			if w.mode == modeData {
-				w.in = w.moreData(line)
-			}
+			w.bodyLine(line)
 			continue
 		case modeAuth:
 			w.mode = modeCommand
@@ -120,40 +144,53 @@ func (w *wire) Read(p []byte) (int, error) {
 	}
 }
 
-// moreData appends the body lines already buffered, so a large message
-// does not cost one Read per line. It stops after the final dot.
-func (w *wire) moreData(first []byte) []byte {
-	// w.in is always drained before the next read, so one buffer serves.
-	buf := append(w.dataBuf[:0], first...)
-	defer func() { w.dataBuf = buf[:0] }()
-	for w.br.Buffered() > 0 && len(buf) < 32<<10 {
-		peek, _ := w.br.Peek(w.br.Buffered())
-		i := bytes.IndexByte(peek, '\n')
-		if i < 0 || i+1 > w.limits().MaxLineLength {
-			break
-		}
-		line := peek[:i+1]
-		buf = append(buf, line...)
-		w.br.Discard(i + 1)
-		if isDot(line) {
-			w.mode = modeCommand
-			break
-		}
+// bodyLine keeps one message line, without the dot RFC 5321 §4.5.2 adds
+// to lines that start with one, up to the size limit; past it the rest is
+// read and dropped, and the message is refused after the final dot.
+func (w *wire) bodyLine(line []byte) {
+	if line[0] == '.' {
+		line = line[1:]
 	}
-	return buf
+	if int64(len(w.body)+len(line)) > w.limits().MaxMessageBytes {
+		w.dataBig = true
+		return
+	}
+	w.body = append(w.body, line...)
 }
 
-func isDot(line []byte) bool {
-	return string(line) == ".\r\n" || string(line) == ".\n"
+// takeBody hands the session the message the wire read, and whether it
+// broke a limit.
+func (w *wire) takeBody() (body []byte, tooLong, tooBig bool) {
+	body, tooLong, tooBig = w.body, w.dataLong, w.dataBig
+	w.body, w.dataLong, w.dataBig = nil, false, false
+	return body, tooLong, tooBig
 }
 
-var errLineTooLong = errors.New("line too long")
+// recycle takes back a body the session has copied, for the next message
+// of the session; a large one is dropped, so an idle session holds little.
+func (w *wire) recycle(body []byte) {
+	if cap(body) <= 64<<10 {
+		w.body = body[:0]
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+var (
+	errLineTooLong = errors.New("line too long")
+	errBareLF      = errors.New("bare LF")
+)
 
 // readLine reads one line of at most limit octets, CRLF included. A longer
-// line is consumed to its end and reported, so the session can go on.
+// line is consumed to its end and reported, so the session can go on; a
+// line that ends in a bare LF is consumed and reported.
 func (w *wire) readLine(limit int) ([]byte, error) {
 	w.lineBuf = w.lineBuf[:0]
 	tooLong := false
+	var prev byte // the last octet of the previous fragment
 	for {
 		frag, err := w.br.ReadSlice('\n')
 		if !tooLong {
@@ -163,7 +200,14 @@ func (w *wire) readLine(limit int) ([]byte, error) {
 			}
 		}
 		if err == nil {
-			if tooLong {
+			beforeLF := prev
+			if len(frag) >= 2 {
+				beforeLF = frag[len(frag)-2]
+			}
+			switch {
+			case beforeLF != '\r':
+				return nil, errBareLF
+			case tooLong:
 				return nil, errLineTooLong
 			}
 			return w.lineBuf, nil
@@ -171,7 +215,21 @@ func (w *wire) readLine(limit int) ([]byte, error) {
 		if !errors.Is(err, bufio.ErrBufferFull) {
 			return nil, err
 		}
+		if len(frag) > 0 {
+			prev = frag[len(frag)-1]
+		}
 	}
+}
+
+// timedReader is the transport as the wire reads it: every read sets the
+// deadline afresh, so the time-out counts from the client's last activity
+// (as Postfix's smtpd_timeout, per read) and a client that keeps sending,
+// a long message included, is never cut.
+type timedReader struct{ w *wire }
+
+func (t timedReader) Read(p []byte) (int, error) {
+	t.w.raw.SetReadDeadline(time.Now().Add(t.w.limits().IdleTimeout))
+	return t.w.conn.Read(p)
 }
 
 // gatedBeforeTLS are the commands Postfix refuses with 530 on a port that
@@ -182,11 +240,11 @@ var gatedBeforeTLS = map[string]bool{
 }
 
 // known are the commands go-smtp answers; anything else is refused here
-// with Postfix's wording and counted against the error limit.
+// with Postfix's wording and counted against the error limit. Postfix 3.7
+// knows neither HELP nor EXPN: both get 500 (measured).
 var known = map[string]bool{
 	"HELO": true, "EHLO": true, "MAIL": true, "RCPT": true, "DATA": true,
 	"RSET": true, "NOOP": true, "QUIT": true, "VRFY": true, "AUTH": true,
-	"EXPN": true, "HELP": true,
 }
 
 // command inspects one command line and reports whether go-smtp should
@@ -200,6 +258,10 @@ func (w *wire) command(line []byte) bool {
 		shown = maskAuth(text)
 	}
 	w.event(events.Command, shown)
+	if len(line) > w.limits().MaxLineLength && verb != "AUTH" {
+		w.writeLine(lineLineTooLong)
+		return false
+	}
 	if verb == "QUIT" || verb == "NOOP" || verb == "EHLO" || verb == "HELO" {
 		w.needEHLO = false
 		w.lastVerb = verb
@@ -212,26 +274,56 @@ func (w *wire) command(line []byte) bool {
 	case w.needEHLO:
 		w.writeLine(lineSendHelo)
 		return false
+	case !known[verb]:
+		// Before the TLS gate, as in Postfix's command loop. BDAT lands
+		// here too: CHUNKING is not offered (RFC 3030 §2).
+		w.writeLine(lineNotRecognized)
+		return false
 	case w.tls == nil && w.d.listener.RequireTLSBeforeAuth && gatedBeforeTLS[verb]:
 		w.writeLine(replyLine(replyMustStartTLS))
 		return false
 	case verb == "VRFY":
-		// Postfix without a recipient table to consult: "252 2.0.0 arg"
-		// (RFC 5321 §3.5.3: 252 when it cannot verify but will try).
 		_, arg, _ := strings.Cut(text, " ")
 		if arg = strings.TrimSpace(arg); arg == "" {
-			w.writeLine("501 5.5.4 Syntax: VRFY address")
+			w.writeLine(lineVRFYSyntax)
 		} else {
-			w.writeLine("252 2.0.0 " + arg)
+			w.writeLine(lineVRFYMaybe + arg)
 		}
 		return false
-	case !known[verb]:
-		// BDAT lands here too: CHUNKING is not offered (RFC 3030 §2).
-		w.writeLine(lineNotRecognized)
-		return false
+	case verb == "MAIL" && w.session != nil && !w.session.fromSet:
+		// After go-smtp's own checks for HELO and a nested MAIL, as
+		// Postfix orders them.
+		if reply := w.checkSize(text); reply != "" {
+			w.writeLine(reply)
+			return false
+		}
 	}
 	w.lastVerb = verb
 	return true
+}
+
+// checkSize answers a MAIL whose SIZE= (RFC 1870) is not a number or is
+// over the limit, as Postfix does; go-smtp would read it as a 32-bit
+// number and answer 501 for a size it cannot hold. Sizes it can read and
+// the rest of the command are left to go-smtp.
+func (w *wire) checkSize(text string) string {
+	for _, f := range strings.Fields(text) {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok || !strings.EqualFold(k, "SIZE") {
+			continue
+		}
+		if v == "" || strings.Trim(v, "0123456789") != "" {
+			return lineBadSize
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		switch {
+		case err != nil:
+			return lineSizeOverflow
+		case n > w.limits().MaxMessageBytes:
+			return lineSizeTooBig
+		}
+	}
+	return ""
 }
 
 // maskAuth keeps the mechanism and hides the credentials in events and
@@ -289,7 +381,7 @@ func (w *wire) handshake(tc *tls.Conn) error {
 	st := tc.ConnectionState()
 	w.tls = &st
 	w.conn = tc
-	w.br.Reset(tc)
+	w.br.Reset(timedReader{w})
 	w.publish(events.Event{
 		Kind: events.TLS, Text: fmt.Sprintf("TLS established: %s, %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite)),
 		TLSVersion: tls.VersionName(st.Version), TLSCipher: tls.CipherSuiteName(st.CipherSuite), Secure: true,
