@@ -35,7 +35,7 @@ var relaySource = netip.MustParseAddr("192.0.2.25")
 // at once; semantically the delivery and any bounce are still separate,
 // later events.
 func (s *session) forward(raw []byte) {
-	r := s.w.d.r
+	r := s.d.r
 	if r.routes == nil {
 		return
 	}
@@ -50,11 +50,11 @@ func (s *session) forward(raw []byte) {
 	var order []route
 	for _, rcpt := range s.rcpts {
 		_, domain, _ := strings.Cut(rcpt, "@")
-		if s.w.d.isLocal(domain) {
+		if s.d.isLocal(domain) {
 			continue
 		}
 		mx, ok := r.routes.MX(domain)
-		if !ok || mx.Host == s.w.d.host {
+		if !ok || mx.Host == s.d.host {
 			continue
 		}
 		out := r.policy.OutboundFor(domain)
@@ -68,10 +68,10 @@ func (s *session) forward(raw []byte) {
 	}
 	var failed []failure
 	for _, k := range order {
-		failed = append(failed, r.deliver(s.w.lab(), s.w.d.host, s.from, byRoute[k], raw, mxs[k.mx], k.tls)...)
+		failed = append(failed, r.deliver(s.lab(), s.d.host, s.from, byRoute[k], raw, mxs[k.mx], k.tls)...)
 	}
 	if len(failed) > 0 && s.from != "" { // never bounce a bounce (RFC 5321 §4.5.5)
-		r.bounce(s.w.lab(), s.w.d.host, s.from, failed, raw)
+		r.bounce(s.lab(), s.d.host, s.from, failed, raw)
 	}
 }
 

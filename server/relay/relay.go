@@ -12,7 +12,6 @@
 package relay
 
 import (
-	"bufio"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -190,6 +189,8 @@ func (d *door) offersSTARTTLS() bool {
 	return d.listener.TLS == policy.TLSStartTLS && !d.noTLS
 }
 
+func (d *door) implicitTLS() bool { return d.listener.TLS == policy.TLSImplicit }
+
 func (d *door) isLocal(domain string) bool {
 	return d.r.policy.IsLocal(domain) || policy.InDomains(d.local, domain)
 }
@@ -238,18 +239,15 @@ func (d *door) newSession(c *smtp.Conn) (smtp.Session, error) {
 	if !ok {
 		return nil, errors.New("relay: connection did not come through the relay")
 	}
-	if w.session == nil {
-		w.session = &session{w: w, conn: c}
-	}
-	return w.session, nil
+	s := &session{d: d, meta: w.meta, conn: c, link: w, tap: w.tap}
+	w.txn = s
+	return s, nil
 }
 
 // wrap makes the wire for a new connection and applies the connection
 // limits; over a limit, the greeting becomes the refusal.
 func (d *door) wrap(c net.Conn, meta Meta) *wire {
-	w := &wire{raw: c, conn: c, d: d, meta: meta, id: d.r.connID.Add(1)}
-	w.br = bufio.NewReaderSize(timedReader{w}, 4096)
-	w.implicit = d.listener.TLS == policy.TLSImplicit
+	w := newWire(c, d, meta, d.r.connID.Add(1))
 	if !meta.Tunnel {
 		release, why := d.r.clients.connect(meta.Client)
 		switch why {
@@ -261,7 +259,7 @@ func (d *door) wrap(c net.Conn, meta Meta) *wire {
 			w.reject = lineAllPortsBusy
 		}
 	}
-	w.publish(events.Event{Kind: events.Connect, Text: "connection from " + clientText(meta.Client)})
+	w.tap.publish(events.Event{Kind: events.Connect, Text: "connection from " + clientText(meta.Client)})
 	return w
 }
 

@@ -102,6 +102,30 @@ func replyQueued(id string) *smtp.SMTPError {
 	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "Ok: queued as " + id}
 }
 
+// replyLine formats an SMTPError as the line go-smtp would write for it.
+func replyLine(e *smtp.SMTPError) string {
+	c := e.EnhancedCode
+	return fmt.Sprintf("%d %d.%d.%d %s", e.Code, c[0], c[1], c[2], e.Message)
+}
+
+// ehloReply is the EHLO reply (RFC 5321 §4.1.1.1) with the extensions in
+// Postfix's order: SIZE (RFC 1870), STARTTLS before TLS where it is
+// offered (RFC 3207), AUTH as go-smtp lists it from the session (RFC 4954;
+// caps is go-smtp's list, used only for that line), ENHANCEDSTATUSCODES
+// (RFC 2034) and 8BITMIME (RFC 6152).
+func ehloReply(host string, size int64, starttls bool, caps []string) []string {
+	out := []string{"250-" + host, "250-PIPELINING", fmt.Sprintf("250-SIZE %d", size)}
+	if starttls {
+		out = append(out, "250-STARTTLS")
+	}
+	for _, c := range caps {
+		if strings.HasPrefix(c, "AUTH ") {
+			out = append(out, "250-"+c)
+		}
+	}
+	return append(out, "250-ENHANCEDSTATUSCODES", "250 8BITMIME")
+}
+
 // rewrite turns go-smtp's wording of a reply into Postfix's where they
 // differ, so every reply a student reads is a real server's. Lines not
 // listed pass unchanged. host is the simulated host the door plays.
