@@ -440,7 +440,7 @@ QUIT`)
 	for _, w := range []string{
 		"<nobody@example.org>: host mx.example.org said: 550 5.1.1 <nobody@example.org>: Recipient address rejected",
 		"<pal@strict.notls.test>: TLS is required, but was not offered by host mx.notls.test",
-		"Status: 5.7.10", "Content-Type: multipart/report; report-type=delivery-status",
+		"Action: failed\r\nStatus: 4.7.4\r\nDiagnostic-Code: smtp; TLS is required", "Content-Type: multipart/report; report-type=delivery-status",
 	} {
 		if !strings.Contains(string(bounce.Raw), w) {
 			t.Errorf("bounce lacks %q:\n%s", w, bounce.Raw)

@@ -78,6 +78,21 @@ const (
 	lineSizeOverflow = "552 5.3.4 Message size exceeds file system imposed limit"
 )
 
+// A delivery that requires TLS (smtp_tls_security_level = encrypt) to a
+// server that does not offer STARTTLS: Postfix's smtp(8) fails it with
+// these words and the enhanced status 4.7.4 (smtp_proto.c, smtp_helo:
+// smtp_site_fail with SMTP_RESP_FAKE "4.7.4"; RFC 3463 X.7.4 "security
+// features not supported"). Postfix defers the message; when
+// maximal_queue_lifetime runs out it bounces it from the defer log, whose
+// status it writes unchanged beside "Action: failed" (bounce_notify_util.c,
+// bounce_recipient_dsn; defer_append keeps only 4.X.X codes). The sandbox
+// bounces at once, with that same status. Not X.7.10 ("encryption
+// needed", an AUTH mechanism's) nor RFC 8689's X.7.30 (REQUIRETLS).
+const (
+	whyTLSNotOfferedFm  = "TLS is required, but was not offered by host %s"
+	statusTLSNotOffered = "4.7.4"
+)
+
 // replyRelayDenied is RFC 5321 §3.6.2's refusal to be an open relay, in
 // Postfix's words (LESSONS.md L3).
 func replyRelayDenied(rcpt string) *smtp.SMTPError {
