@@ -102,6 +102,26 @@ func TestAuthFailuresSlowDown(t *testing.T) {
 	}
 }
 
+// A broken AUTH exchange counts as a failure like a wrong password, as
+// Postfix counts it as an error: a response that is not base64, the
+// initial one or one after 334, and one PLAIN cannot parse.
+func TestBrokenAuthCountsAsFailure(t *testing.T) {
+	sb := startSandbox(t, "max-auth-failures-per-client 3")
+	c := dial(t, sb, 465)
+	c.startTLS(sb)
+	c.run(sb, "!greeting\nEHLO c\nAUTH PLAIN !!!notbase64\nAUTH PLAIN\n%%%\nAUTH PLAIN Zm9v")
+	if c.last != "535 5.7.8 Error: authentication failed: bad protocol / cancel" {
+		t.Fatalf("unparsable PLAIN response: %q\n%s", c.last, c.log.String())
+	}
+	c.run(sb, "AUTH PLAIN AGZvbwBiYXJiYXo=")
+	if c.last != "235 2.7.0 Authentication successful" {
+		t.Fatalf("right password after broken exchanges: %q", c.last)
+	}
+	if got, want := sb.delays(), []time.Duration{time.Second}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("AUTH delays %v, want %v: three broken exchanges are three failures\n%s", got, want, c.log.String())
+	}
+}
+
 // Tunnels share a simulated source address (and the classroom lab): AUTH
 // failures count against the real client behind the tunnel, so one
 // student's failures do not slow another down.

@@ -141,6 +141,14 @@ func ehloReply(host string, size int64, starttls bool, caps []string) []string {
 	return append(out, "250-ENHANCEDSTATUSCODES", "250 8BITMIME")
 }
 
+// brokenAuth reports go-smtp's reply to an AUTH exchange it could not
+// follow: a response (the initial one included) that is not base64, or
+// one the mechanism cannot parse. go-smtp answers those, and only those,
+// with 454 4.7.0; the rewrite below gives Postfix's words.
+func brokenAuth(line string) bool { return strings.HasPrefix(line, authBrokenPrefix) }
+
+const authBrokenPrefix = "454 4.7.0 "
+
 // rewrite turns go-smtp's wording of a reply into Postfix's where they
 // differ, so every reply a student reads is a real server's. Lines not
 // listed pass unchanged. host is the simulated host the door plays.
@@ -181,7 +189,7 @@ var rewrites = []struct{ from, to string }{
 	// (xsasl_cyrus_server.c; measured on 3.7, 2,000-octet lines included).
 	// A response that is not base64, or that the mechanism cannot parse
 	// (go-smtp and go-sasl say 454 4.7.0 with their own words).
-	{"454 4.7.0 ", "535 5.7.8 Error: authentication failed: bad protocol / cancel"},
+	{authBrokenPrefix, "535 5.7.8 Error: authentication failed: bad protocol / cancel"},
 	{"501 5.5.4 Unable to parse SIZE", lineBadSize},
 	{"501 5.0.0 Negotiation cancelled", "501 5.7.0 Authentication aborted"},
 	{"552 5.3.4 Max", "552 5.3.4 Message size exceeds fixed limit"},

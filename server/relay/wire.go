@@ -262,6 +262,12 @@ func (w *wire) reply(line string) error {
 		}
 		return nil
 	}
+	if brokenAuth(line) {
+		// Postfix counts a broken exchange as an error like a wrong
+		// password (its command loop counts every failed AUTH), so it
+		// slows the client's next AUTH down as well (limits.go).
+		w.d.r.clients.authFailed(w.meta)
+	}
 	line = rewrite(line, w.d.host)
 	switch {
 	case strings.HasPrefix(line, "354"):
