@@ -67,6 +67,8 @@ var (
 	ErrTooBig = errors.New("mailbox: message larger than a lab's bound")
 	// ErrFull: other labs hold the whole budget.
 	ErrFull = errors.New("mailbox: the sandbox's mail store is full")
+	// ErrNoLab: the lab is gone (deleted or expired) and takes no mail.
+	ErrNoLab = errors.New("mailbox: no such lab")
 )
 
 // Store is the bounded in-memory mailbox of every lab.
@@ -92,6 +94,7 @@ type Store struct {
 	evictions uint64
 	now       func() time.Time
 	bus       *events.Bus
+	exists    func(lab string) bool // nil: every lab exists
 }
 
 // box is one lab's mail.
@@ -118,6 +121,19 @@ func (s *Store) Notify(bus *events.Bus) {
 	s.bus = bus
 }
 
+// Labs tells the store which labs exist: Deliver refuses mail for any
+// other (ErrNoLab). Without it, a connection still open when its lab was
+// deleted or expired would recreate the lab's mailbox after [Store.DeleteLab]
+// and nothing would ever remove it again. exists is asked under the
+// store's lock, so a lab's deletion either comes after the delivery (and
+// DeleteLab then removes the message) or before it (and the delivery is
+// refused); exists must not call the store.
+func (s *Store) Labs(exists func(lab string) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.exists = exists
+}
+
 // messageOverhead approximates what a Message and its slices cost beyond
 // the bytes of its strings.
 const messageOverhead = 512
@@ -138,6 +154,7 @@ func held(m *Message) int64 {
 // Deliver stores m, filling ID, ReceivedAt, Size, Subject and Headers from
 // Raw. To make room it evicts only m's own lab's oldest messages; when
 // that cannot make room it stores nothing and returns ErrTooBig or ErrFull.
+// Mail for a lab that no longer exists is refused with ErrNoLab.
 func (s *Store) Deliver(m *Message) error {
 	if m.ID == "" {
 		m.ID = newID()
@@ -154,6 +171,9 @@ func (s *Store) Deliver(m *Message) error {
 		b = &box{}
 	}
 	switch {
+	case s.exists != nil && !s.exists(m.Lab):
+		s.mu.Unlock()
+		return ErrNoLab
 	case m.held > s.labBytes:
 		s.mu.Unlock()
 		return ErrTooBig
@@ -226,7 +246,8 @@ func (s *Store) Get(lab, id string) (*Message, bool) {
 	return nil, false
 }
 
-// DeleteLab forgets a lab's messages.
+// DeleteLab forgets a lab's messages; the labs manager calls it for every
+// lab deleted or expired.
 func (s *Store) DeleteLab(lab string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

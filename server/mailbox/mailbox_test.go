@@ -172,3 +172,30 @@ func TestAccountedBytesIncludeHeaders(t *testing.T) {
 		t.Errorf("accounted %d bytes, want at least the raw buffer and the kept headers, %d", bytes, min)
 	}
 }
+
+// Mail for a lab that was deleted or expired while a connection into it
+// stayed open is refused, and the lab's mailbox is not recreated: nothing
+// would ever remove it again.
+func TestNoMailForGoneLab(t *testing.T) {
+	s := New(10, 1<<20, nil)
+	live := map[string]bool{"classroom": true, "L": true}
+	s.Labs(func(lab string) bool { return live[lab] })
+	if err := s.Deliver(&Message{Lab: "L", Raw: []byte("Subject: before\r\n\r\n")}); err != nil {
+		t.Fatal(err)
+	}
+	delete(live, "L") // the labs manager deletes the lab, then tells the store
+	s.DeleteLab("L")
+	if err := s.Deliver(&Message{Lab: "L", Raw: []byte("Subject: after\r\n\r\n")}); !errors.Is(err, ErrNoLab) {
+		t.Errorf("delivery into a deleted lab: %v, want ErrNoLab", err)
+	}
+	if err := s.Deliver(&Message{Lab: "never", Raw: []byte("Subject: x\r\n\r\n")}); !errors.Is(err, ErrNoLab) {
+		t.Errorf("delivery into an unknown lab: %v, want ErrNoLab", err)
+	}
+	n, bytes, _ := s.Stats()
+	if n != 0 || bytes != 0 || len(s.labs) != 0 {
+		t.Errorf("after the lab went: %d messages, %d bytes, %d mailboxes; want none", n, bytes, len(s.labs))
+	}
+	if err := s.Deliver(&Message{Lab: "classroom", Raw: []byte("Subject: x\r\n\r\n")}); err != nil {
+		t.Errorf("delivery into a lab that exists: %v", err)
+	}
+}

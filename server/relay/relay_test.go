@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -236,6 +237,33 @@ func TestDataTimeoutResetByActivity(t *testing.T) {
 			t.Fatalf("a steady upload got %q", got)
 		}
 	})
+}
+
+// Mail that ends after its lab was deleted (its connection stayed open)
+// is refused before 250, with the reply for a message the relay could not
+// store, and the lab's mailbox is not recreated.
+func TestMailForDeletedLabRefused(t *testing.T) {
+	sb := newSandbox(t, "")
+	var mu sync.Mutex
+	live := map[string]bool{DefaultLab: true, "lab-a": true}
+	sb.store.Labs(func(lab string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return live[lab]
+	})
+	c := pipe(t, sb, Door{Host: "mx.sandbox.test", Port: 25}, Meta{Lab: "lab-a"})
+	c.run(sb, "!greeting\nEHLO c\nMAIL FROM:<a@example.org>\nRCPT TO:<b@sandbox.test>\nDATA")
+	mu.Lock()
+	delete(live, "lab-a") // the lab expires while the client is in DATA
+	mu.Unlock()
+	sb.store.DeleteLab("lab-a")
+	c.run(sb, "!data\nSubject: late\n\nx\n.")
+	if c.last != "451 4.3.0 Error: queue file write error" {
+		t.Fatalf("end of DATA for a deleted lab: %q\n%s", c.last, c.log.String())
+	}
+	if n, bytes, _ := sb.store.Stats(); n != 0 || bytes != 0 {
+		t.Fatalf("the deleted lab's mailbox came back: %d messages, %d bytes", n, bytes)
+	}
 }
 
 // pipe serves one in-process session (as the gateway does) and returns

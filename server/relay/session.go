@@ -201,6 +201,8 @@ func (s *session) Data(r io.Reader) error {
 	s.link.recycle(body)
 	if err := rl.store.Deliver(m); err != nil {
 		// Not stored, so not acknowledged: the client keeps the message.
+		// So too for a lab deleted or expired while the client was still
+		// connected (mailbox.ErrNoLab): its mailbox is gone for good.
 		return replyQueueWrite
 	}
 	if s.relayed {
