@@ -61,9 +61,11 @@ type Header struct {
 const LabShare = 16
 
 // Errors Deliver returns for a message it cannot take; the relay then
-// answers with a temporary failure and the client keeps the message.
+// refuses the message, and the client keeps it.
 var (
-	// ErrTooBig: the message alone is larger than a lab may hold.
+	// ErrTooBig: the message alone is larger than a lab may hold (see
+	// [Store.MessageLimit]); it never will fit, so the relay refuses it
+	// for good.
 	ErrTooBig = errors.New("mailbox: message larger than a lab's bound")
 	// ErrFull: other labs hold the whole budget.
 	ErrFull = errors.New("mailbox: the sandbox's mail store is full")
@@ -137,6 +139,19 @@ func (s *Store) Labs(exists func(lab string) bool) {
 // messageOverhead approximates what a Message and its slices cost beyond
 // the bytes of its strings.
 const messageOverhead = 512
+
+// messageReserve is the room a message needs in its lab's bound beside
+// its raw bytes: the fixed overhead, the display headers at their bounds
+// (headers.go), and an envelope (recipients, names) of up to 64 KiB.
+const messageReserve = int64(messageOverhead + maxHeaderBytes + maxHeaders*(32+2*len(cutMarker)) + 64<<10)
+
+// MessageLimit is the largest raw message, trace headers included, that a
+// lab can hold: a larger one gets ErrTooBig however empty the lab. The
+// relay advertises no larger SIZE (RFC 1870), so a client learns the limit
+// before it sends rather than by a refusal after every try.
+func (s *Store) MessageLimit() int64 {
+	return s.labBytes - min(messageReserve, s.labBytes/2)
+}
 
 // held is what m keeps in memory.
 func held(m *Message) int64 {

@@ -197,9 +197,16 @@ func (s *session) Data(r io.Reader) error {
 		m.TLSCipher = tls.CipherSuiteName(st.CipherSuite)
 	}
 	m.ReceivedAt = rl.now()
-	m.Raw = append(received(m, s.d.host), body...)
+	trace := received(m, s.d.host)
+	// Exactly as large as it must be: the store counts the buffer held.
+	m.Raw = append(append(make([]byte, 0, len(trace)+len(body)), trace...), body...)
 	s.link.recycle(body)
-	if err := rl.store.Deliver(m); err != nil {
+	switch err := rl.store.Deliver(m); {
+	case errors.Is(err, mailbox.ErrTooBig):
+		// Larger than a lab may ever hold: it never will fit, so the
+		// refusal is permanent, as Postfix's for a message over its limit.
+		return replyTooBig
+	case err != nil:
 		// Not stored, so not acknowledged: the client keeps the message.
 		// So too for a lab deleted or expired while the client was still
 		// connected (mailbox.ErrNoLab): its mailbox is gone for good.

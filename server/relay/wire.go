@@ -78,9 +78,9 @@ func newWire(c net.Conn, d *door, meta Meta, id uint64) *wire {
 	return &wire{
 		t:     t,
 		lines: newLineReader(t),
-		body:  messageBody{max: lim.MaxMessageBytes},
+		body:  messageBody{max: d.r.maxMessage},
 		gate: gate{offersTLS: d.offersSTARTTLS(), tlsFirst: d.listener.RequireTLSBeforeAuth,
-			maxLine: lim.MaxLineLength, maxMessage: lim.MaxMessageBytes},
+			maxLine: lim.MaxLineLength, maxMessage: d.r.maxMessage},
 		errs: errorLimit{max: lim.MaxErrors},
 		tap:  &tap{bus: d.r.bus, now: d.r.now, conn: id, host: d.host, port: d.port, client: meta.Client, home: meta.Lab},
 		d:    d,
