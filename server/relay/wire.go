@@ -21,8 +21,11 @@ import (
 // go-smtp (gate.go), the error limit (errlimit.go) and the events (tap.go);
 // reply texts and their rewriting live in replies.go.
 //
-// A session reaches its connection only through [link]; the wire asks its
-// session only whether a MAIL is awaited ([transaction]).
+// The session and the wire meet at two small interfaces: the session
+// reads its connection's TLS state and message body through [link] and
+// publishes on the shared tap (which it also tells of a lab named by AUTH);
+// the wire asks its session only whether a MAIL is awaited
+// ([transaction]).
 type wire struct {
 	t     *transport
 	lines lineReader
