@@ -107,8 +107,14 @@ func (m *Manager) Create(client netip.Addr, profile string) (Lab, error) {
 		return Lab{}, ErrProfile
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.sweepLocked()
+	gone := m.sweepLocked()
+	l, err := m.createLocked(client, profile)
+	m.mu.Unlock()
+	m.expire(gone) // their mailboxes go too, as after Sweep
+	return l, err
+}
+
+func (m *Manager) createLocked(client netip.Addr, profile string) (Lab, error) {
 	held := 0
 	for _, l := range m.labs {
 		if l.client == client && l.ID != Classroom {
@@ -237,6 +243,11 @@ func (m *Manager) Sweep() {
 	m.mu.Lock()
 	gone := m.sweepLocked()
 	m.mu.Unlock()
+	m.expire(gone)
+}
+
+// expire tells OnExpire of labs deleted, outside the lock.
+func (m *Manager) expire(gone []string) {
 	if m.cfg.OnExpire != nil {
 		for _, id := range gone {
 			m.cfg.OnExpire(id)

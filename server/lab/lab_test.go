@@ -60,6 +60,22 @@ func TestLabLifecycle(t *testing.T) {
 	}
 }
 
+// A lab that expired and is swept by a Create, before the periodic
+// Sweep, is reported like any other, so its mailbox goes too.
+func TestCreateReportsExpiredLabs(t *testing.T) {
+	c := &clock{time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
+	var expired []string
+	m := newTestManager(c, &expired)
+	old, _ := m.Create(netip.MustParseAddr("192.0.2.1"), "")
+	c.t = c.t.Add(2 * time.Hour)
+	if _, err := m.Create(netip.MustParseAddr("192.0.2.2"), ""); err != nil {
+		t.Fatal(err)
+	}
+	if len(expired) != 1 || expired[0] != old.ID {
+		t.Fatalf("expired = %v, want the idle lab %s", expired, old.ID)
+	}
+}
+
 func TestLabsPerClient(t *testing.T) {
 	c := &clock{time.Now()}
 	var expired []string

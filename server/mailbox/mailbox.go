@@ -61,12 +61,16 @@ type Header struct {
 const LabShare = 16
 
 // Errors Deliver returns for a message it cannot take; the relay then
-// answers with a temporary failure and the client keeps the message.
+// refuses the message, and the client keeps it.
 var (
-	// ErrTooBig: the message alone is larger than a lab may hold.
+	// ErrTooBig: the message alone is larger than a lab may hold (see
+	// [Store.MessageLimit]); it never will fit, so the relay refuses it
+	// for good.
 	ErrTooBig = errors.New("mailbox: message larger than a lab's bound")
 	// ErrFull: other labs hold the whole budget.
 	ErrFull = errors.New("mailbox: the sandbox's mail store is full")
+	// ErrNoLab: the lab is gone (deleted or expired) and takes no mail.
+	ErrNoLab = errors.New("mailbox: no such lab")
 )
 
 // Store is the bounded in-memory mailbox of every lab.
@@ -92,6 +96,7 @@ type Store struct {
 	evictions uint64
 	now       func() time.Time
 	bus       *events.Bus
+	exists    func(lab string) bool // nil: every lab exists
 }
 
 // box is one lab's mail.
@@ -118,9 +123,35 @@ func (s *Store) Notify(bus *events.Bus) {
 	s.bus = bus
 }
 
+// Labs tells the store which labs exist: Deliver refuses mail for any
+// other (ErrNoLab). Without it, a connection still open when its lab was
+// deleted or expired would recreate the lab's mailbox after [Store.DeleteLab]
+// and nothing would ever remove it again. exists is asked under the
+// store's lock, so a lab's deletion either comes after the delivery (and
+// DeleteLab then removes the message) or before it (and the delivery is
+// refused); exists must not call the store.
+func (s *Store) Labs(exists func(lab string) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.exists = exists
+}
+
 // messageOverhead approximates what a Message and its slices cost beyond
 // the bytes of its strings.
 const messageOverhead = 512
+
+// messageReserve is the room a message needs in its lab's bound beside
+// its raw bytes: the fixed overhead, the display headers at their bounds
+// (headers.go), and an envelope (recipients, names) of up to 64 KiB.
+const messageReserve = int64(messageOverhead + maxHeaderBytes + maxHeaders*(32+2*len(cutMarker)) + 64<<10)
+
+// MessageLimit is the largest raw message, trace headers included, that a
+// lab can hold: a larger one gets ErrTooBig however empty the lab. The
+// relay advertises no larger SIZE (RFC 1870), so a client learns the limit
+// before it sends rather than by a refusal after every try.
+func (s *Store) MessageLimit() int64 {
+	return s.labBytes - min(messageReserve, s.labBytes/2)
+}
 
 // held is what m keeps in memory.
 func held(m *Message) int64 {
@@ -138,6 +169,7 @@ func held(m *Message) int64 {
 // Deliver stores m, filling ID, ReceivedAt, Size, Subject and Headers from
 // Raw. To make room it evicts only m's own lab's oldest messages; when
 // that cannot make room it stores nothing and returns ErrTooBig or ErrFull.
+// Mail for a lab that no longer exists is refused with ErrNoLab.
 func (s *Store) Deliver(m *Message) error {
 	if m.ID == "" {
 		m.ID = newID()
@@ -154,6 +186,9 @@ func (s *Store) Deliver(m *Message) error {
 		b = &box{}
 	}
 	switch {
+	case s.exists != nil && !s.exists(m.Lab):
+		s.mu.Unlock()
+		return ErrNoLab
 	case m.held > s.labBytes:
 		s.mu.Unlock()
 		return ErrTooBig
@@ -226,7 +261,8 @@ func (s *Store) Get(lab, id string) (*Message, bool) {
 	return nil, false
 }
 
-// DeleteLab forgets a lab's messages.
+// DeleteLab forgets a lab's messages; the labs manager calls it for every
+// lab deleted or expired.
 func (s *Store) DeleteLab(lab string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

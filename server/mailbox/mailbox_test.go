@@ -1,6 +1,7 @@
 package mailbox
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -170,5 +171,60 @@ func TestAccountedBytesIncludeHeaders(t *testing.T) {
 	_, bytes, _ := s.Stats()
 	if min := int64(cap(raw) + 2000 + len("Subject") + len("X-A")); bytes < min {
 		t.Errorf("accounted %d bytes, want at least the raw buffer and the kept headers, %d", bytes, min)
+	}
+}
+
+// Mail for a lab that was deleted or expired while a connection into it
+// stayed open is refused, and the lab's mailbox is not recreated: nothing
+// would ever remove it again.
+func TestNoMailForGoneLab(t *testing.T) {
+	s := New(10, 1<<20, nil)
+	live := map[string]bool{"classroom": true, "L": true}
+	s.Labs(func(lab string) bool { return live[lab] })
+	if err := s.Deliver(&Message{Lab: "L", Raw: []byte("Subject: before\r\n\r\n")}); err != nil {
+		t.Fatal(err)
+	}
+	delete(live, "L") // the labs manager deletes the lab, then tells the store
+	s.DeleteLab("L")
+	if err := s.Deliver(&Message{Lab: "L", Raw: []byte("Subject: after\r\n\r\n")}); !errors.Is(err, ErrNoLab) {
+		t.Errorf("delivery into a deleted lab: %v, want ErrNoLab", err)
+	}
+	if err := s.Deliver(&Message{Lab: "never", Raw: []byte("Subject: x\r\n\r\n")}); !errors.Is(err, ErrNoLab) {
+		t.Errorf("delivery into an unknown lab: %v, want ErrNoLab", err)
+	}
+	n, bytes, _ := s.Stats()
+	if n != 0 || bytes != 0 || len(s.labs) != 0 {
+		t.Errorf("after the lab went: %d messages, %d bytes, %d mailboxes; want none", n, bytes, len(s.labs))
+	}
+	if err := s.Deliver(&Message{Lab: "classroom", Raw: []byte("Subject: x\r\n\r\n")}); err != nil {
+		t.Errorf("delivery into a lab that exists: %v", err)
+	}
+}
+
+// A message of MessageLimit octets fits in an empty lab however much it
+// holds beside its raw bytes: display headers at their bounds and an
+// envelope of many recipients. The relay advertises no more as SIZE.
+func TestMessageLimitFits(t *testing.T) {
+	s := New(10, 256<<20, nil)
+	limit := s.MessageLimit()
+	var raw bytes.Buffer
+	for i := 0; raw.Len() < 1<<20; i++ {
+		fmt.Fprintf(&raw, "X-%d: %s\r\n", i, strings.Repeat("v", 990))
+	}
+	raw.WriteString("\r\n")
+	raw.Write(bytes.Repeat([]byte("x"), int(limit)-raw.Len()))
+	exact := append(make([]byte, 0, raw.Len()), raw.Bytes()...) // as the relay builds it
+	m := &Message{Lab: "L", Raw: exact, Host: "mx.sandbox.test", Helo: strings.Repeat("h", 1000)}
+	for i := range 100 {
+		m.To = append(m.To, fmt.Sprintf("%s%d@sandbox.test", strings.Repeat("r", 240), i))
+	}
+	if int64(len(m.Raw)) != limit || limit >= s.labBytes {
+		t.Fatalf("message of %d octets, limit %d, lab bound %d", len(m.Raw), limit, s.labBytes)
+	}
+	if err := s.Deliver(m); err != nil {
+		t.Fatalf("a message of MessageLimit (%d) octets: %v", limit, err)
+	}
+	if err := s.Deliver(&Message{Lab: "L", Raw: make([]byte, s.labBytes)}); !errors.Is(err, ErrTooBig) {
+		t.Fatalf("a message of a lab's whole bound: %v, want ErrTooBig", err)
 	}
 }

@@ -87,7 +87,9 @@ func newSandbox(t testing.TB, policyText string) *sandbox {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb := &sandbox{store: mailbox.New(100, 64<<20, nil), ca: auth, bus: events.NewBus(), addr: map[int]string{}}
+	// The store's budget as served (serve.go): a lab holds 16 MiB, more
+	// than the default SIZE, so SIZE is the policy's.
+	sb := &sandbox{store: mailbox.New(100, 256<<20, nil), ca: auth, bus: events.NewBus(), addr: map[int]string{}}
 	sb.r, err = New(Config{Policy: pol, Certs: auth, Store: sb.store, Bus: sb.bus, Sleep: sb.sleep})
 	if err != nil {
 		t.Fatal(err)

@@ -35,7 +35,7 @@ var relaySource = netip.MustParseAddr("192.0.2.25")
 // at once; semantically the delivery and any bounce are still separate,
 // later events.
 func (s *session) forward(raw []byte) {
-	r := s.w.d.r
+	r := s.d.r
 	if r.routes == nil {
 		return
 	}
@@ -50,11 +50,11 @@ func (s *session) forward(raw []byte) {
 	var order []route
 	for _, rcpt := range s.rcpts {
 		_, domain, _ := strings.Cut(rcpt, "@")
-		if s.w.d.isLocal(domain) {
+		if s.d.isLocal(domain) {
 			continue
 		}
 		mx, ok := r.routes.MX(domain)
-		if !ok || mx.Host == s.w.d.host {
+		if !ok || mx.Host == s.d.host {
 			continue
 		}
 		out := r.policy.OutboundFor(domain)
@@ -68,17 +68,18 @@ func (s *session) forward(raw []byte) {
 	}
 	var failed []failure
 	for _, k := range order {
-		failed = append(failed, r.deliver(s.w.lab(), s.w.d.host, s.from, byRoute[k], raw, mxs[k.mx], k.tls)...)
+		failed = append(failed, r.deliver(s.lab(), s.d.host, s.from, byRoute[k], raw, mxs[k.mx], k.tls)...)
 	}
 	if len(failed) > 0 && s.from != "" { // never bounce a bounce (RFC 5321 §4.5.5)
-		r.bounce(s.w.lab(), s.w.d.host, s.from, failed, raw)
+		r.bounce(s.lab(), s.d.host, s.from, failed, raw)
 	}
 }
 
 // failure is one recipient a delivery could not reach, and why, in the
-// words a bounce quotes.
+// words a bounce quotes; status is the enhanced code (RFC 3463) when the
+// relay itself, not the remote's reply, decided the failure.
 type failure struct {
-	rcpt, why string
+	rcpt, why, status string
 }
 
 // deliver holds one SMTP conversation with mx, using the project's own
@@ -88,7 +89,7 @@ func (r *Relay) deliver(lab, helo, from string, rcpts []string, raw []byte, mx D
 	failAll := func(why string) []failure {
 		var f []failure
 		for _, rc := range rcpts {
-			f = append(f, failure{rc, why})
+			f = append(f, failure{rcpt: rc, why: why})
 		}
 		return f
 	}
@@ -124,9 +125,12 @@ func (r *Relay) deliver(lab, helo, from string, rcpts []string, raw []byte, mx D
 			return failAll(said(rep, err, "EHLO"))
 		}
 	case out.RequireSTARTTLS:
-		// Postfix's words for smtp_tls_security_level=encrypt.
 		c.Cmd(ctx, "QUIT")
-		return failAll(fmt.Sprintf("TLS is required, but was not offered by host %s", mx.Host))
+		f := failAll(fmt.Sprintf(whyTLSNotOfferedFm, mx.Host))
+		for i := range f {
+			f[i].status = statusTLSNotOffered
+		}
+		return f
 	}
 	if rep, err := c.Cmd(ctx, "MAIL FROM:<"+from+">"); !ok(rep, err) {
 		return failAll(said(rep, err, "MAIL FROM"))
@@ -135,7 +139,7 @@ func (r *Relay) deliver(lab, helo, from string, rcpts []string, raw []byte, mx D
 	accepted := 0
 	for _, rc := range rcpts {
 		if rep, err := c.Cmd(ctx, "RCPT TO:<"+rc+">"); !ok(rep, err) {
-			failed = append(failed, failure{rc, said(rep, err, "RCPT TO")})
+			failed = append(failed, failure{rcpt: rc, why: said(rep, err, "RCPT TO")})
 			continue
 		}
 		accepted++
@@ -177,7 +181,7 @@ func (r *Relay) bounce(lab, host, returnPath string, failed []failure, original 
 	fmt.Fprintf(&b, "\r\n--%s\r\nContent-Type: message/delivery-status\r\n\r\n", boundary)
 	fmt.Fprintf(&b, "Reporting-MTA: dns; %s\r\nArrival-Date: %s\r\n", host, now.Format(time.RFC1123Z))
 	for _, f := range failed {
-		fmt.Fprintf(&b, "\r\nFinal-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: %s\r\nDiagnostic-Code: smtp; %s\r\n", f.rcpt, statusOf(f.why), f.why)
+		fmt.Fprintf(&b, "\r\nFinal-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: %s\r\nDiagnostic-Code: smtp; %s\r\n", f.rcpt, f.statusCode(), f.why)
 	}
 	fmt.Fprintf(&b, "\r\n--%s\r\nContent-Type: text/rfc822-headers\r\n\r\n", boundary)
 	if i := bytes.Index(original, []byte("\r\n\r\n")); i >= 0 {
@@ -188,16 +192,17 @@ func (r *Relay) bounce(lab, host, returnPath string, failed []failure, original 
 	r.deliver(lab, host, "", []string{returnPath}, b.Bytes(), mx, r.policy.OutboundFor(domain))
 }
 
-// statusOf picks the enhanced status code (RFC 3463) out of a reason, or
-// 5.0.0 when the failure had none (RFC 3464 §2.3.4).
-func statusOf(why string) string {
-	for _, f := range strings.Fields(why) {
-		if len(f) >= 5 && f[0] == '5' && f[1] == '.' && strings.Count(f, ".") == 2 {
-			return f
-		}
+// statusCode is the failure's enhanced status code (RFC 3463): the relay's
+// own, or the one in the remote's reply, or 5.0.0 when it had none (RFC
+// 3464 §2.3.4).
+func (f failure) statusCode() string {
+	if f.status != "" {
+		return f.status
 	}
-	if strings.Contains(why, "TLS is required") {
-		return "5.7.10" // RFC 8689's "encryption needed"
+	for _, w := range strings.Fields(f.why) {
+		if len(w) >= 5 && w[0] == '5' && w[1] == '.' && strings.Count(w, ".") == 2 {
+			return w
+		}
 	}
 	return "5.0.0"
 }

@@ -12,7 +12,6 @@
 package relay
 
 import (
-	"bufio"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -43,6 +42,9 @@ const DefaultLab = "classroom"
 // Store is where accepted messages go.
 type Store interface {
 	Deliver(*mailbox.Message) error
+	// MessageLimit is the largest message, trace headers included, the
+	// store can ever take for a lab.
+	MessageLimit() int64
 }
 
 // Accounts resolves an AUTH user to its password and, for a lab's own
@@ -133,6 +135,10 @@ type Relay struct {
 	roots    *x509.CertPool
 	clients  *clientLimits
 	connID   atomic.Uint64
+	// maxMessage is the SIZE limit (RFC 1870) every door advertises and
+	// holds a message body to: the policy's, or less where the store
+	// could not keep a message that large.
+	maxMessage int64
 
 	mu     sync.Mutex
 	doors  map[doorKey]*door
@@ -163,7 +169,19 @@ func New(cfg Config) (*Relay, error) {
 		r.errorLog = log.New(io.Discard, "", 0)
 	}
 	r.clients = newClientLimits(cfg.Policy.Limits, r.now)
+	r.maxMessage = messageLimit(cfg.Policy.Limits, cfg.Store)
 	return r, nil
+}
+
+// messageLimit is the SIZE a door may promise: the policy's, unless a lab
+// can hold less. SIZE is the fixed maximum the server accepts (RFC 1870
+// §4); advertising more than a lab holds would refuse a message within it
+// after every DATA. The body limit leaves room for the Received header the
+// relay adds: its longest parts are the HELO name and a recipient, each at
+// most a command line. Never 0, which RFC 1870 reads as "no limit".
+func messageLimit(lim policy.Limits, store Store) int64 {
+	trace := int64(2*lim.MaxLineLength + 1024)
+	return max(min(lim.MaxMessageBytes, store.MessageLimit()-trace), 1)
 }
 
 type policyAccounts map[string]string
@@ -189,6 +207,8 @@ type door struct {
 func (d *door) offersSTARTTLS() bool {
 	return d.listener.TLS == policy.TLSStartTLS && !d.noTLS
 }
+
+func (d *door) implicitTLS() bool { return d.listener.TLS == policy.TLSImplicit }
 
 func (d *door) isLocal(domain string) bool {
 	return d.r.policy.IsLocal(domain) || policy.InDomains(d.local, domain)
@@ -221,7 +241,7 @@ func (r *Relay) door(d Door) (*door, error) {
 	lim := r.policy.Limits
 	srv.ReadTimeout = 0 // the wire times out every read itself (timedReader)
 	srv.WriteTimeout = time.Minute
-	srv.MaxMessageBytes = lim.MaxMessageBytes
+	srv.MaxMessageBytes = r.maxMessage
 	srv.MaxRecipients = lim.MaxRecipients
 	srv.MaxLineLength = 0        // the wire enforces RFC 5321's limits itself
 	srv.AllowInsecureAuth = true // the wire and the session decide, per policy
@@ -238,18 +258,15 @@ func (d *door) newSession(c *smtp.Conn) (smtp.Session, error) {
 	if !ok {
 		return nil, errors.New("relay: connection did not come through the relay")
 	}
-	if w.session == nil {
-		w.session = &session{w: w, conn: c}
-	}
-	return w.session, nil
+	s := &session{d: d, meta: w.meta, conn: c, link: w, tap: w.tap}
+	w.txn = s
+	return s, nil
 }
 
 // wrap makes the wire for a new connection and applies the connection
 // limits; over a limit, the greeting becomes the refusal.
 func (d *door) wrap(c net.Conn, meta Meta) *wire {
-	w := &wire{raw: c, conn: c, d: d, meta: meta, id: d.r.connID.Add(1)}
-	w.br = bufio.NewReaderSize(timedReader{w}, 4096)
-	w.implicit = d.listener.TLS == policy.TLSImplicit
+	w := newWire(c, d, meta, d.r.connID.Add(1))
 	if !meta.Tunnel {
 		release, why := d.r.clients.connect(meta.Client)
 		switch why {
@@ -261,7 +278,7 @@ func (d *door) wrap(c net.Conn, meta Meta) *wire {
 			w.reject = lineAllPortsBusy
 		}
 	}
-	w.publish(events.Event{Kind: events.Connect, Text: "connection from " + clientText(meta.Client)})
+	w.tap.publish(events.Event{Kind: events.Connect, Text: "connection from " + clientText(meta.Client)})
 	return w
 }
 

@@ -2,17 +2,20 @@ package relay
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/portlab/portlab/server/events"
+	"github.com/portlab/portlab/server/mailbox"
 	"github.com/portlab/portlab/server/policy"
 )
 
@@ -99,6 +102,26 @@ func TestAuthFailuresSlowDown(t *testing.T) {
 	want := []time.Duration{time.Second, 2 * time.Second, 2 * time.Second}
 	if got := sb.delays(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("AUTH delays %v, want %v", got, want)
+	}
+}
+
+// A broken AUTH exchange counts as a failure like a wrong password, as
+// Postfix counts it as an error: a response that is not base64, the
+// initial one or one after 334, and one PLAIN cannot parse.
+func TestBrokenAuthCountsAsFailure(t *testing.T) {
+	sb := startSandbox(t, "max-auth-failures-per-client 3")
+	c := dial(t, sb, 465)
+	c.startTLS(sb)
+	c.run(sb, "!greeting\nEHLO c\nAUTH PLAIN !!!notbase64\nAUTH PLAIN\n%%%\nAUTH PLAIN Zm9v")
+	if c.last != "535 5.7.8 Error: authentication failed: bad protocol / cancel" {
+		t.Fatalf("unparsable PLAIN response: %q\n%s", c.last, c.log.String())
+	}
+	c.run(sb, "AUTH PLAIN AGZvbwBiYXJiYXo=")
+	if c.last != "235 2.7.0 Authentication successful" {
+		t.Fatalf("right password after broken exchanges: %q", c.last)
+	}
+	if got, want := sb.delays(), []time.Duration{time.Second}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("AUTH delays %v, want %v: three broken exchanges are three failures\n%s", got, want, c.log.String())
 	}
 }
 
@@ -216,6 +239,33 @@ func TestDataTimeoutResetByActivity(t *testing.T) {
 			t.Fatalf("a steady upload got %q", got)
 		}
 	})
+}
+
+// Mail that ends after its lab was deleted (its connection stayed open)
+// is refused before 250, with the reply for a message the relay could not
+// store, and the lab's mailbox is not recreated.
+func TestMailForDeletedLabRefused(t *testing.T) {
+	sb := newSandbox(t, "")
+	var mu sync.Mutex
+	live := map[string]bool{DefaultLab: true, "lab-a": true}
+	sb.store.Labs(func(lab string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return live[lab]
+	})
+	c := pipe(t, sb, Door{Host: "mx.sandbox.test", Port: 25}, Meta{Lab: "lab-a"})
+	c.run(sb, "!greeting\nEHLO c\nMAIL FROM:<a@example.org>\nRCPT TO:<b@sandbox.test>\nDATA")
+	mu.Lock()
+	delete(live, "lab-a") // the lab expires while the client is in DATA
+	mu.Unlock()
+	sb.store.DeleteLab("lab-a")
+	c.run(sb, "!data\nSubject: late\n\nx\n.")
+	if c.last != "451 4.3.0 Error: queue file write error" {
+		t.Fatalf("end of DATA for a deleted lab: %q\n%s", c.last, c.log.String())
+	}
+	if n, bytes, _ := sb.store.Stats(); n != 0 || bytes != 0 {
+		t.Fatalf("the deleted lab's mailbox came back: %d messages, %d bytes", n, bytes)
+	}
 }
 
 // pipe serves one in-process session (as the gateway does) and returns
@@ -440,7 +490,7 @@ QUIT`)
 	for _, w := range []string{
 		"<nobody@example.org>: host mx.example.org said: 550 5.1.1 <nobody@example.org>: Recipient address rejected",
 		"<pal@strict.notls.test>: TLS is required, but was not offered by host mx.notls.test",
-		"Status: 5.7.10", "Content-Type: multipart/report; report-type=delivery-status",
+		"Action: failed\r\nStatus: 4.7.4\r\nDiagnostic-Code: smtp; TLS is required", "Content-Type: multipart/report; report-type=delivery-status",
 	} {
 		if !strings.Contains(string(bounce.Raw), w) {
 			t.Errorf("bounce lacks %q:\n%s", w, bounce.Raw)
@@ -450,6 +500,108 @@ QUIT`)
 	for _, m := range sb.store.List(DefaultLab) {
 		if m.Host == "mx.example.org" && strings.Count(string(m.Raw), "Received: ") != 2 {
 			t.Errorf("hop copy has %d Received lines:\n%s", strings.Count(string(m.Raw), "Received: "), m.Raw)
+		}
+	}
+}
+
+// bodyOf is a message body of exactly n octets, CRLF line ends included:
+// headers up to what the mailbox keeps for display and more, then text
+// lines, each within RFC 5321's 1,000 octets.
+func bodyOf(n int64) []byte {
+	var b bytes.Buffer
+	b.WriteString("Subject: as large as SIZE allows\r\n")
+	for i := 0; b.Len() < 300<<10; i++ {
+		fmt.Fprintf(&b, "X-Field-%03d: %s\r\n", i, strings.Repeat("v", 900))
+	}
+	b.WriteString("\r\n")
+	line := func(octets int) { b.WriteString(strings.Repeat("y", octets-2) + "\r\n") }
+	for n-int64(b.Len()) > 1500 {
+		line(1000)
+	}
+	rest := int(n) - b.Len() // 1 to 1,500 octets
+	if rest > 1000 {
+		line(rest / 2)
+		rest -= rest / 2
+	}
+	line(rest)
+	return b.Bytes()
+}
+
+// SIZE never promises more than a lab can hold: with a store whose labs
+// hold less than the policy's 10 MiB, EHLO advertises what fits, a
+// message of exactly that size is stored, and one octet more is refused
+// for good with Postfix's 552, at MAIL and after the dot, never with a
+// 451 the client would retry for ever.
+func TestSizeWithinLabBound(t *testing.T) {
+	sb := newSandbox(t, "")
+	store := mailbox.New(100, 16<<20, nil) // a lab holds 1 MiB
+	r, err := New(Config{Policy: sb.r.policy, Certs: sb.ca, Store: store, Bus: sb.bus})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	sb.r, sb.store = r, store
+	c := pipe(t, sb, Door{Host: "mx.sandbox.test", Port: 25}, Meta{})
+	c.run(sb, "!greeting\nEHLO c")
+	var size int64
+	for _, l := range strings.Split(c.last, "\n") {
+		fmt.Sscanf(l, "250-SIZE %d", &size)
+	}
+	if size <= 0 || size >= store.MessageLimit() || size >= 1<<20 {
+		t.Fatalf("SIZE %d with labs that hold %d octets of message:\n%s", size, store.MessageLimit(), c.last)
+	}
+	c.run(sb, fmt.Sprintf("MAIL FROM:<a@example.org> SIZE=%d", size+1))
+	if c.last != "552 5.3.4 Message size exceeds fixed limit" {
+		t.Fatalf("SIZE=%d: %q", size+1, c.last)
+	}
+	for _, n := range []int64{size + 1, size} {
+		c.run(sb, "MAIL FROM:<a@example.org>\nRCPT TO:<b@sandbox.test>\nDATA")
+		c.conn.Write(bodyOf(n))
+		c.send(".")
+		got := c.reply()
+		switch want := "250 2.0.0 Ok: queued as"; {
+		case n > size && got != "552 5.3.4 Message size exceeds fixed limit":
+			t.Fatalf("a body of %d octets, SIZE %d: %q", n, size, got)
+		case n == size && !strings.HasPrefix(got, want):
+			t.Fatalf("a body of exactly SIZE (%d octets): %q", n, got)
+		}
+	}
+	if msgs := store.List(DefaultLab); len(msgs) != 1 || msgs[0].Subject != "as large as SIZE allows" {
+		t.Fatalf("stored %d messages, want the one of exactly SIZE", len(msgs))
+	}
+}
+
+// refusingStore is a mailbox that refuses every delivery with err.
+type refusingStore struct {
+	*mailbox.Store
+	err error
+}
+
+func (s refusingStore) Deliver(*mailbox.Message) error { return s.err }
+
+// A message the store says is larger than a lab may ever hold is refused
+// for good (552, as Postfix refuses a message over its limit); a store
+// that is only full refuses for now (451), and the client keeps it.
+func TestStoreRefusals(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{mailbox.ErrTooBig, "552 5.3.4 Message size exceeds fixed limit"},
+		{mailbox.ErrFull, "451 4.3.0 Error: queue file write error"},
+		{mailbox.ErrNoLab, "451 4.3.0 Error: queue file write error"},
+	} {
+		sb := newSandbox(t, "")
+		r, err := New(Config{Policy: sb.r.policy, Certs: sb.ca, Store: refusingStore{sb.store, tt.err}, Bus: sb.bus})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		sb.r = r
+		c := pipe(t, sb, Door{Host: "mx.sandbox.test", Port: 25}, Meta{})
+		c.run(sb, "!greeting\nEHLO c\nMAIL FROM:<a@example.org>\nRCPT TO:<b@sandbox.test>\nDATA\n!data\nSubject: x\n\nx\n.")
+		if c.last != tt.want {
+			t.Errorf("store says %v: %q, want %q", tt.err, c.last, tt.want)
 		}
 	}
 }

@@ -78,6 +78,21 @@ const (
 	lineSizeOverflow = "552 5.3.4 Message size exceeds file system imposed limit"
 )
 
+// A delivery that requires TLS (smtp_tls_security_level = encrypt) to a
+// server that does not offer STARTTLS: Postfix's smtp(8) fails it with
+// these words and the enhanced status 4.7.4 (smtp_proto.c, smtp_helo:
+// smtp_site_fail with SMTP_RESP_FAKE "4.7.4"; RFC 3463 X.7.4 "security
+// features not supported"). Postfix defers the message; when
+// maximal_queue_lifetime runs out it bounces it from the defer log, whose
+// status it writes unchanged beside "Action: failed" (bounce_notify_util.c,
+// bounce_recipient_dsn; defer_append keeps only 4.X.X codes). The sandbox
+// bounces at once, with that same status. Not X.7.10 ("encryption
+// needed", an AUTH mechanism's) nor RFC 8689's X.7.30 (REQUIRETLS).
+const (
+	whyTLSNotOfferedFm  = "TLS is required, but was not offered by host %s"
+	statusTLSNotOffered = "4.7.4"
+)
+
 // replyRelayDenied is RFC 5321 §3.6.2's refusal to be an open relay, in
 // Postfix's words (docs/teaching-map.md L3).
 func replyRelayDenied(rcpt string) *smtp.SMTPError {
@@ -101,6 +116,38 @@ func replyAccessDenied(client netip.Addr) *smtp.SMTPError {
 func replyQueued(id string) *smtp.SMTPError {
 	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "Ok: queued as " + id}
 }
+
+// replyLine formats an SMTPError as the line go-smtp would write for it.
+func replyLine(e *smtp.SMTPError) string {
+	c := e.EnhancedCode
+	return fmt.Sprintf("%d %d.%d.%d %s", e.Code, c[0], c[1], c[2], e.Message)
+}
+
+// ehloReply is the EHLO reply (RFC 5321 §4.1.1.1) with the extensions in
+// Postfix's order: SIZE (RFC 1870), STARTTLS before TLS where it is
+// offered (RFC 3207), AUTH as go-smtp lists it from the session (RFC 4954;
+// caps is go-smtp's list, used only for that line), ENHANCEDSTATUSCODES
+// (RFC 2034) and 8BITMIME (RFC 6152).
+func ehloReply(host string, size int64, starttls bool, caps []string) []string {
+	out := []string{"250-" + host, "250-PIPELINING", fmt.Sprintf("250-SIZE %d", size)}
+	if starttls {
+		out = append(out, "250-STARTTLS")
+	}
+	for _, c := range caps {
+		if strings.HasPrefix(c, "AUTH ") {
+			out = append(out, "250-"+c)
+		}
+	}
+	return append(out, "250-ENHANCEDSTATUSCODES", "250 8BITMIME")
+}
+
+// brokenAuth reports go-smtp's reply to an AUTH exchange it could not
+// follow: a response (the initial one included) that is not base64, or
+// one the mechanism cannot parse. go-smtp answers those, and only those,
+// with 454 4.7.0; the rewrite below gives Postfix's words.
+func brokenAuth(line string) bool { return strings.HasPrefix(line, authBrokenPrefix) }
+
+const authBrokenPrefix = "454 4.7.0 "
 
 // rewrite turns go-smtp's wording of a reply into Postfix's where they
 // differ, so every reply a student reads is a real server's. Lines not
@@ -142,7 +189,7 @@ var rewrites = []struct{ from, to string }{
 	// (xsasl_cyrus_server.c; measured on 3.7, 2,000-octet lines included).
 	// A response that is not base64, or that the mechanism cannot parse
 	// (go-smtp and go-sasl say 454 4.7.0 with their own words).
-	{"454 4.7.0 ", "535 5.7.8 Error: authentication failed: bad protocol / cancel"},
+	{authBrokenPrefix, "535 5.7.8 Error: authentication failed: bad protocol / cancel"},
 	{"501 5.5.4 Unable to parse SIZE", lineBadSize},
 	{"501 5.0.0 Negotiation cancelled", "501 5.7.0 Authentication aborted"},
 	{"552 5.3.4 Max", "552 5.3.4 Message size exceeds fixed limit"},

@@ -25,14 +25,16 @@ import (
 // session is one SMTP session as go-smtp drives it; the rules come from
 // the door's listener policy.
 type session struct {
-	w        *wire
+	d        *door
+	meta     Meta
 	conn     *smtp.Conn
+	link     link // the connection: its TLS state and the body it read
+	tap      *tap // the connection's events, and its lab
 	from     string
 	fromSet  bool
 	rcpts    []string
 	relayed  bool
 	authUser string
-	authLab  string
 }
 
 var (
@@ -46,31 +48,36 @@ func (s *session) Reset() {
 
 func (s *session) Logout() error { return nil }
 
+func (s *session) awaitingMail() bool { return !s.fromSet }
+
+// lab is where the session's mail and events belong.
+func (s *session) lab() string { return s.tap.lab() }
+
 // AuthMechanisms is what EHLO advertises: nothing where AUTH is off, and
 // nothing before TLS on a port that demands TLS first (RFC 4954 §4).
 func (s *session) AuthMechanisms() []string {
-	l := s.w.d.listener
+	l := s.d.listener
 	if l.Auth == policy.AuthNone {
 		return nil
 	}
-	if l.RequireTLSBeforeAuth && s.w.tls == nil {
+	if l.RequireTLSBeforeAuth && s.link.tlsState() == nil {
 		return nil
 	}
 	return l.Mechanisms
 }
 
 func (s *session) Auth(mech string) (sasl.Server, error) {
-	l := s.w.d.listener
+	l := s.d.listener
 	if l.Auth == policy.AuthNone {
 		return nil, replyAuthNotEnabled
 	}
-	if l.RequireTLSBeforeAuth && s.w.tls == nil {
+	if l.RequireTLSBeforeAuth && s.link.tlsState() == nil {
 		return nil, replyMustStartTLS // the wire answers first; kept as a guard
 	}
-	if d := s.w.d.r.clients.authDelay(s.w.meta); d > 0 {
+	if d := s.d.r.clients.authDelay(s.meta); d > 0 {
 		// Recent failures from this client: wait before even looking at
 		// this try (limits.go). The answer stays Postfix's 535 or 235.
-		s.w.d.r.sleep(d)
+		s.d.r.sleep(d)
 	}
 	offered := false
 	for _, m := range l.Mechanisms {
@@ -90,26 +97,27 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	case sasl.Login:
 		return &loginServer{check: s.check}, nil
 	case "CRAM-MD5":
-		return newCRAMServer(s.w.d.host, s.w.d.r.now(), s.w.d.r.accounts.Lookup, s.authResult), nil
+		return newCRAMServer(s.d.host, s.d.r.now(), s.d.r.accounts.Lookup, s.authResult), nil
 	}
 	return nil, replyAuthMechanism
 }
 
 // check verifies a user's password (PLAIN, LOGIN) and records the outcome.
 func (s *session) check(user, pass string) error {
-	want, lab, ok := s.w.d.r.accounts.Lookup(user)
+	want, lab, ok := s.d.r.accounts.Lookup(user)
 	return s.authResult(user, lab, ok && hmac.Equal([]byte(want), []byte(pass)))
 }
 
 // authResult records an AUTH outcome and gives go-smtp the reply; lab is
 // the lab the account names, if any.
 func (s *session) authResult(user, lab string, ok bool) error {
-	s.w.publish(events.Event{Kind: events.Auth, User: user, OK: ok, Text: map[bool]string{true: "AUTH succeeded for " + user, false: "AUTH failed for " + user}[ok]})
+	s.tap.publish(events.Event{Kind: events.Auth, User: user, OK: ok, Text: map[bool]string{true: "AUTH succeeded for " + user, false: "AUTH failed for " + user}[ok]})
 	if !ok {
-		s.w.d.r.clients.authFailed(s.w.meta)
+		s.d.r.clients.authFailed(s.meta)
 		return replyAuthFailed
 	}
-	s.authUser, s.authLab = user, lab
+	s.authUser = user
+	s.tap.moveTo(lab)
 	return nil
 }
 
@@ -130,17 +138,17 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if !ok || domain == "" {
 		return replyBadRecipient
 	}
-	r := s.w.d.r
-	l := s.w.d.listener
+	r := s.d.r
+	l := s.d.listener
 	authed := s.authUser != ""
 	if l.Role == policy.RoleSubmission && l.Auth == policy.AuthRequired && !authed {
-		return replyAccessDenied(s.w.meta.Client)
+		return replyAccessDenied(s.meta.Client)
 	}
-	local := s.w.d.isLocal(domain)
+	local := s.d.isLocal(domain)
 	if local && r.policy.UnknownRecipients != nil && r.policy.UnknownRecipients.MatchString(to) {
 		return replyUnknownUser(to)
 	}
-	if !local && !authed && !r.policy.Trusted(s.w.meta.Client) && !r.policy.MayRelayTo(to) {
+	if !local && !authed && !r.policy.Trusted(s.meta.Client) && !r.policy.MayRelayTo(to) {
 		return replyRelayDenied(to)
 	}
 	s.rcpts = append(s.rcpts, to)
@@ -154,51 +162,60 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 // nothing is stored.
 func (s *session) Data(r io.Reader) error {
 	if _, err := io.Copy(io.Discard, r); err != nil {
-		s.w.takeBody()
+		s.link.takeBody()
 		var se *smtp.SMTPError
 		if errors.As(err, &se) {
 			return se
 		}
 		return replyLost // never internal error text (addresses) to a client
 	}
-	body, tooLong, tooBig := s.w.takeBody()
+	body, tooLong, tooBig := s.link.takeBody()
 	switch {
 	case tooLong:
 		return replyDataLineTooLong
 	case tooBig:
 		return replyTooBig
 	}
-	rl := s.w.d.r
+	rl := s.d.r
 	m := &mailbox.Message{
-		Lab:      s.w.lab(),
+		Lab:      s.lab(),
 		From:     s.from,
 		To:       append([]string(nil), s.rcpts...),
-		Host:     s.w.d.host,
-		Port:     s.w.d.port,
+		Host:     s.d.host,
+		Port:     s.d.port,
 		Helo:     s.conn.Hostname(),
-		TLS:      s.w.tls != nil,
+		TLS:      s.link.tlsState() != nil,
 		AuthUser: s.authUser,
 		Relayed:  s.relayed,
 	}
-	if s.w.meta.Client.IsValid() {
-		m.Client = s.w.meta.Client.String()
+	if s.meta.Client.IsValid() {
+		m.Client = s.meta.Client.String()
 	}
 	m.ID = rl.newID()
-	if s.w.tls != nil {
-		m.TLSVersion = tls.VersionName(s.w.tls.Version)
-		m.TLSCipher = tls.CipherSuiteName(s.w.tls.CipherSuite)
+	if st := s.link.tlsState(); st != nil {
+		m.TLSVersion = tls.VersionName(st.Version)
+		m.TLSCipher = tls.CipherSuiteName(st.CipherSuite)
 	}
 	m.ReceivedAt = rl.now()
-	m.Raw = append(received(m, s.w.d.host), body...)
-	s.w.recycle(body)
-	if err := rl.store.Deliver(m); err != nil {
+	trace := received(m, s.d.host)
+	// Exactly as large as it must be: the store counts the buffer held.
+	m.Raw = append(append(make([]byte, 0, len(trace)+len(body)), trace...), body...)
+	s.link.recycle(body)
+	switch err := rl.store.Deliver(m); {
+	case errors.Is(err, mailbox.ErrTooBig):
+		// Larger than a lab may ever hold: it never will fit, so the
+		// refusal is permanent, as Postfix's for a message over its limit.
+		return replyTooBig
+	case err != nil:
 		// Not stored, so not acknowledged: the client keeps the message.
+		// So too for a lab deleted or expired while the client was still
+		// connected (mailbox.ErrNoLab): its mailbox is gone for good.
 		return replyQueueWrite
 	}
 	if s.relayed {
 		s.forward(m.Raw)
 	}
-	s.w.publish(events.Event{Kind: events.Message, MessageID: m.ID, Text: fmt.Sprintf("message %s stored: %d bytes from <%s> to %s", m.ID, len(m.Raw), m.From, strings.Join(m.To, ", "))})
+	s.tap.publish(events.Event{Kind: events.Message, MessageID: m.ID, Text: fmt.Sprintf("message %s stored: %d bytes from <%s> to %s", m.ID, len(m.Raw), m.From, strings.Join(m.To, ", "))})
 	return replyQueued(m.ID)
 }
 

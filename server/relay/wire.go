@@ -1,53 +1,48 @@
 package relay
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/emersion/go-smtp"
 	"github.com/portlab/portlab/server/events"
-	"github.com/portlab/portlab/server/policy"
 )
 
-// wire is the connection as go-smtp sees it: plain SMTP lines, with TLS
-// done underneath. Owning TLS here, rather than leaving STARTTLS to
-// go-smtp, lets the relay see every command and reply of a connection
-// before and after the upgrade (the transcript events), and answer the
-// lesson moments exactly as Postfix does: 530 before STARTTLS, EHLO again
-// after it, 554 for a second STARTTLS.
+// wire is the connection as go-smtp sees it: plain SMTP lines in, replies
+// out. It puts together the parts of the connection layer, each in its
+// own file: the transport and its TLS upgrade (tls.go), the line rule
+// (lines.go), the message body (body.go), the commands answered before
+// go-smtp (gate.go), the error limit (errlimit.go) and the events (tap.go);
+// reply texts and their rewriting live in replies.go.
+//
+// The session and the wire meet at two small interfaces: the session
+// reads its connection's TLS state and message body through [link] and
+// publishes on the shared tap (which it also tells of a lab named by AUTH);
+// the wire asks its session only whether a MAIL is awaited
+// ([transaction]).
 type wire struct {
-	raw  net.Conn // the transport: TCP or a gateway tunnel
-	conn net.Conn // raw, or TLS over raw
-	br   *bufio.Reader
-	d    *door
-	meta Meta
-	id   uint64
+	t     *transport
+	lines lineReader
+	body  messageBody
+	gate  gate
+	errs  errorLimit
+	tap   *tap
+	d     *door
+	meta  Meta
+	txn   transaction // nil until go-smtp starts the session (HELO)
 
-	tls      *tls.ConnectionState
-	implicit bool // TLS from the first byte (465); done lazily
-	mode     int
-	needEHLO bool   // TLS just started: RFC 3207 §4.2 wants EHLO again
-	lastVerb string // the last command handed to go-smtp
-	ehlo     []string
-	out      []byte // a partial reply line from go-smtp
-	in       []byte // bytes of a line not yet handed to go-smtp
-	lineBuf  []byte
-	body     []byte // the message being received in DATA
-	dataBig  bool   // the body broke the size limit: refuse the message
-	errors   int
-	closing  bool   // the next Read ends the session
-	reject   string // refuse at the greeting with this line (limits)
-	dataLong bool   // a body line broke the line limit: refuse the message
-	session  *session
+	mode    int
+	in      []byte   // bytes of a line not yet handed to go-smtp
+	out     []byte   // a partial reply line from go-smtp
+	ehlo    []string // the EHLO reply's lines so far
+	closing bool     // the next Read ends the session
+	reject  string   // refuse at the greeting with this line (limits)
 
 	closeOnce sync.Once
 	onClose   func()
@@ -65,21 +60,48 @@ const authLineLimit = 12288
 
 var errClosing = errors.New("relay: session ended by the server")
 
-func (w *wire) limits() policy.Limits { return w.d.r.policy.Limits }
+// transaction is what the wire needs of its session.
+type transaction interface {
+	awaitingMail() bool // greeted, and no MAIL yet
+}
+
+// link is what a session needs of its connection.
+type link interface {
+	tlsState() *tls.ConnectionState // nil in the clear
+	takeBody() (body []byte, tooLong, tooBig bool)
+	recycle(body []byte)
+}
+
+var _ link = (*wire)(nil)
+
+// newWire makes the wire for a new connection on door d.
+func newWire(c net.Conn, d *door, meta Meta, id uint64) *wire {
+	lim := d.r.policy.Limits
+	t := &transport{raw: c, conn: c, config: d.tlsConfig, timeout: lim.IdleTimeout, implicit: d.implicitTLS()}
+	return &wire{
+		t:     t,
+		lines: newLineReader(t),
+		body:  messageBody{max: d.r.maxMessage},
+		gate: gate{offersTLS: d.offersSTARTTLS(), tlsFirst: d.listener.RequireTLSBeforeAuth,
+			maxLine: lim.MaxLineLength, maxMessage: d.r.maxMessage},
+		errs: errorLimit{max: lim.MaxErrors},
+		tap:  &tap{bus: d.r.bus, now: d.r.now, conn: id, host: d.host, port: d.port, client: meta.Client, home: meta.Lab},
+		d:    d,
+		meta: meta,
+	}
+}
 
 // Read hands go-smtp the client's input, one command line at a time (so a
-// command the wire answers itself never reaches go-smtp). A message body
-// never reaches go-smtp: the wire reads it whole to the final dot, by the
-// one rule below, keeps it for the session, and hands go-smtp only the
-// final ".\r\n", so go-smtp's own DATA reader cannot end the message
-// anywhere else.
+// command the gate answers never reaches go-smtp). A message body never
+// reaches go-smtp: the wire reads it whole to the final dot and keeps it
+// for the session (body.go), and hands go-smtp only the final ".\r\n".
 //
-// The rule, in commands, AUTH responses and DATA alike: a line ends with
-// CRLF; a bare LF is refused with 550 and the session ends (Postfix's
+// The line rule, in commands, AUTH responses and DATA alike: a line ends
+// with CRLF; a bare LF is refused with 550 and the session ends (Postfix's
 // smtpd_forbid_bare_newline = reject), so nothing after it is ever read as
 // a command. A time-out ends the session the same way, with 421.
 func (w *wire) Read(p []byte) (int, error) {
-	if err := w.handshakeImplicit(); err != nil {
+	if err := w.startImplicitTLS(); err != nil {
 		return 0, err
 	}
 	for {
@@ -91,36 +113,30 @@ func (w *wire) Read(p []byte) (int, error) {
 		if w.closing {
 			return 0, io.EOF
 		}
-		limit := w.limits().MaxLineLength
+		limit := w.d.r.policy.Limits.MaxLineLength
 		if w.mode != modeData {
 			// RFC 4954 §4: AUTH lines and SASL responses may be 12,288
-			// octets; other commands are held to the limit below.
+			// octets; other commands are held to the limit by the gate.
 			limit = max(limit, authLineLimit)
 		}
-		line, err := w.readLine(limit)
+		line, err := w.lines.read(limit)
 		switch {
 		case errors.Is(err, errBareLF):
-			w.writeLine(fmt.Sprintf(lineBareLFFm, w.d.host))
-			w.closing = true
-			w.body = nil
-			return 0, io.EOF
+			return 0, w.end(fmt.Sprintf(lineBareLFFm, w.d.host))
 		case isTimeout(err):
-			// Postfix: "421 4.4.2 host Error: timeout exceeded", and the
-			// session ends; in DATA nothing is stored.
-			w.writeLine(fmt.Sprintf(lineTimeoutFm, w.d.host))
-			w.closing = true
-			w.body = nil
-			return 0, io.EOF
+			// Postfix's smtpd_timeout: the session ends; in DATA
+			// nothing is stored.
+			return 0, w.end(fmt.Sprintf(lineTimeoutFm, w.d.host))
 		case errors.Is(err, errLineTooLong):
 			if w.mode == modeData {
-				w.dataLong = true // keep reading to the dot, store nothing
+				w.body.lineTooLong() // keep reading to the dot, store nothing
 				continue
 			}
 			w.mode = modeCommand
 			w.writeLine(lineLineTooLong)
 			continue
 		case err != nil:
-			w.body = nil
+			w.body.drop()
 			return 0, err
 		}
 		switch w.mode {
@@ -130,11 +146,11 @@ func (w *wire) Read(p []byte) (int, error) {
 				w.in = line
 				continue
 			}
-			w.bodyLine(line)
+			w.body.add(line)
 			continue
 		case modeAuth:
 			w.mode = modeCommand
-			w.event(events.Command, "<SASL response hidden>")
+			w.tap.event(events.Command, "<SASL response hidden>")
 			w.in = line
 			continue
 		}
@@ -144,247 +160,67 @@ func (w *wire) Read(p []byte) (int, error) {
 	}
 }
 
-// bodyLine keeps one message line, without the dot RFC 5321 §4.5.2 adds
-// to lines that start with one, up to the size limit; past it the rest is
-// read and dropped, and the message is refused after the final dot.
-func (w *wire) bodyLine(line []byte) {
-	if line[0] == '.' {
-		line = line[1:]
-	}
-	if int64(len(w.body)+len(line)) > w.limits().MaxMessageBytes {
-		w.dataBig = true
-		return
-	}
-	w.body = append(w.body, line...)
+// end answers with line, drops any message being received and ends the
+// session.
+func (w *wire) end(line string) error {
+	w.writeLine(line)
+	w.closing = true
+	w.body.drop()
+	return io.EOF
 }
 
-// takeBody hands the session the message the wire read, and whether it
-// broke a limit.
-func (w *wire) takeBody() (body []byte, tooLong, tooBig bool) {
-	body, tooLong, tooBig = w.body, w.dataLong, w.dataBig
-	w.body, w.dataLong, w.dataBig = nil, false, false
-	return body, tooLong, tooBig
-}
-
-// recycle takes back a body the session has copied, for the next message
-// of the session; a large one is dropped, so an idle session holds little.
-func (w *wire) recycle(body []byte) {
-	if cap(body) <= 64<<10 {
-		w.body = body[:0]
-	}
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
-
-var (
-	errLineTooLong = errors.New("line too long")
-	errBareLF      = errors.New("bare LF")
-)
-
-// readLine reads one line of at most limit octets, CRLF included. A longer
-// line is consumed to its end and reported, so the session can go on; a
-// line that ends in a bare LF is consumed and reported.
-func (w *wire) readLine(limit int) ([]byte, error) {
-	w.lineBuf = w.lineBuf[:0]
-	tooLong := false
-	var prev byte // the last octet of the previous fragment
-	for {
-		frag, err := w.br.ReadSlice('\n')
-		if !tooLong {
-			w.lineBuf = append(w.lineBuf, frag...)
-			if len(w.lineBuf) > limit {
-				tooLong, w.lineBuf = true, w.lineBuf[:0]
-			}
-		}
-		if err == nil {
-			beforeLF := prev
-			if len(frag) >= 2 {
-				beforeLF = frag[len(frag)-2]
-			}
-			switch {
-			case beforeLF != '\r':
-				return nil, errBareLF
-			case tooLong:
-				return nil, errLineTooLong
-			}
-			return w.lineBuf, nil
-		}
-		if !errors.Is(err, bufio.ErrBufferFull) {
-			return nil, err
-		}
-		if len(frag) > 0 {
-			prev = frag[len(frag)-1]
-		}
-	}
-}
-
-// timedReader is the transport as the wire reads it: every read sets the
-// deadline afresh, so the time-out counts from the client's last activity
-// (as Postfix's smtpd_timeout, per read) and a client that keeps sending,
-// a long message included, is never cut.
-type timedReader struct{ w *wire }
-
-func (t timedReader) Read(p []byte) (int, error) {
-	t.w.raw.SetReadDeadline(time.Now().Add(t.w.limits().IdleTimeout))
-	return t.w.conn.Read(p)
-}
-
-// gatedBeforeTLS are the commands Postfix refuses with 530 on a port that
-// demands TLS first; EHLO, HELO, NOOP, QUIT and STARTTLS still work.
-var gatedBeforeTLS = map[string]bool{
-	"AUTH": true, "MAIL": true, "RCPT": true, "DATA": true, "VRFY": true,
-	"RSET": true, "ETRN": true, "EXPN": true, "BDAT": true,
-}
-
-// known are the commands go-smtp answers; anything else is refused here
-// with Postfix's wording and counted against the error limit. Postfix 3.7
-// knows neither HELP nor EXPN: both get 500 (measured).
-var known = map[string]bool{
-	"HELO": true, "EHLO": true, "MAIL": true, "RCPT": true, "DATA": true,
-	"RSET": true, "NOOP": true, "QUIT": true, "VRFY": true, "AUTH": true,
-}
-
-// command inspects one command line and reports whether go-smtp should
-// see it; otherwise the wire has answered it.
+// command shows one command line on the event tap and lets the gate
+// decide it; it reports whether go-smtp should see it.
 func (w *wire) command(line []byte) bool {
-	text := strings.TrimRight(string(line), "\r\n")
-	verb, _, _ := strings.Cut(text, " ")
-	verb = strings.ToUpper(verb)
-	shown := text
-	if verb == "AUTH" {
-		shown = maskAuth(text)
-	}
-	w.event(events.Command, shown)
-	if len(line) > w.limits().MaxLineLength && verb != "AUTH" {
-		w.writeLine(lineLineTooLong)
-		return false
-	}
-	if verb == "QUIT" || verb == "NOOP" || verb == "EHLO" || verb == "HELO" {
-		w.needEHLO = false
-		w.lastVerb = verb
-		return true
-	}
+	w.tap.event(events.Command, shownCommand(command(line)))
+	v := w.gate.check(line, w.t.secure() != nil, w.txn != nil && w.txn.awaitingMail())
 	switch {
-	case verb == "STARTTLS":
+	case v.pass:
+		return true
+	case v.startTLS:
 		w.startTLS()
-		return false
-	case w.needEHLO:
-		w.writeLine(lineSendHelo)
-		return false
-	case !known[verb]:
-		// Before the TLS gate, as in Postfix's command loop. BDAT lands
-		// here too: CHUNKING is not offered (RFC 3030 §2).
-		w.writeLine(lineNotRecognized)
-		return false
-	case w.tls == nil && w.d.listener.RequireTLSBeforeAuth && gatedBeforeTLS[verb]:
-		w.writeLine(replyLine(replyMustStartTLS))
-		return false
-	case verb == "VRFY":
-		_, arg, _ := strings.Cut(text, " ")
-		if arg = strings.TrimSpace(arg); arg == "" {
-			w.writeLine(lineVRFYSyntax)
-		} else {
-			w.writeLine(lineVRFYMaybe + arg)
-		}
-		return false
-	case verb == "MAIL" && w.session != nil && !w.session.fromSet:
-		// After go-smtp's own checks for HELO and a nested MAIL, as
-		// Postfix orders them.
-		if reply := w.checkSize(text); reply != "" {
-			w.writeLine(reply)
-			return false
-		}
+	default:
+		w.writeLine(v.reply)
 	}
-	w.lastVerb = verb
-	return true
-}
-
-// checkSize answers a MAIL whose SIZE= (RFC 1870) is not a number or is
-// over the limit, as Postfix does; go-smtp would read it as a 32-bit
-// number and answer 501 for a size it cannot hold. Sizes it can read and
-// the rest of the command are left to go-smtp.
-func (w *wire) checkSize(text string) string {
-	for _, f := range strings.Fields(text) {
-		k, v, ok := strings.Cut(f, "=")
-		if !ok || !strings.EqualFold(k, "SIZE") {
-			continue
-		}
-		if v == "" || strings.Trim(v, "0123456789") != "" {
-			return lineBadSize
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		switch {
-		case err != nil:
-			return lineSizeOverflow
-		case n > w.limits().MaxMessageBytes:
-			return lineSizeTooBig
-		}
-	}
-	return ""
-}
-
-// maskAuth keeps the mechanism and hides the credentials in events and
-// logs; the student's own tab shows (and decodes) what it sent.
-func maskAuth(text string) string {
-	f := strings.Fields(text)
-	if len(f) > 2 {
-		return f[0] + " " + f[1] + " <credentials hidden>"
-	}
-	return text
+	return false
 }
 
 // startTLS upgrades the connection (RFC 3207).
 func (w *wire) startTLS() {
-	switch {
-	case w.tls != nil:
-		w.writeLine(lineTLSActive)
-		return
-	case !w.d.offersSTARTTLS():
-		w.writeLine(lineNoTLS)
-		return
-	}
 	w.writeLine(lineReadyTLS)
 	// RFC 3207 §4.2 (and CVE-2011-0411): anything the client pipelined
 	// after STARTTLS arrived in the clear and must not be acted on.
-	w.br.Discard(w.br.Buffered())
-	tc := tls.Server(w.raw, w.d.tlsConfig)
-	if err := w.handshake(tc); err != nil {
+	w.lines.discard()
+	if err := w.handshake(); err != nil {
 		w.closing = true
 		return
 	}
-	w.needEHLO = true
+	w.gate.tlsStarted()
 }
 
-func (w *wire) handshakeImplicit() error {
-	if !w.implicit || w.tls != nil {
+func (w *wire) startImplicitTLS() error {
+	if !w.t.pendingImplicit() {
 		return nil
 	}
-	w.implicit = false
-	if err := w.handshake(tls.Server(w.raw, w.d.tlsConfig)); err != nil {
+	if err := w.handshake(); err != nil {
 		w.closing = true
 		return err
 	}
 	return nil
 }
 
-func (w *wire) handshake(tc *tls.Conn) error {
-	w.raw.SetDeadline(time.Now().Add(w.limits().IdleTimeout))
-	err := tc.Handshake()
-	w.raw.SetDeadline(time.Time{})
+func (w *wire) handshake() error {
+	st, err := w.t.upgrade()
 	if err != nil {
-		w.event(events.TLS, "TLS handshake failed: "+err.Error())
+		w.tap.event(events.TLS, "TLS handshake failed: "+err.Error())
 		return err
 	}
-	st := tc.ConnectionState()
-	w.tls = &st
-	w.conn = tc
-	w.br.Reset(timedReader{w})
-	w.publish(events.Event{
-		Kind: events.TLS, Text: fmt.Sprintf("TLS established: %s, %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite)),
-		TLSVersion: tls.VersionName(st.Version), TLSCipher: tls.CipherSuiteName(st.CipherSuite), Secure: true,
+	w.tap.secure = true
+	w.lines.reset(w.t)
+	version, cipher := tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite)
+	w.tap.publish(events.Event{
+		Kind: events.TLS, Text: fmt.Sprintf("TLS established: %s, %s", version, cipher),
+		TLSVersion: version, TLSCipher: cipher, Secure: true,
 	})
 	return nil
 }
@@ -392,7 +228,7 @@ func (w *wire) handshake(tc *tls.Conn) error {
 // Write takes go-smtp's replies, line by line, and sends them in Postfix's
 // words; the EHLO reply is rebuilt whole.
 func (w *wire) Write(p []byte) (int, error) {
-	if err := w.handshakeImplicit(); err != nil {
+	if err := w.startImplicitTLS(); err != nil {
 		return 0, err
 	}
 	w.out = append(w.out, p...)
@@ -420,14 +256,20 @@ func (w *wire) reply(line string) error {
 	if w.closing {
 		return errClosing
 	}
-	if w.lastVerb == "EHLO" && strings.HasPrefix(line, "250") {
+	if w.gate.lastVerb == "EHLO" && strings.HasPrefix(line, "250") {
 		w.ehlo = append(w.ehlo, line[4:])
 		if len(line) > 3 && line[3] == ' ' {
 			caps := w.ehlo
 			w.ehlo = nil
-			return w.writeLines(w.ehloReply(caps))
+			return w.writeLines(ehloReply(w.d.host, w.gate.maxMessage, w.t.secure() == nil && w.gate.offersTLS, caps)...)
 		}
 		return nil
+	}
+	if brokenAuth(line) {
+		// Postfix counts a broken exchange as an error like a wrong
+		// password (its command loop counts every failed AUTH), so it
+		// slows the client's next AUTH down as well (limits.go).
+		w.d.r.clients.authFailed(w.meta)
 	}
 	line = rewrite(line, w.d.host)
 	switch {
@@ -439,93 +281,38 @@ func (w *wire) reply(line string) error {
 	return w.writeLine(line)
 }
 
-// ehloReply lists the extensions as Postfix orders them. go-smtp's own list
-// is used only for the AUTH line, which it builds from the session.
-func (w *wire) ehloReply(caps []string) []string {
-	l := w.d.r.policy.Limits
-	out := []string{"250-" + w.d.host, "250-PIPELINING", fmt.Sprintf("250-SIZE %d", l.MaxMessageBytes)}
-	if w.tls == nil && w.d.offersSTARTTLS() {
-		out = append(out, "250-STARTTLS")
-	}
-	for _, c := range caps {
-		if strings.HasPrefix(c, "AUTH ") {
-			out = append(out, "250-"+c)
-		}
-	}
-	out = append(out, "250-ENHANCEDSTATUSCODES", "250 8BITMIME")
-	return out
-}
-
-func (w *wire) writeLines(lines []string) error {
+func (w *wire) writeLines(lines ...string) error {
 	var b []byte
 	for _, l := range lines {
 		b = append(b, l...)
 		b = append(b, '\r', '\n')
-		w.event(events.Reply, l)
+		w.tap.event(events.Reply, l)
 	}
-	_, err := w.conn.Write(b)
+	_, err := w.t.Write(b)
 	return err
 }
 
 // writeLine sends one reply line, counts errors against the session's
-// limit (Postfix's smtpd_hard_error_limit) and ends the session there.
+// limit and ends the session there, or at a 421.
 func (w *wire) writeLine(line string) error {
-	if err := w.writeLines([]string{line}); err != nil {
+	if err := w.writeLines(line); err != nil {
 		return err
 	}
-	if len(line) >= 4 && (line[0] == '4' || line[0] == '5') && line[3] == ' ' && !strings.HasPrefix(line, "421") {
-		w.errors++
-		if w.errors >= w.limits().MaxErrors {
-			w.closing = true
-			return w.writeLines([]string{fmt.Sprintf(lineTooManyErrorsFm, w.d.host)})
-		}
+	if w.errs.count(line) {
+		w.closing = true
+		return w.writeLines(fmt.Sprintf(lineTooManyErrorsFm, w.d.host))
 	}
-	if strings.HasPrefix(line, "421") {
+	if endsSession(line) {
 		w.closing = true
 	}
 	return nil
 }
 
-// replyLine formats an SMTPError as the line go-smtp would write for it.
-func replyLine(e *smtp.SMTPError) string {
-	c := e.EnhancedCode
-	return fmt.Sprintf("%d %d.%d.%d %s", e.Code, c[0], c[1], c[2], e.Message)
-}
+func (w *wire) tlsState() *tls.ConnectionState { return w.t.secure() }
 
-func (w *wire) event(kind events.Kind, text string) {
-	w.publish(events.Event{Kind: kind, Text: text})
-}
+func (w *wire) takeBody() (body []byte, tooLong, tooBig bool) { return w.body.take() }
 
-func (w *wire) publish(e events.Event) {
-	bus := w.d.r.bus
-	if !bus.HasSubscribers() {
-		return
-	}
-	e.Time = w.d.r.now()
-	e.Lab = w.lab()
-	e.Conn = w.id
-	e.Host = w.d.host
-	e.Port = w.d.port
-	if w.meta.Client.IsValid() {
-		e.Client = w.meta.Client.String()
-	}
-	if w.tls != nil {
-		e.Secure = true
-	}
-	bus.Publish(e)
-}
-
-// lab is where this connection's mail and events belong: an AUTH user that
-// names a lab moves a real client's session there.
-func (w *wire) lab() string {
-	if w.session != nil && w.session.authLab != "" {
-		return w.session.authLab
-	}
-	if w.meta.Lab != "" {
-		return w.meta.Lab
-	}
-	return DefaultLab
-}
+func (w *wire) recycle(body []byte) { w.body.recycle(body) }
 
 // Close releases the client's connection slot before closing, so a client
 // that has seen the close can connect again at once.
@@ -534,14 +321,13 @@ func (w *wire) Close() error {
 		if w.onClose != nil {
 			w.onClose()
 		}
-		w.event(events.Disconnect, "connection closed")
+		w.tap.event(events.Disconnect, "connection closed")
 	})
-	// Through TLS when it is up, so the client gets close_notify.
-	return w.conn.Close()
+	return w.t.Close()
 }
 
-func (w *wire) LocalAddr() net.Addr                { return w.raw.LocalAddr() }
-func (w *wire) RemoteAddr() net.Addr               { return w.raw.RemoteAddr() }
-func (w *wire) SetDeadline(t time.Time) error      { return w.raw.SetDeadline(t) }
-func (w *wire) SetReadDeadline(t time.Time) error  { return w.raw.SetReadDeadline(t) }
-func (w *wire) SetWriteDeadline(t time.Time) error { return w.raw.SetWriteDeadline(t) }
+func (w *wire) LocalAddr() net.Addr                { return w.t.raw.LocalAddr() }
+func (w *wire) RemoteAddr() net.Addr               { return w.t.raw.RemoteAddr() }
+func (w *wire) SetDeadline(t time.Time) error      { return w.t.raw.SetDeadline(t) }
+func (w *wire) SetReadDeadline(t time.Time) error  { return w.t.raw.SetReadDeadline(t) }
+func (w *wire) SetWriteDeadline(t time.Time) error { return w.t.raw.SetWriteDeadline(t) }
