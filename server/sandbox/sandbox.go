@@ -156,6 +156,9 @@ func New(cfg Config) (*Sandbox, error) {
 		OnExpire: s.store.DeleteLab,
 	})
 	s.bus.RouteAuth(s.labs.LabOf) // a lab's AUTH events go to that lab only
+	// Mail for a lab that is gone is refused before 250, so a connection
+	// still open when its lab went cannot recreate the lab's mailbox.
+	s.store.Labs(func(id string) bool { _, _, ok := s.labs.Lookup(id); return ok || id == lab.Classroom })
 	s.relay, err = relay.New(relay.Config{
 		Policy: pol, Certs: auth, Store: s.store, Bus: s.bus, ErrorLog: cfg.ErrorLog,
 		ExtraNames: extraNames(cfg.SMTPHost),

@@ -1,9 +1,13 @@
 package sandbox
 
 import (
+	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
+	"net/smtp"
+	"net/textproto"
 	"os"
 	"path/filepath"
 	"slices"
@@ -146,5 +150,53 @@ func TestCloseEndsEventStreams(t *testing.T) {
 	case <-ended:
 	case <-time.After(30 * time.Second): // a failure bound only, not a timing
 		t.Fatal("the event stream outlived Close")
+	}
+}
+
+// Mail from a session whose lab was deleted mid-transaction is refused
+// before 250 (nothing acknowledged is lost), and the gone lab gets no
+// mailbox back.
+func TestMailForDeletedLab(t *testing.T) {
+	s, err := New(Config{PortOffset: "-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	l, err := s.Lab("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := smtp.Dial(s.SMTPAddr(587))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.StartTLS(&tls.Config{ServerName: "smtp.relay.test", RootCAs: s.Roots()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Auth(smtp.PlainAuth("", l.ID, l.Password, "127.0.0.1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail("foo@sandbox.test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("bob@sandbox.test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Labs().Delete(l.ID); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, "Subject: too late\r\n\r\nhello\r\n")
+	err = w.Close()
+	var pe *textproto.Error
+	if !errors.As(err, &pe) || pe.Code != 451 || !strings.HasPrefix(pe.Msg, "4.3.0") {
+		t.Errorf("end of DATA for a deleted lab: %v, want 451 4.3.0", err)
+	}
+	if n := len(s.Store().List(l.ID)); n != 0 {
+		t.Errorf("the deleted lab has %d messages again", n)
 	}
 }
