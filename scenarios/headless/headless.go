@@ -144,26 +144,12 @@ func (r *Runner) play(ctx context.Context, api *httpapi.Client, pool *x509.CertP
 	return err
 }
 
-// FormatLine writes a transcript line the way swaks does: "->" for the
-// client, "<-" for the server, "~>" and "<~" inside TLS, "===" for TLS
-// events and "***" for notes.
+// FormatLine writes a transcript line the way swaks does, with the marks
+// the browser shows ([scenarios.Mark]): "->" for the client, "<-" for the
+// server, "~>" and "<~" inside TLS, "===" for TLS events and the client's
+// notes.
 func FormatLine(l session.Line) string {
-	var mark string
-	switch {
-	case l.Who == session.Client && l.Secure:
-		mark = "~>"
-	case l.Who == session.Client:
-		mark = "->"
-	case l.Who == session.Server && l.Secure:
-		mark = "<~"
-	case l.Who == session.Server:
-		mark = "<-"
-	case l.Who == session.TLS:
-		mark = "==="
-	default:
-		mark = "***"
-	}
-	s := mark + " " + l.Text
+	s := scenarios.Mark(l) + " " + l.Text
 	if l.Decoded != "" {
 		s += "   [" + l.Decoded + "]"
 	}
