@@ -378,8 +378,6 @@ func (c *conn) enqueue(job func(context.Context, *session.Session) error) {
 	}
 }
 
-func (c *conn) target() string { return net.JoinHostPort(c.host, strconv.Itoa(c.port)) }
-
 // port reports a board state, never going back from a better one on the
 // same connection (a later plain reply does not undo "TLS").
 func (c *conn) setPort(s PortState) {
