@@ -201,7 +201,8 @@
     const table = document.getElementById("message-headers");
     table.replaceChildren();
     // The API sends the header fields in message order: [{name, value}].
-    (m.headers || []).forEach(function (h) {
+    // Anything else shows no rows rather than stopping the view.
+    (Array.isArray(m.headers) ? m.headers : []).forEach(function (h) {
       table.appendChild(el("tr", { "data-name": h.name }, [el("th", { scope: "row", text: h.name }), el("td", { text: h.value })]));
     });
     document.querySelectorAll("#mailbox-list [data-testid=message]").forEach(function (li) {
