@@ -159,9 +159,14 @@ type Engine struct {
 	// Sleep waits for wait steps and between mailbox polls; default a
 	// timer. Tests inject one that returns at once.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// OnEvent receives progress; OnLine the SMTP transcript.
+	// OnEvent receives progress; OnLine the SMTP transcript, including
+	// each state change's note (telnet's "Trying ...", "Connected to
+	// ..."); OnState the connection-state changes themselves, for what
+	// shows a state (a terminal header, a port board) without reading it
+	// back from the transcript's text.
 	OnEvent func(Event)
 	OnLine  func(session.Line)
+	OnState func(StateChange)
 
 	// DialTimeout bounds a dial; it must exceed the gateway's own dial
 	// timeout so that "timed out" comes from the gateway. Default 30s.
@@ -221,7 +226,7 @@ func (e *Engine) Run(ctx context.Context, l *lesson.Lesson) error {
 	if e.Profile != "" {
 		r.profile = e.Profile
 	}
-	defer r.hangup()
+	defer r.hangup(false)
 	r.event(Event{Kind: LessonStarted})
 	if err := r.baseline(ctx); err != nil {
 		se := &StepError{Lesson: l.Name, Index: 0, Step: "(start)", Reason: err.Error()}
@@ -246,7 +251,20 @@ type run struct {
 	l       *lesson.Lesson
 	profile string
 	sess    *session.Session
+	target  Target          // of sess
+	secure  bool            // sess has finished a TLS handshake
 	seen    map[string]bool // mailbox ids present before the lesson
+}
+
+// state reports a connection-state change to OnState and its note to
+// the transcript (unless note is false: the session has said it).
+func (r *run) state(c StateChange, note bool) {
+	if r.e.OnState != nil {
+		r.e.OnState(c)
+	}
+	if text := c.Note(); note && text != "" {
+		r.note("%s", text)
+	}
 }
 
 func (r *run) event(ev Event) {
@@ -320,6 +338,10 @@ func (r *run) step(ctx context.Context, i int, st *lesson.Step) error {
 		}
 		var reason, result string
 		a, err := lesson.ParseTyped(line)
+		if r.sess != nil && r.sess.InData() {
+			// After 354 a typed line is message content, whatever it says.
+			a, err = lesson.Action{Kind: lesson.Send, Text: line, Command: line}, nil
+		}
 		switch {
 		case err != nil:
 			reason = err.Error()
@@ -383,9 +405,14 @@ func Glob(pattern, s string) bool {
 	return strings.HasSuffix(s, parts[len(parts)-1])
 }
 
-func (r *run) hangup() {
+// hangup closes the session, if any, and reports the state; note says
+// whether the transcript should say so too (the session notes a close by
+// the server itself).
+func (r *run) hangup(note bool) {
 	if r.sess != nil {
 		r.sess.Close()
 		r.sess = nil
+		r.secure = false
+		r.state(StateChange{State: StateClosed, Target: r.target}, note)
 	}
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/portlab/portlab/scenarios/lesson"
 	"github.com/portlab/portlab/scenarios/session"
-	"github.com/portlab/portlab/scenarios/tunnel"
 )
 
 // outcome is what an action did, judged afterwards by the expectations.
@@ -85,7 +84,7 @@ func (r *run) do(ctx context.Context, st *lesson.Step, a lesson.Action) *outcome
 	case lesson.Message:
 		out.reply, out.err = r.sess.Mail(ctx, a.From, a.To, r.compose(st, a))
 	case lesson.Profile:
-		r.hangup()
+		r.hangup(false)
 		r.profile = a.ProfileName
 		r.note("Network profile: %s", a.ProfileName)
 		out.note = "profile " + a.ProfileName
@@ -95,13 +94,19 @@ func (r *run) do(ctx context.Context, st *lesson.Step, a lesson.Action) *outcome
 	case lesson.Mailbox:
 		r.mailbox(ctx, st, out)
 	case lesson.Close:
-		r.hangup()
-		r.note("Connection closed.")
+		if r.sess == nil {
+			r.note("No connection is open.")
+		}
+		r.hangup(true)
 		out.note = "closed"
 	}
 	if r.sess != nil {
 		if stt, ok := r.sess.TLS(); ok {
 			out.tls = &stt
+			if !r.secure {
+				r.secure = true
+				r.state(StateChange{State: StateSecure, Target: r.target}, false)
+			}
 		}
 	}
 	quit := a.Kind == lesson.Send && a.Verb() == "QUIT"
@@ -111,40 +116,47 @@ func (r *run) do(ctx context.Context, st *lesson.Step, a lesson.Action) *outcome
 		cancel()
 	}
 	if out.closed || quit || errors.Is(out.err, session.ErrClosed) {
-		r.hangup()
+		r.hangup(false) // the session said "Connection closed by foreign host."
 	}
 	return out
 }
 
 func (r *run) connect(ctx context.Context, st *lesson.Step, a lesson.Action, out *outcome) {
-	r.hangup()
+	r.hangup(false)
 	t := Target{Server: r.e.Server, Lab: r.e.Lab, Key: r.e.Key, Profile: r.profile, Host: a.Host, Port: a.Port}
 	if a.Under != "" {
 		t.Profile = a.Under
 	}
-	r.note("Trying %s (profile %s)...", t, t.Profile)
+	r.state(StateChange{State: StateConnecting, Target: t}, true)
 	dctx, cancel := context.WithTimeout(ctx, r.e.DialTimeout)
 	conn, err := r.e.Dialer.Dial(dctx, t)
 	cancel()
 	if err != nil {
-		if errors.Is(err, tunnel.ErrRefused) || errors.Is(err, tunnel.ErrTimedOut) || errors.Is(err, tunnel.ErrUnknownHost) {
-			out.dialErr = err
-			r.note("telnet: Unable to connect to remote host: %v", err)
-		} else {
+		if ctx.Err() != nil {
+			out.err = ctx.Err()
+			return
+		}
+		state := DialState(err)
+		r.state(StateChange{State: state, Target: t, Err: err}, true)
+		if state == StateClosed {
 			out.err = err
-			r.note("%v", err)
+		} else {
+			out.dialErr = err
 		}
 		return
 	}
-	r.note("Connected to %s.", a.Host)
+	r.target = t
+	r.state(StateChange{State: StateConnected, Target: t}, true)
 	r.sess = session.New(conn, session.Config{
 		Host: a.Host, RootCAs: r.e.RootCAs, Now: r.e.Now, OnLine: r.e.OnLine, Timeout: r.e.ReplyTimeout,
 	})
 	if a.TLS {
 		if out.err = r.sess.Handshake(ctx); out.err != nil {
-			r.hangup()
+			r.hangup(false)
 			return
 		}
+		r.secure = true
+		r.state(StateChange{State: StateSecure, Target: t}, false)
 	}
 	if e, ok := hasExpect(st, lesson.Silent); ok {
 		sctx, cancel := context.WithTimeout(ctx, e.Duration)
@@ -155,12 +167,12 @@ func (r *run) connect(ctx context.Context, st *lesson.Step, a lesson.Action, out
 			out.heard = line
 		case errors.Is(err, session.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
 			out.silent = ctx.Err() == nil
-			r.note("(no greeting after %v)", e.Duration)
+			r.state(StateChange{State: StateSilent, Target: t, Wait: e.Duration}, true)
 		default:
 			out.heard = err.Error()
 		}
 		// A timed-out read leaves a tunnel closed: this connection is done.
-		r.hangup()
+		r.hangup(false)
 		return
 	}
 	if _, ok := hasExpect(st, lesson.Banner); ok {
@@ -174,24 +186,18 @@ func (r *run) connect(ctx context.Context, st *lesson.Step, a lesson.Action, out
 // the lesson, the step and the injected clock, so a lesson sends the same
 // bytes every time.
 func (r *run) compose(st *lesson.Step, a lesson.Action) []byte {
-	subject := a.Subject
-	if subject == "" {
-		subject = fmt.Sprintf("portlab lesson %s, step %s", r.l.Name, st.ID)
+	d := Draft{
+		From: a.From, To: a.To, Subject: a.Subject, Date: r.e.Now(),
+		MessageID: st.ID + "." + r.l.Name + "@portlab.test",
+		Body:      fmt.Sprintf("Sent by the portlab lesson %q, step %q.\n", r.l.Name, st.ID),
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "From: <%s>\n", a.From)
-	fmt.Fprintf(&b, "To: <%s>\n", strings.Join(a.To, ">, <"))
-	fmt.Fprintf(&b, "Subject: %s\n", subject)
-	fmt.Fprintf(&b, "Date: %s\n", r.e.Now().Format("Mon, 02 Jan 2006 15:04:05 -0700"))
-	fmt.Fprintf(&b, "Message-ID: <%s.%s@portlab.test>\n", st.ID, r.l.Name)
-	b.WriteString("MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n")
-	if len(st.Body) == 0 {
-		fmt.Fprintf(&b, "Sent by the portlab lesson %q, step %q.\n", r.l.Name, st.ID)
+	if d.Subject == "" {
+		d.Subject = fmt.Sprintf("portlab lesson %s, step %s", r.l.Name, st.ID)
 	}
-	for _, l := range st.Body {
-		b.WriteString(l + "\n")
+	if len(st.Body) > 0 {
+		d.Body = strings.Join(st.Body, "\n") + "\n"
 	}
-	return []byte(b.String())
+	return d.Bytes()
 }
 
 // mailbox polls until every "message" expectation is met or MailboxWait

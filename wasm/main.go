@@ -11,13 +11,13 @@ package main
 import (
 	"context"
 	"crypto/x509"
-	"errors"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall/js"
 
+	"github.com/portlab/portlab/scenarios/lesson"
 	"github.com/portlab/portlab/scenarios/tunnel"
 	"github.com/portlab/portlab/wasm/internal/term"
 )
@@ -45,7 +45,7 @@ func main() {
 	}
 	c.roots = loadCA(c.ui)
 	c.openLab()
-	c.term = term.New(term.Config{Dial: c.dial, RootCAs: c.roots, UI: c.ui})
+	c.term = term.New(term.Config{Dial: c.dial, RootCAs: c.roots, UI: c.ui, SetProfile: c.setProfile})
 	c.wireTerminal()
 	c.wirePickers()
 	if data(document.Get("body"), "page") == "lesson" {
@@ -194,7 +194,8 @@ func (c *client) wireTerminal() {
 	tlsBox := byID("connect-tls")
 	on(byID("connect-port"), "input", false, func(js.Value) {
 		if exists(tlsBox) {
-			tlsBox.Set("checked", value("connect-port") == "465")
+			port, _ := strconv.Atoi(value("connect-port"))
+			tlsBox.Set("checked", lesson.ImplicitTLSPort(port))
 		}
 	})
 	on(byID("connect-form"), "submit", true, func(js.Value) {
@@ -252,7 +253,7 @@ func (c *client) wirePickers() {
 			if ch := byID("connect-port"); exists(ch) {
 				ch.Set("value", strconv.Itoa(port))
 			}
-			implicit := port == 465 || port == 993 || port == 995
+			implicit := lesson.ImplicitTLSPort(port) // as "open HOST PORT" does
 			if tb := byID("connect-tls"); exists(tb) {
 				tb.Set("checked", implicit)
 			}
@@ -277,5 +278,3 @@ func (c *client) describeProfile(name string) {
 		}
 	}
 }
-
-func errorsIs(err, target error) bool { return errors.Is(err, target) }

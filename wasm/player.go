@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"net"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall/js"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/portlab/portlab/scenarios"
 	"github.com/portlab/portlab/scenarios/lesson"
 	"github.com/portlab/portlab/scenarios/session"
-	"github.com/portlab/portlab/scenarios/tunnel"
 	"github.com/portlab/portlab/wasm/internal/term"
 )
 
@@ -147,7 +145,8 @@ func (p *player) start(all bool) {
 		Key:     p.c.labKey(),
 		RootCAs: p.c.roots,
 		OnEvent: p.event,
-		OnLine:  p.line,
+		OnLine:  func(l session.Line) { p.c.ui.Line(term.FromLine(l)) },
+		OnState: p.state,
 	}
 	if err := eng.Run(ctx, p.l); err != nil && ctx.Err() == nil {
 		if _, ok := err.(*scenarios.StepError); !ok {
@@ -294,16 +293,16 @@ func (p *player) event(ev scenarios.Event) {
 	}
 }
 
-// line shows the engine's transcript in the terminal and follows the
-// connection state.
-func (p *player) line(l session.Line) {
-	d := term.FromLine(l)
-	p.c.ui.Line(d)
-	switch {
-	case l.Who == session.TLS && strings.HasPrefix(l.Text, "TLS 1."):
-		p.c.ui.State(term.Secure, strings.TrimSpace(value("term-target")))
-	case l.Who == session.Note && strings.HasPrefix(l.Text, "Connection closed"):
-		p.c.ui.State(term.Closed, "")
+// state shows the engine's connection-state changes in the terminal
+// header and on the port board, as the terminal shows its own.
+func (p *player) state(ch scenarios.StateChange) {
+	target := ch.Target.String()
+	if ch.State == term.Closed {
+		target = ""
+	}
+	p.c.ui.State(ch.State, target)
+	if ps := term.PortFor(ch.State); ps != "" {
+		p.c.ui.Port(ch.Target.Host, ch.Target.Port, ps)
 	}
 }
 
@@ -347,30 +346,12 @@ func (p *player) stepResult(i int, result string) {
 	}
 }
 
-// playerDialer dials for the engine and shows the attempt on the port
-// board and the terminal state; the transcript lines ("Trying...",
-// "Connection refused") come from the engine itself, once.
+// playerDialer dials for the engine through the page's WebSocket; the
+// engine reports the attempt's states (see player.state).
 type playerDialer struct{ c *client }
 
 func (d playerDialer) Dial(ctx context.Context, t scenarios.Target) (net.Conn, error) {
-	target := t.String()
-	d.c.ui.State(term.Connecting, target)
-	conn, err := browserDial(ctx, t)
-	switch {
-	case err == nil:
-		d.c.ui.State(term.Connected, target)
-		d.c.ui.Port(t.Host, t.Port, term.PortOpen)
-		return conn, nil
-	case errorsIs(err, tunnel.ErrRefused):
-		d.c.ui.State(term.Refused, target)
-		d.c.ui.Port(t.Host, t.Port, term.PortRefused)
-	case errorsIs(err, tunnel.ErrTimedOut):
-		d.c.ui.State(term.TimedOut, target)
-		d.c.ui.Port(t.Host, t.Port, term.PortTimeout)
-	default:
-		d.c.ui.State(term.Closed, target)
-	}
-	return nil, err
+	return browserDial(ctx, t)
 }
 
 // labMailbox reads the lab's mailbox through the labs API with the page's

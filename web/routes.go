@@ -74,7 +74,7 @@ func (s *site) meta(r *http.Request, title, page string, embed bool) pageMeta {
 		Version: s.cfg.Version,
 		CSSURL:  s.assets.url("style.css"),
 		AppURL:  s.assets.url("app.js"),
-		Origins: strings.Join(s.cfg.AllowOrigins, " "),
+		Origins: strings.Join(postOrigins(s.cfg.AllowOrigins), " "),
 	}
 	if s.assets.has(wasmAsset) && s.assets.has(wasmExecAsset) {
 		m.Client = clientInfo{

@@ -626,17 +626,17 @@ func mailboxPanel(full bool) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 51, "\" data-testid=\"mailbox\" data-state=\"loading\" aria-labelledby=\"mailbox-title\"><div class=\"mailbox-head\"><h2 id=\"mailbox-title\">Mailbox</h2><span id=\"mailbox-live\" class=\"live\" data-testid=\"mailbox-live\" data-state=\"off\">offline</span></div><p id=\"mailbox-empty\" class=\"muted\" data-testid=\"mailbox-empty\">No messages yet. Send one from the terminal.</p><ol id=\"mailbox-list\" class=\"messages\" data-testid=\"mailbox-list\" aria-live=\"polite\"></ol>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 51, "\" data-testid=\"mailbox\" data-state=\"loading\" aria-labelledby=\"mailbox-title\"><div class=\"mailbox-head\"><h2 id=\"mailbox-title\">Mailbox</h2><span id=\"mailbox-live\" class=\"live\" data-testid=\"mailbox-live\" data-state=\"off\">offline</span></div><p id=\"mailbox-empty\" class=\"muted\" data-testid=\"mailbox-empty\">No messages yet. Send one from the terminal.</p><div class=\"mailbox-body\"><ol id=\"mailbox-list\" class=\"messages\" data-testid=\"mailbox-list\" aria-live=\"polite\"></ol>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		if full {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 52, "<section id=\"message-view\" class=\"message-view\" data-testid=\"message-view\" hidden aria-labelledby=\"message-view-title\"><h3 id=\"message-view-title\">Message</h3><ol id=\"message-meta\" class=\"messages\"></ol><h4>Headers</h4><table id=\"message-headers\" class=\"headers\" data-testid=\"message-headers\"></table><h4>Raw source</h4><pre id=\"message-raw\" class=\"raw\" data-testid=\"message-raw\" tabindex=\"0\"></pre></section>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 52, "<section id=\"message-view\" class=\"message-view\" data-testid=\"message-view\" hidden aria-labelledby=\"message-view-title\" tabindex=\"-1\"><h3 id=\"message-view-title\">Message</h3><ol id=\"message-meta\" class=\"messages\"></ol><h4>Headers</h4><div class=\"table-wrap\"><table id=\"message-headers\" class=\"headers\" data-testid=\"message-headers\"></table></div><h4>Raw source</h4><pre id=\"message-raw\" class=\"raw\" data-testid=\"message-raw\" tabindex=\"0\"></pre></section>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 53, "</section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 53, "</div></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -110,6 +110,18 @@ func (r *Runner) play(ctx context.Context, api *httpapi.Client, pool *x509.CertP
 
 	var mu sync.Mutex
 	var transcript []string
+	// The connection's state, rendered from the engine's typed changes:
+	// a step line names it when the step changed it.
+	var state, shown scenarios.ConnState
+	stateNote := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		if state == shown {
+			return ""
+		}
+		shown = state
+		return " [" + string(state) + "]"
+	}
 	e := &scenarios.Engine{
 		Dialer:  tunnel.Dialer{},
 		Mailbox: httpapi.Mailbox{Client: api, Lab: lab},
@@ -122,12 +134,17 @@ func (r *Runner) play(ctx context.Context, api *httpapi.Client, pool *x509.CertP
 			transcript = append(transcript, FormatLine(line))
 			mu.Unlock()
 		},
+		OnState: func(c scenarios.StateChange) {
+			mu.Lock()
+			state = c.State
+			mu.Unlock()
+		},
 		OnEvent: func(ev scenarios.Event) {
 			switch ev.Kind {
 			case scenarios.StepPassed:
-				fmt.Fprintf(r.Out, "    ok   %2d/%d %-22s %s -> %s\n", ev.Index+1, ev.Steps, ev.Step.ID, ev.Step.Action.Text, ev.Result)
+				fmt.Fprintf(r.Out, "    ok   %2d/%d %-22s %s -> %s%s\n", ev.Index+1, ev.Steps, ev.Step.ID, ev.Step.Action.Text, ev.Result, stateNote())
 			case scenarios.StepFailed:
-				fmt.Fprintf(r.Out, "    FAIL %2d/%d %-22s %s: %s\n", ev.Index+1, ev.Steps, ev.Step.ID, ev.Step.Action.Text, ev.Reason)
+				fmt.Fprintf(r.Out, "    FAIL %2d/%d %-22s %s: %s%s\n", ev.Index+1, ev.Steps, ev.Step.ID, ev.Step.Action.Text, ev.Reason, stateNote())
 			}
 		},
 	}
@@ -145,26 +162,12 @@ func (r *Runner) play(ctx context.Context, api *httpapi.Client, pool *x509.CertP
 	return err
 }
 
-// FormatLine writes a transcript line the way swaks does: "->" for the
-// client, "<-" for the server, "~>" and "<~" inside TLS, "===" for TLS
-// events and "***" for notes.
+// FormatLine writes a transcript line the way swaks does, with the marks
+// the browser shows ([scenarios.Mark]): "->" for the client, "<-" for the
+// server, "~>" and "<~" inside TLS, "===" for TLS events and the client's
+// notes.
 func FormatLine(l session.Line) string {
-	var mark string
-	switch {
-	case l.Who == session.Client && l.Secure:
-		mark = "~>"
-	case l.Who == session.Client:
-		mark = "->"
-	case l.Who == session.Server && l.Secure:
-		mark = "<~"
-	case l.Who == session.Server:
-		mark = "<-"
-	case l.Who == session.TLS:
-		mark = "==="
-	default:
-		mark = "***"
-	}
-	s := mark + " " + l.Text
+	s := scenarios.Mark(l) + " " + l.Text
 	if l.Decoded != "" {
 		s += "   [" + l.Decoded + "]"
 	}

@@ -22,7 +22,7 @@ func TestFormatLine(t *testing.T) {
 		{session.Line{Who: session.Server, Text: "250 ok", Secure: true}, "<~ 250 ok"},
 		{session.Line{Who: session.Client, Text: "AUTH PLAIN AGZvbwBiYXJiYXo=", Secure: true, Decoded: `\0foo\0barbaz`}, `~> AUTH PLAIN AGZvbwBiYXJiYXo=   [\0foo\0barbaz]`},
 		{session.Line{Who: session.TLS, Text: "TLS 1.3"}, "=== TLS 1.3"},
-		{session.Line{Who: session.Note, Text: "Connected."}, "*** Connected."},
+		{session.Line{Who: session.Note, Text: "Connected."}, "=== Connected."},
 	} {
 		if got := headless.FormatLine(tt.l); got != tt.want {
 			t.Errorf("FormatLine = %q, want %q", got, tt.want)

@@ -169,34 +169,58 @@ func hostPort(s string) (string, int, error) {
 	return strings.ToLower(s[:i]), port, nil
 }
 
-// ParseTyped reads a line the student typed into the terminal as an
-// action. Terminal commands are the lesson actions connect (also "telnet
-// HOST PORT" and "open HOST PORT"), starttls, auth plain|login USER
-// PASSWORD, profile NAME and close; any other line is an SMTP command
-// sent as typed (AUTH PLAIN with base64 included).
+// ParseTyped reads a line typed into the browser terminal or at a
+// lesson's typed step: one grammar for both, so a line means the same in
+// the playground and in a lesson. Verbs are case-insensitive:
+//
+//	open HOST PORT [tls|plain]  connect; TLS at once on an implicit-TLS port
+//	                            (465, 993, 995; RFC 8314 §3.3) unless plain,
+//	                            like openssl s_client; tls forces it anywhere
+//	telnet HOST PORT            connect in plaintext, like telnet (also nc)
+//	connect HOST:PORT [tls] [under PROFILE]
+//	                            the lesson action: plaintext unless tls
+//	                            (HOST PORT also works)
+//	starttls                    STARTTLS, then the TLS handshake on 220
+//	auth plain|login USER PASS  AUTH with the base64 built for you
+//	message from ADDR to ADDR[,ADDR] [subject "TEXT"]
+//	                            a whole message: envelope, DATA, content
+//	profile NAME                switch the network profile (hangs up)
+//	close                       hang up without QUIT
+//
+// Any other line is an SMTP command sent as typed ("AUTH PLAIN AGZv..."
+// included). Lines typed after a 354 are message content and are not
+// parsed at all: callers send them as they are.
 func ParseTyped(line string) (Action, error) {
 	line = strings.TrimSpace(line)
 	verb, rest, _ := strings.Cut(line, " ")
-	switch strings.ToLower(verb) {
-	case "telnet", "open", "nc":
-		f := strings.Fields(rest)
-		if len(f) == 2 {
-			return ParseAction("connect " + f[0] + ":" + f[1])
+	switch v := strings.ToLower(verb); v {
+	case "open", "telnet", "nc":
+		host, port, mode, err := typedTarget(strings.Fields(rest))
+		if err != nil {
+			usage := "usage: " + v + " HOST PORT"
+			if v == "open" {
+				usage += " [tls|plain]"
+			}
+			return Action{Kind: Connect, Text: line}, fmt.Errorf("%v (%s)", err, usage)
 		}
-		if len(f) == 1 {
-			return ParseAction("connect " + f[0])
+		implicit := mode == "tls" || mode == "" && v == "open" && ImplicitTLSPort(port)
+		if v != "open" && mode == "tls" {
+			return Action{Kind: Connect, Text: line}, fmt.Errorf("%s speaks plaintext only: open %s %d tls", v, host, port)
 		}
-		return Action{Kind: Connect, Text: line}, fmt.Errorf("usage: %s HOST PORT", strings.ToLower(verb))
+		return Action{Kind: Connect, Text: line, Host: host, Port: port, TLS: implicit}, nil
 	case "connect":
 		// "connect HOST PORT [tls]" as well as "connect HOST:PORT [tls]".
 		if f := strings.Fields(rest); len(f) >= 2 && !strings.Contains(f[0], ":") {
-			return ParseAction("connect " + f[0] + ":" + strings.Join(f[1:], " "))
+			a, err := ParseAction("connect " + f[0] + ":" + strings.Join(f[1:], " "))
+			a.Text = line
+			return a, err
 		}
 		return ParseAction(line)
-	case "starttls", "profile", "close":
+	case "starttls", "profile", "close", "message":
 		return ParseAction(line)
 	case "auth":
-		// "auth plain foo barbaz" is the helper; "AUTH PLAIN AGZv..." is SMTP.
+		// "auth plain foo barbaz" is the helper; "AUTH PLAIN AGZv..." and
+		// "AUTH LOGIN" are SMTP.
 		if len(strings.Fields(rest)) == 3 {
 			return ParseAction(line)
 		}
@@ -205,6 +229,33 @@ func ParseTyped(line string) (Action, error) {
 		return Action{Kind: Send, Text: line}, errors.New("empty line")
 	}
 	return Action{Kind: Send, Text: line, Command: line}, nil
+}
+
+// ImplicitTLSPort reports whether a port speaks TLS from the first byte:
+// 465 submissions (RFC 8314 §7.3), 993 IMAPS and 995 POP3S (§7.2).
+func ImplicitTLSPort(port int) bool { return port == 465 || port == 993 || port == 995 }
+
+// typedTarget reads "HOST PORT [tls|plain]" or "HOST:PORT [tls|plain]".
+func typedTarget(args []string) (host string, port int, mode string, err error) {
+	if len(args) > 0 {
+		if h, p, ok := strings.Cut(args[0], ":"); ok {
+			args = append([]string{h, p}, args[1:]...)
+		}
+	}
+	if len(args) < 2 || len(args) > 3 || args[0] == "" {
+		return "", 0, "", errors.New("want a host and a port")
+	}
+	port, err = strconv.Atoi(args[1])
+	if err != nil || port < 1 || port > 65535 {
+		return "", 0, "", fmt.Errorf("bad port %q", args[1])
+	}
+	if len(args) == 3 {
+		mode = strings.ToLower(args[2])
+		if mode != "tls" && mode != "plain" {
+			return "", 0, "", fmt.Errorf("unknown mode %q: use tls or plain", args[2])
+		}
+	}
+	return strings.ToLower(args[0]), port, mode, nil
 }
 
 // parseExpect reads an expectation as written after "expect:".

@@ -153,7 +153,18 @@ func screenshot(t testing.TB, ctx context.Context, name string) {
 // relay and its listeners on free loopback ports) and returns its URL.
 func startSandbox(t testing.TB) string {
 	t.Helper()
-	s, err := sandbox.New(sandbox.Config{PortOffset: "-1", DropTimeout: time.Second, LabsPerClient: 100, Version: "e2e"})
+	return startSandboxWith(t, nil)
+}
+
+// startSandboxWith is startSandbox with the configuration adjusted first
+// (extra origins for the embedding test).
+func startSandboxWith(t testing.TB, adjust func(*sandbox.Config)) string {
+	t.Helper()
+	cfg := sandbox.Config{PortOffset: "-1", DropTimeout: time.Second, LabsPerClient: 100, Version: "e2e"}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	s, err := sandbox.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -209,9 +209,14 @@
     meta.replaceChildren(messageItem(m, false));
     const table = document.getElementById("message-headers");
     table.replaceChildren();
-    Object.keys(m.headers || {}).forEach(function (k) {
-      const v = m.headers[k];
-      table.appendChild(el("tr", {}, [el("th", { scope: "row", text: k }), el("td", { text: Array.isArray(v) ? v.join("\n") : String(v) })]));
+    // The API sends the header fields in message order: [{name, value}].
+    // Anything else shows no rows rather than stopping the view.
+    (Array.isArray(m.headers) ? m.headers : []).forEach(function (h) {
+      table.appendChild(el("tr", { "data-name": h.name }, [el("th", { scope: "row", text: h.name }), el("td", { text: h.value })]));
+    });
+    document.querySelectorAll("#mailbox-list [data-testid=message]").forEach(function (li) {
+      if (li.dataset.id === m.id) li.setAttribute("aria-current", "true");
+      else li.removeAttribute("aria-current");
     });
     const raw = document.getElementById("message-raw");
     raw.textContent = "Loading…";
@@ -220,7 +225,10 @@
     } catch (e) {
       raw.textContent = "Could not load the raw source: " + e.message;
     }
-    document.getElementById("message-view-title").focus && view.scrollIntoView();
+    // Beside the list (wide screens) the view is already in sight; below
+    // it (narrow ones) bring it into view. Focus moves there either way.
+    view.focus({ preventScroll: true });
+    if (view.getBoundingClientRect().top > window.innerHeight) view.scrollIntoView();
   }
 
   let refreshing = null;
@@ -231,7 +239,8 @@
       const list = await api("GET", "/api/labs/" + encodeURIComponent(l.id) + "/messages", undefined, l.key);
       const ul = document.getElementById("mailbox-list");
       const full = box.classList.contains("full");
-      const items = (list || []).slice().reverse().map(function (m) { return messageItem(m, full); });
+      // The API lists the newest message first; so does the page.
+      const items = (list || []).map(function (m) { return messageItem(m, full); });
       ul.replaceChildren.apply(ul, items);
       document.getElementById("mailbox-empty").hidden = items.length > 0;
       box.dataset.state = "ready";

@@ -13,6 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/portlab/portlab/scenarios"
 	"github.com/portlab/portlab/scenarios/session"
 )
 
@@ -21,7 +22,7 @@ type Display struct {
 	// Who is "client", "server", "tls", "note" or "error" (a CSS class).
 	Who string
 	// Mark is swaks's marker: "->" sent, "<-" received, "~>" and "<~"
-	// inside TLS, "===" a note or TLS event, "***" an error.
+	// inside TLS, "===" a note, an error or a TLS event.
 	Mark string
 	// Code is the reply code of a server line ("250"), "" otherwise.
 	Code string
@@ -34,19 +35,44 @@ type Display struct {
 }
 
 // ConnState is the terminal's connection state, the data-state of its
-// status element.
-type ConnState string
+// status element: the lesson engine's [scenarios.ConnState], so the
+// terminal and the player show the same states.
+type ConnState = scenarios.ConnState
 
 // Connection states.
 const (
-	Idle       ConnState = "idle"
-	Connecting ConnState = "connecting"
-	Connected  ConnState = "connected"
-	Secure     ConnState = "tls"
-	Closed     ConnState = "closed"
-	Refused    ConnState = "refused"
-	TimedOut   ConnState = "timeout"
+	Idle        ConnState = "idle"
+	Connecting            = scenarios.StateConnecting
+	Connected             = scenarios.StateConnected
+	Silent                = scenarios.StateSilent
+	Secure                = scenarios.StateSecure
+	Closed                = scenarios.StateClosed
+	Refused               = scenarios.StateRefused
+	TimedOut              = scenarios.StateTimedOut
+	UnknownHost           = scenarios.StateUnknownHost
 )
+
+// PortFor is the port board's verdict for a connection state, or "" when
+// the state says nothing about the door (closed).
+func PortFor(s ConnState) PortState {
+	switch s {
+	case Connecting:
+		return PortConnecting
+	case Connected:
+		return PortOpen
+	case Silent:
+		return PortSilent
+	case Secure:
+		return PortTLS
+	case Refused:
+		return PortRefused
+	case TimedOut:
+		return PortTimeout
+	case UnknownHost:
+		return PortUnknown
+	}
+	return ""
+}
 
 // PortState is a port board cell's data-state.
 type PortState string
@@ -92,27 +118,22 @@ func (p PortState) Verdict() string {
 	return string(p)
 }
 
-// FromLine turns a session transcript line into its display form.
+// FromLine turns a session transcript line into its display form, with
+// the marks the headless runner writes too ([scenarios.Mark]).
 func FromLine(l session.Line) Display {
-	d := Display{Text: printable(l.Text), Secure: l.Secure, Title: l.Decoded}
+	d := Display{Text: printable(l.Text), Secure: l.Secure, Title: l.Decoded, Mark: scenarios.Mark(l)}
 	switch l.Who {
 	case session.Client:
-		d.Who, d.Mark = "client", "->"
-		if l.Secure {
-			d.Mark = "~>"
-		}
+		d.Who = "client"
 	case session.Server:
-		d.Who, d.Mark = "server", "<-"
-		if l.Secure {
-			d.Mark = "<~"
-		}
+		d.Who = "server"
 		if code, rest, ok := splitCode(d.Text); ok {
 			d.Code, d.Text = code, rest
 		}
 	case session.TLS:
-		d.Who, d.Mark = "tls", "==="
+		d.Who = "tls"
 	default:
-		d.Who, d.Mark = "note", "==="
+		d.Who = "note"
 	}
 	if d.Title != "" {
 		d.Title = "base64 decoded: " + d.Title
@@ -121,10 +142,14 @@ func FromLine(l session.Line) Display {
 }
 
 // Note is a line of the client software, like telnet's "Trying ...".
-func Note(text string) Display { return Display{Who: "note", Mark: "===", Text: text} }
+func Note(text string) Display { return FromLine(session.Line{Who: session.Note, Text: text}) }
 
-// Error is a failure the student must notice.
-func Error(text string) Display { return Display{Who: "error", Mark: "***", Text: text} }
+// Error is a failure the student must notice: a note shown as an error.
+func Error(text string) Display {
+	d := Note(text)
+	d.Who = "error"
+	return d
+}
 
 // splitCode splits "250-PIPELINING" into "250" and "-PIPELINING".
 func splitCode(s string) (code, rest string, ok bool) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -12,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/portlab/portlab/scenarios"
+	"github.com/portlab/portlab/scenarios/lesson"
 	"github.com/portlab/portlab/scenarios/session"
 	"github.com/portlab/portlab/scenarios/tunnel"
 )
@@ -46,6 +47,9 @@ type Config struct {
 	DialTimeout time.Duration
 	// Now stamps transcript lines; nil means time.Now.
 	Now func() time.Time
+	// SetProfile switches the network profile for "profile NAME"; nil
+	// means the terminal cannot.
+	SetProfile func(name string) error
 }
 
 // Terminal is one telnet-like terminal: at most one connection at a time.
@@ -83,6 +87,8 @@ type conn struct {
 	jobs     chan func(context.Context, *session.Session) error
 	raw      atomic.Pointer[net.Conn]
 	greeting atomic.Bool // waiting for the greeting: typed lines go out raw
+	inData   atomic.Bool // after 354: typed lines are message content
+	secure   bool        // a TLS handshake finished; owned by the goroutine
 	done     atomic.Bool
 	port0    PortState // the best state reached, owned by the goroutine
 }
@@ -121,25 +127,46 @@ func (t *Terminal) Close() {
 	if p := c.raw.Load(); p != nil {
 		(*p).Close()
 	}
-	t.cfg.UI.Line(Note("Connection closed."))
-	t.cfg.UI.State(Closed, "")
+	c.state(scenarios.StateChange{State: Closed})
 	t.cfg.UI.DataMode(false)
 }
 
-// Input handles one typed line: terminal commands (open, telnet, close,
-// help) when no connection is open, else an SMTP line for the server.
+// state shows a connection-state change: its note in the transcript (in
+// the lessons' words), the header and the port board.
+func (c *conn) state(ch scenarios.StateChange) {
+	ui := c.t.cfg.UI
+	ch.Target = scenarios.Target{Host: c.host, Port: c.port}
+	if note := ch.Note(); note != "" {
+		if ch.State == Refused || ch.State == TimedOut || ch.State == UnknownHost || ch.State == Closed && ch.Err != nil && !ch.ByPeer {
+			ui.Line(Error(note))
+		} else {
+			ui.Line(Note(note))
+		}
+	}
+	target := ch.Target.String()
+	if ch.State == Closed {
+		target = ""
+	}
+	ui.State(ch.State, target)
+	// "open" waits for the greeting: a door that takes the connection
+	// and stays silent is not open for SMTP.
+	if p := PortFor(ch.State); p != "" && ch.State != Connected {
+		c.setPort(p)
+	}
+}
+
+// Input handles one typed line, read with the lessons' grammar
+// ([lesson.ParseTyped]): the same line does the same thing here and at a
+// lesson's typed step. Two moments take a line as it is: while the
+// greeting has not come (telnet sends what is typed, and the student sees
+// what the server makes of it) and after 354 (message content).
 func (t *Terminal) Input(line string) {
 	t.History.Add(line)
 	t.mu.Lock()
 	c := t.cur
 	t.mu.Unlock()
-	if c == nil || c.done.Load() {
-		t.local(line)
-		return
-	}
-	if c.greeting.Load() {
-		// Nothing has been read yet: send the bytes as telnet would, and let
-		// the pending read see what the server makes of them.
+	open := c != nil && !c.done.Load()
+	if open && c.greeting.Load() {
 		if p := c.raw.Load(); p != nil {
 			t.cfg.UI.Line(Display{Who: "client", Mark: "->", Text: printable(line)})
 			if _, err := (*p).Write([]byte(line + "\r\n")); err != nil {
@@ -148,9 +175,83 @@ func (t *Terminal) Input(line string) {
 			return
 		}
 	}
+	if open && c.inData.Load() {
+		t.exec(c, line)
+		return
+	}
+	if strings.TrimSpace(line) == "" {
+		if open {
+			t.exec(c, line)
+		}
+		return
+	}
+	a, err := lesson.ParseTyped(line)
+	if err != nil {
+		t.cfg.UI.Line(Error(err.Error()))
+		return
+	}
+	t.Do(a)
+}
+
+// Do performs an action of the typed grammar.
+func (t *Terminal) Do(a lesson.Action) {
+	switch a.Kind {
+	case lesson.Connect:
+		if a.Under != "" {
+			t.cfg.UI.Line(Error("under PROFILE is for lessons: type profile " + a.Under + " first"))
+			return
+		}
+		t.Open(a.Host, a.Port, a.TLS)
+	case lesson.Close:
+		if !t.Connected() {
+			t.cfg.UI.Line(Note("No connection is open."))
+			return
+		}
+		t.Close()
+	case lesson.Profile:
+		if t.cfg.SetProfile == nil {
+			t.cfg.UI.Line(Error("this terminal cannot switch profiles"))
+			return
+		}
+		t.Close()
+		if err := t.cfg.SetProfile(a.ProfileName); err != nil {
+			t.cfg.UI.Line(Error("profile " + a.ProfileName + ": " + err.Error()))
+			return
+		}
+		t.cfg.UI.Line(Note("Network profile: " + a.ProfileName))
+	case lesson.StartTLS:
+		if c := t.active(); c != nil {
+			c.enqueue(func(ctx context.Context, s *session.Session) error {
+				r, err := s.StartTLS(ctx)
+				c.after(s, "STARTTLS", r)
+				return err
+			})
+		}
+	case lesson.Auth:
+		t.Auth(a.Mechanism, a.User, a.Password)
+	case lesson.Message:
+		t.Send(Message{From: a.From, To: strings.Join(a.To, ","), Subject: a.Subject, Envelope: true})
+	case lesson.Send:
+		if !t.Connected() {
+			t.help(a.Verb())
+			return
+		}
+		t.mu.Lock()
+		c := t.cur
+		t.mu.Unlock()
+		t.exec(c, a.Command)
+	default:
+		t.cfg.UI.Line(Error(a.Kind.String() + " is a lesson action, not a terminal command"))
+	}
+}
+
+// exec sends an SMTP line (or a message line after 354) and reads what
+// comes back.
+func (t *Terminal) exec(c *conn, line string) {
 	c.enqueue(func(ctx context.Context, s *session.Session) error {
 		r, err := s.Exec(ctx, line)
 		c.after(s, line, r)
+		c.inData.Store(s.InData())
 		t.cfg.UI.DataMode(s.InData())
 		if err == nil && r != nil && (r.Code == 221 || r.Code == 421) {
 			// The server hangs up after 221 and 421 (RFC 5321 §4.2.2,
@@ -164,59 +265,25 @@ func (t *Terminal) Input(line string) {
 	})
 }
 
-// local runs a terminal command typed while disconnected.
-func (t *Terminal) local(line string) {
-	f := strings.Fields(line)
-	if len(f) == 0 {
+// help answers a line typed while no connection is open.
+func (t *Terminal) help(verb string) {
+	if verb != "HELP" && verb != "?" {
+		t.cfg.UI.Line(Error("Not connected. Type: open smtp.relay.test 587 (or help)"))
 		return
 	}
-	switch strings.ToLower(f[0]) {
-	case "open", "telnet", "o", "connect", "nc":
-		host, port, tlsMode, err := parseOpen(f[1:])
-		if err != nil {
-			t.cfg.UI.Line(Error(err.Error()))
-			return
-		}
-		implicit := tlsMode == "tls" || (tlsMode == "" && port == 465 && strings.ToLower(f[0]) != "telnet")
-		t.Open(host, port, implicit)
-	case "close", "quit", "exit":
-		t.cfg.UI.Line(Note("No connection is open."))
-	case "help", "?":
-		for _, s := range []string{
-			"open HOST PORT         connect; TLS at once on 465 (like openssl s_client)",
-			"open HOST PORT plain   connect without TLS, even on 465",
-			"open HOST PORT tls     connect with implicit TLS on any port",
-			"telnet HOST PORT       connect in plaintext, like telnet",
-			"Once connected, every line goes to the server; STARTTLS upgrades in your tab.",
-		} {
-			t.cfg.UI.Line(Note(s))
-		}
-	default:
-		t.cfg.UI.Line(Error("Not connected. Type: open smtp.relay.test 587 (or help)"))
+	for _, s := range []string{
+		"open HOST PORT         connect; TLS at once on 465 (like openssl s_client)",
+		"open HOST PORT plain   connect without TLS, even on 465",
+		"open HOST PORT tls     connect with implicit TLS on any port",
+		"telnet HOST PORT       connect in plaintext, like telnet",
+		"starttls               STARTTLS, then the TLS handshake in your tab",
+		"auth plain USER PASS   AUTH PLAIN (or login) with the base64 built for you",
+		`message from A to B subject "S"   a whole message: MAIL, RCPT, DATA`,
+		"profile NAME           switch the network profile;  close   hang up",
+		"Any other line goes to the server as typed. The same lines work in the lessons.",
+	} {
+		t.cfg.UI.Line(Note(s))
 	}
-}
-
-// parseOpen reads "HOST PORT [tls|plain]" or "HOST:PORT [tls|plain]".
-func parseOpen(args []string) (host string, port int, mode string, err error) {
-	if len(args) > 0 {
-		if h, p, e := net.SplitHostPort(args[0]); e == nil {
-			args = append([]string{h, p}, args[1:]...)
-		}
-	}
-	if len(args) < 2 || len(args) > 3 {
-		return "", 0, "", errors.New("usage: open HOST PORT [tls|plain]")
-	}
-	port, err = strconv.Atoi(args[1])
-	if err != nil || port < 1 || port > 65535 {
-		return "", 0, "", fmt.Errorf("bad port %q", args[1])
-	}
-	if len(args) == 3 {
-		mode = strings.ToLower(args[2])
-		if mode != "tls" && mode != "plain" {
-			return "", 0, "", fmt.Errorf("unknown mode %q: use tls or plain", args[2])
-		}
-	}
-	return strings.ToLower(args[0]), port, mode, nil
 }
 
 // Auth runs AUTH PLAIN or LOGIN with user and password.
@@ -240,23 +307,30 @@ func (t *Terminal) Auth(mech, user, password string) {
 
 // Message is what the message helper sends.
 type Message struct {
-	From, To, Subject, Body string
+	From, Subject, Body string
+	// To is one address or several separated by commas.
+	To string
 	// Envelope sends MAIL FROM and RCPT TO before DATA.
 	Envelope bool
 }
 
-// Compose builds the message content: the header fields, a blank line,
-// the body.
+func (m Message) recipients() []string {
+	var to []string
+	for _, a := range strings.Split(m.To, ",") {
+		if a = strings.Trim(strings.TrimSpace(a), "<>"); a != "" {
+			to = append(to, a)
+		}
+	}
+	return to
+}
+
+// Compose builds the message content with the lessons' composer.
 func (m Message) Compose(now time.Time, host string) []byte {
-	var b strings.Builder
-	fmt.Fprintf(&b, "From: <%s>\n", m.From)
-	fmt.Fprintf(&b, "To: <%s>\n", m.To)
-	fmt.Fprintf(&b, "Subject: %s\n", m.Subject)
-	fmt.Fprintf(&b, "Date: %s\n", now.Format(time.RFC1123Z))
-	fmt.Fprintf(&b, "Message-ID: <%d.portlab@%s>\n", now.UnixNano(), host)
-	b.WriteString("\n")
-	b.WriteString(m.Body)
-	return []byte(b.String())
+	return scenarios.Draft{
+		From: m.From, To: m.recipients(), Subject: m.Subject, Date: now,
+		MessageID: strconv.FormatInt(now.UnixNano(), 36) + ".portlab@" + host,
+		Body:      m.Body,
+	}.Bytes()
 }
 
 // Send sends a message with the helper: the envelope if asked, DATA unless
@@ -274,11 +348,12 @@ func (t *Terminal) Send(m Message) {
 		case s.InData():
 			r, err = s.SendBody(ctx, msg)
 		case m.Envelope:
-			r, err = s.Mail(ctx, m.From, []string{m.To}, msg)
+			r, err = s.Mail(ctx, m.From, m.recipients(), msg)
 		default:
 			r, err = s.Data(ctx, msg)
 		}
 		c.after(s, "DATA", r)
+		c.inData.Store(s.InData())
 		t.cfg.UI.DataMode(s.InData())
 		return err
 	})
@@ -303,8 +378,6 @@ func (c *conn) enqueue(job func(context.Context, *session.Session) error) {
 	}
 }
 
-func (c *conn) target() string { return net.JoinHostPort(c.host, strconv.Itoa(c.port)) }
-
 // port reports a board state, never going back from a better one on the
 // same connection (a later plain reply does not undo "TLS").
 func (c *conn) setPort(s PortState) {
@@ -318,9 +391,9 @@ func (c *conn) setPort(s PortState) {
 
 // after looks at a command's reply for what the board should learn.
 func (c *conn) after(s *session.Session, line string, r *session.Reply) {
-	if _, ok := s.TLS(); ok {
-		c.setPort(PortTLS)
-		c.t.cfg.UI.State(Secure, c.target())
+	if _, ok := s.TLS(); ok && !c.secure {
+		c.secure = true
+		c.state(scenarios.StateChange{State: Secure})
 	}
 	if r == nil {
 		return
@@ -339,9 +412,7 @@ func (c *conn) after(s *session.Session, line string, r *session.Reply) {
 func (c *conn) run(implicitTLS bool) {
 	ui := c.t.cfg.UI
 	defer c.cancel()
-	ui.State(Connecting, c.target())
-	c.setPort(PortConnecting)
-	ui.Line(Note("Trying " + c.host + "..."))
+	c.state(scenarios.StateChange{State: Connecting})
 	dctx, cancel := context.WithTimeout(c.ctx, c.t.cfg.DialTimeout)
 	nc, err := c.t.cfg.Dial(dctx, c.host, c.port)
 	cancel()
@@ -354,8 +425,7 @@ func (c *conn) run(implicitTLS bool) {
 		nc.Close()
 		return
 	}
-	ui.Line(Note("Connected to " + c.host + "."))
-	ui.State(Connected, c.target())
+	c.state(scenarios.StateChange{State: Connected})
 	s := session.New(nc, session.Config{
 		Host:    c.host,
 		RootCAs: c.t.cfg.RootCAs,
@@ -370,15 +440,13 @@ func (c *conn) run(implicitTLS bool) {
 			c.end(s, err)
 			return
 		}
-		c.setPort(PortTLS)
-		ui.State(Secure, c.target())
+		c.secure = true
+		c.state(scenarios.StateChange{State: Secure})
 	}
 	c.greeting.Store(true)
 	silent := time.AfterFunc(c.t.cfg.GreetingWait, func() {
 		if c.greeting.Load() && !c.done.Load() {
-			c.setPort(PortSilent)
-			ui.Line(Note(fmt.Sprintf("No greeting after %s: the server is silent. (On 465 it waits for a TLS ClientHello: open %s %d tls.)",
-				c.t.cfg.GreetingWait, c.host, c.port)))
+			c.state(scenarios.StateChange{State: Silent, Wait: c.t.cfg.GreetingWait})
 		}
 	})
 	_, err = s.ReadReply(c.ctx)
@@ -406,32 +474,10 @@ func (c *conn) run(implicitTLS bool) {
 
 // dialFailed prints what telnet prints when a connection fails.
 func (c *conn) dialFailed(err error) {
-	ui := c.t.cfg.UI
-	if c.done.Load() {
+	if c.done.Swap(true) {
 		return
 	}
-	c.done.Store(true)
-	state, port := Closed, PortState("")
-	var ce *tunnel.CloseError
-	switch {
-	case errors.Is(err, tunnel.ErrRefused):
-		ui.Line(Error("telnet: Unable to connect to remote host: Connection refused"))
-		state, port = Refused, PortRefused
-	case errors.Is(err, tunnel.ErrTimedOut), errors.Is(err, context.DeadlineExceeded):
-		ui.Line(Error("telnet: Unable to connect to remote host: Connection timed out"))
-		state, port = TimedOut, PortTimeout
-	case errors.Is(err, tunnel.ErrUnknownHost):
-		ui.Line(Error("telnet: could not resolve " + c.target() + ": Name or service not known"))
-		port = PortUnknown
-	case errors.As(err, &ce):
-		ui.Line(Error("telnet: Unable to connect to remote host: " + closeReason(ce)))
-	default:
-		ui.Line(Error("telnet: Unable to connect to remote host: " + err.Error()))
-	}
-	if port != "" {
-		c.setPort(port)
-	}
-	ui.State(state, c.target())
+	c.state(scenarios.StateChange{State: scenarios.DialState(err), Err: err})
 }
 
 // end closes the connection after err and tells the student why.
@@ -439,44 +485,20 @@ func (c *conn) end(s *session.Session, err error) {
 	if c.done.Swap(true) {
 		return
 	}
-	ui := c.t.cfg.UI
+	s.Close()
 	var ce *tunnel.CloseError
 	switch {
-	case errors.Is(err, session.ErrClosed):
-		// The session already printed "Connection closed by foreign host."
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, session.ErrClosed), errors.Is(err, context.Canceled):
+		// The session printed "Connection closed by foreign host.", or the
+		// student closed it (Close said so).
+		c.t.cfg.UI.State(Closed, "")
 	case errors.As(err, &ce):
-		ui.Line(Note("Connection closed by foreign host: " + closeReason(ce)))
+		c.state(scenarios.StateChange{State: Closed, ByPeer: true, Err: err})
 	default:
-		ui.Line(Error(err.Error()))
-		ui.Line(Note("Connection closed."))
+		c.t.cfg.UI.Line(Error(err.Error()))
+		c.state(scenarios.StateChange{State: Closed})
 	}
-	s.Close()
-	ui.State(Closed, c.target())
-	ui.DataMode(false)
-}
-
-// closeReason explains a gateway close code in words.
-func closeReason(ce *tunnel.CloseError) string {
-	switch ce.Code {
-	case tunnel.CodeIdle:
-		return "idle for too long"
-	case tunnel.CodeTooMany:
-		return "too many connections for this lab; close one and try again"
-	case tunnel.CodeNoSuchLab:
-		return "this lab has expired; reload the page for a new one"
-	case tunnel.CodeTooBig:
-		return "message too big for the gateway"
-	case tunnel.CodeBadRequest:
-		if ce.Reason != "" {
-			return ce.Reason
-		}
-		return "bad request"
-	}
-	if ce.Reason != "" {
-		return ce.Reason
-	}
-	return ce.Error()
+	c.t.cfg.UI.DataMode(false)
 }
 
 // AuthPreview shows what the AUTH helper will send, for the form.
