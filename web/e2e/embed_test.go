@@ -34,7 +34,7 @@ addEventListener("message", (e) => {
 <iframe id="lab" src="%s/embed/lessons/tls-before-auth?autoplay=1" width="1000" height="720"></iframe>`, base, base)
 	}))
 	t.Cleanup(docs.Close)
-	host := strings.TrimPrefix(docs.URL, "http://")       // 127.0.0.1:PORT
+	host := strings.TrimPrefix(docs.URL, "http://")                                    // 127.0.0.1:PORT
 	base = startSandboxWith(t, func(c *sandbox.Config) { c.Origins = []string{host} }) // another port: another origin
 
 	ctx := newBrowser(t)
