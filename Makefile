@@ -82,7 +82,7 @@ bench: build
 	$(GO) test -run '^$$' -bench IdleConnection -benchtime 2000x ./server/relay/
 	$(GO) test -run '^$$' -bench NOOP -benchtime 5000x ./server/gateway/
 	$(GO) test -run '^$$' -bench HeldTunnels -benchtime 5000x ./server/gateway/
-	PORTLAB_BENCH=1 $(GO) test -count=1 -run TestLoadIdleFlood -v ./server/internal/httpguard/
+	PORTLAB_BENCH=1 PORTLAB_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run TestLoadDescriptorFlood -v ./server/
 	PORTLAB_BENCH=1 $(GO) test -count=1 -run TestBenchClient -v ./web/e2e/
 
 clean:

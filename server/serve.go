@@ -36,6 +36,8 @@ type serveOptions struct {
 	LabTTL     time.Duration
 	LabsPerIP  int
 	DropAfter  time.Duration
+	HTTPConns  int
+	HTTPPerIP  int
 	Verbose    bool
 }
 
@@ -69,6 +71,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
 	fs.DurationVar(&o.LabTTL, "lab-ttl", sandbox.DefaultLabTTL, "idle time after which a lab expires")
 	fs.IntVar(&o.LabsPerIP, "labs-per-client", 10, "labs one client address may hold")
 	fs.DurationVar(&o.DropAfter, "drop-timeout", 0, "how long a dropped connection takes to time out (default: the profile's, 5s)")
+	fs.IntVar(&o.HTTPConns, "http-conns", 0, "HTTP connections open at once, tunnels included (default: 40% of the open-file limit)")
+	fs.IntVar(&o.HTTPPerIP, "http-conns-per-client", 0, "HTTP connections one client address may hold (default: 512, or a quarter of --http-conns where that is less)")
 	fs.BoolVar(&o.Verbose, "v", false, "log every connection's events")
 	if err := fs.Parse(args); err != nil {
 		return o, exitError(2)
@@ -94,6 +98,7 @@ func (o serveOptions) config() sandbox.Config {
 		HTTP: o.HTTP, SMTPHost: o.SMTPHost, PortOffset: offset, Data: o.Data,
 		Policy: o.Policy, Hosts: o.Hosts, Profiles: o.Profiles, Origins: o.Origins, AllowHosts: o.AllowHosts,
 		LabTTL: o.LabTTL, LabsPerClient: o.LabsPerIP, DropTimeout: o.DropAfter,
+		HTTPConns: o.HTTPConns, HTTPConnsPerClient: o.HTTPPerIP,
 		ErrorLog: errLog, Version: version,
 	}
 }
@@ -108,6 +113,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer s.Close()
+	for _, w := range s.Warnings() {
+		fmt.Fprintln(stderr, "portlab: warning:", w)
+	}
 	printTable(stdout, s, o.Data)
 	if o.Verbose {
 		go logEvents(ctx, s.Bus(), stderr)
@@ -122,7 +130,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func printTable(w io.Writer, s *sandbox.Sandbox, data string) {
 	fmt.Fprintln(w, "portlab: the SMTP ports sandbox. Mail never leaves this machine.")
 	fmt.Fprintf(w, "web: %s/\n", s.URL())
-	fmt.Fprintf(w, "ca: %s (also at %s/ca.pem)\n\n", filepath.Join(data, "ca.pem"), s.URL())
+	fmt.Fprintf(w, "ca: %s (also at %s/ca.pem)\n", filepath.Join(data, "ca.pem"), s.URL())
+	fmt.Fprintf(w, "limits: %s\n\n", s.Budget())
 	if len(s.Listeners()) == 0 {
 		fmt.Fprintln(w, "No real SMTP listeners (--smtp-listen=false): browser gateway only.")
 		return

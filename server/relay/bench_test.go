@@ -104,7 +104,7 @@ func (bareSession) Data(r io.Reader) error               { _, err := io.Copy(io.
 //
 //	go test -run '^$' -bench IdleConnection -benchtime 2000x ./server/relay/
 func BenchmarkIdleConnection(b *testing.B) {
-	sb := startSandbox(b, "max-connections-per-client 100000")
+	sb := startSandbox(b, "max-connections-per-client 100000\nmax-connections 100000")
 	runtime.GC()
 	before := rssOf(b)
 	conns := make([]net.Conn, 0, b.N)

@@ -28,15 +28,19 @@ func newClientLimits(lim policy.Limits, now func() time.Time) *clientLimits {
 }
 
 // connectionCap is the overall cap on SMTP connections: the policy's
-// max-connections, or by default half the process's open-file limit, so
-// the other half stays for the web pages, the API, the gateway's
-// WebSockets, the listeners and files while the SMTP doors are full.
+// max-connections. For "auto" the sandbox sets it from its descriptor
+// budget (server/sandbox/budget.go: 40 % of the open-file limit, the
+// rest for HTTP and a reserve); a relay run on its own (tests) takes
+// autoMaxConnections.
 func connectionCap(lim policy.Limits) int {
 	if lim.MaxConnections > 0 {
 		return lim.MaxConnections
 	}
-	return max(openFileLimit()/2, 1)
+	return autoMaxConnections
 }
+
+// autoMaxConnections is 40 % of 1024, the smallest common open-file limit.
+const autoMaxConnections = 409
 
 // refusal says why a connection was not admitted.
 type refusal int

@@ -163,10 +163,10 @@ func TestConnectionsOverall(t *testing.T) {
 	}
 }
 
-// By default the overall cap is half the open-file limit, leaving the
-// other half to HTTP.
+// Without the sandbox's descriptor budget, "auto" is a fixed cap; the
+// policy's number wins.
 func TestConnectionCapDefault(t *testing.T) {
-	if got, want := connectionCap(policy.Default().Limits), max(openFileLimit()/2, 1); got != want || got < 1 {
+	if got, want := connectionCap(policy.Default().Limits), autoMaxConnections; got != want {
 		t.Fatalf("default cap %d, want %d", got, want)
 	}
 	if got := connectionCap(policy.Limits{MaxConnections: 7}); got != 7 {

@@ -74,6 +74,12 @@ type Config struct {
 	// HTTPTimeouts bound each phase of an HTTP request (zero: the
 	// defaults of portlab serve).
 	HTTPTimeouts httpguard.Timeouts
+	// HTTPConns and HTTPConnsPerClient cap HTTP connections overall and
+	// per client address (0: from the descriptor budget, see [Budget]).
+	HTTPConns, HTTPConnsPerClient int
+	// OpenFiles is the open-file limit the descriptor budget splits
+	// (0: the process's own; tests set less).
+	OpenFiles int
 	// ErrorLog receives the SMTP servers' errors (nil discards them).
 	ErrorLog *log.Logger
 	// Version is shown in the page footer.
@@ -106,6 +112,8 @@ type Sandbox struct {
 	smtpLns   []net.Listener
 	httpLn    net.Listener
 	httpSrv   *http.Server
+	budget    Budget
+	warnings  []string
 	done      chan struct{}
 }
 
@@ -139,6 +147,19 @@ func New(cfg Config) (*Sandbox, error) {
 	if err := checkOffset(offset, cfg.PortOffset, pol); err != nil {
 		return nil, err
 	}
+	// One descriptor budget for every connection; the relay and the HTTP
+	// listener hold to their shares.
+	if cfg.OpenFiles == 0 {
+		cfg.OpenFiles = openFileLimit()
+	}
+	budget, warnings, err := newBudget(cfg.OpenFiles, budgetRequest{
+		SMTP: pol.Limits.MaxConnections, SMTPPerClient: pol.Limits.MaxConnectionsPerClient,
+		HTTP: cfg.HTTPConns, HTTPPerClient: cfg.HTTPConnsPerClient,
+	})
+	if err != nil {
+		return nil, err
+	}
+	pol.Limits.MaxConnections, pol.Limits.MaxConnectionsPerClient = budget.SMTP, budget.SMTPPerClient
 	w, profiles, err := LoadWorld(cfg.Hosts, cfg.Profiles)
 	if err != nil {
 		return nil, err
@@ -147,7 +168,7 @@ func New(cfg Config) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sandbox{done: make(chan struct{}), cfg: cfg, policy: pol, ca: auth, bus: events.NewBus(), world: w, profiles: profiles}
+	s := &Sandbox{done: make(chan struct{}), cfg: cfg, policy: pol, ca: auth, bus: events.NewBus(), world: w, profiles: profiles, budget: budget, warnings: warnings}
 	s.store = mailbox.New(pol.Limits.MailboxSize, 256<<20, nil)
 	s.store.Notify(s.bus)
 	s.labs = lab.NewManager(lab.Config{
@@ -193,7 +214,7 @@ func New(cfg Config) (*Sandbox, error) {
 		timeouts = httpguard.DefaultTimeouts
 	}
 	s.httpSrv = httpguard.NewServer(httpguard.Handler(s.routes(), guard), timeouts, nil)
-	go s.httpSrv.Serve(httpguard.Listen(s.httpLn, httpguard.DefaultLimits))
+	go s.httpSrv.Serve(httpguard.Listen(s.httpLn, httpguard.Limits{PerClient: budget.HTTPPerClient, Total: budget.HTTP}))
 	go s.sweep()
 	return s, nil
 }
@@ -331,6 +352,12 @@ func (s *Sandbox) SMTPAddr(port int) string {
 	}
 	return ""
 }
+
+// Budget is how the sandbox shares its file descriptors.
+func (s *Sandbox) Budget() Budget { return s.budget }
+
+// Warnings say which of the numbers asked for the budget clamped.
+func (s *Sandbox) Warnings() []string { return s.warnings }
 
 // Listeners are the real SMTP listeners, in the policy's order.
 func (s *Sandbox) Listeners() []Listener { return s.listeners }

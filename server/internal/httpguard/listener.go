@@ -21,11 +21,14 @@ type Limits struct {
 	Total int
 }
 
-// DefaultLimits are the sandbox's limits.
+// DefaultLimits are a listener's limits when none are given. The sandbox
+// derives its own from the process's descriptor limit (its Budget) and
+// takes PerClient as the most one address gets where the limit allows.
 var DefaultLimits = Limits{PerClient: 512, Total: 8192}
 
 // maxRefusing bounds the refused connections being answered at once; past
-// it a refused connection is closed without an answer.
+// it a refused connection is closed without an answer. Each holds a
+// descriptor outside Limits.Total: the sandbox's reserve covers them.
 const maxRefusing = 64
 
 // Listen wraps ln so that a connection over a limit is answered "503

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package relay
+package sandbox
 
 // openFileLimit has no RLIMIT_NOFILE to read here: assume a small one.
 func openFileLimit() int { return 1024 }
