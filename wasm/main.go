@@ -153,7 +153,7 @@ func (c *client) setProfile(name string) error {
 
 // dial opens a tunnel through the gateway for the terminal.
 func (c *client) dial(ctx context.Context, host string, port int) (net.Conn, error) {
-	return browserDial(ctx, tunnel.Target{
+	return tunnel.Dialer{}.Dial(ctx, tunnel.Target{
 		Server:  c.server,
 		Lab:     c.labID(),
 		Key:     c.labKey(),

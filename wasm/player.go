@@ -14,6 +14,7 @@ import (
 	"github.com/portlab/portlab/scenarios"
 	"github.com/portlab/portlab/scenarios/lesson"
 	"github.com/portlab/portlab/scenarios/session"
+	"github.com/portlab/portlab/scenarios/tunnel"
 	"github.com/portlab/portlab/wasm/internal/term"
 )
 
@@ -351,7 +352,7 @@ func (p *player) stepResult(i int, result string) {
 type playerDialer struct{ c *client }
 
 func (d playerDialer) Dial(ctx context.Context, t scenarios.Target) (net.Conn, error) {
-	return browserDial(ctx, t)
+	return tunnel.Dialer{}.Dial(ctx, t)
 }
 
 // labMailbox reads the lab's mailbox through the labs API with the page's
