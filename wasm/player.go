@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/portlab/portlab/scenarios"
+	"github.com/portlab/portlab/scenarios/httpapi"
 	"github.com/portlab/portlab/scenarios/lesson"
 	"github.com/portlab/portlab/scenarios/session"
 	"github.com/portlab/portlab/scenarios/tunnel"
@@ -355,8 +356,8 @@ func (d playerDialer) Dial(ctx context.Context, t scenarios.Target) (net.Conn, e
 	return tunnel.Dialer{}.Dial(ctx, t)
 }
 
-// labMailbox reads the lab's mailbox through the labs API with the page's
-// fetch.
+// labMailbox reads the lab's mailbox through the labs API (httpapi's
+// browser build uses the page's fetch).
 type labMailbox struct{ c *client }
 
 func (m labMailbox) Messages(ctx context.Context) ([]scenarios.Message, error) {
@@ -364,12 +365,8 @@ func (m labMailbox) Messages(ctx context.Context) ([]scenarios.Message, error) {
 	if lab == "" {
 		return nil, constError("no lab: the mailbox needs one")
 	}
-	body, err := fetchText("/api/labs/"+lab+"/messages", m.c.labKey())
+	out, err := (&httpapi.Client{Server: m.c.server}).Messages(ctx, &httpapi.Lab{ID: lab, Key: m.c.labKey()})
 	if err != nil {
-		return nil, err
-	}
-	var out []scenarios.Message
-	if err := json.Unmarshal([]byte(body), &out); err != nil {
 		return nil, err
 	}
 	go func() {
