@@ -6,7 +6,7 @@
 // The package is plain Go with no server imports and no syscall/js, so the
 // same engine runs in the browser's wasm player and in the headless runner
 // (package headless) that CI uses; both dial the real gateway (package
-// tunnel). Keep net/http out of this package and its imports other than
-// through tunnel's WebSocket library: the mailbox over HTTP lives in
-// package httpapi, which only the headless runner imports.
+// tunnel) and read the mailbox through package httpapi, whose browser
+// builds use the page's WebSocket and fetch. Keep net/http out of this
+// package and its imports (deps_test.go checks).
 package scenarios

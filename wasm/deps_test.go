@@ -9,10 +9,11 @@ import (
 )
 
 // TestWasmDeps keeps the server out of the browser bundle: the wasm may
-// import scenarios/... and its own packages, never server/... . It also
-// reports the heavy standard packages that come in, so a change that pulls
-// one in is visible in the test log (net/http comes with coder/websocket's
-// js Dial signature, ~130 KB brotli; see FIELD-NOTES.md).
+// import scenarios/... and its own packages, never server/... . net/http
+// (~130 KB brotli) and coder/websocket stay out too: the browser builds of
+// scenarios/tunnel and scenarios/httpapi use the page's WebSocket and
+// fetch. It also reports the heavy standard packages that come in, so a
+// change that pulls one in is visible in the test log.
 func TestWasmDeps(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
@@ -30,6 +31,8 @@ func TestWasmDeps(t *testing.T) {
 		"github.com/emersion/go-smtp", // the relay's library: the client speaks SMTP itself
 		"github.com/a-h/templ",
 		"github.com/chromedp/",
+		"net/http",                   // and net/http/...: the page's fetch does it
+		"github.com/coder/websocket", // the page's WebSocket does it (scenarios/tunnel/dial_js.go)
 	}
 	var heavy []string
 	for _, d := range deps {
@@ -39,7 +42,7 @@ func TestWasmDeps(t *testing.T) {
 			}
 		}
 		switch d {
-		case "net/http", "encoding/json", "regexp", "text/template", "html/template", "reflect":
+		case "encoding/json", "regexp", "text/template", "html/template", "reflect":
 			heavy = append(heavy, d)
 		}
 	}

@@ -4,7 +4,6 @@ package main
 
 import (
 	"errors"
-	"strconv"
 	"syscall/js"
 )
 
@@ -118,27 +117,6 @@ func await(p js.Value) (js.Value, error) {
 	p.Call("then", then, catch)
 	r := <-ch
 	return r.v, r.err
-}
-
-// fetchText GETs a same-origin URL with the page's fetch (no net/http); a
-// lab's key, if given, goes as a bearer token.
-func fetchText(url string, key ...string) (string, error) {
-	init := map[string]any{}
-	if len(key) > 0 && key[0] != "" {
-		init["headers"] = map[string]any{"Authorization": "Bearer " + key[0]}
-	}
-	resp, err := await(global.Call("fetch", url, init))
-	if err != nil {
-		return "", err
-	}
-	if !resp.Get("ok").Bool() {
-		return "", errors.New("GET " + url + ": HTTP " + strconv.Itoa(resp.Get("status").Int()))
-	}
-	t, err := await(resp.Call("text"))
-	if err != nil {
-		return "", err
-	}
-	return t.String(), nil
 }
 
 // portlabJS is window.portlab, the page script's helpers (lab, progress).

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"syscall/js"
 
+	"github.com/portlab/portlab/scenarios/httpapi"
 	"github.com/portlab/portlab/scenarios/lesson"
 	"github.com/portlab/portlab/scenarios/tunnel"
 	"github.com/portlab/portlab/wasm/internal/term"
@@ -43,7 +44,7 @@ func main() {
 	if p := byID("profile"); exists(p) {
 		c.profile = p.Get("value").String()
 	}
-	c.roots = loadCA(c.ui)
+	c.roots = loadCA(c.server, c.ui)
 	c.openLab()
 	c.term = term.New(term.Config{Dial: c.dial, RootCAs: c.roots, UI: c.ui, SetProfile: c.setProfile})
 	c.wireTerminal()
@@ -65,14 +66,11 @@ func main() {
 }
 
 // loadCA fetches the sandbox CA that relay certificates must chain to.
-func loadCA(ui *domUI) *x509.CertPool {
-	pool := x509.NewCertPool()
-	pem, err := fetchText("/ca.pem")
-	if err == nil && !pool.AppendCertsFromPEM([]byte(pem)) {
-		err = errNoCert
-	}
+func loadCA(server string, ui *domUI) *x509.CertPool {
+	pool, err := (&httpapi.Client{Server: server}).CA(context.Background())
 	if err != nil {
 		ui.Line(term.Error("could not load the sandbox CA (" + err.Error() + "): TLS verification will fail"))
+		return x509.NewCertPool()
 	}
 	return pool
 }
@@ -80,8 +78,6 @@ func loadCA(ui *domUI) *x509.CertPool {
 type constError string
 
 func (e constError) Error() string { return string(e) }
-
-const errNoCert = constError("no certificate in /ca.pem")
 
 // openLab asks the page script for the student's lab (created or resumed).
 // Without one the gateway uses the shared classroom lab.
@@ -153,7 +149,7 @@ func (c *client) setProfile(name string) error {
 
 // dial opens a tunnel through the gateway for the terminal.
 func (c *client) dial(ctx context.Context, host string, port int) (net.Conn, error) {
-	return browserDial(ctx, tunnel.Target{
+	return tunnel.Dialer{}.Dial(ctx, tunnel.Target{
 		Server:  c.server,
 		Lab:     c.labID(),
 		Key:     c.labKey(),

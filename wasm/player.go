@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/portlab/portlab/scenarios"
+	"github.com/portlab/portlab/scenarios/httpapi"
 	"github.com/portlab/portlab/scenarios/lesson"
 	"github.com/portlab/portlab/scenarios/session"
+	"github.com/portlab/portlab/scenarios/tunnel"
 	"github.com/portlab/portlab/wasm/internal/term"
 )
 
@@ -351,11 +353,11 @@ func (p *player) stepResult(i int, result string) {
 type playerDialer struct{ c *client }
 
 func (d playerDialer) Dial(ctx context.Context, t scenarios.Target) (net.Conn, error) {
-	return browserDial(ctx, t)
+	return tunnel.Dialer{}.Dial(ctx, t)
 }
 
-// labMailbox reads the lab's mailbox through the labs API with the page's
-// fetch.
+// labMailbox reads the lab's mailbox through the labs API (httpapi's
+// browser build uses the page's fetch).
 type labMailbox struct{ c *client }
 
 func (m labMailbox) Messages(ctx context.Context) ([]scenarios.Message, error) {
@@ -363,12 +365,8 @@ func (m labMailbox) Messages(ctx context.Context) ([]scenarios.Message, error) {
 	if lab == "" {
 		return nil, constError("no lab: the mailbox needs one")
 	}
-	body, err := fetchText("/api/labs/"+lab+"/messages", m.c.labKey())
+	out, err := (&httpapi.Client{Server: m.c.server}).Messages(ctx, &httpapi.Lab{ID: lab, Key: m.c.labKey()})
 	if err != nil {
-		return nil, err
-	}
-	var out []scenarios.Message
-	if err := json.Unmarshal([]byte(body), &out); err != nil {
 		return nil, err
 	}
 	go func() {

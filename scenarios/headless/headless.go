@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -35,8 +34,6 @@ type Runner struct {
 	Out    io.Writer
 	// Library holds the lessons; nil means the built-in ones.
 	Library *scenarios.Library
-	// HTTP is used for the API; nil means a default client.
-	HTTP *http.Client
 	// Verbose prints every lesson's transcript, not only failed ones'.
 	Verbose bool
 	// Engine, if set, adjusts each lesson's engine (timeouts, for tests).
@@ -73,7 +70,7 @@ func (r *Runner) Run(ctx context.Context, names []string) error {
 		return fmt.Errorf("no lesson %s (lessons: %s)", strings.Join(unknown, ", "), strings.Join(all, ", "))
 	}
 
-	api := &httpapi.Client{Server: r.Server, HTTP: r.HTTP}
+	api := &httpapi.Client{Server: r.Server}
 	pool, err := api.CA(ctx)
 	if err != nil {
 		return fmt.Errorf("fetching the sandbox CA from %s: %w", r.Server, err)

@@ -1,17 +1,15 @@
-// Package httpapi is a client of portlab's HTTP API for the headless
-// runner: it creates and deletes labs, reads a lab's mailbox and fetches
-// the sandbox CA. It imports net/http, so the browser's wasm must not
-// import it (the browser reads the same API through the page).
+// Package httpapi is a client of portlab's HTTP API: it creates and
+// deletes labs, reads a lab's mailbox and fetches the sandbox CA. The
+// headless runner and the browser's wasm share it; the request goes out
+// through net/http natively (http_other.go) and through the page's fetch
+// in the browser (fetch_js.go), so the wasm does without net/http.
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -21,10 +19,9 @@ import (
 
 // Client talks to one portlab server.
 type Client struct {
-	// Server is the base URL, e.g. http://127.0.0.1:8080.
+	// Server is the base URL, e.g. http://127.0.0.1:8080. In the
+	// browser "" means the page's own origin.
 	Server string
-	// HTTP is the client to use; nil means one with a 30s timeout.
-	HTTP *http.Client
 }
 
 // maxBody bounds what the client reads from one response.
@@ -41,52 +38,37 @@ type Lab struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-func (c *Client) http() *http.Client {
-	if c.HTTP != nil {
-		return c.HTTP
-	}
-	return &http.Client{Timeout: 30 * time.Second}
-}
-
 func (c *Client) url(path string) string { return strings.TrimSuffix(c.Server, "/") + path }
+
+// response is what a platform's roundTrip hands back: the status code,
+// the status line ("404 Not Found") and at most limit bytes of the body.
+type response struct {
+	code   int
+	status string
+	body   []byte
+}
 
 // do sends a request (with the lab's key as a bearer token, if key is
 // set) and decodes a JSON answer into out (if not nil).
 func (c *Client) do(ctx context.Context, method, path, key string, body any, want int, out any) error {
-	var r io.Reader
+	var b []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
 			return err
 		}
-		r = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.url(path), r)
+	resp, err := c.roundTrip(ctx, method, path, key, b, maxBody)
 	if err != nil {
 		return err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	resp, err := c.http().Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != want {
-		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(apiError(data)))
+	if resp.code != want {
+		return fmt.Errorf("%s %s: %s: %s", method, path, resp.status, strings.TrimSpace(apiError(resp.body)))
 	}
 	if out == nil {
 		return nil
 	}
-	if err := json.Unmarshal(data, out); err != nil {
+	if err := json.Unmarshal(resp.body, out); err != nil {
 		return fmt.Errorf("%s %s: bad JSON: %w", method, path, err)
 	}
 	return nil
@@ -109,7 +91,7 @@ func apiError(data []byte) string {
 // CreateLab creates a lab under a network profile ("" for the default).
 func (c *Client) CreateLab(ctx context.Context, profile string) (*Lab, error) {
 	var l Lab
-	if err := c.do(ctx, http.MethodPost, "/api/labs", "", map[string]string{"profile": profile}, http.StatusCreated, &l); err != nil {
+	if err := c.do(ctx, "POST", "/api/labs", "", map[string]string{"profile": profile}, 201, &l); err != nil {
 		return nil, err
 	}
 	if l.ID == "" || l.Key == "" {
@@ -120,13 +102,13 @@ func (c *Client) CreateLab(ctx context.Context, profile string) (*Lab, error) {
 
 // DeleteLab deletes a lab.
 func (c *Client) DeleteLab(ctx context.Context, l *Lab) error {
-	return c.do(ctx, http.MethodDelete, "/api/labs/"+url.PathEscape(l.ID), l.Key, nil, http.StatusNoContent, nil)
+	return c.do(ctx, "DELETE", "/api/labs/"+url.PathEscape(l.ID), l.Key, nil, 204, nil)
 }
 
 // Messages reads a lab's mailbox.
 func (c *Client) Messages(ctx context.Context, l *Lab) ([]scenarios.Message, error) {
 	var ms []scenarios.Message
-	if err := c.do(ctx, http.MethodGet, "/api/labs/"+url.PathEscape(l.ID)+"/messages", l.Key, nil, http.StatusOK, &ms); err != nil {
+	if err := c.do(ctx, "GET", "/api/labs/"+url.PathEscape(l.ID)+"/messages", l.Key, nil, 200, &ms); err != nil {
 		return nil, err
 	}
 	return ms, nil
@@ -135,24 +117,15 @@ func (c *Client) Messages(ctx context.Context, l *Lab) ([]scenarios.Message, err
 // CA fetches the sandbox CA certificate from /ca.pem, the pool a client
 // verifies the simulated hosts' certificates with.
 func (c *Client) CA(ctx context.Context) (*x509.CertPool, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url("/ca.pem"), nil)
+	resp, err := c.roundTrip(ctx, "GET", "/ca.pem", "", nil, 1<<20)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.http().Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET /ca.pem: %s", resp.Status)
+	if resp.code != 200 {
+		return nil, fmt.Errorf("GET /ca.pem: %s", resp.status)
 	}
 	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(data) {
+	if !pool.AppendCertsFromPEM(resp.body) {
 		return nil, fmt.Errorf("GET /ca.pem: no PEM certificate in the answer")
 	}
 	return pool, nil

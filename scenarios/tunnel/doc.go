@@ -61,21 +61,25 @@
 //     Failures before "connected" (4001 to 4005, 4008) arrive instead of
 //     the "connected" message; [Dial] returns them as a *[CloseError].
 //
-// # Wasm
+// # Two platforms, one API
 //
-// In the browser coder/websocket uses the page's WebSocket object, which
-// hides handshake failures: an HTTP error on the upgrade shows up only as
-// close code 1006. Worse, coder/websocket's js build reports a received
-// close frame as net.ErrClosed and keeps its code private, so [Dial] in the
-// browser cannot tell "refused" from "timed out": the wasm client dials
-// with the page's WebSocket itself (wasm/wsdial.go, the one place allowed
-// to import syscall/js) and builds the same [CloseError] from the
-// CloseEvent.
-// [websocket.NetConn] has no real remote address, so a TLS client on top
-// must set tls.Config.ServerName to [Info].Host itself.
+// [Dial] natively uses coder/websocket (dial_other.go). In the browser
+// (GOOS=js, dial_js.go) it uses the page's WebSocket object directly,
+// because coder/websocket's js build reports a received close frame as
+// net.ErrClosed and keeps its code private: [Dial] could not tell
+// "refused" from "timed out". The browser's CloseEvent has the code, so
+// both builds return the same *[CloseError]. Two differences remain,
+// both the browser's: a failed HTTP upgrade shows up only as the close
+// code 1006 (abnormal closure), and an expired read deadline wakes Read
+// without closing the tunnel (natively it closes it, as with
+// [websocket.NetConn]); writes never block in a browser, so the write
+// deadline is ignored there.
+//
+// Neither build has a real remote address, so a TLS client on top must set
+// tls.Config.ServerName to [Info].Host itself.
+//
+// [websocket.NetConn]: https://pkg.go.dev/github.com/coder/websocket#NetConn
 package tunnel
-
-import "github.com/coder/websocket"
 
 // Subprotocol is the WebSocket subprotocol both sides require.
 const Subprotocol = "portlab.tcp.v1"
@@ -87,25 +91,27 @@ const Path = "/ws/dial"
 const TypeConnected = "connected"
 
 // Close codes sent by the gateway, in the private range 4000-4999 of
-// RFC 6455 §7.4.2, plus the standard ones the protocol uses.
+// RFC 6455 §7.4.2, plus the standard ones the protocol uses. They are
+// untyped so the gateway can hand them to coder/websocket as they are,
+// while this package's browser build does without that library.
 const (
 	// CodeNormal: the server side closed the TCP stream, or the client
 	// closed the tunnel. A reader sees io.EOF.
-	CodeNormal = websocket.StatusNormalClosure
+	CodeNormal = 1000
 	// CodeTooBig: a message exceeded the gateway's size limit.
-	CodeTooBig = websocket.StatusMessageTooBig
+	CodeTooBig = 1009
 	// CodeRefused: "Connection refused", like a TCP RST to the SYN.
-	CodeRefused websocket.StatusCode = 4001
+	CodeRefused = 4001
 	// CodeTimedOut: "Connection timed out", the SYN was dropped.
-	CodeTimedOut websocket.StatusCode = 4002
+	CodeTimedOut = 4002
 	// CodeUnknownHost: the host name is not in the simulated world.
-	CodeUnknownHost websocket.StatusCode = 4003
+	CodeUnknownHost = 4003
 	// CodeBadRequest: missing host, bad port or bad parameters.
-	CodeBadRequest websocket.StatusCode = 4004
+	CodeBadRequest = 4004
 	// CodeNoSuchLab: the lab named in the request does not exist.
-	CodeNoSuchLab websocket.StatusCode = 4005
+	CodeNoSuchLab = 4005
 	// CodeTooMany: too many connections for this lab or client address.
-	CodeTooMany websocket.StatusCode = 4008
+	CodeTooMany = 4008
 	// CodeIdle: the connection carried no data for the idle limit.
-	CodeIdle websocket.StatusCode = 4009
+	CodeIdle = 4009
 )

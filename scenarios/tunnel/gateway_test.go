@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"github.com/portlab/portlab/scenarios/tunnel"
 	"github.com/portlab/portlab/server/sandbox"
 )
@@ -66,7 +64,7 @@ func TestDialRefusals(t *testing.T) {
 	for _, tt := range []struct {
 		t    tunnel.Target
 		is   error
-		code websocket.StatusCode
+		code int
 	}{
 		{tunnel.Target{Profile: "home-isp", Host: "mx.sandbox.test", Port: 25}, tunnel.ErrRefused, tunnel.CodeRefused},
 		{tunnel.Target{Host: "smtp.relay.test", Port: 465}, tunnel.ErrRefused, tunnel.CodeRefused},

@@ -2,11 +2,10 @@ package tunnel
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/coder/websocket"
 )
 
 func TestTargetURL(t *testing.T) {
@@ -89,35 +88,35 @@ func TestTargetFromQuery(t *testing.T) {
 	}
 }
 
+// closeErrorTests are close frames as the gateway sends them and what a
+// student reads; both builds' Dial return them as *CloseError.
+var closeErrorTests = []struct {
+	code   int
+	reason string
+	is     error
+	text   string
+}{
+	{4001, "home-isp refuses outbound port 25", ErrRefused, "Connection refused"},
+	{4002, "cloud-vm drops port 587", ErrTimedOut, "Connection timed out"},
+	{4003, "no host nowhere.test", ErrUnknownHost, "Name or service not known"},
+	{4004, "missing host", nil, "tunnel bad request (4004): missing host"},
+	{4005, "", nil, "tunnel no such lab (4005)"},
+	{4008, "8 connections per lab", nil, "tunnel too many connections (4008): 8 connections per lab"},
+	{4009, "idle for 5m0s", nil, "tunnel idle timeout (4009): idle for 5m0s"},
+	{1009, "", nil, "tunnel message too big (1009)"},
+	{4999, "odd", nil, "tunnel closed (4999): odd"},
+}
+
 func TestCloseErrors(t *testing.T) {
-	tests := []struct {
-		code   websocket.StatusCode
-		reason string
-		is     error
-		text   string
-	}{
-		{4001, "home-isp refuses outbound port 25", ErrRefused, "Connection refused"},
-		{4002, "cloud-vm drops port 587", ErrTimedOut, "Connection timed out"},
-		{4003, "no host nowhere.test", ErrUnknownHost, "Name or service not known"},
-		{4004, "missing host", nil, "tunnel bad request (4004): missing host"},
-		{4005, "", nil, "tunnel no such lab (4005)"},
-		{4008, "8 connections per lab", nil, "tunnel too many connections (4008): 8 connections per lab"},
-		{4009, "idle for 5m0s", nil, "tunnel idle timeout (4009): idle for 5m0s"},
-		{1009, "", nil, "tunnel message too big (1009)"},
-		{4999, "odd", nil, "tunnel closed (4999): odd"},
-	}
 	sentinels := []error{ErrRefused, ErrTimedOut, ErrUnknownHost}
-	for _, tt := range tests {
-		// As it arrives from the websocket library: wrapped.
-		raw := errorsJoin(websocket.CloseError{Code: tt.code, Reason: tt.reason})
-		err := closeError(raw)
+	for _, tt := range closeErrorTests {
+		err := fmt.Errorf("tunnel: dial h:25: %w", &CloseError{Code: tt.code, Reason: tt.reason})
 		var ce *CloseError
-		if !errors.As(err, &ce) || ce.Code != tt.code || ce.Reason != tt.reason {
-			t.Errorf("%d: got %#v", tt.code, err)
-			continue
+		if !errors.As(err, &ce) {
+			t.Fatalf("%d: errors.As failed on %v", tt.code, err)
 		}
-		if err.Error() != tt.text {
-			t.Errorf("%d: Error() = %q, want %q", tt.code, err.Error(), tt.text)
+		if ce.Error() != tt.text {
+			t.Errorf("%d: Error() = %q, want %q", tt.code, ce.Error(), tt.text)
 		}
 		for _, s := range sentinels {
 			if got, want := errors.Is(err, s), s == tt.is; got != want {
@@ -125,15 +124,4 @@ func TestCloseErrors(t *testing.T) {
 			}
 		}
 	}
-	other := errors.New("boom")
-	if closeError(other) != other {
-		t.Error("closeError changed an error without a close frame")
-	}
 }
-
-func errorsJoin(err error) error { return &wrapped{err} }
-
-type wrapped struct{ err error }
-
-func (w *wrapped) Error() string { return "failed to get reader: " + w.err.Error() }
-func (w *wrapped) Unwrap() error { return w.err }

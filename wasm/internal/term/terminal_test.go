@@ -3,13 +3,8 @@ package term
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
 	"net"
 	"strings"
 	"sync"
@@ -17,6 +12,7 @@ import (
 	"time"
 
 	"github.com/portlab/portlab/scenarios/tunnel"
+	"github.com/portlab/portlab/server/ca"
 )
 
 // recorder is a UI that keeps everything and lets a test wait for it.
@@ -165,29 +161,21 @@ func fakeMTA(t *testing.T, c net.Conn, cert *tls.Certificate) {
 	}
 }
 
-// testCA makes a CA and a leaf for smtp.relay.test.
+// testCA is the sandbox's own CA, in memory, and its leaf for
+// smtp.relay.test: the certificates the browser really verifies. Only the
+// test imports server/ca; the wasm itself stays free of server packages
+// (wasm/deps_test.go).
 func testCA(t *testing.T) (*x509.CertPool, *tls.Certificate) {
 	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	a, err := ca.Open("", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	caCert, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "smtp.relay.test"},
-		DNSNames: []string{"smtp.relay.test"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
+	leaf, err := a.Leaf("smtp.relay.test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := x509.NewCertPool()
-	pool.AddCert(caCert)
-	return pool, &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	return a.Pool(), leaf
 }
 
 func TestSubmissionSession(t *testing.T) {

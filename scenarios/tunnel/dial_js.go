@@ -1,6 +1,6 @@
 //go:build js && wasm
 
-package main
+package tunnel
 
 import (
 	"context"
@@ -13,29 +13,20 @@ import (
 	"sync"
 	"syscall/js"
 	"time"
-
-	"github.com/coder/websocket"
-	"github.com/portlab/portlab/scenarios/tunnel"
 )
 
-// browserDial opens a gateway tunnel (protocol portlab.tcp.v1, see
-// scenarios/tunnel) with the page's own WebSocket object.
-//
-// Why not tunnel.Dial: in js/wasm, coder/websocket's Conn.Read returns
-// net.ErrClosed once a close frame arrived and keeps the frame's code in
-// an unexported field (ws_js.go, read: `case <-c.closed: return
-// net.ErrClosed`). A refusal (4001) or a dropped port (4002) then reaches
-// the student as "use of closed network connection" instead of telnet's
-// "Connection refused" / "Connection timed out". The browser's CloseEvent
-// has the code, so this dialer reads it there and returns the same
-// *tunnel.CloseError that tunnel.Dial returns natively.
-func browserDial(ctx context.Context, t tunnel.Target) (net.Conn, error) {
+// Dial opens a tunnel to t with the page's WebSocket and waits for the
+// gateway's "connected" message or its refusal. ctx bounds only the dial.
+// It returns the same *[CloseError]s as the native build: the close code
+// comes from the browser's CloseEvent (see "Two platforms, one API" in
+// the package documentation for why not coder/websocket).
+func Dial(ctx context.Context, t Target) (*Conn, error) {
 	u, err := t.URL()
 	if err != nil {
 		return nil, err
 	}
-	c := &jsConn{wake: make(chan struct{}, 1), connected: make(chan struct{})}
-	c.ws = global.Get("WebSocket").New(u, tunnel.Subprotocol)
+	c := &Conn{wake: make(chan struct{}, 1), connected: make(chan struct{})}
+	c.ws = js.Global().Get("WebSocket").New(u, Subprotocol)
 	c.ws.Set("binaryType", "arraybuffer")
 	c.onMessage = js.FuncOf(func(this js.Value, args []js.Value) any {
 		c.message(args[0].Get("data"))
@@ -43,7 +34,7 @@ func browserDial(ctx context.Context, t tunnel.Target) (net.Conn, error) {
 	})
 	c.onClose = js.FuncOf(func(this js.Value, args []js.Value) any {
 		ev := args[0]
-		c.closedBy(websocket.StatusCode(ev.Get("code").Int()), ev.Get("reason").String())
+		c.closedBy(ev.Get("code").Int(), ev.Get("reason").String())
 		return nil
 	})
 	c.ws.Call("addEventListener", "message", c.onMessage)
@@ -60,19 +51,28 @@ func browserDial(ctx context.Context, t tunnel.Target) (net.Conn, error) {
 			err = errors.New("tunnel: closed before the connected message")
 		}
 		if errors.Is(err, io.EOF) {
-			err = &tunnel.CloseError{Code: websocket.StatusAbnormalClosure, Reason: "the gateway closed the connection"}
+			err = &CloseError{Code: statusAbnormal, Reason: "the gateway closed the connection"}
 		}
 		c.release()
 		return nil, err
 	case <-ctx.Done():
-		c.ws.Call("close", int(websocket.StatusNormalClosure))
+		c.ws.Call("close", CodeNormal)
 		c.release()
 		return nil, ctx.Err()
 	}
 }
 
-// jsConn is a tunnel over a browser WebSocket, as a net.Conn.
-type jsConn struct {
+// RFC 6455 §7.4.1 codes this build uses besides the protocol's own.
+const (
+	statusProtocolError = 1002
+	// statusAbnormal is what a browser reports when the connection failed
+	// without a close frame, a refused HTTP upgrade included.
+	statusAbnormal = 1006
+)
+
+// Conn is a tunnelled TCP connection over the page's WebSocket. It is a
+// [net.Conn]; the addresses it reports are placeholders.
+type Conn struct {
 	ws                 js.Value
 	onMessage, onClose js.Func
 
@@ -80,15 +80,15 @@ type jsConn struct {
 	wake      chan struct{} // signalled when data or the close arrives
 
 	mu       sync.Mutex
-	info     tunnel.Info
+	info     Info
 	gotInfo  bool
 	buf      []byte
-	err      error // set at close: io.EOF or a *tunnel.CloseError
+	err      error // set at close: io.EOF or a *CloseError
 	closed   bool
 	deadline time.Time
 }
 
-func (c *jsConn) signal() {
+func (c *Conn) signal() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
@@ -96,37 +96,37 @@ func (c *jsConn) signal() {
 }
 
 // message runs on the JS event loop: it must not block.
-func (c *jsConn) message(data js.Value) {
+func (c *Conn) message(data js.Value) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if data.Type() == js.TypeString {
 		if c.gotInfo {
 			return // protocol v1 sends one text message only
 		}
-		if err := json.Unmarshal([]byte(data.String()), &c.info); err != nil || c.info.Type != tunnel.TypeConnected {
+		if err := json.Unmarshal([]byte(data.String()), &c.info); err != nil || c.info.Type != TypeConnected {
 			c.err = fmt.Errorf("tunnel: bad connected message %q", data.String())
 			c.signal()
-			c.ws.Call("close", int(websocket.StatusProtocolError), "bad connected message")
+			c.ws.Call("close", statusProtocolError, "bad connected message")
 			return
 		}
 		c.gotInfo = true
 		close(c.connected)
 		return
 	}
-	arr := global.Get("Uint8Array").New(data)
+	arr := js.Global().Get("Uint8Array").New(data)
 	b := make([]byte, arr.Get("length").Int())
 	js.CopyBytesToGo(b, arr)
 	c.buf = append(c.buf, b...)
 	c.signal()
 }
 
-func (c *jsConn) closedBy(code websocket.StatusCode, reason string) {
+func (c *Conn) closedBy(code int, reason string) {
 	c.mu.Lock()
 	if c.err == nil {
-		if code == websocket.StatusNormalClosure {
+		if code == CodeNormal {
 			c.err = io.EOF
 		} else {
-			c.err = &tunnel.CloseError{Code: code, Reason: reason}
+			c.err = &CloseError{Code: code, Reason: reason}
 		}
 	}
 	c.closed = true
@@ -135,7 +135,7 @@ func (c *jsConn) closedBy(code websocket.StatusCode, reason string) {
 	c.release()
 }
 
-func (c *jsConn) release() {
+func (c *Conn) release() {
 	c.ws.Call("removeEventListener", "message", c.onMessage)
 	c.ws.Call("removeEventListener", "close", c.onClose)
 	// The funcs may still be referenced by a queued event; let them be
@@ -143,8 +143,8 @@ func (c *jsConn) release() {
 }
 
 // Read returns tunnelled bytes; after the close, io.EOF for a normal
-// closure or the *tunnel.CloseError.
-func (c *jsConn) Read(p []byte) (int, error) {
+// closure or the *CloseError.
+func (c *Conn) Read(p []byte) (int, error) {
 	for {
 		c.mu.Lock()
 		if len(c.buf) > 0 {
@@ -163,26 +163,26 @@ func (c *jsConn) Read(p []byte) (int, error) {
 		}
 		deadline := c.deadline
 		c.mu.Unlock()
-		var timeout <-chan time.Time
-		if !deadline.IsZero() {
-			d := time.Until(deadline)
-			if d <= 0 {
-				return 0, os.ErrDeadlineExceeded
-			}
-			timer := time.NewTimer(d)
-			defer timer.Stop()
-			timeout = timer.C
+		if deadline.IsZero() {
+			<-c.wake
+			continue
 		}
+		d := time.Until(deadline)
+		if d <= 0 {
+			return 0, os.ErrDeadlineExceeded
+		}
+		timer := time.NewTimer(d)
 		select {
 		case <-c.wake:
-		case <-timeout:
+			timer.Stop()
+		case <-timer.C:
 			return 0, os.ErrDeadlineExceeded
 		}
 	}
 }
 
 // Write sends p as one binary message.
-func (c *jsConn) Write(p []byte) (int, error) {
+func (c *Conn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	closed, err := c.closed, c.err
 	c.mu.Unlock()
@@ -192,14 +192,14 @@ func (c *jsConn) Write(p []byte) (int, error) {
 		}
 		return 0, err
 	}
-	arr := global.Get("Uint8Array").New(len(p))
+	arr := js.Global().Get("Uint8Array").New(len(p))
 	js.CopyBytesToJS(arr, p)
 	c.ws.Call("send", arr)
 	return len(p), nil
 }
 
 // Close closes the tunnel with a normal closure.
-func (c *jsConn) Close() error {
+func (c *Conn) Close() error {
 	c.mu.Lock()
 	already := c.closed
 	c.closed = true
@@ -209,9 +209,16 @@ func (c *jsConn) Close() error {
 	c.mu.Unlock()
 	c.signal()
 	if !already {
-		c.ws.Call("close", int(websocket.StatusNormalClosure))
+		c.ws.Call("close", CodeNormal)
 	}
 	return nil
+}
+
+// Info returns the gateway's "connected" message.
+func (c *Conn) Info() Info {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.info
 }
 
 type jsAddr struct{}
@@ -219,15 +226,15 @@ type jsAddr struct{}
 func (jsAddr) Network() string { return "websocket" }
 func (jsAddr) String() string  { return "websocket" }
 
-func (c *jsConn) LocalAddr() net.Addr  { return jsAddr{} }
-func (c *jsConn) RemoteAddr() net.Addr { return jsAddr{} }
+func (c *Conn) LocalAddr() net.Addr  { return jsAddr{} }
+func (c *Conn) RemoteAddr() net.Addr { return jsAddr{} }
 
 // SetDeadline sets the read deadline; writes never block in a browser.
-func (c *jsConn) SetDeadline(t time.Time) error { return c.SetReadDeadline(t) }
+func (c *Conn) SetDeadline(t time.Time) error { return c.SetReadDeadline(t) }
 
 // SetReadDeadline wakes a blocked Read when t passes. Unlike
 // websocket.NetConn, an expired deadline does not close the tunnel.
-func (c *jsConn) SetReadDeadline(t time.Time) error {
+func (c *Conn) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
 	c.deadline = t
 	c.mu.Unlock()
@@ -236,4 +243,4 @@ func (c *jsConn) SetReadDeadline(t time.Time) error {
 }
 
 // SetWriteDeadline is a no-op: WebSocket.send never blocks.
-func (c *jsConn) SetWriteDeadline(time.Time) error { return nil }
+func (c *Conn) SetWriteDeadline(time.Time) error { return nil }
