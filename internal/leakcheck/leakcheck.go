@@ -34,8 +34,9 @@ func Main(m *testing.M) {
 }
 
 // notOurs are goroutines the Go tool and runtime start for themselves: the
-// signal loop that `go test -fuzz` starts with signal.Notify is one.
-var notOurs = []string{"os/signal.loop", "os/signal.signal_recv"}
+// signal loop that `go test -fuzz` starts with signal.Notify is one, and
+// js/wasm's event handler another.
+var notOurs = []string{"os/signal.loop", "os/signal.signal_recv", "runtime.handleEvent"}
 
 // goroutines counts the running goroutines that are the tests' own, and
 // returns their stacks.

@@ -122,7 +122,11 @@ func (d *door) dial(ctx context.Context, host string, port int) (net.Conn, error
 	return c, nil
 }
 
+// wires waits for every connection to end (both clients have closed
+// theirs), so that what a connection began with has been seen, then
+// returns what each carried.
 func (d *door) wires() []wire {
+	d.wg.Wait()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var out []wire
