@@ -234,10 +234,11 @@ func (g *Gateway) dial(c *websocket.Conn, t tunnel.Target, l lab.Lab, p *netsim.
 		return
 	}
 	g.cfg.Labs.Touch(l.ID)
-	nc := &tunnelConn{Conn: &wholeMessages{Conn: websocket.NetConn(ctx, c, websocket.MessageBinary), ws: c, ctx: ctx}, release: release}
-	// NetConn lifts the read limit; one message must still stay bounded,
-	// so it is set again here.
-	c.SetReadLimit(g.cfg.MaxMessage)
+	nc := &tunnelConn{Conn: &wholeMessages{Conn: websocket.NetConn(ctx, c, websocket.MessageBinary), ws: c, ctx: ctx, max: g.cfg.MaxMessage, release: release}, release: release}
+	// NetConn lifts the read limit; wholeMessages bounds a message itself
+	// (the library's limit, one byte above, is only a backstop), so that
+	// it frees the tunnel's slot before the client sees the close.
+	c.SetReadLimit(g.cfg.MaxMessage + 1)
 	var server net.Conn = nc
 	if len(o.Effects) > 0 {
 		server = middlebox(nc, o)
@@ -342,6 +343,10 @@ type wholeMessages struct {
 	net.Conn
 	ws  *websocket.Conn
 	ctx context.Context
+	max int64
+	// release frees the tunnel's slot; it runs before any close the
+	// gateway starts, so a client that reconnects at once is admitted.
+	release func()
 
 	mu       sync.Mutex
 	deadline time.Time
@@ -378,7 +383,11 @@ func (c *wholeMessages) next() error {
 		ctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
 	}
-	typ, data, err := c.ws.Read(ctx)
+	typ, r, err := c.ws.Reader(ctx)
+	var data []byte
+	if err == nil {
+		data, err = io.ReadAll(io.LimitReader(r, c.max+1))
+	}
 	if err != nil {
 		switch websocket.CloseStatus(err) {
 		case websocket.StatusNormalClosure, websocket.StatusGoingAway:
@@ -390,7 +399,13 @@ func (c *wholeMessages) next() error {
 		}
 		return err
 	}
+	if int64(len(data)) > c.max {
+		c.release()
+		closeWith(c.ws, websocket.StatusMessageTooBig, fmt.Sprintf("a message over %d bytes", c.max))
+		return errors.New("gateway: a message over the size limit")
+	}
 	if typ != websocket.MessageBinary {
+		c.release()
 		c.ws.Close(websocket.StatusUnsupportedData, "the tunnel carries binary messages only")
 		return errors.New("gateway: a text message inside the tunnel")
 	}
