@@ -26,6 +26,7 @@ type recorder struct {
 	states []ConnState
 	ports  map[int]PortState
 	data   bool
+	notice Notice
 	change chan struct{}
 }
 
@@ -57,7 +58,12 @@ func (r *recorder) Port(_ string, p int, s PortState) {
 	r.mu.Unlock()
 	r.poke()
 }
-func (r *recorder) DataMode(on bool) { r.mu.Lock(); r.data = on; r.mu.Unlock(); r.poke() }
+func (r *recorder) Notice(n Notice) {
+	r.mu.Lock()
+	r.data, r.notice = n.Data, n
+	r.mu.Unlock()
+	r.poke()
+}
 
 // waitFor waits until cond holds for the recorded UI.
 func (r *recorder) waitFor(t *testing.T, what string, cond func(r *recorder) bool) {

@@ -30,7 +30,7 @@ func TestTypedAuthPlainAfterStartTLS(t *testing.T) {
 			ui.waitFor(t, "the greeting", func(r *recorder) bool { return r.ports[587] == PortOpen })
 		}
 	}
-	ui.waitFor(t, "235", func(r *recorder) bool { return r.has("<~", "235 2.7.0") })
+	ui.waitFor(t, "235", func(r *recorder) bool { return r.has("<~", "235 2.7.0") && r.ports[587] == PortAuthOK })
 	term.Close()
 	ui.mu.Lock()
 	defer ui.mu.Unlock()
@@ -122,7 +122,10 @@ func (d *door) dial(ctx context.Context, host string, port int) (net.Conn, error
 	return c, nil
 }
 
+// wires waits until every connection's client has hung up (the door has
+// seen all it will see) and returns what it saw.
 func (d *door) wires() []wire {
+	d.wg.Wait()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var out []wire
