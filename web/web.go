@@ -15,6 +15,8 @@ import (
 	"io/fs"
 	"net/http"
 	"sort"
+
+	"github.com/portlab/portlab/scenarios/explain"
 )
 
 // Config is what the pages need to know about the running server. The zero
@@ -90,7 +92,10 @@ func New(cfg Config) http.Handler {
 type site struct {
 	cfg     Config
 	assets  *assetTable
-	lessons []lessonInfo
+	// catalogs are the reply explanations (scenarios/explain), served
+	// as assets under /explain/.
+	catalogs *assetTable
+	lessons  []lessonInfo
 }
 
 func newSite(cfg Config, static fs.FS) *site {
@@ -100,7 +105,18 @@ func newSite(cfg Config, static fs.FS) *site {
 	})
 	return &site{
 		cfg:     cfg,
-		assets:  loadAssets(static),
-		lessons: lessonCatalog(),
+		assets:   loadAssets(static),
+		catalogs: explainCatalogs(),
+		lessons:  lessonCatalog(),
 	}
+}
+
+// explainCatalogs are the built-in explanation catalogs, one asset per
+// language ("en.json"), compressed once like the static files.
+func explainCatalogs() *assetTable {
+	files := map[string][]byte{}
+	for _, lang := range explain.Languages() {
+		files[lang+".json"] = explain.Data(lang)
+	}
+	return newAssetTable(files)
 }
