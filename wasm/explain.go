@@ -87,7 +87,11 @@ func (u *domUI) explainable(li js.Value, d term.Display, parts ...js.Value) {
 	panel.Set("id", id)
 	btn.Call("setAttribute", "aria-controls", id)
 	if all {
-		go u.show(id, true)
+		go func() {
+			u.show(id, true)
+			// As Line does: the newest line, now with its panel, in view.
+			u.transcript.Set("scrollTop", u.transcript.Get("scrollHeight"))
+		}()
 	}
 }
 
@@ -109,7 +113,25 @@ func (u *domUI) onExplainClick(ev js.Value) {
 	id := btn.Call("getAttribute", "aria-controls").String()
 	open := btn.Call("getAttribute", "aria-expanded").String() != "true"
 	if r := u.show(id, open); r != nil && open {
-		r.panel.Call("scrollIntoView", map[string]any{"block": "nearest"})
+		u.reveal(btn.Call("closest", "li"))
+	}
+}
+
+// reveal scrolls the transcript, and only it, so that as much of an
+// opened line and its panel shows as fits, the line itself always.
+func (u *domUI) reveal(li js.Value) {
+	t := u.transcript
+	if !exists(li) || !exists(t) {
+		return
+	}
+	top := li.Get("offsetTop").Float() - t.Get("offsetTop").Float()
+	bottom := top + li.Get("offsetHeight").Float()
+	view, at := t.Get("clientHeight").Float(), t.Get("scrollTop").Float()
+	switch {
+	case top < at:
+		t.Set("scrollTop", top)
+	case bottom > at+view:
+		t.Set("scrollTop", min(top, bottom-view))
 	}
 }
 

@@ -90,8 +90,8 @@ func New(cfg Config) http.Handler {
 // site holds the parsed configuration and the asset table; it is immutable
 // after newSite, so one site serves requests in parallel.
 type site struct {
-	cfg     Config
-	assets  *assetTable
+	cfg    Config
+	assets *assetTable
 	// catalogs are the reply explanations (scenarios/explain), served
 	// as assets under /explain/.
 	catalogs *assetTable
@@ -104,7 +104,7 @@ func newSite(cfg Config, static fs.FS) *site {
 		return cfg.Listeners[i].LessonPort < cfg.Listeners[j].LessonPort
 	})
 	return &site{
-		cfg:     cfg,
+		cfg:      cfg,
 		assets:   loadAssets(static),
 		catalogs: explainCatalogs(),
 		lessons:  lessonCatalog(),
