@@ -9,7 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portlab/portlab/scenarios"
 	"github.com/portlab/portlab/scenarios/explain"
+	"github.com/portlab/portlab/scenarios/session"
+	"github.com/portlab/portlab/scenarios/tunnel"
 )
 
 // replies returns the recorded lines that can be opened to an explanation.
@@ -226,5 +229,29 @@ func TestServerCloseAnnounced(t *testing.T) {
 	}
 	if term.Connected() {
 		t.Error("the terminal still thinks it is connected")
+	}
+}
+
+// The lesson player's lines come from the engine: a state change, then
+// its note, then the session's lines. The conversation gives each what
+// its explanation needs.
+func TestConversationForTheEngine(t *testing.T) {
+	var cv Conversation
+	target := scenarios.Target{Host: "mx.sandbox.test", Port: 25}
+	cv.State(scenarios.StateChange{State: Connecting, Target: target})
+	cv.Line(session.Line{Who: session.Note, Text: "Trying mx.sandbox.test..."})
+	if d := cv.Line(session.Line{Who: session.Server, Text: "220 mx.sandbox.test ESMTP"}); !d.Reply || d.Context != (explain.Context{Command: "CONNECT", Role: "relay"}) {
+		t.Errorf("greeting: %+v", d)
+	}
+	cv.Line(session.Line{Who: session.Client, Text: "RCPT TO:<a@example.com>"})
+	if d := cv.Line(session.Line{Who: session.Server, Text: "554 5.7.1 <a@example.com>: Relay access denied"}); !d.Reply || d.Context.Command != "RCPT" {
+		t.Errorf("relay refusal: %+v", d)
+	}
+	cv.State(scenarios.StateChange{State: Refused, Target: target, Err: &tunnel.CloseError{Code: tunnel.CodeRefused}})
+	if d := cv.Line(session.Line{Who: session.Note, Text: "telnet: Unable to connect to remote host: Connection refused"}); d.Close != int(tunnel.CodeRefused) {
+		t.Errorf("the refusal's note: close %d", d.Close)
+	}
+	if d := cv.Line(session.Line{Who: session.Note, Text: "another note"}); d.Close != 0 {
+		t.Errorf("a later note: close %d", d.Close)
 	}
 }

@@ -180,11 +180,12 @@ func (c *conn) state(ch scenarios.StateChange) {
 	ch.Target = scenarios.Target{Host: c.host, Port: c.port}
 	c.talk.State(ch)
 	if note := ch.Note(); note != "" {
-		d := Note(note)
+		// Through the conversation, as the engine's notes go: a failed
+		// or ended connection's note carries its close code.
+		d := c.talk.Line(session.Line{Who: session.Note, Text: note})
 		if ch.State == Refused || ch.State == TimedOut || ch.State == UnknownHost || ch.State == Closed && ch.Err != nil && !ch.ByPeer {
-			d = Error(note)
+			d.Who = "error"
 		}
-		d.Close = CloseCode(ch.Err)
 		ui.Line(d)
 	}
 	target := ch.Target.String()

@@ -276,6 +276,10 @@ func TestDialFailures(t *testing.T) {
 			if !ui.has("===", tt.text) {
 				t.Errorf("transcript lacks %q:\n%s", tt.text, ui.transcript())
 			}
+			// The note opens to the gateway close code's explanation.
+			if i := ui.index("===", tt.text); i >= 0 && ui.lines[i].Close != int(tt.err.(*tunnel.CloseError).Code) {
+				t.Errorf("the note carries close code %d, want %d", ui.lines[i].Close, tt.err.(*tunnel.CloseError).Code)
+			}
 			if ui.ports[25] != tt.port {
 				t.Errorf("port 25: %q, want %q", ui.ports[25], tt.port)
 			}
