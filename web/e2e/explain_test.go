@@ -195,6 +195,7 @@ func checkLessonRepliesExplained(t *testing.T, base string) {
 	first := `document.querySelector('#transcript li[data-code="220"] button.reply')`
 	do(t, ctx, 10*time.Second, chromedp.Click(chromedp.CSS(`#transcript li[data-code="220"] button.reply`)))
 	waitFor(t, ctx, "the greeting explained", `!`+panelOf(first)+`.hidden && `+panelOf(first)+`.textContent.includes('The server is ready')`, 10*time.Second)
+	screenshot(t, ctx, "lesson-explained")
 }
 
 // policyWith is the built-in relay policy with one line replaced, as a
