@@ -45,6 +45,7 @@ func main() {
 		c.profile = p.Get("value").String()
 	}
 	c.roots = loadCA(c.server, c.ui)
+	go c.ui.explain.catalog() // fetched once, before the first reply is opened
 	c.openLab()
 	c.term = term.New(term.Config{Dial: c.dial, RootCAs: c.roots, UI: c.ui, SetProfile: c.setProfile})
 	c.wireTerminal()

@@ -27,8 +27,9 @@ import (
 // the steps passed before are replayed quickly (a live SMTP session cannot
 // survive the reload), then the student goes on where they were.
 type player struct {
-	c *client
-	l *lesson.Lesson
+	c    *client
+	l    *lesson.Lesson
+	talk term.Conversation // what each reply of the engine's sessions answers
 
 	mu       sync.Mutex
 	running  bool
@@ -147,7 +148,7 @@ func (p *player) start(all bool) {
 		Key:     p.c.labKey(),
 		RootCAs: p.c.roots,
 		OnEvent: p.event,
-		OnLine:  func(l session.Line) { p.c.ui.Line(term.FromLine(l)) },
+		OnLine:  func(l session.Line) { p.c.ui.Line(p.talk.Line(l)) },
 		OnState: p.state,
 	}
 	if err := eng.Run(ctx, p.l); err != nil && ctx.Err() == nil {
@@ -298,6 +299,7 @@ func (p *player) event(ev scenarios.Event) {
 // state shows the engine's connection-state changes in the terminal
 // header and on the port board, as the terminal shows its own.
 func (p *player) state(ch scenarios.StateChange) {
+	p.talk.State(ch)
 	target := ch.Target.String()
 	if ch.State == term.Closed {
 		target = ""

@@ -5,6 +5,7 @@ package main
 import (
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall/js"
 
@@ -20,9 +21,16 @@ type domUI struct {
 	state      js.Value
 	target     js.Value
 	input      js.Value
+	notice     js.Value
+	explain    *explainer
 
 	mu        sync.Mutex
 	boardHost string
+	// The lines that open to an explanation, by panel id; all opens
+	// every one, new ones too ("Explain all").
+	replies map[string]*reply
+	seq     int
+	all     bool
 	// onPort is called after a board cell changes (the lesson player and
 	// embed events listen).
 	onPort func(host string, port int, s term.PortState)
@@ -36,15 +44,27 @@ func newDomUI() *domUI {
 		state:      byID("term-state"),
 		target:     byID("term-target"),
 		input:      byID("term-input"),
+		notice:     byID("term-notice"),
+		explain:    newExplainer(),
+		replies:    map[string]*reply{},
 	}
 	if h := byID("host"); exists(h) {
 		u.boardHost = h.Get("value").String()
+	}
+	on(u.transcript, "click", false, u.onExplainClick)
+	if b := byID("explain-all"); exists(b) {
+		on(b, "click", false, func(js.Value) {
+			pressed := b.Call("getAttribute", "aria-pressed").String() != "true"
+			b.Call("setAttribute", "aria-pressed", strconv.FormatBool(pressed))
+			u.explainAll(pressed)
+		})
 	}
 	return u
 }
 
 var whoLabel = map[string]string{
 	"client": "you", "server": "server", "tls": "TLS", "note": "note", "error": "error",
+	"typed": "you typed", "hint": "hint",
 }
 
 func (u *domUI) Line(d term.Display) {
@@ -68,20 +88,32 @@ func (u *domUI) Line(d term.Display) {
 		sr += " (inside TLS)"
 	}
 	li.Call("appendChild", elem("span", "visually-hidden", sr+": "))
+	var parts []js.Value
 	if d.Code != "" {
-		code := elem("span", "code code-"+d.Code[:1], d.Code)
+		parts = append(parts, elem("span", "code code-"+d.Code[:1], d.Code))
 		li.Get("dataset").Set("code", d.Code)
-		li.Call("appendChild", code)
 	}
 	text := elem("span", "text", d.Text)
+	explainable := d.Reply || d.Close != 0
 	if d.Title != "" {
 		text.Set("title", d.Title)
-		text.Call("setAttribute", "tabindex", "0")
+		if !explainable { // a button holds no other focusable element
+			text.Call("setAttribute", "tabindex", "0")
+		}
 	}
-	li.Call("appendChild", text)
+	parts = append(parts, text)
+	if explainable {
+		u.explainable(li, d, parts...)
+	} else {
+		for _, p := range parts {
+			li.Call("appendChild", p)
+		}
+	}
 	u.transcript.Call("appendChild", li)
 	for u.transcript.Get("childElementCount").Int() > maxTranscript {
-		u.transcript.Get("firstElementChild").Call("remove")
+		first := u.transcript.Get("firstElementChild")
+		u.forget(first)
+		first.Call("remove")
 	}
 	u.transcript.Set("scrollTop", u.transcript.Get("scrollHeight"))
 }
@@ -101,11 +133,23 @@ func (u *domUI) State(s term.ConnState, target string) {
 	emit("portlab:progress", map[string]any{"type": "terminal", "state": string(s), "target": target})
 }
 
-func (u *domUI) DataMode(on bool) {
+// Notice shows the standing notice beside the input while typed lines
+// are the message, with the reminder when a command word went into it.
+func (u *domUI) Notice(n term.Notice) {
+	if exists(u.notice) {
+		u.notice.Set("textContent", "")
+		if n.Data {
+			u.notice.Call("appendChild", withDot(elem("span", "", ""), n.Text))
+			if n.Reminder != "" {
+				u.notice.Call("appendChild", withDot(elem("strong", "reminder", ""), n.Reminder))
+			}
+		}
+		u.notice.Set("hidden", !n.Data)
+	}
 	if !exists(u.input) {
 		return
 	}
-	if on {
+	if n.Data {
 		u.input.Set("placeholder", "message line; a line with a single . ends the message")
 		setData(u.input, "mode", "data")
 	} else {
@@ -172,4 +216,19 @@ func resetBoard() {
 		p, _ := strconv.Atoi(data(cells.Index(i), "port"))
 		setCell(p, term.PortUntried)
 	}
+}
+
+// withDot fills e with text, the lone dot of "a single . " shown as code
+// so that it cannot be missed.
+func withDot(e js.Value, text string) js.Value {
+	parts := strings.Split(text, " . ")
+	for i, p := range parts {
+		if i > 0 {
+			e.Call("appendChild", document.Call("createTextNode", " "))
+			e.Call("appendChild", elem("code", "", "."))
+			p = " " + p
+		}
+		e.Call("appendChild", document.Call("createTextNode", p))
+	}
+	return e
 }

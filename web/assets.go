@@ -52,7 +52,6 @@ type assetTable struct {
 // a file "x.br" or "x.gz" beside "x" is taken as x's precompressed form (the
 // wasm client ships only those); other text files are compressed here, once.
 func loadAssets(static fs.FS) *assetTable {
-	t := &assetTable{byName: map[string]*asset{}}
 	files := map[string][]byte{}
 	_ = fs.WalkDir(static, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -64,6 +63,12 @@ func loadAssets(static fs.FS) *assetTable {
 		}
 		return nil
 	})
+	return newAssetTable(files)
+}
+
+// newAssetTable makes assets of files, by name (see loadAssets).
+func newAssetTable(files map[string][]byte) *assetTable {
+	t := &assetTable{byName: map[string]*asset{}}
 	for p := range files {
 		base := p
 		switch {

@@ -23,6 +23,10 @@ type pageMeta struct {
 	Client      clientInfo
 	Lesson      string
 	Autoplay    bool
+	// Lang is the page's language; ExplainURL the address of its reply
+	// explanations (scenarios/explain), which the wasm client fetches.
+	Lang       string
+	ExplainURL string
 }
 
 // clientInfo says whether the wasm client is embedded and where.

@@ -23,6 +23,13 @@ func (s *site) routes() http.Handler {
 	mux.HandleFunc("GET /embed/playground", s.page(s.playground(true)))
 	mux.HandleFunc("GET /embed/lessons/{name}", s.page(s.lesson(true)))
 	mux.HandleFunc("GET /ca.pem", s.caPEM)
+	// The reply explanations, one JSON catalog per language, fetched by
+	// the wasm client: /explain/en.json revalidates, /explain/HASH/en.json
+	// (the address the pages give) is cached for a year.
+	mux.HandleFunc("GET /explain/{file...}", func(w http.ResponseWriter, r *http.Request) {
+		r.URL.Path = "/static/" + r.PathValue("file")
+		s.catalogs.serve(w, r)
+	})
 	mux.HandleFunc("GET /static/", s.assets.serve)
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
 		r.URL.Path = "/static/favicon.svg"
@@ -75,6 +82,10 @@ func (s *site) meta(r *http.Request, title, page string, embed bool) pageMeta {
 		CSSURL:  s.assets.url("style.css"),
 		AppURL:  s.assets.url("app.js"),
 		Origins: strings.Join(postOrigins(s.cfg.AllowOrigins), " "),
+		Lang:    "en",
+	}
+	if u := s.catalogs.url(m.Lang + ".json"); u != "" {
+		m.ExplainURL = "/explain/" + strings.TrimPrefix(u, "/static/")
 	}
 	if s.assets.has(wasmAsset) && s.assets.has(wasmExecAsset) {
 		m.Client = clientInfo{

@@ -454,7 +454,7 @@ func terminal(m pageMeta, d playgroundData) templ.Component {
 			templ_7745c5c3_Var26 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "<section class=\"terminal\" aria-labelledby=\"term-title\" data-testid=\"terminal\" id=\"terminal\" data-ready=\"false\"><div class=\"term-head\"><h2 id=\"term-title\">Terminal</h2><span id=\"term-target\" class=\"term-target\" data-testid=\"terminal-target\"></span> <span id=\"term-state\" class=\"term-state\" data-testid=\"terminal-state\" data-state=\"idle\">idle</span></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "<section class=\"terminal\" aria-labelledby=\"term-title\" data-testid=\"terminal\" id=\"terminal\" data-ready=\"false\"><div class=\"term-head\"><h2 id=\"term-title\">Terminal</h2><span id=\"term-target\" class=\"term-target\" data-testid=\"terminal-target\"></span> <button type=\"button\" id=\"explain-all\" class=\"toggle\" aria-pressed=\"false\" data-testid=\"explain-all\" title=\"Open the explanation of every reply\">Explain all</button> <span id=\"term-state\" class=\"term-state\" data-testid=\"terminal-state\" data-state=\"idle\">idle</span></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -469,7 +469,7 @@ func terminal(m pageMeta, d playgroundData) templ.Component {
 		var templ_7745c5c3_Var27 string
 		templ_7745c5c3_Var27, templ_7745c5c3_Err = templ.JoinStringErrs(d.Host)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 84, Col: 55}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 85, Col: 55}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var27))
 		if templ_7745c5c3_Err != nil {
@@ -487,7 +487,7 @@ func terminal(m pageMeta, d playgroundData) templ.Component {
 			var templ_7745c5c3_Var28 string
 			templ_7745c5c3_Var28, templ_7745c5c3_Err = templ.JoinStringErrs(h.Name)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 87, Col: 28}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 88, Col: 28}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var28))
 			if templ_7745c5c3_Err != nil {
@@ -498,7 +498,7 @@ func terminal(m pageMeta, d playgroundData) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "</datalist> <label for=\"connect-port\">Port</label> <input id=\"connect-port\" name=\"port\" type=\"number\" min=\"1\" max=\"65535\" value=\"587\" data-testid=\"connect-port\"> <label class=\"check inline\" for=\"connect-tls\"><input type=\"checkbox\" id=\"connect-tls\" data-testid=\"connect-tls\"> TLS at once</label> <button type=\"submit\" id=\"connect-button\" data-testid=\"connect-button\">Connect</button> <button type=\"button\" id=\"disconnect-button\" data-testid=\"disconnect-button\">Disconnect</button></fieldset></form><ol id=\"transcript\" class=\"transcript\" role=\"log\" aria-live=\"polite\" aria-relevant=\"additions\" aria-label=\"SMTP transcript\" data-testid=\"transcript\" tabindex=\"0\"></ol><form id=\"term-form\" class=\"term-input\" data-testid=\"terminal-form\"><fieldset id=\"term-fields\" disabled><legend class=\"visually-hidden\">Send a line</legend> <label for=\"term-input\" class=\"prompt\" aria-label=\"Command\">&gt;</label> <input id=\"term-input\" name=\"line\" autocomplete=\"off\" autocapitalize=\"off\" spellcheck=\"false\" data-testid=\"terminal-input\" aria-describedby=\"term-help\" placeholder=\"open smtp.relay.test 587\"> <button type=\"submit\" data-testid=\"terminal-send\">Send</button></fieldset></form><p id=\"term-help\" class=\"muted small\">Enter sends a line; ↑ and ↓ recall earlier lines. Type <code>open HOST PORT</code> to connect, <code>close</code> to hang up. Markers like swaks: <code>→</code> you, <code>←</code> server, <code>~&gt;</code> and <code>&lt;~</code> inside TLS, <code>===</code> notes.</p><div class=\"quick\" role=\"group\" aria-label=\"Quick commands\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "</datalist> <label for=\"connect-port\">Port</label> <input id=\"connect-port\" name=\"port\" type=\"number\" min=\"1\" max=\"65535\" value=\"587\" data-testid=\"connect-port\"> <label class=\"check inline\" for=\"connect-tls\"><input type=\"checkbox\" id=\"connect-tls\" data-testid=\"connect-tls\"> TLS at once</label> <button type=\"submit\" id=\"connect-button\" data-testid=\"connect-button\">Connect</button> <button type=\"button\" id=\"disconnect-button\" data-testid=\"disconnect-button\">Disconnect</button></fieldset></form><ol id=\"transcript\" class=\"transcript\" role=\"log\" aria-live=\"polite\" aria-relevant=\"additions\" aria-label=\"SMTP transcript\" aria-describedby=\"transcript-help\" data-testid=\"transcript\" tabindex=\"0\"></ol><p id=\"transcript-help\" class=\"visually-hidden\">Each server reply opens to an explanation: its button says explain.</p><p id=\"term-notice\" class=\"term-notice\" role=\"status\" data-testid=\"term-notice\" hidden></p><form id=\"term-form\" class=\"term-input\" data-testid=\"terminal-form\"><fieldset id=\"term-fields\" disabled><legend class=\"visually-hidden\">Send a line</legend> <label for=\"term-input\" class=\"prompt\" aria-label=\"Command\">&gt;</label> <input id=\"term-input\" name=\"line\" autocomplete=\"off\" autocapitalize=\"off\" spellcheck=\"false\" data-testid=\"terminal-input\" aria-describedby=\"term-help\" placeholder=\"open smtp.relay.test 587\"> <button type=\"submit\" data-testid=\"terminal-send\">Send</button></fieldset></form><p id=\"term-help\" class=\"muted small\">Enter sends a line; ↑ and ↓ recall earlier lines. Type <code>open HOST PORT</code> to connect, <code>close</code> to hang up. Markers like swaks: <code>→</code> you, <code>←</code> server, <code>~&gt;</code> and <code>&lt;~</code> inside TLS, <code>===</code> notes; <code>&gt;</code> a line you typed that was not sent as typed. Open a reply (click, or Enter on it) to see what it means.</p><div class=\"quick\" role=\"group\" aria-label=\"Quick commands\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -510,7 +510,7 @@ func terminal(m pageMeta, d playgroundData) templ.Component {
 			var templ_7745c5c3_Var29 string
 			templ_7745c5c3_Var29, templ_7745c5c3_Err = templ.JoinStringErrs(c)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 112, Col: 51}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 115, Col: 51}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var29))
 			if templ_7745c5c3_Err != nil {
@@ -523,7 +523,7 @@ func terminal(m pageMeta, d playgroundData) templ.Component {
 			var templ_7745c5c3_Var30 string
 			templ_7745c5c3_Var30, templ_7745c5c3_Err = templ.JoinStringErrs("quick-" + chipID(c))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 112, Col: 88}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 115, Col: 88}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var30))
 			if templ_7745c5c3_Err != nil {
@@ -536,7 +536,7 @@ func terminal(m pageMeta, d playgroundData) templ.Component {
 			var templ_7745c5c3_Var31 string
 			templ_7745c5c3_Var31, templ_7745c5c3_Err = templ.JoinStringErrs(c)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 112, Col: 94}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 115, Col: 94}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var31))
 			if templ_7745c5c3_Err != nil {

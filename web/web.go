@@ -15,6 +15,8 @@ import (
 	"io/fs"
 	"net/http"
 	"sort"
+
+	"github.com/portlab/portlab/scenarios/explain"
 )
 
 // Config is what the pages need to know about the running server. The zero
@@ -88,9 +90,12 @@ func New(cfg Config) http.Handler {
 // site holds the parsed configuration and the asset table; it is immutable
 // after newSite, so one site serves requests in parallel.
 type site struct {
-	cfg     Config
-	assets  *assetTable
-	lessons []lessonInfo
+	cfg    Config
+	assets *assetTable
+	// catalogs are the reply explanations (scenarios/explain), served
+	// as assets under /explain/.
+	catalogs *assetTable
+	lessons  []lessonInfo
 }
 
 func newSite(cfg Config, static fs.FS) *site {
@@ -99,8 +104,19 @@ func newSite(cfg Config, static fs.FS) *site {
 		return cfg.Listeners[i].LessonPort < cfg.Listeners[j].LessonPort
 	})
 	return &site{
-		cfg:     cfg,
-		assets:  loadAssets(static),
-		lessons: lessonCatalog(),
+		cfg:      cfg,
+		assets:   loadAssets(static),
+		catalogs: explainCatalogs(),
+		lessons:  lessonCatalog(),
 	}
+}
+
+// explainCatalogs are the built-in explanation catalogs, one asset per
+// language ("en.json"), compressed once like the static files.
+func explainCatalogs() *assetTable {
+	files := map[string][]byte{}
+	for _, lang := range explain.Languages() {
+		files[lang+".json"] = explain.Data(lang)
+	}
+	return newAssetTable(files)
 }

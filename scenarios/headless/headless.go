@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/portlab/portlab/scenarios"
+	"github.com/portlab/portlab/scenarios/explain"
 	"github.com/portlab/portlab/scenarios/httpapi"
 	"github.com/portlab/portlab/scenarios/lesson"
 	"github.com/portlab/portlab/scenarios/session"
@@ -110,6 +111,20 @@ func (r *Runner) play(ctx context.Context, api *httpapi.Client, pool *x509.CertP
 	// The connection's state, rendered from the engine's typed changes:
 	// a step line names it when the step changed it.
 	var state, shown scenarios.ConnState
+	// What the last reply answered, so that a failed expectation's reply
+	// gets its explanation's gist.
+	var moment explain.Moment
+	var reply string
+	var replyCtx explain.Context
+	gist := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		if reply == "" {
+			return ""
+		}
+		e, _ := explain.English().Reply(reply, replyCtx)
+		return e.Line()
+	}
 	stateNote := func() string {
 		mu.Lock()
 		defer mu.Unlock()
@@ -129,19 +144,37 @@ func (r *Runner) play(ctx context.Context, api *httpapi.Client, pool *x509.CertP
 		OnLine: func(line session.Line) {
 			mu.Lock()
 			transcript = append(transcript, FormatLine(line))
+			switch line.Who {
+			case session.Client:
+				moment.Sent(line.Text)
+			case session.Server:
+				if ctx, last := moment.Received(line.Text); last {
+					reply, replyCtx = line.Text, ctx
+				}
+			}
 			mu.Unlock()
 		},
 		OnState: func(c scenarios.StateChange) {
 			mu.Lock()
 			state = c.State
+			if c.State == scenarios.StateConnecting {
+				moment.Connect(c.Target.Port)
+			}
 			mu.Unlock()
 		},
 		OnEvent: func(ev scenarios.Event) {
 			switch ev.Kind {
+			case scenarios.StepStarted:
+				mu.Lock()
+				reply = ""
+				mu.Unlock()
 			case scenarios.StepPassed:
 				fmt.Fprintf(r.Out, "    ok   %2d/%d %-22s %s -> %s%s\n", ev.Index+1, ev.Steps, ev.Step.ID, ev.Step.Action.Text, ev.Result, stateNote())
 			case scenarios.StepFailed:
 				fmt.Fprintf(r.Out, "    FAIL %2d/%d %-22s %s: %s%s\n", ev.Index+1, ev.Steps, ev.Step.ID, ev.Step.Action.Text, ev.Reason, stateNote())
+				if g := gist(); g != "" {
+					fmt.Fprintf(r.Out, "         means: %s\n", g)
+				}
 			}
 		},
 	}

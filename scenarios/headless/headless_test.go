@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/portlab/portlab/scenarios"
@@ -55,4 +56,59 @@ func TestBuiltinLessons(t *testing.T) {
 	if n := strings.Count(out.String(), "PASS "); n != len(scenarios.List()) {
 		t.Errorf("%d lessons passed of %d:\n%s", n, len(scenarios.List()), out.String())
 	}
+}
+
+// A failed expectation's reply is followed by its explanation's gist.
+func TestFailedStepExplained(t *testing.T) {
+	lib, err := scenarios.Load(fstest.MapFS{"auth-too-early.md": {Data: []byte(`---
+title: AUTH too early
+summary: A wrong expectation, to see the runner explain the reply.
+level: beginner
+minutes: 1
+profile: datacenter
+teaches: L3
+---
+
+# AUTH too early
+
+## Connect {#connect}
+
+` + "```step" + `
+do: connect smtp.relay.test:587
+expect: 220
+` + "```" + `
+
+## Log in before STARTTLS {#auth}
+
+` + "```step" + `
+do: send AUTH PLAIN AGZvbwBiYXJiYXo=
+expect: 235
+` + "```" + `
+`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sandbox.New(sandbox.Config{LabsPerClient: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	err = (&headless.Runner{Server: s.URL(), Out: &out, Library: lib}).Run(ctx, nil)
+	t.Log(out.String())
+	if err == nil {
+		t.Fatalf("the lesson passed:\n%s", out.String())
+	}
+	lines := strings.Split(out.String(), "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "FAIL  2/2") {
+			if !strings.Contains(l, `got "530 5.7.0`) || i+1 >= len(lines) || !strings.Contains(lines[i+1], "STARTTLS") {
+				t.Errorf("no gist under the failed reply:\n%s", out.String())
+			}
+			return
+		}
+	}
+	t.Errorf("no failed step 2:\n%s", out.String())
 }

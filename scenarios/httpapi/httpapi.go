@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/portlab/portlab/scenarios"
+	"github.com/portlab/portlab/scenarios/explain"
 )
 
 // Client talks to one portlab server.
@@ -129,6 +130,20 @@ func (c *Client) CA(ctx context.Context) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("GET /ca.pem: no PEM certificate in the answer")
 	}
 	return pool, nil
+}
+
+// Explanations fetches a reply-explanation catalog (path as the page
+// names it: /explain/en.json or its hashed address), so the browser loads
+// only its language's texts.
+func (c *Client) Explanations(ctx context.Context, path string) (*explain.Catalog, error) {
+	resp, err := c.roundTrip(ctx, "GET", path, "", nil, 1<<20)
+	if err != nil {
+		return nil, err
+	}
+	if resp.code != 200 {
+		return nil, fmt.Errorf("GET %s: %s", path, resp.status)
+	}
+	return explain.Load(resp.body)
 }
 
 // Mailbox is one lab's mailbox, for the scenario engine.

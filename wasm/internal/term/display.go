@@ -14,12 +14,14 @@ import (
 	"unicode/utf8"
 
 	"github.com/portlab/portlab/scenarios"
+	"github.com/portlab/portlab/scenarios/explain"
 	"github.com/portlab/portlab/scenarios/session"
 )
 
 // Display is one transcript line as the page shows it.
 type Display struct {
-	// Who is "client", "server", "tls", "note" or "error" (a CSS class).
+	// Who is "client", "server", "tls", "note", "error", "typed" or
+	// "hint" (a CSS class).
 	Who string
 	// Mark is swaks's marker: "->" sent, "<-" received, "~>" and "<~"
 	// inside TLS, "===" a note, an error or a TLS event.
@@ -32,6 +34,15 @@ type Display struct {
 	Secure bool
 	// Title is shown on hover: base64 AUTH data decoded.
 	Title string
+	// Reply marks a server line that ends its reply (the last line of a
+	// multi-line one): the line the student can open to an explanation,
+	// of the reply as a whole, in Context.
+	Reply   bool
+	Context explain.Context
+	// Close is the gateway's close code behind a failed or ended
+	// connection's line (4001 refused, 4002 timed out, …), explained
+	// with [explain.Catalog.Close]; 0 for other lines.
+	Close int
 }
 
 // ConnState is the terminal's connection state, the data-state of its
@@ -143,6 +154,20 @@ func FromLine(l session.Line) Display {
 
 // Note is a line of the client software, like telnet's "Trying ...".
 func Note(text string) Display { return FromLine(session.Line{Who: session.Note, Text: text}) }
+
+// Typed is a line as the student typed it, echoed when it does not go to
+// the server as typed (a terminal command, a line refused): ">" like the
+// input's prompt.
+func Typed(text string) Display {
+	return Display{Who: "typed", Mark: ">", Text: printable(text)}
+}
+
+// Hint is advice about what the student just typed.
+func Hint(text string) Display {
+	d := Note(text)
+	d.Who = "hint"
+	return d
+}
 
 // Error is a failure the student must notice: a note shown as an error.
 func Error(text string) Display {

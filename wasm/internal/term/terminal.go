@@ -26,9 +26,50 @@ type UI interface {
 	State(s ConnState, target string)
 	// Port sets the port board cell of host:port.
 	Port(host string, port int, s PortState)
-	// DataMode tells whether typed lines are message content (after 354).
-	DataMode(on bool)
+	// Notice shows the standing notice beside the input (inside a
+	// message, after 354), or hides it (the zero Notice).
+	Notice(Notice)
 }
+
+// Notice is the standing notice beside the input. The terminal shows one
+// while typed lines are message content, from 354 to the lone dot.
+type Notice struct {
+	// Data is true while typed lines go into the message.
+	Data bool
+	Text string
+	// Reminder is set when a command word was typed into the message.
+	Reminder string
+}
+
+// DataNotice is the notice while typed lines are the message.
+const DataNotice = "You are writing the message; a line with a single . ends it (RFC 5321 §4.5.2)."
+
+// dataReminder is said when a command word is typed inside the message:
+// the server reads nothing there as a command until the dot.
+func dataReminder(word string) string {
+	return word + " goes into the message as text; end the message with a line holding a single . first."
+}
+
+// commandWord is the SMTP verb a message line starts with, when it looks
+// typed as a command: the verb alone, or in capitals ("QUIT",
+// "MAIL FROM:<a>"), not "Quit smoking".
+func commandWord(line string) string {
+	f := strings.Fields(line)
+	if len(f) == 0 {
+		return ""
+	}
+	v := strings.ToUpper(f[0])
+	switch v {
+	case "HELO", "EHLO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "VRFY", "EXPN", "HELP", "NOOP", "QUIT", "STARTTLS", "AUTH":
+		if len(f) == 1 || f[0] == v {
+			return v
+		}
+	}
+	return ""
+}
+
+// notSent says why a line was not sent: there is no connection.
+const notSent = "Not sent: not connected. Type open HOST PORT first, for example open smtp.relay.test 587 (help lists the rest)."
 
 // DialFunc opens a connection to a simulated host and port: the gateway
 // tunnel in the browser, anything in tests.
@@ -85,7 +126,8 @@ type conn struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	jobs     chan func(context.Context, *session.Session) error
-	raw      atomic.Pointer[net.Conn]
+	raw      atomic.Pointer[net.Conn] // the watchConn, once dialled
+	talk     Conversation
 	greeting atomic.Bool // waiting for the greeting: typed lines go out raw
 	inData   atomic.Bool // after 354: typed lines are message content
 	secure   bool        // a TLS handshake finished; owned by the goroutine
@@ -128,7 +170,7 @@ func (t *Terminal) Close() {
 		(*p).Close()
 	}
 	c.state(scenarios.StateChange{State: Closed})
-	t.cfg.UI.DataMode(false)
+	t.cfg.UI.Notice(Notice{})
 }
 
 // state shows a connection-state change: its note in the transcript (in
@@ -136,12 +178,15 @@ func (t *Terminal) Close() {
 func (c *conn) state(ch scenarios.StateChange) {
 	ui := c.t.cfg.UI
 	ch.Target = scenarios.Target{Host: c.host, Port: c.port}
+	c.talk.State(ch)
 	if note := ch.Note(); note != "" {
+		// Through the conversation, as the engine's notes go: a failed
+		// or ended connection's note carries its close code.
+		d := c.talk.Line(session.Line{Who: session.Note, Text: note})
 		if ch.State == Refused || ch.State == TimedOut || ch.State == UnknownHost || ch.State == Closed && ch.Err != nil && !ch.ByPeer {
-			ui.Line(Error(note))
-		} else {
-			ui.Line(Note(note))
+			d.Who = "error"
 		}
+		ui.Line(d)
 	}
 	target := ch.Target.String()
 	if ch.State == Closed {
@@ -160,6 +205,10 @@ func (c *conn) state(ch scenarios.StateChange) {
 // lesson's typed step. Two moments take a line as it is: while the
 // greeting has not come (telnet sends what is typed, and the student sees
 // what the server makes of it) and after 354 (message content).
+//
+// Every typed line shows in the transcript: a line sent as typed as the
+// session's "->" line, any other one as typed ([Typed]), followed by what
+// it did or why it was not sent.
 func (t *Terminal) Input(line string) {
 	t.History.Add(line)
 	t.mu.Lock()
@@ -187,8 +236,21 @@ func (t *Terminal) Input(line string) {
 	}
 	a, err := lesson.ParseTyped(line)
 	if err != nil {
-		t.cfg.UI.Line(Error(err.Error()))
+		t.cfg.UI.Line(Typed(line))
+		t.cfg.UI.Line(Error("Not sent: " + err.Error()))
 		return
+	}
+	switch {
+	case a.Kind == lesson.Send && open:
+		// The session shows the line as sent.
+	case open && (a.Kind == lesson.StartTLS || a.Kind == lesson.Auth || a.Kind == lesson.Message):
+		// In order with the lines already waiting for the server.
+		c.enqueue(func(context.Context, *session.Session) error {
+			t.cfg.UI.Line(Typed(line))
+			return nil
+		})
+	default:
+		t.cfg.UI.Line(Typed(line))
 	}
 	t.Do(a)
 }
@@ -249,10 +311,16 @@ func (t *Terminal) Do(a lesson.Action) {
 // comes back.
 func (t *Terminal) exec(c *conn, line string) {
 	c.enqueue(func(ctx context.Context, s *session.Session) error {
+		inData := s.InData()
 		r, err := s.Exec(ctx, line)
 		c.after(s, line, r)
 		c.inData.Store(s.InData())
-		t.cfg.UI.DataMode(s.InData())
+		n := t.notice(s.InData())
+		if w := commandWord(line); inData && s.InData() && w != "" {
+			n.Reminder = dataReminder(w)
+			t.cfg.UI.Line(Hint(n.Reminder))
+		}
+		t.cfg.UI.Notice(n)
 		if err == nil && r != nil && (r.Code == 221 || r.Code == 421) {
 			// The server hangs up after 221 and 421 (RFC 5321 §4.2.2,
 			// §3.8): wait for it, as telnet would show it.
@@ -268,7 +336,7 @@ func (t *Terminal) exec(c *conn, line string) {
 // help answers a line typed while no connection is open.
 func (t *Terminal) help(verb string) {
 	if verb != "HELP" && verb != "?" {
-		t.cfg.UI.Line(Error("Not connected. Type: open smtp.relay.test 587 (or help)"))
+		t.cfg.UI.Line(Error(notSent))
 		return
 	}
 	for _, s := range []string{
@@ -354,9 +422,17 @@ func (t *Terminal) Send(m Message) {
 		}
 		c.after(s, "DATA", r)
 		c.inData.Store(s.InData())
-		t.cfg.UI.DataMode(s.InData())
+		t.cfg.UI.Notice(t.notice(s.InData()))
 		return err
 	})
+}
+
+// notice is the standing notice for a session in or out of a message.
+func (t *Terminal) notice(inData bool) Notice {
+	if !inData {
+		return Notice{}
+	}
+	return Notice{Data: true, Text: DataNotice}
 }
 
 func (t *Terminal) active() *conn {
@@ -364,7 +440,7 @@ func (t *Terminal) active() *conn {
 	c := t.cur
 	t.mu.Unlock()
 	if c == nil || c.done.Load() {
-		t.cfg.UI.Line(Error("Not connected. Type: open smtp.relay.test 587"))
+		t.cfg.UI.Line(Error(notSent))
 		return nil
 	}
 	return c
@@ -420,6 +496,8 @@ func (c *conn) run(implicitTLS bool) {
 		c.dialFailed(err)
 		return
 	}
+	w := newWatchConn(nc)
+	nc = w
 	c.raw.Store(&nc)
 	if c.done.Load() { // closed while dialling
 		nc.Close()
@@ -430,7 +508,7 @@ func (c *conn) run(implicitTLS bool) {
 		Host:    c.host,
 		RootCAs: c.t.cfg.RootCAs,
 		Now:     c.t.cfg.Now,
-		OnLine:  func(l session.Line) { ui.Line(FromLine(l)) },
+		OnLine:  func(l session.Line) { ui.Line(c.talk.Line(l)) },
 		// A deadline that expires closes the tunnel, so the terminal waits
 		// as long as the student does; the gateway's idle limit ends it.
 		Timeout: 24 * time.Hour,
@@ -460,6 +538,13 @@ func (c *conn) run(implicitTLS bool) {
 		c.setPort(PortOpen)
 	}
 	for {
+		changed, ready := w.pending()
+		if ready {
+			if !c.listen(s) {
+				return
+			}
+			continue
+		}
 		select {
 		case <-c.ctx.Done():
 			return
@@ -468,8 +553,54 @@ func (c *conn) run(implicitTLS bool) {
 				c.end(s, err)
 				return
 			}
+		case <-changed:
 		}
 	}
+}
+
+// listen reads what the server sent while no command waited for a reply:
+// a reply of its own, such as 421 before it hangs up on an idle session
+// (RFC 5321 §3.8, §4.5.3.2), or the end of the connection, so the
+// transcript says so when it happens, not at the next command. A command
+// typed meanwhile cuts the wait short (the TLS session ticket a server
+// sends after the handshake is read here too, and is no reply) and runs
+// next. listen reports whether the connection is still open.
+func (c *conn) listen(s *session.Session) bool {
+	ctx, cancel := context.WithCancel(c.ctx)
+	defer cancel()
+	var held func(context.Context, *session.Session) error
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		select {
+		case held = <-c.jobs:
+			cancel()
+		case <-stop:
+		}
+	}()
+	r, err := s.ReadReply(ctx)
+	close(stop)
+	wg.Wait()
+	switch {
+	case err == nil && (r.Code == 421 || r.Code == 221):
+		// The server hangs up after 421 (RFC 5321 §3.8): show it now.
+		err = s.WaitClosed(c.ctx)
+		if err == nil {
+			err = session.ErrClosed
+		}
+	case errors.Is(err, context.Canceled) && c.ctx.Err() == nil:
+		err = nil
+	}
+	if err == nil && held != nil {
+		err = held(c.ctx, s)
+	}
+	if err != nil {
+		c.end(s, err)
+		return false
+	}
+	return true
 }
 
 // dialFailed prints what telnet prints when a connection fails.
@@ -498,7 +629,7 @@ func (c *conn) end(s *session.Session, err error) {
 		c.t.cfg.UI.Line(Error(err.Error()))
 		c.state(scenarios.StateChange{State: Closed})
 	}
-	c.t.cfg.UI.DataMode(false)
+	c.t.cfg.UI.Notice(Notice{})
 }
 
 // AuthPreview shows what the AUTH helper will send, for the form.

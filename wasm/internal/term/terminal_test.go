@@ -22,6 +22,7 @@ type recorder struct {
 	states []ConnState
 	ports  map[int]PortState
 	data   bool
+	notice Notice
 	change chan struct{}
 }
 
@@ -53,7 +54,12 @@ func (r *recorder) Port(_ string, p int, s PortState) {
 	r.mu.Unlock()
 	r.poke()
 }
-func (r *recorder) DataMode(on bool) { r.mu.Lock(); r.data = on; r.mu.Unlock(); r.poke() }
+func (r *recorder) Notice(n Notice) {
+	r.mu.Lock()
+	r.data, r.notice = n.Data, n
+	r.mu.Unlock()
+	r.poke()
+}
 
 // waitFor waits until cond holds for the recorded UI.
 func (r *recorder) waitFor(t *testing.T, what string, cond func(r *recorder) bool) {
@@ -257,6 +263,10 @@ func TestDialFailures(t *testing.T) {
 			defer ui.mu.Unlock()
 			if !ui.has("===", tt.text) {
 				t.Errorf("transcript lacks %q:\n%s", tt.text, ui.transcript())
+			}
+			// The note opens to the gateway close code's explanation.
+			if i := ui.index("===", tt.text); i >= 0 && ui.lines[i].Close != int(tt.err.(*tunnel.CloseError).Code) {
+				t.Errorf("the note carries close code %d, want %d", ui.lines[i].Close, tt.err.(*tunnel.CloseError).Code)
 			}
 			if ui.ports[25] != tt.port {
 				t.Errorf("port 25: %q, want %q", ui.ports[25], tt.port)

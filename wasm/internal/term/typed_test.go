@@ -30,7 +30,7 @@ func TestTypedAuthPlainAfterStartTLS(t *testing.T) {
 			ui.waitFor(t, "the greeting", func(r *recorder) bool { return r.ports[587] == PortOpen })
 		}
 	}
-	ui.waitFor(t, "235", func(r *recorder) bool { return r.has("<~", "235 2.7.0") })
+	ui.waitFor(t, "235", func(r *recorder) bool { return r.has("<~", "235 2.7.0") && r.ports[587] == PortAuthOK })
 	term.Close()
 	ui.mu.Lock()
 	defer ui.mu.Unlock()
