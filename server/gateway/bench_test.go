@@ -93,7 +93,9 @@ type benchEnv struct {
 }
 
 func startB(b *testing.B) benchEnv {
-	e := start(b, sandbox.Config{TunnelsPerClient: 1 << 20, PortOffset: "-1"})
+	// Thousands of tunnels from one address: a budget as for a machine
+	// with a high open-file limit, so that one address may hold them.
+	e := start(b, sandbox.Config{TunnelsPerClient: 1 << 20, PortOffset: "-1", OpenFiles: 1 << 17, HTTPConnsPerClient: 1 << 20})
 	return benchEnv{url: e.url, relayAddr: e.SMTPAddr(25)}
 }
 
