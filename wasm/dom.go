@@ -3,7 +3,6 @@
 package main
 
 import (
-	"errors"
 	"syscall/js"
 )
 
@@ -86,37 +85,6 @@ func onSync(target js.Value, event string, f func(ev js.Value)) {
 		f(args[0])
 		return nil
 	}))
-}
-
-// await waits for a JavaScript promise. Never call it on the event loop's
-// own goroutine (inside a js.FuncOf callback): use on, or a goroutine.
-func await(p js.Value) (js.Value, error) {
-	type result struct {
-		v   js.Value
-		err error
-	}
-	ch := make(chan result, 1)
-	then := js.FuncOf(func(this js.Value, args []js.Value) any {
-		v := js.Undefined()
-		if len(args) > 0 {
-			v = args[0]
-		}
-		ch <- result{v: v}
-		return nil
-	})
-	catch := js.FuncOf(func(this js.Value, args []js.Value) any {
-		msg := "promise rejected"
-		if len(args) > 0 && exists(args[0]) {
-			msg = args[0].Call("toString").String()
-		}
-		ch <- result{err: errors.New(msg)}
-		return nil
-	})
-	defer then.Release()
-	defer catch.Release()
-	p.Call("then", then, catch)
-	r := <-ch
-	return r.v, r.err
 }
 
 // portlabJS is window.portlab, the page script's helpers (lab, progress).

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall/js"
 
+	"github.com/portlab/portlab/scenarios/jspromise"
+
 	"github.com/portlab/portlab/scenarios/httpapi"
 	"github.com/portlab/portlab/scenarios/lesson"
 	"github.com/portlab/portlab/scenarios/tunnel"
@@ -87,7 +89,7 @@ func (c *client) openLab() {
 	if !exists(pl) {
 		return
 	}
-	v, err := await(pl.Call("lab", c.profile))
+	v, err := jspromise.Await(pl.Call("lab", c.profile))
 	if err != nil {
 		c.ui.Line(term.Error("no lab (" + err.Error() + "): using the shared classroom lab"))
 		return
@@ -141,7 +143,7 @@ func (c *client) setProfile(name string) error {
 	}
 	resetBoard()
 	if pl := portlabJS(); exists(pl) {
-		if _, err := await(pl.Call("setProfile", name)); err != nil {
+		if _, err := jspromise.Await(pl.Call("setProfile", name)); err != nil {
 			return err
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall/js"
+
+	"github.com/portlab/portlab/scenarios/jspromise"
 )
 
 // roundTrip sends one request with the page's fetch, so the browser's
@@ -27,11 +29,11 @@ func (c *Client) roundTrip(ctx context.Context, method, path, key string, body [
 	init["signal"] = abort.Get("signal")
 	defer context.AfterFunc(ctx, func() { abort.Call("abort") })()
 
-	resp, err := await(js.Global().Call("fetch", c.url(path), init))
+	resp, err := jspromise.Await(js.Global().Call("fetch", c.url(path), init))
 	if err != nil {
 		return nil, c.failed(ctx, method, path, err)
 	}
-	buf, err := await(resp.Call("arrayBuffer"))
+	buf, err := jspromise.Await(resp.Call("arrayBuffer"))
 	if err != nil {
 		return nil, c.failed(ctx, method, path, err)
 	}
@@ -53,35 +55,4 @@ func (c *Client) failed(ctx context.Context, method, path string, err error) err
 		return ctx.Err()
 	}
 	return errors.New(method + " " + c.url(path) + ": " + err.Error())
-}
-
-// await waits for a JS promise; the callbacks run on the JS event loop
-// while this goroutine blocks.
-func await(p js.Value) (js.Value, error) {
-	type result struct {
-		v   js.Value
-		err error
-	}
-	ch := make(chan result, 1)
-	then := js.FuncOf(func(this js.Value, args []js.Value) any {
-		v := js.Undefined()
-		if len(args) > 0 {
-			v = args[0]
-		}
-		ch <- result{v: v}
-		return nil
-	})
-	catch := js.FuncOf(func(this js.Value, args []js.Value) any {
-		msg := "promise rejected"
-		if len(args) > 0 && args[0].Truthy() {
-			msg = args[0].Call("toString").String()
-		}
-		ch <- result{err: errors.New(msg)}
-		return nil
-	})
-	defer then.Release()
-	defer catch.Release()
-	p.Call("then", then, catch)
-	r := <-ch
-	return r.v, r.err
 }
