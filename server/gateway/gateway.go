@@ -211,7 +211,7 @@ func (g *Gateway) dial(c *websocket.Conn, t tunnel.Target, l lab.Lab, p *netsim.
 	case netsim.Closed:
 		release()
 		g.publish(l.ID, o.Host, t.Port, "refused by the host: port closed")
-		closeWith(c, tunnel.CodeRefused, "Connection refused: "+o.Why)
+		closeWith(c, tunnel.CodeNoDoor, "Connection refused: "+o.Why)
 		return
 	case netsim.TimedOut:
 		timeout := o.Timeout

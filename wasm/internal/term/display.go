@@ -93,8 +93,9 @@ const (
 	PortUntried      PortState = "untried"
 	PortConnecting   PortState = "connecting"
 	PortOpen         PortState = "open"
-	PortSilent       PortState = "silent" // connected, no greeting (465 in plaintext)
-	PortRefused      PortState = "refused"
+	PortSilent       PortState = "silent"  // connected, no greeting (465 in plaintext)
+	PortRefused      PortState = "refused" // by the network (the profile)
+	PortNoDoor       PortState = "no-door" // by the host: it has no door there
 	PortTimeout      PortState = "timeout"
 	PortUnknown      PortState = "unknown"
 	PortTLS          PortState = "tls"
@@ -114,7 +115,9 @@ func (p PortState) Verdict() string {
 	case PortSilent:
 		return "open, silent"
 	case PortRefused:
-		return "refused"
+		return "refused by the network"
+	case PortNoDoor:
+		return "no door on the host"
 	case PortTimeout:
 		return "timed out"
 	case PortUnknown:
@@ -127,6 +130,18 @@ func (p PortState) Verdict() string {
 		return "TLS + AUTH ok"
 	}
 	return string(p)
+}
+
+// VerdictAt is [PortState.Verdict] naming who refused: the profile for
+// a refusal by the network, the host for a missing door.
+func (p PortState) VerdictAt(profile, host string) string {
+	switch {
+	case p == PortRefused && profile != "":
+		return "refused by " + profile
+	case p == PortNoDoor && host != "":
+		return "no door on " + host
+	}
+	return p.Verdict()
 }
 
 // FromLine turns a session transcript line into its display form, with
