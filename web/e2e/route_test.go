@@ -2,6 +2,8 @@ package e2e_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -110,7 +112,24 @@ func looks(t *testing.T, ctx context.Context, name string) {
 			eval[bool](t, ctx, `(() => { document.getElementById('route').scrollIntoView(); window.painted = false; requestAnimationFrame(() => requestAnimationFrame(() => { window.painted = true; })); return true; })()`)
 			waitFor(t, ctx, "a frame painted", `window.painted === true`, 5*time.Second)
 			screenshot(t, ctx, "route-"+name+"-"+itoa(int(width))+"-"+scheme)
+			elementShot(t, ctx, "#route", "route-only-"+name+"-"+itoa(int(width))+"-"+scheme)
 		}
 	}
 	do(t, ctx, 10*time.Second, colorScheme("light"), chromedp.EmulateViewport(1280, 900))
+}
+
+// elementShot saves a screenshot of one element, to look at closely.
+func elementShot(t *testing.T, ctx context.Context, sel, name string) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	buf, err := chromedp.Run(tctx, chromedp.Screenshot(chromedp.CSS(sel)))
+	if err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	file := filepath.Join(screenshotDir(t), unsafeName.ReplaceAllString(t.Name()+"-"+name, "_")+".png")
+	if err := os.WriteFile(file, buf, 0o644); err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+	}
 }
