@@ -85,6 +85,16 @@ func PortFor(s ConnState) PortState {
 	return ""
 }
 
+// PortForChange is [PortFor] for a state change, telling a refusal by
+// the network from a host without the door.
+func PortForChange(ch scenarios.StateChange) PortState {
+	p := PortFor(ch.State)
+	if p == PortRefused && scenarios.RefusedBy(ch.Err) == scenarios.RefusedByHost {
+		return PortNoDoor
+	}
+	return p
+}
+
 // PortState is a port board cell's data-state.
 type PortState string
 

@@ -201,10 +201,7 @@ func (c *conn) state(ch scenarios.StateChange) {
 	ui.State(ch.State, target)
 	// "open" waits for the greeting: a door that takes the connection
 	// and stays silent is not open for SMTP.
-	if p := PortFor(ch.State); p != "" && ch.State != Connected {
-		if p == PortRefused && scenarios.RefusedBy(ch.Err) == scenarios.RefusedByHost {
-			p = PortNoDoor
-		}
+	if p := PortForChange(ch); p != "" && ch.State != Connected {
 		c.setPort(p)
 	}
 	c.showRoute(func(r *Route) {
