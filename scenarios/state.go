@@ -90,6 +90,34 @@ func DialState(err error) ConnState {
 	return StateClosed
 }
 
+// Refuser is who refused a connection. A TCP client sees the same
+// "Connection refused" either way; the sandbox knows, and tells the
+// student on the port board and the route diagram.
+type Refuser int
+
+// Who refused.
+const (
+	NotRefused Refuser = iota
+	// RefusedByNetwork: the profile refused the port before it reached
+	// the host (tunnel close code 4001).
+	RefusedByNetwork
+	// RefusedByHost: the network let it through; the host has no door
+	// on that port (close code 4006).
+	RefusedByHost
+)
+
+// RefusedBy says who refused the dial that failed with err.
+func RefusedBy(err error) Refuser {
+	var ce *tunnel.CloseError
+	switch {
+	case errors.As(err, &ce) && ce.Code == tunnel.CodeNoDoor:
+		return RefusedByHost
+	case errors.Is(err, tunnel.ErrRefused):
+		return RefusedByNetwork
+	}
+	return NotRefused
+}
+
 // DialFailure words why a connection could not be made or was ended by
 // the gateway: telnet's words for refused and timed out, a sentence for
 // each gateway close code.

@@ -49,7 +49,7 @@ func main() {
 	c.roots = loadCA(c.server, c.ui)
 	go c.ui.explain.catalog() // fetched once, before the first reply is opened
 	c.openLab()
-	c.term = term.New(term.Config{Dial: c.dial, RootCAs: c.roots, UI: c.ui, SetProfile: c.setProfile})
+	c.term = term.New(term.Config{Dial: c.dial, RootCAs: c.roots, UI: c.ui, SetProfile: c.setProfile, Profile: c.currentProfile})
 	c.wireTerminal()
 	c.wirePickers()
 	if data(document.Get("body"), "page") == "lesson" {

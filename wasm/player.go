@@ -305,7 +305,7 @@ func (p *player) state(ch scenarios.StateChange) {
 		target = ""
 	}
 	p.c.ui.State(ch.State, target)
-	if ps := term.PortFor(ch.State); ps != "" {
+	if ps := term.PortForChange(ch); ps != "" {
 		p.c.ui.Port(ch.Target.Host, ch.Target.Port, ps)
 	}
 }

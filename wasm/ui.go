@@ -194,6 +194,18 @@ func (u *domUI) host() string {
 	return u.boardHost
 }
 
+// boardNames are the profile and host the board shows, for the words
+// that say who refused.
+func boardNames() (profile, host string) {
+	text := func(id string) string {
+		if e := byID(id); exists(e) {
+			return e.Get("textContent").String()
+		}
+		return ""
+	}
+	return text("board-profile"), text("board-host")
+}
+
 func setCell(port int, s term.PortState) {
 	cell := byID("port-" + strconv.Itoa(port))
 	if !exists(cell) {
@@ -201,13 +213,51 @@ func setCell(port int, s term.PortState) {
 	}
 	setData(cell, "state", string(s))
 	v := cell.Call("querySelector", "[data-role=verdict]")
-	setText(v, s.Verdict())
+	verdict := s.VerdictAt(boardNames())
+	setText(v, verdict)
 	svc := cell.Call("querySelector", ".port-svc")
 	label := "Port " + strconv.Itoa(port)
 	if exists(svc) {
 		label += ", " + svc.Get("textContent").String()
 	}
-	cell.Call("setAttribute", "aria-label", label+": "+s.Verdict())
+	cell.Call("setAttribute", "aria-label", label+": "+verdict)
+}
+
+// Route draws the terminal's route diagram (web/route.templ).
+func (u *domUI) Route(r term.Route) { drawRoute(r) }
+
+var _ term.RouteUI = (*domUI)(nil)
+
+// drawRoute fills the route diagram; an idle route names the board's
+// profile and host.
+func drawRoute(r term.Route) {
+	el := byID("route")
+	if !exists(el) {
+		return
+	}
+	setData(el, "effect", string(r.Effect()))
+	setData(el, "door", string(r.Door()))
+	setData(el, "secure", strconv.FormatBool(r.Secure))
+	setText(byID("route-sentence"), r.Sentence())
+	profile, host := boardNames()
+	if r.Profile != "" {
+		profile = r.Profile
+	}
+	setText(byID("route-profile"), profile)
+	effect := r.NetworkLabel()
+	if effect == "" {
+		effect = "network"
+	}
+	setText(byID("route-net-effect"), effect)
+	if r.Host != "" {
+		host = r.Host + ":" + strconv.Itoa(r.Port)
+	}
+	setText(byID("route-host"), host)
+	door := r.DoorLabel()
+	if door == "" {
+		door = "host"
+	}
+	setText(byID("route-door"), door)
 }
 
 func resetBoard() {
@@ -216,6 +266,8 @@ func resetBoard() {
 		p, _ := strconv.Atoi(data(cells.Index(i), "port"))
 		setCell(p, term.PortUntried)
 	}
+	profile, _ := boardNames()
+	drawRoute(term.Route{Profile: profile, State: term.Idle})
 }
 
 // withDot fills e with text, the lone dot of "a single . " shown as code

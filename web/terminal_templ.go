@@ -251,7 +251,8 @@ func pickers(d playgroundData, action string) templ.Component {
 
 // portBoard shows every door of the selected host and what the profile
 // did to it once tried. Each cell's data-state is one of untried, open,
-// refused, timeout, tls, auth-needs-tls, auth-ok, silent, closed.
+// refused (by the network), no-door (by the host), timeout, tls,
+// auth-needs-tls, auth-ok, silent, closed.
 func portBoard(d playgroundData) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -280,7 +281,7 @@ func portBoard(d playgroundData) templ.Component {
 		var templ_7745c5c3_Var15 string
 		templ_7745c5c3_Var15, templ_7745c5c3_Err = templ.JoinStringErrs(d.Host)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 43, Col: 44}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 44, Col: 44}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var15))
 		if templ_7745c5c3_Err != nil {
@@ -293,7 +294,7 @@ func portBoard(d playgroundData) templ.Component {
 		var templ_7745c5c3_Var16 string
 		templ_7745c5c3_Var16, templ_7745c5c3_Err = templ.JoinStringErrs(d.Profile)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 43, Col: 104}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 44, Col: 104}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var16))
 		if templ_7745c5c3_Err != nil {
@@ -333,7 +334,7 @@ func portBoard(d playgroundData) templ.Component {
 			var templ_7745c5c3_Var19 string
 			templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinStringErrs("port-" + strconv.Itoa(c.Port))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 52, Col: 41}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 53, Col: 41}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var19))
 			if templ_7745c5c3_Err != nil {
@@ -346,7 +347,7 @@ func portBoard(d playgroundData) templ.Component {
 			var templ_7745c5c3_Var20 string
 			templ_7745c5c3_Var20, templ_7745c5c3_Err = templ.JoinStringErrs("port-" + strconv.Itoa(c.Port))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 53, Col: 50}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 54, Col: 50}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var20))
 			if templ_7745c5c3_Err != nil {
@@ -359,7 +360,7 @@ func portBoard(d playgroundData) templ.Component {
 			var templ_7745c5c3_Var21 string
 			templ_7745c5c3_Var21, templ_7745c5c3_Err = templ.JoinStringErrs(strconv.Itoa(c.Port))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 54, Col: 38}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 55, Col: 38}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var21))
 			if templ_7745c5c3_Err != nil {
@@ -372,7 +373,7 @@ func portBoard(d playgroundData) templ.Component {
 			var templ_7745c5c3_Var22 string
 			templ_7745c5c3_Var22, templ_7745c5c3_Err = templ.JoinStringErrs(strconv.FormatBool(c.Listed))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 56, Col: 48}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 57, Col: 48}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var22))
 			if templ_7745c5c3_Err != nil {
@@ -385,7 +386,7 @@ func portBoard(d playgroundData) templ.Component {
 			var templ_7745c5c3_Var23 string
 			templ_7745c5c3_Var23, templ_7745c5c3_Err = templ.JoinStringErrs("Port " + strconv.Itoa(c.Port) + ", " + c.Service + ": untried")
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 57, Col: 82}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 58, Col: 82}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var23))
 			if templ_7745c5c3_Err != nil {
@@ -398,7 +399,7 @@ func portBoard(d playgroundData) templ.Component {
 			var templ_7745c5c3_Var24 string
 			templ_7745c5c3_Var24, templ_7745c5c3_Err = templ.JoinStringErrs(strconv.Itoa(c.Port))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 59, Col: 51}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 60, Col: 51}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var24))
 			if templ_7745c5c3_Err != nil {
@@ -411,7 +412,7 @@ func portBoard(d playgroundData) templ.Component {
 			var templ_7745c5c3_Var25 string
 			templ_7745c5c3_Var25, templ_7745c5c3_Err = templ.JoinStringErrs(c.Service)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 60, Col: 40}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 61, Col: 40}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var25))
 			if templ_7745c5c3_Err != nil {
@@ -422,7 +423,46 @@ func portBoard(d playgroundData) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "</ul></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "</ul>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = boardLegend().Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "</section>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		return nil
+	})
+}
+
+// boardLegend says what the cells' borders and words mean; who refused
+// is in words, not only in colour.
+func boardLegend() templ.Component {
+	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
+		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
+		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
+			return templ_7745c5c3_CtxErr
+		}
+		templ_7745c5c3_Buffer, templ_7745c5c3_IsBuffer := templruntime.GetBuffer(templ_7745c5c3_W)
+		if !templ_7745c5c3_IsBuffer {
+			defer func() {
+				templ_7745c5c3_BufErr := templruntime.ReleaseBuffer(templ_7745c5c3_Buffer)
+				if templ_7745c5c3_Err == nil {
+					templ_7745c5c3_Err = templ_7745c5c3_BufErr
+				}
+			}()
+		}
+		ctx = templ.InitializeContext(ctx)
+		templ_7745c5c3_Var26 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var26 == nil {
+			templ_7745c5c3_Var26 = templ.NopComponent
+		}
+		ctx = templ.ClearChildren(ctx)
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "<ul class=\"board-legend small\" data-testid=\"board-legend\" aria-label=\"Port board legend\"><li><span class=\"swatch swatch-unlisted\" aria-hidden=\"true\"></span><span>Dashed: the host lists no such door.</span></li><li><span class=\"swatch swatch-refused\" aria-hidden=\"true\"></span><span><strong>refused by</strong> a profile: the network turned it away before the host.</span></li><li><span class=\"swatch swatch-no-door\" aria-hidden=\"true\"></span><span><strong>no door on</strong> a host: the network let it through; the host refused it.</span></li><li><span class=\"swatch swatch-timeout\" aria-hidden=\"true\"></span><span><strong>timed out</strong>: the network dropped it without a word.</span></li><li><span class=\"swatch swatch-tls\" aria-hidden=\"true\"></span><span>Double border: TLS is up.</span></li></ul>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -449,12 +489,12 @@ func terminal(m pageMeta, d playgroundData) templ.Component {
 			}()
 		}
 		ctx = templ.InitializeContext(ctx)
-		templ_7745c5c3_Var26 := templ.GetChildren(ctx)
-		if templ_7745c5c3_Var26 == nil {
-			templ_7745c5c3_Var26 = templ.NopComponent
+		templ_7745c5c3_Var27 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var27 == nil {
+			templ_7745c5c3_Var27 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "<section class=\"terminal\" aria-labelledby=\"term-title\" data-testid=\"terminal\" id=\"terminal\" data-ready=\"false\"><div class=\"term-head\"><h2 id=\"term-title\">Terminal</h2><span id=\"term-target\" class=\"term-target\" data-testid=\"terminal-target\"></span> <button type=\"button\" id=\"explain-all\" class=\"toggle\" aria-pressed=\"false\" data-testid=\"explain-all\" title=\"Open the explanation of every reply\">Explain all</button> <span id=\"term-state\" class=\"term-state\" data-testid=\"terminal-state\" data-state=\"idle\">idle</span></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "<section class=\"terminal\" aria-labelledby=\"term-title\" data-testid=\"terminal\" id=\"terminal\" data-ready=\"false\"><div class=\"term-head\"><h2 id=\"term-title\">Terminal</h2><span id=\"term-target\" class=\"term-target\" data-testid=\"terminal-target\"></span> <button type=\"button\" id=\"explain-all\" class=\"toggle\" aria-pressed=\"false\" data-testid=\"explain-all\" title=\"Open the explanation of every reply\">Explain all</button> <span id=\"term-state\" class=\"term-state\" data-testid=\"terminal-state\" data-state=\"idle\">idle</span></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -462,92 +502,92 @@ func terminal(m pageMeta, d playgroundData) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "<form id=\"connect-form\" class=\"connect\" data-testid=\"connect-form\"><fieldset id=\"connect-fields\" disabled><legend class=\"visually-hidden\">Connect</legend> <label for=\"connect-host\">Host</label> <input id=\"connect-host\" name=\"host\" value=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, "<form id=\"connect-form\" class=\"connect\" data-testid=\"connect-form\"><fieldset id=\"connect-fields\" disabled><legend class=\"visually-hidden\">Connect</legend> <label for=\"connect-host\">Host</label> <input id=\"connect-host\" name=\"host\" value=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		var templ_7745c5c3_Var27 string
-		templ_7745c5c3_Var27, templ_7745c5c3_Err = templ.JoinStringErrs(d.Host)
+		var templ_7745c5c3_Var28 string
+		templ_7745c5c3_Var28, templ_7745c5c3_Err = templ.JoinStringErrs(d.Host)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 85, Col: 55}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 99, Col: 55}
 		}
-		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var27))
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var28))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "\" list=\"host-names\" autocomplete=\"off\" spellcheck=\"false\" data-testid=\"connect-host\"> <datalist id=\"host-names\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "\" list=\"host-names\" autocomplete=\"off\" spellcheck=\"false\" data-testid=\"connect-host\"> <datalist id=\"host-names\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		for _, h := range d.Hosts {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, "<option value=\"")
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			var templ_7745c5c3_Var28 string
-			templ_7745c5c3_Var28, templ_7745c5c3_Err = templ.JoinStringErrs(h.Name)
-			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 88, Col: 28}
-			}
-			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var28))
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "\"></option>")
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "</datalist> <label for=\"connect-port\">Port</label> <input id=\"connect-port\" name=\"port\" type=\"number\" min=\"1\" max=\"65535\" value=\"587\" data-testid=\"connect-port\"> <label class=\"check inline\" for=\"connect-tls\"><input type=\"checkbox\" id=\"connect-tls\" data-testid=\"connect-tls\"> TLS at once</label> <button type=\"submit\" id=\"connect-button\" data-testid=\"connect-button\">Connect</button> <button type=\"button\" id=\"disconnect-button\" data-testid=\"disconnect-button\">Disconnect</button></fieldset></form><ol id=\"transcript\" class=\"transcript\" role=\"log\" aria-live=\"polite\" aria-relevant=\"additions\" aria-label=\"SMTP transcript\" aria-describedby=\"transcript-help\" data-testid=\"transcript\" tabindex=\"0\"></ol><p id=\"transcript-help\" class=\"visually-hidden\">Each server reply opens to an explanation: its button says explain.</p><p id=\"term-notice\" class=\"term-notice\" role=\"status\" data-testid=\"term-notice\" hidden></p><form id=\"term-form\" class=\"term-input\" data-testid=\"terminal-form\"><fieldset id=\"term-fields\" disabled><legend class=\"visually-hidden\">Send a line</legend> <label for=\"term-input\" class=\"prompt\" aria-label=\"Command\">&gt;</label> <input id=\"term-input\" name=\"line\" autocomplete=\"off\" autocapitalize=\"off\" spellcheck=\"false\" data-testid=\"terminal-input\" aria-describedby=\"term-help\" placeholder=\"open smtp.relay.test 587\"> <button type=\"submit\" data-testid=\"terminal-send\">Send</button></fieldset></form><p id=\"term-help\" class=\"muted small\">Enter sends a line; ↑ and ↓ recall earlier lines. Type <code>open HOST PORT</code> to connect, <code>close</code> to hang up. Markers like swaks: <code>→</code> you, <code>←</code> server, <code>~&gt;</code> and <code>&lt;~</code> inside TLS, <code>===</code> notes; <code>&gt;</code> a line you typed that was not sent as typed. Open a reply (click, or Enter on it) to see what it means.</p><div class=\"quick\" role=\"group\" aria-label=\"Quick commands\">")
-		if templ_7745c5c3_Err != nil {
-			return templ_7745c5c3_Err
-		}
-		for _, c := range quickCommands {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "<button type=\"button\" class=\"chip\" data-cmd=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "<option value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var29 string
-			templ_7745c5c3_Var29, templ_7745c5c3_Err = templ.JoinStringErrs(c)
+			templ_7745c5c3_Var29, templ_7745c5c3_Err = templ.JoinStringErrs(h.Name)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 115, Col: 51}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 102, Col: 28}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var29))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 45, "\" data-testid=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "\"></option>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 45, "</datalist> <label for=\"connect-port\">Port</label> <input id=\"connect-port\" name=\"port\" type=\"number\" min=\"1\" max=\"65535\" value=\"587\" data-testid=\"connect-port\"> <label class=\"check inline\" for=\"connect-tls\"><input type=\"checkbox\" id=\"connect-tls\" data-testid=\"connect-tls\"> TLS at once</label> <button type=\"submit\" id=\"connect-button\" data-testid=\"connect-button\">Connect</button> <button type=\"button\" id=\"disconnect-button\" data-testid=\"disconnect-button\">Disconnect</button></fieldset></form><ol id=\"transcript\" class=\"transcript\" role=\"log\" aria-live=\"polite\" aria-relevant=\"additions\" aria-label=\"SMTP transcript\" aria-describedby=\"transcript-help\" data-testid=\"transcript\" tabindex=\"0\"></ol><p id=\"transcript-help\" class=\"visually-hidden\">Each server reply opens to an explanation: its button says explain.</p><p id=\"term-notice\" class=\"term-notice\" role=\"status\" data-testid=\"term-notice\" hidden></p><form id=\"term-form\" class=\"term-input\" data-testid=\"terminal-form\"><fieldset id=\"term-fields\" disabled><legend class=\"visually-hidden\">Send a line</legend> <label for=\"term-input\" class=\"prompt\" aria-label=\"Command\">&gt;</label> <input id=\"term-input\" name=\"line\" autocomplete=\"off\" autocapitalize=\"off\" spellcheck=\"false\" data-testid=\"terminal-input\" aria-describedby=\"term-help\" placeholder=\"open smtp.relay.test 587\"> <button type=\"submit\" data-testid=\"terminal-send\">Send</button></fieldset></form><p id=\"term-help\" class=\"muted small\">Enter sends a line; ↑ and ↓ recall earlier lines. Type <code>open HOST PORT</code> to connect, <code>close</code> to hang up. Markers like swaks: <code>→</code> you, <code>←</code> server, <code>~&gt;</code> and <code>&lt;~</code> inside TLS, <code>===</code> notes; <code>&gt;</code> a line you typed that was not sent as typed. Open a reply (click, or Enter on it) to see what it means.</p><div class=\"quick\" role=\"group\" aria-label=\"Quick commands\">")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		for _, c := range quickCommands {
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "<button type=\"button\" class=\"chip\" data-cmd=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var30 string
-			templ_7745c5c3_Var30, templ_7745c5c3_Err = templ.JoinStringErrs("quick-" + chipID(c))
+			templ_7745c5c3_Var30, templ_7745c5c3_Err = templ.JoinStringErrs(c)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 115, Col: 88}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 129, Col: 51}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var30))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 47, "\" data-testid=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var31 string
-			templ_7745c5c3_Var31, templ_7745c5c3_Err = templ.JoinStringErrs(c)
+			templ_7745c5c3_Var31, templ_7745c5c3_Err = templ.JoinStringErrs("quick-" + chipID(c))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 115, Col: 94}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 129, Col: 88}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var31))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 47, "</button>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 48, "\">")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var32 string
+			templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs(c)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 129, Col: 94}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var32))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 49, "</button>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 48, "</div><div class=\"helpers\"><details id=\"auth-helper\" data-testid=\"auth-helper\"><summary>AUTH helper</summary><form id=\"auth-form\" class=\"helper-form\"><div class=\"field\"><label for=\"auth-mech\">Mechanism</label> <select id=\"auth-mech\" name=\"mech\" data-testid=\"auth-mech\"><option value=\"PLAIN\" selected>PLAIN</option> <option value=\"LOGIN\">LOGIN</option></select></div><div class=\"field\"><label for=\"auth-user\">User</label> <input id=\"auth-user\" name=\"user\" value=\"foo\" autocomplete=\"off\" data-testid=\"auth-user\"></div><div class=\"field\"><label for=\"auth-pass\">Password</label> <input id=\"auth-pass\" name=\"password\" value=\"barbaz\" autocomplete=\"off\" data-testid=\"auth-pass\"></div><p class=\"muted small\" id=\"auth-preview\" aria-live=\"polite\"></p><button type=\"submit\" data-testid=\"auth-send\">Send AUTH</button></form></details> <details id=\"data-helper\" data-testid=\"data-helper\"><summary>Message helper (MAIL, RCPT, DATA)</summary><form id=\"data-form\" class=\"helper-form\"><div class=\"field\"><label for=\"msg-from\">From</label> <input id=\"msg-from\" name=\"from\" value=\"foo@relay.test\" autocomplete=\"off\" data-testid=\"msg-from\"></div><div class=\"field\"><label for=\"msg-to\">To</label> <input id=\"msg-to\" name=\"to\" value=\"student@sandbox.test\" autocomplete=\"off\" data-testid=\"msg-to\"></div><div class=\"field\"><label for=\"msg-subject\">Subject</label> <input id=\"msg-subject\" name=\"subject\" value=\"Hello from portlab\" autocomplete=\"off\" data-testid=\"msg-subject\"></div><div class=\"field wide\"><label for=\"msg-body\">Body</label> <textarea id=\"msg-body\" name=\"body\" rows=\"4\" data-testid=\"msg-body\">Sent from my own browser tab.</textarea></div><label class=\"check\"><input type=\"checkbox\" id=\"msg-envelope\" checked data-testid=\"msg-envelope\"> also send MAIL FROM and RCPT TO</label> <button type=\"submit\" data-testid=\"data-send\">Send message</button><p class=\"muted small\">The helper ends the message with a line holding a single dot, and doubles a leading dot on any other line (RFC 5321 §4.5.2).</p></form></details></div></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 50, "</div><div class=\"helpers\"><details id=\"auth-helper\" data-testid=\"auth-helper\"><summary>AUTH helper</summary><form id=\"auth-form\" class=\"helper-form\"><div class=\"field\"><label for=\"auth-mech\">Mechanism</label> <select id=\"auth-mech\" name=\"mech\" data-testid=\"auth-mech\"><option value=\"PLAIN\" selected>PLAIN</option> <option value=\"LOGIN\">LOGIN</option></select></div><div class=\"field\"><label for=\"auth-user\">User</label> <input id=\"auth-user\" name=\"user\" value=\"foo\" autocomplete=\"off\" data-testid=\"auth-user\"></div><div class=\"field\"><label for=\"auth-pass\">Password</label> <input id=\"auth-pass\" name=\"password\" value=\"barbaz\" autocomplete=\"off\" data-testid=\"auth-pass\"></div><p class=\"muted small\" id=\"auth-preview\" aria-live=\"polite\"></p><button type=\"submit\" data-testid=\"auth-send\">Send AUTH</button></form></details> <details id=\"data-helper\" data-testid=\"data-helper\"><summary>Message helper (MAIL, RCPT, DATA)</summary><form id=\"data-form\" class=\"helper-form\"><div class=\"field\"><label for=\"msg-from\">From</label> <input id=\"msg-from\" name=\"from\" value=\"foo@relay.test\" autocomplete=\"off\" data-testid=\"msg-from\"></div><div class=\"field\"><label for=\"msg-to\">To</label> <input id=\"msg-to\" name=\"to\" value=\"student@sandbox.test\" autocomplete=\"off\" data-testid=\"msg-to\"></div><div class=\"field\"><label for=\"msg-subject\">Subject</label> <input id=\"msg-subject\" name=\"subject\" value=\"Hello from portlab\" autocomplete=\"off\" data-testid=\"msg-subject\"></div><div class=\"field wide\"><label for=\"msg-body\">Body</label> <textarea id=\"msg-body\" name=\"body\" rows=\"4\" data-testid=\"msg-body\">Sent from my own browser tab.</textarea></div><label class=\"check\"><input type=\"checkbox\" id=\"msg-envelope\" checked data-testid=\"msg-envelope\"> also send MAIL FROM and RCPT TO</label> <button type=\"submit\" data-testid=\"data-send\">Send message</button><p class=\"muted small\">The helper ends the message with a line holding a single dot, and doubles a leading dot on any other line (RFC 5321 §4.5.2).</p></form></details></div></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -572,12 +612,12 @@ func labPanel() templ.Component {
 			}()
 		}
 		ctx = templ.InitializeContext(ctx)
-		templ_7745c5c3_Var32 := templ.GetChildren(ctx)
-		if templ_7745c5c3_Var32 == nil {
-			templ_7745c5c3_Var32 = templ.NopComponent
+		templ_7745c5c3_Var33 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var33 == nil {
+			templ_7745c5c3_Var33 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 49, "<aside id=\"lab\" class=\"lab\" data-testid=\"lab\" data-state=\"none\" aria-labelledby=\"lab-title\"><h2 id=\"lab-title\">Your lab</h2><dl><dt>Lab</dt><dd><code id=\"lab-id\" data-testid=\"lab-id\">…</code></dd><dt>Demo account</dt><dd><code>foo</code> / <code>barbaz</code></dd><dt>Lab account</dt><dd><code id=\"lab-user\">…</code> / <code id=\"lab-password\">…</code></dd><dt>Expires</dt><dd><time id=\"lab-expires\">…</time></dd></dl><button type=\"button\" id=\"lab-reset\" class=\"secondary\" data-testid=\"lab-reset\">Start a new lab</button></aside>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 51, "<aside id=\"lab\" class=\"lab\" data-testid=\"lab\" data-state=\"none\" aria-labelledby=\"lab-title\"><h2 id=\"lab-title\">Your lab</h2><dl><dt>Lab</dt><dd><code id=\"lab-id\" data-testid=\"lab-id\">…</code></dd><dt>Demo account</dt><dd><code>foo</code> / <code>barbaz</code></dd><dt>Lab account</dt><dd><code id=\"lab-user\">…</code> / <code id=\"lab-password\">…</code></dd><dt>Expires</dt><dd><time id=\"lab-expires\">…</time></dd></dl><button type=\"button\" id=\"lab-reset\" class=\"secondary\" data-testid=\"lab-reset\">Start a new lab</button></aside>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -603,40 +643,40 @@ func mailboxPanel(full bool) templ.Component {
 			}()
 		}
 		ctx = templ.InitializeContext(ctx)
-		templ_7745c5c3_Var33 := templ.GetChildren(ctx)
-		if templ_7745c5c3_Var33 == nil {
-			templ_7745c5c3_Var33 = templ.NopComponent
+		templ_7745c5c3_Var34 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var34 == nil {
+			templ_7745c5c3_Var34 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		var templ_7745c5c3_Var34 = []any{"mailbox", templ.KV("full", full)}
-		templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_Buffer, templ_7745c5c3_Var34...)
+		var templ_7745c5c3_Var35 = []any{"mailbox", templ.KV("full", full)}
+		templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_Buffer, templ_7745c5c3_Var35...)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 50, "<section id=\"mailbox\" class=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 52, "<section id=\"mailbox\" class=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		var templ_7745c5c3_Var35 string
-		templ_7745c5c3_Var35, templ_7745c5c3_Err = templ.JoinStringErrs(templ.CSSClasses(templ_7745c5c3_Var34).String())
+		var templ_7745c5c3_Var36 string
+		templ_7745c5c3_Var36, templ_7745c5c3_Err = templ.JoinStringErrs(templ.CSSClasses(templ_7745c5c3_Var35).String())
 		if templ_7745c5c3_Err != nil {
 			return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 1, Col: 0}
 		}
-		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var35))
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var36))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 51, "\" data-testid=\"mailbox\" data-state=\"loading\" aria-labelledby=\"mailbox-title\"><div class=\"mailbox-head\"><h2 id=\"mailbox-title\">Mailbox</h2><span id=\"mailbox-live\" class=\"live\" data-testid=\"mailbox-live\" data-state=\"off\">offline</span></div><p id=\"mailbox-empty\" class=\"muted\" data-testid=\"mailbox-empty\">No messages yet. Send one from the terminal.</p><div class=\"mailbox-body\"><ol id=\"mailbox-list\" class=\"messages\" data-testid=\"mailbox-list\" aria-live=\"polite\"></ol>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 53, "\" data-testid=\"mailbox\" data-state=\"loading\" aria-labelledby=\"mailbox-title\"><div class=\"mailbox-head\"><h2 id=\"mailbox-title\">Mailbox</h2><span id=\"mailbox-live\" class=\"live\" data-testid=\"mailbox-live\" data-state=\"off\">offline</span></div><p id=\"mailbox-empty\" class=\"muted\" data-testid=\"mailbox-empty\">No messages yet. Send one from the terminal.</p><div class=\"mailbox-body\"><ol id=\"mailbox-list\" class=\"messages\" data-testid=\"mailbox-list\" aria-live=\"polite\"></ol>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		if full {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 52, "<section id=\"message-view\" class=\"message-view\" data-testid=\"message-view\" hidden aria-labelledby=\"message-view-title\" tabindex=\"-1\"><h3 id=\"message-view-title\">Message</h3><ol id=\"message-meta\" class=\"messages\"></ol><h4>Headers</h4><div class=\"table-wrap\"><table id=\"message-headers\" class=\"headers\" data-testid=\"message-headers\"></table></div><h4>Raw source</h4><pre id=\"message-raw\" class=\"raw\" data-testid=\"message-raw\" tabindex=\"0\"></pre></section>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 54, "<section id=\"message-view\" class=\"message-view\" data-testid=\"message-view\" hidden aria-labelledby=\"message-view-title\" tabindex=\"-1\"><h3 id=\"message-view-title\">Message</h3><ol id=\"message-meta\" class=\"messages\"></ol><h4>Headers</h4><div class=\"table-wrap\"><table id=\"message-headers\" class=\"headers\" data-testid=\"message-headers\"></table></div><h4>Raw source</h4><pre id=\"message-raw\" class=\"raw\" data-testid=\"message-raw\" tabindex=\"0\"></pre></section>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 53, "</div></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 55, "</div></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -660,12 +700,12 @@ func playgroundPage(m pageMeta, d playgroundData) templ.Component {
 			}()
 		}
 		ctx = templ.InitializeContext(ctx)
-		templ_7745c5c3_Var36 := templ.GetChildren(ctx)
-		if templ_7745c5c3_Var36 == nil {
-			templ_7745c5c3_Var36 = templ.NopComponent
+		templ_7745c5c3_Var37 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var37 == nil {
+			templ_7745c5c3_Var37 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Var37 := templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
+		templ_7745c5c3_Var38 := templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 			templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 			templ_7745c5c3_Buffer, templ_7745c5c3_IsBuffer := templruntime.GetBuffer(templ_7745c5c3_W)
 			if !templ_7745c5c3_IsBuffer {
@@ -678,34 +718,34 @@ func playgroundPage(m pageMeta, d playgroundData) templ.Component {
 			}
 			ctx = templ.InitializeContext(ctx)
 			if !m.Embed {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 54, "<h1>Playground</h1><p class=\"lead\">Pick a network, pick a host, knock on a door. Your tab speaks SMTP to the sandbox itself, TLS handshake included.</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 56, "<h1>Playground</h1><p class=\"lead\">Pick a network, pick a host, knock on a door. Your tab speaks SMTP to the sandbox itself, TLS handshake included.</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 55, " ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 57, " ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			var templ_7745c5c3_Var38 = []any{"playground", templ.KV("compact", m.Embed)}
-			templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_Buffer, templ_7745c5c3_Var38...)
+			var templ_7745c5c3_Var39 = []any{"playground", templ.KV("compact", m.Embed)}
+			templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_Buffer, templ_7745c5c3_Var39...)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 56, "<div class=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 58, "<div class=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			var templ_7745c5c3_Var39 string
-			templ_7745c5c3_Var39, templ_7745c5c3_Err = templ.JoinStringErrs(templ.CSSClasses(templ_7745c5c3_Var38).String())
+			var templ_7745c5c3_Var40 string
+			templ_7745c5c3_Var40, templ_7745c5c3_Err = templ.JoinStringErrs(templ.CSSClasses(templ_7745c5c3_Var39).String())
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 1, Col: 0}
 			}
-			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var39))
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var40))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 57, "\"><div class=\"col controls\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 59, "\"><div class=\"col controls\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -717,13 +757,17 @@ func playgroundPage(m pageMeta, d playgroundData) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
+			templ_7745c5c3_Err = routeDiagram(d).Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
 			if !m.Embed {
 				templ_7745c5c3_Err = labPanel().Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 58, "</div><div class=\"col main-col\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 60, "</div><div class=\"col main-col\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -735,13 +779,13 @@ func playgroundPage(m pageMeta, d playgroundData) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 59, "</div></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 61, "</div></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = layout(m).Render(templ.WithChildren(ctx, templ_7745c5c3_Var37), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = layout(m).Render(templ.WithChildren(ctx, templ_7745c5c3_Var38), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -765,12 +809,12 @@ func mailboxPage(m pageMeta) templ.Component {
 			}()
 		}
 		ctx = templ.InitializeContext(ctx)
-		templ_7745c5c3_Var40 := templ.GetChildren(ctx)
-		if templ_7745c5c3_Var40 == nil {
-			templ_7745c5c3_Var40 = templ.NopComponent
+		templ_7745c5c3_Var41 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var41 == nil {
+			templ_7745c5c3_Var41 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Var41 := templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
+		templ_7745c5c3_Var42 := templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 			templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 			templ_7745c5c3_Buffer, templ_7745c5c3_IsBuffer := templruntime.GetBuffer(templ_7745c5c3_W)
 			if !templ_7745c5c3_IsBuffer {
@@ -782,7 +826,7 @@ func mailboxPage(m pageMeta) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 60, "<h1>Mailbox</h1><p class=\"lead\">What the sandbox's relays accepted for your lab: the envelope, the port and TLS state each message arrived with, its headers and its raw source. The list updates live.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 62, "<h1>Mailbox</h1><p class=\"lead\">What the sandbox's relays accepted for your lab: the envelope, the port and TLS state each message arrived with, its headers and its raw source. The list updates live.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -792,7 +836,7 @@ func mailboxPage(m pageMeta) templ.Component {
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = layout(m).Render(templ.WithChildren(ctx, templ_7745c5c3_Var41), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = layout(m).Render(templ.WithChildren(ctx, templ_7745c5c3_Var42), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

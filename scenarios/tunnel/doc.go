@@ -41,8 +41,11 @@
 //     1000 normal closure: the server side closed the TCP stream (a reader
 //     sees io.EOF), or the client closed it.
 //     1009 message too big: a binary message exceeded the gateway's limit.
-//     4001 [CodeRefused]: connection refused (the profile refuses the port,
-//     or nothing listens on that door). Reported as [ErrRefused].
+//     4001 [CodeRefused]: connection refused by the network: the profile
+//     refuses the port before it reaches the host. Reported as [ErrRefused].
+//     4006 [CodeNoDoor]: connection refused by the host: the network let
+//     it through, but nothing listens on that door. Also [ErrRefused]
+//     (a TCP client sees the same RST); the code says who refused.
 //     4002 [CodeTimedOut]: connection timed out (the profile drops the
 //     packets; the gateway waited its dial timeout). Reported as
 //     [ErrTimedOut].
@@ -58,7 +61,7 @@
 //     4009 [CodeIdle]: the connection was idle longer than the gateway's
 //     idle limit.
 //
-//     Failures before "connected" (4001 to 4005, 4008) arrive instead of
+//     Failures before "connected" (4001 to 4006, 4008) arrive instead of
 //     the "connected" message; [Dial] returns them as a *[CloseError].
 //
 // # Two platforms, one API
@@ -100,7 +103,8 @@ const (
 	CodeNormal = 1000
 	// CodeTooBig: a message exceeded the gateway's size limit.
 	CodeTooBig = 1009
-	// CodeRefused: "Connection refused", like a TCP RST to the SYN.
+	// CodeRefused: "Connection refused", like a TCP RST to the SYN, sent
+	// by the network: the profile refuses the port.
 	CodeRefused = 4001
 	// CodeTimedOut: "Connection timed out", the SYN was dropped.
 	CodeTimedOut = 4002
@@ -110,6 +114,9 @@ const (
 	CodeBadRequest = 4004
 	// CodeNoSuchLab: the lab named in the request does not exist.
 	CodeNoSuchLab = 4005
+	// CodeNoDoor: "Connection refused" by the host itself: the network
+	// let the SYN through, but the host has no door on that port.
+	CodeNoDoor = 4006
 	// CodeTooMany: too many connections for this lab or client address.
 	CodeTooMany = 4008
 	// CodeIdle: the connection carried no data for the idle limit.

@@ -67,7 +67,7 @@ func TestDialRefusals(t *testing.T) {
 		code int
 	}{
 		{tunnel.Target{Profile: "home-isp", Host: "mx.sandbox.test", Port: 25}, tunnel.ErrRefused, tunnel.CodeRefused},
-		{tunnel.Target{Host: "smtp.relay.test", Port: 465}, tunnel.ErrRefused, tunnel.CodeRefused},
+		{tunnel.Target{Host: "smtp.relay.test", Port: 465}, tunnel.ErrRefused, tunnel.CodeNoDoor},
 		{tunnel.Target{Profile: "cloud-vm", Host: "smtp.relay.test", Port: 587}, tunnel.ErrTimedOut, tunnel.CodeTimedOut},
 		{tunnel.Target{Host: "nowhere.test", Port: 25}, tunnel.ErrUnknownHost, tunnel.CodeUnknownHost},
 		{tunnel.Target{Host: "localhost", Port: 25}, tunnel.ErrUnknownHost, tunnel.CodeUnknownHost},

@@ -144,7 +144,7 @@ type CloseError struct {
 
 func (e *CloseError) sentinel() error {
 	switch e.Code {
-	case CodeRefused:
+	case CodeRefused, CodeNoDoor:
 		return ErrRefused
 	case CodeTimedOut:
 		return ErrTimedOut

@@ -97,6 +97,7 @@ var closeErrorTests = []struct {
 	text   string
 }{
 	{4001, "home-isp refuses outbound port 25", ErrRefused, "Connection refused"},
+	{4006, "smtp.relay.test has no service on port 465", ErrRefused, "Connection refused"},
 	{4002, "cloud-vm drops port 587", ErrTimedOut, "Connection timed out"},
 	{4003, "no host nowhere.test", ErrUnknownHost, "Name or service not known"},
 	{4004, "missing host", nil, "tunnel bad request (4004): missing host"},

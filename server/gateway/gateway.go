@@ -211,7 +211,7 @@ func (g *Gateway) dial(c *websocket.Conn, t tunnel.Target, l lab.Lab, p *netsim.
 	case netsim.Closed:
 		release()
 		g.publish(l.ID, o.Host, t.Port, "refused by the host: port closed")
-		closeWith(c, tunnel.CodeRefused, "Connection refused: "+o.Why)
+		closeWith(c, tunnel.CodeNoDoor, "Connection refused: "+o.Why)
 		return
 	case netsim.TimedOut:
 		timeout := o.Timeout
@@ -234,7 +234,11 @@ func (g *Gateway) dial(c *websocket.Conn, t tunnel.Target, l lab.Lab, p *netsim.
 		return
 	}
 	g.cfg.Labs.Touch(l.ID)
-	nc := &tunnelConn{Conn: &wholeMessages{Conn: websocket.NetConn(ctx, c, websocket.MessageBinary), ws: c, ctx: ctx, max: g.cfg.MaxMessage, release: release}, release: release}
+	wm := &wholeMessages{
+		Conn: websocket.NetConn(ctx, c, websocket.MessageBinary), ws: c, ctx: ctx, max: g.cfg.MaxMessage, release: release,
+		msgs: make(chan message), done: make(chan struct{}),
+	}
+	nc := &tunnelConn{Conn: wm, release: release}
 	// NetConn lifts the read limit; wholeMessages bounds a message itself
 	// (the library's limit, one byte above, is only a backstop), so that
 	// it frees the tunnel's slot before the client sees the close.
@@ -338,7 +342,14 @@ func (c *tunnelConn) Close() error {
 // message over the read limit is refused (1009) before any of it reaches
 // the relay: websocket.NetConn streams a message as it arrives, and the
 // first MaxMessage bytes of an oversized one were executed as SMTP before
-// the limit closed the tunnel. Writes, Close and addresses are NetConn's.
+// the limit closed the tunnel. Writes and addresses are NetConn's.
+//
+// A read deadline only wakes Read with os.ErrDeadlineExceeded, as on a
+// TCP socket: the relay's idle time-out must still be able to write its
+// 421 and close normally. (coder/websocket closes the whole connection
+// when a read's context ends, so messages are read in the background
+// with the gateway's own context, and Read waits for them or for the
+// deadline.)
 type wholeMessages struct {
 	net.Conn
 	ws  *websocket.Conn
@@ -348,16 +359,27 @@ type wholeMessages struct {
 	// gateway starts, so a client that reconnects at once is admitted.
 	release func()
 
+	start    sync.Once // starts readLoop at the first Read
+	msgs     chan message
+	done     chan struct{} // closed by Close
+	closeOne sync.Once
+
 	mu       sync.Mutex
 	deadline time.Time
 	buf      []byte
-	eof      bool
+	err      error // sticky: the error that ended the reading
+}
+
+// message is one whole binary message, or the error that ended reading.
+type message struct {
+	data []byte
+	err  error
 }
 
 func (c *wholeMessages) Read(p []byte) (int, error) {
 	for len(c.buf) == 0 {
-		if c.eof {
-			return 0, io.EOF
+		if c.err != nil {
+			return 0, c.err
 		}
 		if err := c.next(); err != nil {
 			return 0, err
@@ -368,22 +390,57 @@ func (c *wholeMessages) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// next reads one message within the read deadline. As with NetConn, a
-// deadline that passes during a read ends the WebSocket.
+// next waits for the next message until the read deadline; the message
+// stays pending for the next Read if the deadline comes first.
 func (c *wholeMessages) next() error {
+	c.start.Do(func() { go c.readLoop() })
 	c.mu.Lock()
 	deadline := c.deadline
 	c.mu.Unlock()
-	ctx := c.ctx
+	var expired <-chan time.Time
 	if !deadline.IsZero() {
-		if !time.Now().Before(deadline) {
+		d := time.Until(deadline)
+		if d <= 0 {
 			return os.ErrDeadlineExceeded
 		}
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, deadline)
-		defer cancel()
+		t := time.NewTimer(d)
+		defer t.Stop()
+		expired = t.C
 	}
-	typ, r, err := c.ws.Reader(ctx)
+	select {
+	case m := <-c.msgs:
+		if m.err != nil {
+			c.err = m.err
+			return m.err
+		}
+		c.buf = m.data
+		return nil
+	case <-expired:
+		return os.ErrDeadlineExceeded
+	case <-c.done:
+		return net.ErrClosed
+	}
+}
+
+// readLoop reads whole messages until the tunnel ends and hands each to
+// next; it stops at the first error, or when the connection is closed.
+func (c *wholeMessages) readLoop() {
+	for {
+		data, err := c.read()
+		select {
+		case c.msgs <- message{data, err}:
+		case <-c.done:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// read reads one whole binary message within the size limit.
+func (c *wholeMessages) read() ([]byte, error) {
+	typ, r, err := c.ws.Reader(c.ctx)
 	var data []byte
 	if err == nil {
 		data, err = io.ReadAll(io.LimitReader(r, c.max+1))
@@ -391,28 +448,31 @@ func (c *wholeMessages) next() error {
 	if err != nil {
 		switch websocket.CloseStatus(err) {
 		case websocket.StatusNormalClosure, websocket.StatusGoingAway:
-			c.eof = true
-			return io.EOF
+			return nil, io.EOF
 		}
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return os.ErrDeadlineExceeded
-		}
-		return err
+		return nil, err
 	}
 	if int64(len(data)) > c.max {
 		c.release()
 		closeWith(c.ws, websocket.StatusMessageTooBig, fmt.Sprintf("a message over %d bytes", c.max))
-		return errors.New("gateway: a message over the size limit")
+		return nil, errors.New("gateway: a message over the size limit")
 	}
 	if typ != websocket.MessageBinary {
 		c.release()
 		c.ws.Close(websocket.StatusUnsupportedData, "the tunnel carries binary messages only")
-		return errors.New("gateway: a text message inside the tunnel")
+		return nil, errors.New("gateway: a text message inside the tunnel")
 	}
-	c.buf = data
-	return nil
+	return data, nil
 }
 
+// Close ends the tunnel and the background reader.
+func (c *wholeMessages) Close() error {
+	c.closeOne.Do(func() { close(c.done) })
+	return c.Conn.Close()
+}
+
+// SetReadDeadline sets the deadline of the next Reads; unlike
+// websocket.NetConn's, it never closes the tunnel.
 func (c *wholeMessages) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
 	c.deadline = t

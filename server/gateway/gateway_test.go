@@ -116,14 +116,16 @@ func TestMatrix(t *testing.T) {
 					if want == "intercepted" {
 						door, open = world.Door{Host: "smtp.hotel-wifi.test", Port: 25, Service: world.SMTPRelay}, true
 					}
+					code := tunnel.CodeRefused // refused by the network
 					if (want == "pass" || want == "stripped") && !open {
-						want = "refused" // the network lets it through; the host has no door there
+						want, code = "refused", tunnel.CodeNoDoor // the network lets it through; the host has no door there
 					}
 					c, err := e.dial(t, "", profile, h.Name, port)
 					switch want {
 					case "refused":
-						if !errors.Is(err, tunnel.ErrRefused) {
-							t.Fatalf("want Connection refused, got %v", err)
+						var ce *tunnel.CloseError
+						if !errors.Is(err, tunnel.ErrRefused) || !errors.As(err, &ce) || ce.Code != code {
+							t.Fatalf("want Connection refused (%d), got %v", code, err)
 						}
 						return
 					case "timeout":

@@ -85,6 +85,16 @@ func PortFor(s ConnState) PortState {
 	return ""
 }
 
+// PortForChange is [PortFor] for a state change, telling a refusal by
+// the network from a host without the door.
+func PortForChange(ch scenarios.StateChange) PortState {
+	p := PortFor(ch.State)
+	if p == PortRefused && scenarios.RefusedBy(ch.Err) == scenarios.RefusedByHost {
+		return PortNoDoor
+	}
+	return p
+}
+
 // PortState is a port board cell's data-state.
 type PortState string
 
@@ -93,8 +103,9 @@ const (
 	PortUntried      PortState = "untried"
 	PortConnecting   PortState = "connecting"
 	PortOpen         PortState = "open"
-	PortSilent       PortState = "silent" // connected, no greeting (465 in plaintext)
-	PortRefused      PortState = "refused"
+	PortSilent       PortState = "silent"  // connected, no greeting (465 in plaintext)
+	PortRefused      PortState = "refused" // by the network (the profile)
+	PortNoDoor       PortState = "no-door" // by the host: it has no door there
 	PortTimeout      PortState = "timeout"
 	PortUnknown      PortState = "unknown"
 	PortTLS          PortState = "tls"
@@ -114,7 +125,9 @@ func (p PortState) Verdict() string {
 	case PortSilent:
 		return "open, silent"
 	case PortRefused:
-		return "refused"
+		return "refused by the network"
+	case PortNoDoor:
+		return "no door on the host"
 	case PortTimeout:
 		return "timed out"
 	case PortUnknown:
@@ -127,6 +140,18 @@ func (p PortState) Verdict() string {
 		return "TLS + AUTH ok"
 	}
 	return string(p)
+}
+
+// VerdictAt is [PortState.Verdict] naming who refused: the profile for
+// a refusal by the network, the host for a missing door.
+func (p PortState) VerdictAt(profile, host string) string {
+	switch {
+	case p == PortRefused && profile != "":
+		return "refused by " + profile
+	case p == PortNoDoor && host != "":
+		return "no door on " + host
+	}
+	return p.Verdict()
 }
 
 // FromLine turns a session transcript line into its display form, with

@@ -91,6 +91,9 @@ type Config struct {
 	// SetProfile switches the network profile for "profile NAME"; nil
 	// means the terminal cannot.
 	SetProfile func(name string) error
+	// Profile names the network profile the next connection crosses,
+	// for the route diagram; nil leaves it to the gateway's word.
+	Profile func() string
 }
 
 // Terminal is one telnet-like terminal: at most one connection at a time.
@@ -133,6 +136,9 @@ type conn struct {
 	secure   bool        // a TLS handshake finished; owned by the goroutine
 	done     atomic.Bool
 	port0    PortState // the best state reached, owned by the goroutine
+
+	routeMu sync.Mutex
+	route   Route // what the route diagram shows
 }
 
 // Connected reports whether a connection is open or being opened.
@@ -195,8 +201,32 @@ func (c *conn) state(ch scenarios.StateChange) {
 	ui.State(ch.State, target)
 	// "open" waits for the greeting: a door that takes the connection
 	// and stays silent is not open for SMTP.
-	if p := PortFor(ch.State); p != "" && ch.State != Connected {
+	if p := PortForChange(ch); p != "" && ch.State != Connected {
 		c.setPort(p)
+	}
+	c.showRoute(func(r *Route) {
+		if ch.State == Refused {
+			r.Refused = scenarios.RefusedBy(ch.Err)
+		}
+		r.Secure = r.Secure || ch.State == Secure
+		r.State = ch.State
+	})
+}
+
+// showRoute changes the route and draws it, when the UI draws routes.
+func (c *conn) showRoute(change func(*Route)) {
+	c.routeMu.Lock()
+	if c.route.Host == "" {
+		c.route = Route{Host: c.host, Port: c.port}
+		if c.t.cfg.Profile != nil {
+			c.route.Profile = c.t.cfg.Profile()
+		}
+	}
+	change(&c.route)
+	r := c.route
+	c.routeMu.Unlock()
+	if ui, ok := c.t.cfg.UI.(RouteUI); ok {
+		ui.Route(r)
 	}
 }
 
@@ -495,6 +525,9 @@ func (c *conn) run(implicitTLS bool) {
 	if err != nil {
 		c.dialFailed(err)
 		return
+	}
+	if i, ok := nc.(interface{ Info() tunnel.Info }); ok {
+		c.showRoute(func(r *Route) { *r = r.withInfo(i.Info()) })
 	}
 	w := newWatchConn(nc)
 	nc = w
