@@ -1,0 +1,191 @@
+package term
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/portlab/portlab/scenarios/lesson"
+)
+
+// decodedPrefix starts a Display's Title when it holds decoded base64.
+const decodedPrefix = "base64 decoded: "
+
+// Plain is the line as text, the way swaks and the headless runner write
+// it ([scenarios.Mark] marks, decoded AUTH data in brackets), for copying
+// and downloading the transcript.
+func (d Display) Plain() string {
+	s := d.Mark + " " + d.Code + d.Text
+	if dec, ok := strings.CutPrefix(d.Title, decodedPrefix); ok && dec != "" {
+		s += "   [" + dec + "]"
+	}
+	return s
+}
+
+// Transcript keeps the transcript's lines as text, at most max of them,
+// for the Copy and Download buttons. Safe for concurrent use.
+type Transcript struct {
+	mu    sync.Mutex
+	max   int
+	lines []string
+}
+
+// NewTranscript keeps the last max lines.
+func NewTranscript(max int) *Transcript { return &Transcript{max: max} }
+
+// Add appends a line, forgetting the oldest beyond max.
+func (t *Transcript) Add(d Display) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.lines = append(t.lines, d.Plain())
+	if over := len(t.lines) - t.max; t.max > 0 && over > 0 {
+		t.lines = append(t.lines[:0], t.lines[over:]...)
+	}
+}
+
+// Clear forgets every line.
+func (t *Transcript) Clear() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.lines = nil
+}
+
+// Len is the number of lines kept.
+func (t *Transcript) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.lines)
+}
+
+// Text is the transcript, one line per line, each ending in a newline.
+func (t *Transcript) Text() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.lines) == 0 {
+		return ""
+	}
+	return strings.Join(t.lines, "\n") + "\n"
+}
+
+// Typeable reports whether a command shown in a lesson's text can be
+// typed into the terminal as it is: a line of the terminal's grammar
+// ([lesson.ParseTyped]) that is not a mere word sent as an SMTP command,
+// so "telnet mx.sandbox.test 25" and "EHLO laptop.example" are, and
+// "sandbox.test", "220" or "telnet host port" are not.
+func Typeable(s string) bool {
+	s = strings.TrimSpace(s)
+	if s == "" || strings.ContainsAny(s, "\r\n") {
+		return false
+	}
+	a, err := lesson.ParseTyped(s)
+	if err != nil {
+		return false
+	}
+	if a.Kind != lesson.Send {
+		return true
+	}
+	verb, _, _ := strings.Cut(s, " ")
+	switch strings.ToUpper(verb) {
+	case "HELO", "EHLO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "VRFY", "EXPN", "HELP", "NOOP", "QUIT", "STARTTLS", "AUTH":
+		return true
+	}
+	return false
+}
+
+// Placeholders of the terminal's input: a real command to type, never
+// the terminal's own syntax.
+const (
+	PlaceholderIdle    = "telnet mx.sandbox.test 25"
+	PlaceholderCommand = "EHLO student.example"
+	PlaceholderData    = "message line; a line with a single . ends the message"
+)
+
+// Open reports whether a state is a connection being opened or open: the
+// Disconnect button is enabled, the input takes SMTP commands.
+func Open(s ConnState) bool {
+	switch s {
+	case Connecting, Connected, Silent, Secure:
+		return true
+	}
+	return false
+}
+
+// Announcement is the one short sentence a screen reader hears when the
+// connection changes state (target is "host:port", or "" once closed).
+func Announcement(s ConnState, target string) string {
+	door := strings.Replace(target, ":", " port ", 1)
+	if door == "" {
+		door = "the server"
+	}
+	switch s {
+	case Connecting:
+		return "Connecting to " + door + "."
+	case Connected:
+		return "Connected to " + door + "."
+	case Silent:
+		return "Connected to " + door + "; the server says nothing yet."
+	case Secure:
+		return "TLS is on: the connection to " + door + " is encrypted."
+	case Closed:
+		return "Connection closed."
+	case Refused:
+		return "Connection to " + door + " refused."
+	case TimedOut:
+		return "Connection to " + door + " timed out."
+	case UnknownHost:
+		return "Unknown host: " + door + "."
+	case Idle:
+		return ""
+	}
+	return "Connection " + string(s) + "."
+}
+
+// Announcer paces what a polite live region says: at most one sentence
+// per Gap, the latest one winning when several come closer together (a
+// lesson played at once changes state many times a second), so the
+// screen reader is told where things stand, not every step of the way.
+type Announcer struct {
+	Gap time.Duration
+	// Say puts a sentence in the live region; for a held sentence it
+	// runs on a timer's goroutine.
+	Say func(string)
+
+	mu      sync.Mutex
+	last    time.Time
+	pending string
+	timer   bool
+}
+
+// Announce says s now, or once Gap has passed since the last sentence.
+func (a *Announcer) Announce(s string) {
+	if s == "" {
+		return
+	}
+	a.mu.Lock()
+	t := time.Now()
+	if a.last.IsZero() || t.Sub(a.last) >= a.Gap && !a.timer {
+		a.last = t
+		a.mu.Unlock()
+		a.Say(s)
+		return
+	}
+	a.pending = s
+	if a.timer {
+		a.mu.Unlock()
+		return
+	}
+	a.timer = true
+	wait := a.Gap - t.Sub(a.last)
+	a.mu.Unlock()
+	time.AfterFunc(wait, a.flush)
+}
+
+func (a *Announcer) flush() {
+	a.mu.Lock()
+	s := a.pending
+	a.pending, a.timer, a.last = "", false, time.Now()
+	a.mu.Unlock()
+	if s != "" {
+		a.Say(s)
+	}
+}

@@ -1,0 +1,99 @@
+package term
+
+import (
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/portlab/portlab/scenarios/session"
+)
+
+func TestPlainUsesTheMarks(t *testing.T) {
+	for _, c := range []struct {
+		d    Display
+		want string
+	}{
+		{FromLine(session.Line{Who: session.Client, Text: "EHLO a.example"}), "-> EHLO a.example"},
+		{FromLine(session.Line{Who: session.Server, Text: "250-PIPELINING"}), "<- 250-PIPELINING"},
+		{FromLine(session.Line{Who: session.Client, Text: "AUTH PLAIN AGZvbwBiYXJiYXo=", Secure: true, Decoded: "\\0foo\\0barbaz"}), "~> AUTH PLAIN AGZvbwBiYXJiYXo=   [\\0foo\\0barbaz]"},
+		{FromLine(session.Line{Who: session.Server, Text: "235 2.7.0 Authentication successful", Secure: true}), "<~ 235 2.7.0 Authentication successful"},
+		{Note("Trying mx.sandbox.test..."), "=== Trying mx.sandbox.test..."},
+		{Typed("open x 25"), "> open x 25"},
+	} {
+		if got := c.d.Plain(); got != c.want {
+			t.Errorf("Plain() = %q, want %q", got, c.want)
+		}
+	}
+}
+
+func TestTranscriptKeepsTheLastLines(t *testing.T) {
+	tr := NewTranscript(2)
+	for _, s := range []string{"a", "b", "c"} {
+		tr.Add(Note(s))
+	}
+	if got, want := tr.Text(), "=== b\n=== c\n"; got != want {
+		t.Errorf("Text() = %q, want %q", got, want)
+	}
+	tr.Clear()
+	if tr.Text() != "" || tr.Len() != 0 {
+		t.Errorf("after Clear: %q, %d lines", tr.Text(), tr.Len())
+	}
+}
+
+func TestTypeable(t *testing.T) {
+	for s, want := range map[string]bool{
+		"telnet mx.sandbox.test 25":        true,
+		"open smtp.relay.test 465":         true,
+		"EHLO laptop.example":              true,
+		"STARTTLS":                         true,
+		"auth plain foo barbaz":            true,
+		"telnet host port":                 false,
+		"nc -v host 25":                    false,
+		"sandbox.test":                     false,
+		"220":                              false,
+		"Test-NetConnection host -Port 25": false,
+		"":                                 false,
+	} {
+		if got := Typeable(s); got != want {
+			t.Errorf("Typeable(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+func TestAnnouncementIsOneSentence(t *testing.T) {
+	for _, s := range []ConnState{Connecting, Connected, Silent, Secure, Closed, Refused, TimedOut, UnknownHost} {
+		a := Announcement(s, "mx.sandbox.test:25")
+		if a == "" || a[len(a)-1] != '.' {
+			t.Errorf("Announcement(%s) = %q", s, a)
+		}
+	}
+	if got := Announcement(Refused, "mx.sandbox.test:25"); got != "Connection to mx.sandbox.test port 25 refused." {
+		t.Errorf("refused: %q", got)
+	}
+	if Announcement(Idle, "") != "" {
+		t.Error("idle is announced")
+	}
+}
+
+// A burst of sentences is said as its first and its last, a Gap apart.
+func TestAnnouncerThrottles(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var said []string
+		a := &Announcer{Gap: time.Second, Say: func(s string) { mu.Lock(); said = append(said, s); mu.Unlock() }}
+		for _, s := range []string{"one", "two", "three", "four"} {
+			a.Announce(s)
+			time.Sleep(100 * time.Millisecond)
+		}
+		time.Sleep(2 * time.Second)
+		a.Announce("five") // a quiet moment: at once
+		synctest.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if want := []string{"one", "four", "five"}; !slices.Equal(said, want) {
+			t.Errorf("said %q, want %q", said, want)
+		}
+	})
+}
