@@ -52,7 +52,10 @@ func main() {
 	c.term = term.New(term.Config{Dial: c.dial, RootCAs: c.roots, UI: c.ui, SetProfile: c.setProfile, Profile: c.currentProfile})
 	c.wireTerminal()
 	c.wirePickers()
+	c.ui.wireTools()
+	onSync(document, "click", onCommandClick)
 	if data(document.Get("body"), "page") == "lesson" {
+		fillCommands(".intro code, .steps code")
 		startPlayer(c)
 	}
 	for _, id := range []string{"connect-fields", "term-fields", "player-controls"} {
@@ -204,6 +207,7 @@ func (c *client) wireTerminal() {
 			return
 		}
 		c.term.Open(strings.TrimSpace(strings.ToLower(value("connect-host"))), port, exists(tlsBox) && tlsBox.Get("checked").Bool())
+		input.Call("focus") // the next thing to do is type in it
 	})
 	on(byID("disconnect-button"), "click", false, func(js.Value) { c.term.Close() })
 	chips := document.Call("querySelectorAll", ".quick .chip")

@@ -54,7 +54,13 @@ func startPlayer(c *client) {
 	}
 	p := &player{c: c, l: l}
 	c.inputHook = p.typed
-	on(byID("lesson-start"), "click", false, func(js.Value) { p.start(false) })
+	on(byID("lesson-start"), "click", false, func(js.Value) {
+		// The student answers in the terminal: the focus goes there.
+		if in := byID("term-input"); exists(in) {
+			in.Call("focus")
+		}
+		p.start(false)
+	})
 	on(byID("lesson-play-all"), "click", false, func(js.Value) { p.start(true) })
 	on(byID("lesson-play-step"), "click", false, func(js.Value) { p.playStep() })
 	on(byID("lesson-restart"), "click", false, func(js.Value) { p.restart() })
@@ -240,6 +246,14 @@ func (p *player) Typed(ctx context.Context, st *lesson.Step, attempt int) (strin
 	}
 }
 
+// answerOf is a step's answer, "" without a step.
+func answerOf(st *lesson.Step) string {
+	if st == nil {
+		return ""
+	}
+	return st.Answer()
+}
+
 func (p *player) index(st *lesson.Step) int {
 	for i, s := range p.l.Steps {
 		if s == st {
@@ -272,7 +286,7 @@ func (p *player) event(ev scenarios.Event) {
 		if ev.Hint != "" {
 			msg += " Hint: " + ev.Hint
 		}
-		setText(hint, msg)
+		setHint(hint, msg, answerOf(ev.Step))
 		hint.Set("hidden", false)
 		p.stepResult(ev.Index, ev.Result)
 	case scenarios.StepPassed:
@@ -280,11 +294,15 @@ func (p *player) event(ev scenarios.Event) {
 		p.progress(ev.Index + 1)
 		hint.Set("hidden", true)
 		p.save(ev.Index+1, "running")
+		// Step results go through the paced live region, not one live
+		// region per step: a lesson played at once is not read line by line.
+		p.c.ui.announce.Announce("Step " + strconv.Itoa(ev.Index+1) + " passed.")
 	case scenarios.StepFailed:
 		p.stepState(ev.Index, "failed", ev.Reason)
-		setText(hint, "Step "+strconv.Itoa(ev.Index+1)+" failed: "+ev.Reason)
+		setHint(hint, "Step "+strconv.Itoa(ev.Index+1)+" failed: "+ev.Reason, answerOf(ev.Step))
 		hint.Set("hidden", false)
 	case scenarios.LessonPassed:
+		p.c.ui.announce.Announce("Lesson passed.")
 		p.status("passed", "Passed: every step did what the lesson expected.")
 		p.save(len(p.l.Steps), "passed")
 		p.mu.Lock()
@@ -304,7 +322,7 @@ func (p *player) state(ch scenarios.StateChange) {
 	if ch.State == term.Closed {
 		target = ""
 	}
-	p.c.ui.State(ch.State, target)
+	p.c.ui.showState(ch.State, target, false)
 	if ps := term.PortForChange(ch); ps != "" {
 		p.c.ui.Port(ch.Target.Host, ch.Target.Port, ps)
 	}

@@ -23,9 +23,16 @@ type domUI struct {
 	input      js.Value
 	notice     js.Value
 	explain    *explainer
+	// text is the transcript as swaks-style text (Copy, Download);
+	// announce paces the polite live region #term-announce.
+	text     *term.Transcript
+	announce *term.Announcer
 
 	mu        sync.Mutex
 	boardHost string
+	// The input's placeholder follows the connection and the message.
+	open, inData bool
+	lastState    term.ConnState
 	// The lines that open to an explanation, by panel id; all opens
 	// every one, new ones too ("Explain all").
 	replies map[string]*reply
@@ -47,7 +54,10 @@ func newDomUI() *domUI {
 		notice:     byID("term-notice"),
 		explain:    newExplainer(),
 		replies:    map[string]*reply{},
+		text:       term.NewTranscript(maxTranscript),
 	}
+	live := byID("term-announce")
+	u.announce = &term.Announcer{Gap: announceGap, Say: func(s string) { setText(live, s) }}
 	if h := byID("host"); exists(h) {
 		u.boardHost = h.Get("value").String()
 	}
@@ -71,6 +81,7 @@ func (u *domUI) Line(d term.Display) {
 	if u.onLine != nil {
 		u.onLine(d)
 	}
+	u.text.Add(d)
 	if !exists(u.transcript) {
 		return
 	}
@@ -118,7 +129,30 @@ func (u *domUI) Line(d term.Display) {
 	u.transcript.Set("scrollTop", u.transcript.Get("scrollHeight"))
 }
 
+// State shows a state of the terminal's own connection: the Disconnect
+// button can end it.
 func (u *domUI) State(s term.ConnState, target string) {
+	u.showState(s, target, true)
+}
+
+// showState shows a connection state in the header and announces it;
+// own is false for the lesson engine's connections, which Disconnect
+// does not end.
+func (u *domUI) showState(s term.ConnState, target string, own bool) {
+	u.mu.Lock()
+	changed := s != u.lastState
+	u.lastState = s
+	u.open = term.Open(s)
+	u.mu.Unlock()
+	if own {
+		if b := byID("disconnect-button"); exists(b) {
+			b.Set("disabled", !term.Open(s))
+		}
+	}
+	u.placeholder()
+	if changed {
+		u.announce.Announce(term.Announcement(s, target))
+	}
 	setData(u.state, "state", string(s))
 	setText(u.state, string(s))
 	setText(u.target, target)
@@ -146,14 +180,31 @@ func (u *domUI) Notice(n term.Notice) {
 		}
 		u.notice.Set("hidden", !n.Data)
 	}
+	u.mu.Lock()
+	u.inData = n.Data
+	u.mu.Unlock()
+	u.placeholder()
+}
+
+// placeholder shows a real line to type: a telnet command while no
+// connection is open, an SMTP command on one, and inside a message how
+// to end it.
+func (u *domUI) placeholder() {
 	if !exists(u.input) {
 		return
 	}
-	if n.Data {
-		u.input.Set("placeholder", "message line; a line with a single . ends the message")
+	u.mu.Lock()
+	open, inData := u.open, u.inData
+	u.mu.Unlock()
+	switch {
+	case inData:
+		u.input.Set("placeholder", term.PlaceholderData)
 		setData(u.input, "mode", "data")
-	} else {
-		u.input.Set("placeholder", "SMTP command, e.g. EHLO student.example")
+	case open:
+		u.input.Set("placeholder", term.PlaceholderCommand)
+		setData(u.input, "mode", "command")
+	default:
+		u.input.Set("placeholder", term.PlaceholderIdle)
 		setData(u.input, "mode", "command")
 	}
 }

@@ -1016,7 +1016,7 @@ func lessonPage(m pageMeta, l lessonInfo, d playgroundData) templ.Component {
 						return templ_7745c5c3_Err
 					}
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 87, "<p class=\"step-result muted small\" data-role=\"result\" aria-live=\"polite\"></p></div></li>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 87, "<p class=\"step-result muted small\" data-role=\"result\"></p></div></li>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
