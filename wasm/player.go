@@ -286,7 +286,7 @@ func (p *player) event(ev scenarios.Event) {
 		if ev.Hint != "" {
 			msg += " Hint: " + ev.Hint
 		}
-		setHint(hint, msg, answerOf(ev.Step))
+		setHint(hint, msg, ev.Index, answerOf(ev.Step))
 		hint.Set("hidden", false)
 		p.stepResult(ev.Index, ev.Result)
 	case scenarios.StepPassed:
@@ -299,7 +299,7 @@ func (p *player) event(ev scenarios.Event) {
 		p.c.ui.announce.Announce("Step " + strconv.Itoa(ev.Index+1) + " passed.")
 	case scenarios.StepFailed:
 		p.stepState(ev.Index, "failed", ev.Reason)
-		setHint(hint, "Step "+strconv.Itoa(ev.Index+1)+" failed: "+ev.Reason, answerOf(ev.Step))
+		setHint(hint, "Step "+strconv.Itoa(ev.Index+1)+" failed: "+ev.Reason, ev.Index, answerOf(ev.Step))
 		hint.Set("hidden", false)
 	case scenarios.LessonPassed:
 		p.c.ui.announce.Announce("Lesson passed.")

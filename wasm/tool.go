@@ -58,7 +58,9 @@ func (u *domUI) downloadTranscript() {
 	if !exists(a) {
 		return
 	}
-	blob := global.Get("Blob").New([]any{u.text.Text()}, map[string]any{"type": "text/plain;charset=utf-8"})
+	text := u.text.Text()
+	blob := global.Get("Blob").New([]any{text}, map[string]any{"type": "text/plain;charset=utf-8"})
+	setData(a, "bytes", strconv.Itoa(len(text)))
 	url := global.Get("URL")
 	if old := a.Call("getAttribute", "href"); exists(old) && strings.HasPrefix(old.String(), "blob:") {
 		url.Call("revokeObjectURL", old)
@@ -145,19 +147,27 @@ func onCommandClick(ev js.Value) {
 	in.Call("setSelectionRange", len(cmd), len(cmd))
 }
 
-// setHint shows a lesson hint; the step's answer, where the hint spells
-// it out, becomes a button that puts it in the input.
-func setHint(hint js.Value, msg, answer string) {
+// setHint shows a lesson hint. A command of the step that the hint
+// spells out (as the step shows it, or the step's answer) becomes a
+// button that puts it in the input.
+func setHint(hint js.Value, msg string, step int, answer string) {
 	if !exists(hint) {
 		return
 	}
-	hint.Set("textContent", "")
-	before, after, found := strings.Cut(msg, answer)
-	if answer == "" || !found || !term.Typeable(answer) {
-		hint.Set("textContent", msg)
+	hint.Set("textContent", msg)
+	cands := []string{answer}
+	if b := document.Call("querySelector", "#step-"+strconv.Itoa(step)+" .step-command [data-cmd]"); exists(b) {
+		cands = append([]string{b.Call("getAttribute", "data-cmd").String()}, cands...)
+	}
+	for _, cmd := range cands {
+		before, after, found := strings.Cut(msg, cmd)
+		if cmd == "" || !found || !term.Typeable(cmd) {
+			continue
+		}
+		hint.Set("textContent", "")
+		hint.Call("appendChild", document.Call("createTextNode", before))
+		hint.Call("appendChild", commandButton(cmd))
+		hint.Call("appendChild", document.Call("createTextNode", after))
 		return
 	}
-	hint.Call("appendChild", document.Call("createTextNode", before))
-	hint.Call("appendChild", commandButton(answer))
-	hint.Call("appendChild", document.Call("createTextNode", after))
 }

@@ -502,20 +502,20 @@ func terminal(m pageMeta, d playgroundData) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, "<form id=\"connect-form\" class=\"connect\" data-testid=\"connect-form\"><fieldset id=\"connect-fields\" disabled><legend class=\"visually-hidden\">Connect</legend> <label for=\"connect-host\">Host</label> <input id=\"connect-host\" name=\"host\" value=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, "<form id=\"connect-form\" class=\"connect\" data-testid=\"connect-form\"><fieldset id=\"connect-fields\" disabled><legend class=\"visually-hidden\">Connect</legend> <span class=\"pair host-pair\"><label for=\"connect-host\">Host</label> <input id=\"connect-host\" name=\"host\" value=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var28 string
 		templ_7745c5c3_Var28, templ_7745c5c3_Err = templ.JoinStringErrs(d.Host)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 106, Col: 55}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 107, Col: 56}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var28))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "\" list=\"host-names\" autocomplete=\"off\" spellcheck=\"false\" data-testid=\"connect-host\"> <datalist id=\"host-names\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "\" list=\"host-names\" autocomplete=\"off\" spellcheck=\"false\" data-testid=\"connect-host\"></span> <datalist id=\"host-names\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -527,7 +527,7 @@ func terminal(m pageMeta, d playgroundData) templ.Component {
 			var templ_7745c5c3_Var29 string
 			templ_7745c5c3_Var29, templ_7745c5c3_Err = templ.JoinStringErrs(h.Name)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 109, Col: 28}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 111, Col: 28}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var29))
 			if templ_7745c5c3_Err != nil {
@@ -538,7 +538,7 @@ func terminal(m pageMeta, d playgroundData) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 45, "</datalist> <label for=\"connect-port\">Port</label> <input id=\"connect-port\" name=\"port\" type=\"number\" min=\"1\" max=\"65535\" value=\"587\" data-testid=\"connect-port\"> <label class=\"check inline\" for=\"connect-tls\"><input type=\"checkbox\" id=\"connect-tls\" data-testid=\"connect-tls\"> TLS at once</label> <button type=\"submit\" id=\"connect-button\" data-testid=\"connect-button\">Connect</button> <button type=\"button\" id=\"disconnect-button\" class=\"secondary\" data-testid=\"disconnect-button\" disabled>Disconnect</button></fieldset></form><!-- Not a live region: a lesson played at once would read every line.\n\t\t     #term-announce says the connection's changes instead. --><ol id=\"transcript\" class=\"transcript\" aria-label=\"SMTP transcript\" aria-describedby=\"transcript-help\" data-testid=\"transcript\" tabindex=\"0\"></ol><p id=\"transcript-help\" class=\"visually-hidden\">Each server reply opens to an explanation: its button says explain.</p><p id=\"cmd-fill-help\" class=\"visually-hidden\">Puts the command in the terminal's input, to send with Enter.</p><p id=\"term-notice\" class=\"term-notice\" role=\"status\" data-testid=\"term-notice\" hidden></p><form id=\"term-form\" class=\"term-input\" data-testid=\"terminal-form\"><fieldset id=\"term-fields\" disabled><legend class=\"visually-hidden\">Send a line</legend> <label for=\"term-input\" class=\"prompt\" aria-label=\"Command\">&gt;</label> <input id=\"term-input\" name=\"line\" autocomplete=\"off\" autocapitalize=\"off\" spellcheck=\"false\" data-testid=\"terminal-input\" aria-describedby=\"term-help\" placeholder=\"telnet mx.sandbox.test 25\"> <button type=\"submit\" data-testid=\"terminal-send\">Send</button></fieldset></form><p id=\"term-help\" class=\"muted small\">Enter sends a line; ↑ and ↓ recall earlier lines. Type <code>telnet HOST PORT</code> to connect (<code>open HOST PORT</code> starts TLS at once on 465), <code>close</code> to hang up. Markers like swaks: <code>→</code> you, <code>←</code> server, <code>~&gt;</code> and <code>&lt;~</code> inside TLS, <code>===</code> notes; <code>&gt;</code> a line you typed that was not sent as typed. Open a reply (click, or Enter on it) to see what it means.</p><div class=\"quick\" role=\"group\" aria-label=\"Quick commands\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 45, "</datalist> <span class=\"pair\"><label for=\"connect-port\">Port</label> <input id=\"connect-port\" name=\"port\" type=\"number\" min=\"1\" max=\"65535\" value=\"587\" data-testid=\"connect-port\"></span> <label class=\"check inline\" for=\"connect-tls\"><input type=\"checkbox\" id=\"connect-tls\" data-testid=\"connect-tls\"> TLS at once</label> <button type=\"submit\" id=\"connect-button\" data-testid=\"connect-button\">Connect</button> <button type=\"button\" id=\"disconnect-button\" class=\"secondary\" data-testid=\"disconnect-button\" disabled>Disconnect</button></fieldset></form><!-- Not a live region: a lesson played at once would read every line.\n\t\t     #term-announce says the connection's changes instead. --><ol id=\"transcript\" class=\"transcript\" aria-label=\"SMTP transcript\" aria-describedby=\"transcript-help\" data-testid=\"transcript\" tabindex=\"0\"></ol><p id=\"transcript-help\" class=\"visually-hidden\">Each server reply opens to an explanation: its button says explain.</p><p id=\"cmd-fill-help\" class=\"visually-hidden\">Puts the command in the terminal's input, to send with Enter.</p><p id=\"term-notice\" class=\"term-notice\" role=\"status\" data-testid=\"term-notice\" hidden></p><form id=\"term-form\" class=\"term-input\" data-testid=\"terminal-form\"><fieldset id=\"term-fields\" disabled><legend class=\"visually-hidden\">Send a line</legend> <label for=\"term-input\" class=\"prompt\" aria-label=\"Command\">&gt;</label> <input id=\"term-input\" name=\"line\" autocomplete=\"off\" autocapitalize=\"off\" spellcheck=\"false\" data-testid=\"terminal-input\" aria-describedby=\"term-help\" placeholder=\"telnet mx.sandbox.test 25\"> <button type=\"submit\" data-testid=\"terminal-send\">Send</button></fieldset></form><p id=\"term-help\" class=\"muted small\">Enter sends a line; ↑ and ↓ recall earlier lines. Type <code>telnet HOST PORT</code> to connect (<code>open HOST PORT</code> starts TLS at once on 465), <code>close</code> to hang up. Markers like swaks: <code>-&gt;</code> you, <code>&lt;-</code> server, <code>~&gt;</code> and <code>&lt;~</code> inside TLS, <code>===</code> notes; <code>&gt;</code> a line you typed that was not sent as typed. Open a reply (click, or Enter on it) to see what it means.</p><div class=\"quick\" role=\"group\" aria-label=\"Quick commands\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -550,7 +550,7 @@ func terminal(m pageMeta, d playgroundData) templ.Component {
 			var templ_7745c5c3_Var30 string
 			templ_7745c5c3_Var30, templ_7745c5c3_Err = templ.JoinStringErrs(c)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 139, Col: 51}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 143, Col: 51}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var30))
 			if templ_7745c5c3_Err != nil {
@@ -563,7 +563,7 @@ func terminal(m pageMeta, d playgroundData) templ.Component {
 			var templ_7745c5c3_Var31 string
 			templ_7745c5c3_Var31, templ_7745c5c3_Err = templ.JoinStringErrs("quick-" + chipID(c))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 139, Col: 88}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 143, Col: 88}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var31))
 			if templ_7745c5c3_Err != nil {
@@ -576,7 +576,7 @@ func terminal(m pageMeta, d playgroundData) templ.Component {
 			var templ_7745c5c3_Var32 string
 			templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs(c)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 139, Col: 94}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 143, Col: 94}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var32))
 			if templ_7745c5c3_Err != nil {

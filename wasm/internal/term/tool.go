@@ -78,16 +78,26 @@ func Typeable(s string) bool {
 		return false
 	}
 	a, err := lesson.ParseTyped(s)
-	if err != nil {
+	switch {
+	case err != nil:
 		return false
-	}
-	if a.Kind != lesson.Send {
+	case a.Kind == lesson.Connect:
+		// The world's hosts all have a dot: "telnet host 587" is a pattern.
+		return strings.Contains(a.Host, ".")
+	case a.Kind != lesson.Send:
 		return true
 	}
-	verb, _, _ := strings.Cut(s, " ")
+	verb, arg, _ := strings.Cut(s, " ")
+	arg = strings.TrimSpace(arg)
+	// A verb named in the text ("the server offers AUTH", "MAIL FROM") is
+	// not a command unless it is complete as it stands (RFC 5321 §4.1.1).
 	switch strings.ToUpper(verb) {
-	case "HELO", "EHLO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "VRFY", "EXPN", "HELP", "NOOP", "QUIT", "STARTTLS", "AUTH":
+	case "STARTTLS", "QUIT", "RSET", "NOOP", "DATA", "HELP":
 		return true
+	case "HELO", "EHLO", "VRFY", "EXPN", "AUTH":
+		return arg != ""
+	case "MAIL", "RCPT":
+		return strings.Contains(arg, ":")
 	}
 	return false
 }
