@@ -172,6 +172,7 @@ func checkLessonTool(t *testing.T, base string) {
 	waitFor(t, ctx, "step 1 waits", `document.getElementById('step-0').dataset.state === 'current'`, 10*time.Second)
 
 	// A wrong try: the hint's command is a button too.
+	eval[bool](t, ctx, `(document.getElementById('term-input').value = '') === ''`)
 	typeLine(t, ctx, "HELP ME")
 	waitFor(t, ctx, "the hint", `!document.getElementById('lesson-hint').hidden`, 20*time.Second)
 	if !eval[bool](t, ctx, `!!document.querySelector('#lesson-hint button.cmd-fill[data-cmd="telnet mx.sandbox.test 25"]')`) {
@@ -180,6 +181,22 @@ func checkLessonTool(t *testing.T, base string) {
 	eval[bool](t, ctx, `(document.getElementById('term-input').value = '') === ''`)
 	do(t, ctx, 5*time.Second, chromedp.Click(chromedp.CSS(`#lesson-hint button.cmd-fill`)))
 	waitFor(t, ctx, "the input filled from the hint", `document.getElementById('term-input').value === 'telnet mx.sandbox.test 25'`, 5*time.Second)
+	for _, scheme := range []string{"light", "dark"} {
+		for _, width := range []int64{1280, 390} {
+			if width == 390 {
+				do(t, ctx, 10*time.Second, colorScheme(scheme), chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+			} else {
+				do(t, ctx, 10*time.Second, colorScheme(scheme), chromedp.EmulateViewport(1280, 900))
+			}
+			if w := eval[float64](t, ctx, `document.documentElement.scrollWidth`); w > float64(width)+10 {
+				t.Errorf("%s, %d px: the lesson is %v px wide", scheme, width, w)
+			}
+			do(t, ctx, 5*time.Second, chromedp.Focus(chromedp.CSS(`#lesson-hint button.cmd-fill`)))
+			elementShot(t, ctx, ".player", "hint-"+itoa(int(width))+"-"+scheme)
+			elementShot(t, ctx, "#step-0", "step-"+itoa(int(width))+"-"+scheme)
+		}
+	}
+	do(t, ctx, 10*time.Second, colorScheme("light"), chromedp.EmulateViewport(1280, 900))
 
 	// The rest played at once.
 	do(t, ctx, 5*time.Second, chromedp.Click(chromedp.ID("lesson-play-all")))
