@@ -67,7 +67,7 @@ func main() {
 	if pl := portlabJS(); exists(pl) && exists(pl.Get("clientReady")) {
 		pl.Call("clientReady")
 	}
-	c.ui.Line(term.Note("portlab terminal ready. Type: open " + value("connect-host") + " " + value("connect-port") + "   (or help)"))
+	c.ui.Line(term.Note("portlab terminal ready. Type: telnet " + value("connect-host") + " " + firstDoor() + "   (or help)"))
 	select {}
 }
 
@@ -280,4 +280,14 @@ func (c *client) describeProfile(name string) {
 			setText(byID("profile-description"), o.Get("title").String())
 		}
 	}
+}
+
+// firstDoor is the first SMTP door the board's host lists (25 on
+// mx.sandbox.test), so the first command suggested opens; else the
+// connect form's port.
+func firstDoor() string {
+	if cell := document.Call("querySelector", ".board .port:not(.retrieval)[data-listed=true]"); exists(cell) {
+		return data(cell, "port")
+	}
+	return value("connect-port")
 }

@@ -94,7 +94,7 @@ func checkTerminalTool(t *testing.T, base string) {
 			t.Errorf("clipboard %q, the copy made %q", v, copied)
 		}
 	}
-	for _, want := range []string{"=== Trying mx.sandbox.test...", "\n<- 220 mx.sandbox.test", "\n-> EHLO student.example\n", "\n<- 250 "} {
+	for _, want := range []string{"=== portlab terminal ready. Type: telnet mx.sandbox.test 25 ", "\n=== Trying mx.sandbox.test...", "\n<- 220 mx.sandbox.test", "\n-> EHLO student.example\n", "\n<- 250 "} {
 		if !strings.Contains(copied, want) {
 			t.Errorf("the copied transcript lacks %q:\n%s", want, copied)
 		}
