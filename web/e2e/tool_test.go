@@ -227,7 +227,8 @@ func checkLessonTool(t *testing.T, base string) {
 
 // checkFocusRing tabs through the playground and checks that every
 // control in and around the terminal shows a ring of at least 3:1
-// against what is behind it (WCAG 2.2 SC 1.4.11), in light and dark;
+// against what is behind it (WCAG 2.2 SC 1.4.11), in light and dark, and
+// is reached by Tab on a phone too;
 // then takes the screenshots of the terminal's tools at both widths.
 func checkFocusRing(t *testing.T, base string) {
 	ctx := newBrowser(t)
@@ -254,8 +255,16 @@ func checkFocusRing(t *testing.T, base string) {
 		const a = lum(cs.outlineColor), b = lum(bg);
 		return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
 	})()`
-	for _, scheme := range []string{"light", "dark"} {
-		do(t, ctx, 10*time.Second, colorScheme(scheme))
+	for _, view := range []struct {
+		scheme string
+		width  int64
+	}{{"light", 1280}, {"dark", 1280}, {"dark", 390}} {
+		scheme := view.scheme + "-" + itoa(int(view.width))
+		if view.width == 390 {
+			do(t, ctx, 10*time.Second, colorScheme(view.scheme), chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+		} else {
+			do(t, ctx, 10*time.Second, colorScheme(view.scheme), chromedp.EmulateViewport(1280, 900))
+		}
 		do(t, ctx, 5*time.Second, chromedp.Focus(chromedp.ID("host")))
 		seen := map[string]bool{}
 		for range 60 {
