@@ -426,7 +426,7 @@ func (r *run) step(ctx context.Context, i int, st *lesson.Step) error {
 		case err != nil:
 			reason = err.Error()
 		default:
-			if reason = holdBack(st, a, r.sess != nil && r.sess.InData()); reason != "" {
+			if reason = holdBack(st, line, a, r.sess != nil && r.sess.InData()); reason != "" {
 				held = true
 				r.note("Not sent: %s.", reason)
 				break

@@ -183,9 +183,10 @@ var wrecking = []string{"QUIT", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "STARTTL
 
 // holdBack says why a typed line must not be sent at a typed step ("" to
 // send it): a line that would wreck the lesson. Other lines, right or
-// not, go to the real server.
-func holdBack(st *lesson.Step, a lesson.Action, inData bool) string {
-	if inData {
+// not, go to the real server. A line the step's accept: pattern allows
+// is the author's choice and always sent.
+func holdBack(st *lesson.Step, line string, a lesson.Action, inData bool) string {
+	if inData || st.Accept != "" && Glob(st.Accept, line) {
 		return ""
 	}
 	want := st.Action
