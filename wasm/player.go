@@ -207,9 +207,10 @@ func (p *player) typed(line string) bool {
 	if w != nil {
 		p.waiting = nil
 	}
+	ahead := w == nil && p.typeAhead(line)
 	p.mu.Unlock()
 	if w == nil {
-		return false
+		return ahead
 	}
 	w <- line
 	return true

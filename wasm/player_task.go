@@ -21,6 +21,21 @@ type doState struct {
 	hints int      // hints shown at it
 	shown bool     // "Show me" has filled the queue once
 	queue []string // lines "Show me" still has to type
+	// active is true while the student does the step; ahead holds lines
+	// typed while the engine was busy with the previous one (a port
+	// timing out), so that they go to the lesson, not to the terminal.
+	active bool
+	ahead  []string
+}
+
+// typeAhead keeps a line typed while a step the student does is busy;
+// it reports whether it kept it. p.mu is held.
+func (p *player) typeAhead(line string) bool {
+	if !p.running || !p.do.active {
+		return false
+	}
+	p.do.ahead = append(p.do.ahead, line)
+	return true
 }
 
 // linesTaken counts the lines the engine took at steps the student
@@ -75,6 +90,12 @@ func (p *player) typedStep(ctx context.Context, st *lesson.Step, attempt int) (s
 				return "", constError("the step's own answer did not satisfy it")
 			}
 			p.do.queue, p.do.shown = answerLines(st), true
+		}
+		if len(p.do.ahead) > 0 && !fast {
+			line := p.do.ahead[0]
+			p.do.ahead = p.do.ahead[1:]
+			p.mu.Unlock()
+			return line, nil
 		}
 		if len(p.do.queue) > 0 {
 			line := p.do.queue[0]
@@ -147,7 +168,7 @@ func (p *player) doEvent(ev scenarios.Event) {
 		doing := ev.Step.Mode == lesson.Typed || ev.Step.Mode == lesson.Task
 		p.mu.Lock()
 		fast := p.all || ev.Index < p.resumeTo
-		p.do = doState{step: ev.Index}
+		p.do = doState{step: ev.Index, active: doing && !fast}
 		p.mu.Unlock()
 		if exists(box) {
 			box.Set("hidden", !doing || fast)
@@ -161,6 +182,9 @@ func (p *player) doEvent(ev scenarios.Event) {
 			pred.Set("hidden", true)
 		}
 	case scenarios.StepPassed, scenarios.StepFailed, scenarios.LessonPassed, scenarios.LessonFailed:
+		p.mu.Lock()
+		p.do.active, p.do.ahead = false, nil
+		p.mu.Unlock()
 		if exists(box) {
 			box.Set("hidden", true)
 		}
