@@ -194,7 +194,7 @@ func TestTranslation(t *testing.T) {
 		t.Errorf("step 0: %+v", l.Steps[0])
 	}
 	// Untranslated steps fall back to English; the base is untouched.
-	if l.Steps[2].Narration != base.Steps[2].Narration || base.Steps[0].Hint(1) != "Type telnet mx.sandbox.test 25" {
+	if l.Steps[2].Narration != base.Steps[2].Narration || base.Steps[0].Hint(3) != "Type telnet mx.sandbox.test 25" {
 		t.Error("fallback or base changed")
 	}
 

@@ -77,10 +77,16 @@ func TestLessonHintsThenShowMe(t *testing.T) {
 	if n := eval[int](t, ctx, `document.querySelectorAll('#lesson-hints li').length`); n != 0 {
 		t.Errorf("%d hints shown before any was asked for", n)
 	}
-	do(t, ctx, 5*time.Second, chromedp.Click(chromedp.ID("lesson-hint-next")))
-	waitFor(t, ctx, "one hint", `document.querySelectorAll('#lesson-hints li').length === 1`, 10*time.Second)
-	if s := eval[string](t, ctx, `document.querySelector('[data-testid=lesson-hint-1]').textContent`); !contains(s, "telnet mx.sandbox.test 25") {
-		t.Errorf("hint 1 = %q", s)
+	// One hint per request, from a nudge to the near answer.
+	for i, want := range []string{"two things", "the door between mail servers is 25", "telnet mx.sandbox.test 25"} {
+		do(t, ctx, 5*time.Second, chromedp.Click(chromedp.ID("lesson-hint-next")))
+		waitFor(t, ctx, "hint "+itoa(i+1), `document.querySelectorAll('#lesson-hints li').length === `+itoa(i+1), 10*time.Second)
+		if s := eval[string](t, ctx, `document.querySelector('[data-testid=lesson-hint-`+itoa(i+1)+`]').textContent`); !contains(s, want) {
+			t.Errorf("hint %d = %q, want it to contain %q", i+1, s, want)
+		}
+	}
+	if !eval[bool](t, ctx, `document.getElementById('lesson-hint-next').disabled`) {
+		t.Error("the hint button is still enabled after the last hint")
 	}
 	do(t, ctx, 5*time.Second, chromedp.Click(chromedp.ID("lesson-show-me")))
 	waitFor(t, ctx, "the step passed", step+` === 'passed'`, 20*time.Second)
