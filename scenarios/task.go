@@ -48,6 +48,10 @@ func (r *run) task(ctx context.Context, i int, st *lesson.Step, fail func(string
 			}
 			r.track(a, out)
 			result = out.describe()
+			if out.err != nil && r.sess == nil && a.Kind == lesson.Send {
+				// Said where the student looks, as the terminal says it.
+				r.note("No connection is open: telnet HOST PORT first.")
+			}
 			if r.sess != nil && r.sess.InData() {
 				continue // message content: nothing to judge yet
 			}

@@ -132,11 +132,14 @@ solution: telnet smtp.relay.test 587
 	w := newWorld(t, nil)
 	rec := &recorder{}
 	e := newEngine(t, w, rec)
-	e.Input = &student{lines: []string{"telnet smtp.relay.test 587", "EHLO a.example", "check"}}
+	e.Input = &student{lines: []string{"EHLO early.example", "telnet smtp.relay.test 587", "EHLO a.example", "check"}}
 	err := e.Run(context.Background(), l)
 	var se *scenarios.StepError
 	if !errors.As(err, &se) || !strings.Contains(se.Reason, "expected the connection logged in as foo") || !strings.Contains(se.Reason, "expected TLS") {
 		t.Fatalf("got %v\n%s", err, rec.log())
+	}
+	if tr := rec.transcript(); !strings.Contains(tr, "No connection is open") {
+		t.Errorf("a command before any connection is not answered:\n%s", tr)
 	}
 
 	// The same task reached: STARTTLS, then AUTH.
