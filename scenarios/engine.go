@@ -59,17 +59,43 @@ type Input interface {
 	Typed(ctx context.Context, step *lesson.Step, attempt int) (string, error)
 }
 
-// PlayInput types each typed step's answer: the headless runner's input.
-// If the answer does not satisfy the step, the step fails.
+// Predictor is the optional part of an [Input] that answers a step's
+// prediction before the step plays: the index of the chosen
+// [lesson.Choice]. An Input without it skips predictions.
+type Predictor interface {
+	Predict(ctx context.Context, step *lesson.Step) (int, error)
+}
+
+// CheckLine is what an [Input] returns at a task step to have the state
+// judged now (the player's Check button, "check" typed in the terminal):
+// the mailbox is polled as a mailbox step polls it.
+const CheckLine = "check"
+
+// PlayInput types each typed step's answer and each task's solution
+// followed by a check, and answers predictions correctly: the headless
+// runner's input. If that does not satisfy the step, the step fails.
 type PlayInput struct{}
 
-// Typed returns the step's answer on the first try, an error after.
+// Typed returns the step's answer on the first try, an error after; at a
+// task, the solution's lines one per try, then a check.
 func (PlayInput) Typed(_ context.Context, st *lesson.Step, attempt int) (string, error) {
+	if st.Mode == lesson.Task {
+		switch {
+		case attempt <= len(st.Solution):
+			return st.Solution[attempt-1].Text, nil
+		case attempt == len(st.Solution)+1:
+			return CheckLine, nil
+		}
+		return "", errors.New("the task's own solution did not reach its goal")
+	}
 	if attempt > 1 {
 		return "", fmt.Errorf("the step's own answer %q did not satisfy it", st.Answer())
 	}
 	return st.Answer(), nil
 }
+
+// Predict chooses the correct answer.
+func (PlayInput) Predict(_ context.Context, st *lesson.Step) (int, error) { return st.Correct(), nil }
 
 // EventKind names a progress event.
 type EventKind int
@@ -80,6 +106,15 @@ const (
 	// StepRetry: a typed try did not satisfy the step; Reason says why
 	// and Hint is the step's hint. The engine waits for another try.
 	StepRetry
+	// StepPredicted: the student answered the step's prediction and the
+	// step has played. Choice is the answer's index, Correct whether it
+	// was right, Reason the chosen answer's line of why and Result the
+	// correct answer's.
+	StepPredicted
+	// TaskChecked: a task's state was judged after a line and the goal
+	// is not reached yet; Reason says what is missing. (An explicit check
+	// that fails is a StepRetry.)
+	TaskChecked
 	StepPassed
 	StepFailed
 	LessonPassed
@@ -94,6 +129,10 @@ func (k EventKind) String() string {
 		return "step-started"
 	case StepRetry:
 		return "step-retry"
+	case StepPredicted:
+		return "step-predicted"
+	case TaskChecked:
+		return "task-checked"
 	case StepPassed:
 		return "step-passed"
 	case StepFailed:
@@ -123,8 +162,16 @@ type Event struct {
 	Result string
 	// Reason says why a step failed or a try was wrong.
 	Reason string
-	Hint   string
-	At     time.Time
+	// Hint is the hint for this try: the first after the first wrong
+	// try, the next after the next (see [lesson.Step.Hint]).
+	Hint string
+	// Choice and Correct describe a prediction's answer.
+	Choice  int
+	Correct bool
+	// Held is true for a StepRetry whose line was not sent because it
+	// would wreck the lesson (Reason says why).
+	Held bool
+	At   time.Time
 }
 
 // StepError is the error of a lesson that failed at a step.
@@ -254,11 +301,26 @@ type run struct {
 	target  Target          // of sess
 	secure  bool            // sess has finished a TLS handshake
 	seen    map[string]bool // mailbox ids present before the lesson
+
+	// The state a task judges: the last reply on the current
+	// connection, its state and who logged in on it.
+	last *session.Reply
+	cur  ConnState
+	user string
+	// quiet keeps a task's check after each line out of the transcript.
+	quiet bool
 }
 
 // state reports a connection-state change to OnState and its note to
 // the transcript (unless note is false: the session has said it).
 func (r *run) state(c StateChange, note bool) {
+	r.cur = c.State
+	if c.State == StateConnecting {
+		r.last = nil
+	}
+	if c.State == StateConnecting || c.State == StateClosed {
+		r.user = ""
+	}
 	if r.e.OnState != nil {
 		r.e.OnState(c)
 	}
@@ -289,6 +351,9 @@ func (r *run) baseline(ctx context.Context) error {
 	need := false
 	for _, st := range r.l.Steps {
 		need = need || st.Action.Kind == lesson.Mailbox
+		for _, e := range st.Expect {
+			need = need || st.Mode == lesson.Task && (e.Kind == lesson.HasMessage || e.Kind == lesson.NoMessage)
+		}
 	}
 	if !need {
 		return nil
@@ -313,10 +378,24 @@ func (r *run) step(ctx context.Context, i int, st *lesson.Step) error {
 		r.event(Event{Kind: StepFailed, Index: i, Step: st, Reason: reason})
 		return &StepError{Lesson: r.l.Name, Index: i, Step: st.ID, Reason: reason}
 	}
+	if st.Mode == lesson.Task {
+		return r.task(ctx, i, st, fail)
+	}
 	if st.Mode != lesson.Typed {
+		choice, asked, err := r.predict(ctx, st)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fail("no answer to the prediction: " + err.Error())
+		}
 		out := r.do(ctx, st, st.Action)
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		r.track(st.Action, out)
+		if asked {
+			r.judge(i, st, choice)
 		}
 		if reason := r.check(st, out); reason != "" {
 			return fail(reason)
@@ -342,20 +421,27 @@ func (r *run) step(ctx context.Context, i int, st *lesson.Step) error {
 			// After 354 a typed line is message content, whatever it says.
 			a, err = lesson.Action{Kind: lesson.Send, Text: line, Command: line}, nil
 		}
+		held := false
 		switch {
 		case err != nil:
 			reason = err.Error()
-		case !accepts(st, line, a):
-			reason = fmt.Sprintf("this step needs a %s command", st.Action.Verb())
-			if st.Accept != "" {
-				reason = fmt.Sprintf("this step needs a line like %q", st.Accept)
-			}
 		default:
+			if reason = holdBack(st, line, a, r.sess != nil && r.sess.InData()); reason != "" {
+				held = true
+				r.note("Not sent: %s.", reason)
+				break
+			}
 			out := r.do(ctx, st, a)
 			if err := ctx.Err(); err != nil {
 				return err
 			}
+			r.track(a, out)
 			reason, result = r.check(st, out), out.describe()
+			if why := alternative(st, line, a); why != "" {
+				// A valid line, but not this step's: the server answered
+				// it; the step says why it wants its own.
+				reason = why
+			}
 		}
 		if reason == "" {
 			r.event(Event{Kind: StepPassed, Index: i, Step: st, Attempt: attempt, Typed: line, Result: result})
@@ -365,22 +451,8 @@ func (r *run) step(ctx context.Context, i int, st *lesson.Step) error {
 		if r.e.MaxAttempts > 0 && attempt >= r.e.MaxAttempts {
 			return fail(fmt.Sprintf("%s (after %d tries)", reason, attempt))
 		}
-		r.event(Event{Kind: StepRetry, Index: i, Step: st, Attempt: attempt, Typed: line, Result: result, Reason: reason, Hint: st.Hint})
+		r.event(Event{Kind: StepRetry, Index: i, Step: st, Attempt: attempt, Typed: line, Result: result, Reason: reason, Hint: st.Hint(attempt), Held: held})
 	}
-}
-
-// accepts decides whether a typed line may be sent at all: it must use
-// the step's command (or match its accept pattern), so that a stray QUIT
-// cannot wreck the connection the next steps need.
-func accepts(st *lesson.Step, line string, a lesson.Action) bool {
-	if st.Accept != "" {
-		return Glob(st.Accept, line)
-	}
-	want, got := st.Action.Verb(), a.Verb()
-	if want == "AUTH" && got == "AUTH" || want == got {
-		return true
-	}
-	return false
 }
 
 // Glob matches s against a pattern in which "*" matches any run of

@@ -289,7 +289,7 @@ func TestTypedStepsAndTLS(t *testing.T) {
 	rec := &recorder{}
 	e := newEngine(t, w, rec)
 	in := &script{lines: []string{
-		"QUIT",                // ehlo: not the command this step needs, not sent
+		"QUIT",                // ehlo: would end the connection, held back
 		"EHLO",                // ehlo: sent, 501 from go-smtp: wrong try
 		"ehlo laptop.example", // passes
 		"starttls",            // passes: typed STARTTLS runs the handshake
@@ -307,7 +307,7 @@ func TestTypedStepsAndTLS(t *testing.T) {
 		}
 	}
 	want := []string{
-		"ehlo: this step needs a EHLO command / hint: EHLO and a name",
+		"ehlo: QUIT would end the connection the next steps need; this step needs EHLO / hint: EHLO and a name",
 		"ehlo: expected reply 250, got ",
 		"auth: expected reply 235, got \"535 5.7.8 Error: authentication failed: authentication failure\" / hint: auth plain foo barbaz",
 	}

@@ -223,7 +223,9 @@ func (r *run) mailbox(ctx context.Context, st *lesson.Step, out *outcome) {
 			}
 		}
 		if done || waited >= r.e.MailboxWait {
-			r.note("Mailbox: %d new messages.", len(out.messages))
+			if !r.quiet {
+				r.note("Mailbox: %d new messages.", len(out.messages))
+			}
 			return
 		}
 		if err := r.e.Sleep(ctx, r.e.MailboxPoll); err != nil {

@@ -36,6 +36,7 @@ type player struct {
 	all      bool // answer every typed step at once
 	resumeTo int  // answer steps before this one at once
 	waiting  chan string
+	do       doState // the step the student is doing
 	cancel   context.CancelFunc
 	done     chan struct{} // closed when the current run ends
 }
@@ -64,6 +65,7 @@ func startPlayer(c *client) {
 	on(byID("lesson-play-all"), "click", false, func(js.Value) { p.start(true) })
 	on(byID("lesson-play-step"), "click", false, func(js.Value) { p.playStep() })
 	on(byID("lesson-restart"), "click", false, func(js.Value) { p.restart() })
+	p.wireDo()
 
 	saved := p.saved()
 	switch {
@@ -211,39 +213,18 @@ func (p *player) typed(line string) bool {
 	if w != nil {
 		p.waiting = nil
 	}
+	ahead := w == nil && p.typeAhead(line)
 	p.mu.Unlock()
 	if w == nil {
-		return false
+		return ahead
 	}
 	w <- line
 	return true
 }
 
-// Typed is the engine's scenarios.Input: it waits for the student, or
-// answers at once when asked to play.
+// Typed is the engine's scenarios.Input (see typedStep).
 func (p *player) Typed(ctx context.Context, st *lesson.Step, attempt int) (string, error) {
-	idx := p.index(st)
-	p.mu.Lock()
-	if p.all || idx < p.resumeTo {
-		p.mu.Unlock()
-		return st.Answer(), nil
-	}
-	w := make(chan string, 1)
-	p.waiting = w
-	p.mu.Unlock()
-	p.status("running", "Your turn: step "+strconv.Itoa(idx+1)+". Type in the terminal, or press “Play this step for me”.")
-	if in := byID("term-input"); exists(in) {
-		in.Set("placeholder", st.Answer())
-	}
-	select {
-	case line := <-w:
-		if line == "" {
-			line = st.Answer()
-		}
-		return line, nil
-	case <-ctx.Done():
-		return "", ctx.Err()
-	}
+	return p.typedStep(ctx, st, attempt)
 }
 
 // answerOf is a step's answer, "" without a step.
@@ -266,6 +247,7 @@ func (p *player) index(st *lesson.Step) int {
 // event shows the engine's progress on the page.
 func (p *player) event(ev scenarios.Event) {
 	hint := byID("lesson-hint")
+	p.doEvent(ev)
 	switch ev.Kind {
 	case scenarios.LessonStarted:
 		p.status("running", "Running")
@@ -277,7 +259,7 @@ func (p *player) event(ev scenarios.Event) {
 		p.mu.Lock()
 		fast := p.all || ev.Index < p.resumeTo
 		p.mu.Unlock()
-		if ev.Step.Mode != lesson.Typed && !fast {
+		if ev.Step.Mode == lesson.Played && !fast {
 			// Pace played steps so the narration can be followed.
 			time.Sleep(400 * time.Millisecond)
 		}

@@ -37,9 +37,12 @@ type lessonStep struct {
 	After     string
 	// Typed marks steps the student types (the player waits for them).
 	Typed bool
-	// Command is what the step types or plays.
+	// Task marks goal steps: the student reaches Goal any way.
+	Task bool
+	Goal string
+	// Command is what a played step sends (a typed step's answer is not
+	// shown before the student has tried).
 	Command string
-	Hint    string
 }
 
 // lessonCatalog lists the built-in lessons in course order.
@@ -70,8 +73,9 @@ func fromLesson(l *lesson.Lesson) lessonInfo {
 			Narration: markdown(s.Narration),
 			After:     markdown(s.After),
 			Typed:     s.Mode == lesson.Typed,
+			Task:      s.Mode == lesson.Task,
+			Goal:      s.Goal,
 			Command:   displayCommand(s.Action),
-			Hint:      s.Hint,
 		})
 	}
 	return info

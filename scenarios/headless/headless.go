@@ -168,10 +168,16 @@ func (r *Runner) play(ctx context.Context, api *httpapi.Client, pool *x509.CertP
 				mu.Lock()
 				reply = ""
 				mu.Unlock()
+			case scenarios.StepPredicted:
+				verdict := "right"
+				if !ev.Correct {
+					verdict = "wrong"
+				}
+				fmt.Fprintf(r.Out, "    predicted %q (%s): %s\n", ev.Typed, verdict, ev.Reason)
 			case scenarios.StepPassed:
-				fmt.Fprintf(r.Out, "    ok   %2d/%d %-22s %s -> %s%s\n", ev.Index+1, ev.Steps, ev.Step.ID, ev.Step.Action.Text, ev.Result, stateNote())
+				fmt.Fprintf(r.Out, "    ok   %2d/%d %-22s %s -> %s%s\n", ev.Index+1, ev.Steps, ev.Step.ID, stepText(ev.Step), ev.Result, stateNote())
 			case scenarios.StepFailed:
-				fmt.Fprintf(r.Out, "    FAIL %2d/%d %-22s %s: %s%s\n", ev.Index+1, ev.Steps, ev.Step.ID, ev.Step.Action.Text, ev.Reason, stateNote())
+				fmt.Fprintf(r.Out, "    FAIL %2d/%d %-22s %s: %s%s\n", ev.Index+1, ev.Steps, ev.Step.ID, stepText(ev.Step), ev.Reason, stateNote())
 				if g := gist(); g != "" {
 					fmt.Fprintf(r.Out, "         means: %s\n", g)
 				}
@@ -190,6 +196,18 @@ func (r *Runner) play(ctx context.Context, api *httpapi.Client, pool *x509.CertP
 		mu.Unlock()
 	}
 	return err
+}
+
+// stepText is what a step line names: the action, or a task's solution.
+func stepText(st *lesson.Step) string {
+	if st.Mode != lesson.Task {
+		return st.Action.Text
+	}
+	lines := make([]string, len(st.Solution))
+	for i, sl := range st.Solution {
+		lines[i] = sl.Text
+	}
+	return "task by its solution: " + strings.Join(lines, " / ")
 }
 
 // FormatLine writes a transcript line the way swaks does, with the marks

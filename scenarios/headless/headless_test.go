@@ -56,6 +56,13 @@ func TestBuiltinLessons(t *testing.T) {
 	if n := strings.Count(out.String(), "PASS "); n != len(scenarios.List()) {
 		t.Errorf("%d lessons passed of %d:\n%s", n, len(scenarios.List()), out.String())
 	}
+	// Predictions are answered (correctly) and printed; tasks are played
+	// by their solution.
+	for _, s := range []string{`predicted "Refused at once" (right)`, `predicted "Silence until a time-out" (right)`, "find-a-port            task by its solution: telnet smtp.relay.test 2525"} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("output lacks %q:\n%s", s, out.String())
+		}
+	}
 }
 
 // A failed expectation's reply is followed by its explanation's gist.

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -343,6 +344,22 @@ func parseExpect(text string) (Expect, error) {
 		}
 		e.TLSVersion = v
 		return e, nil
+	case f[0] == "state":
+		e.Kind = State
+		if len(f) != 2 || !slices.Contains(StateWords, strings.ToLower(f[1])) {
+			return e, fmt.Errorf("state needs one of %s: state tls", strings.Join(StateWords, ", "))
+		}
+		e.Word = strings.ToLower(f[1])
+		return e, nil
+	case f[0] == "authenticated":
+		e.Kind = Authenticated
+		if len(f) > 2 {
+			return e, errors.New("authenticated takes at most a user name: authenticated foo")
+		}
+		if len(f) == 2 {
+			e.Word = f[1]
+		}
+		return e, nil
 	case f[0] == "message" || f[0] == "no" && len(f) > 1 && f[1] == "message":
 		e.Kind = HasMessage
 		if f[0] == "no" {
@@ -353,7 +370,7 @@ func parseExpect(text string) (Expect, error) {
 		e.Match = m
 		return e, err
 	}
-	return e, fmt.Errorf("unknown expectation %q (want a reply code, refused, timed out, unknown host, silent, banner, capability, no capability, tls at least, closed, message or no message)", f[0])
+	return e, fmt.Errorf("unknown expectation %q (want a reply code, refused, timed out, unknown host, silent, banner, capability, no capability, tls at least, closed, message, no message, state or authenticated)", f[0])
 }
 
 var tlsVersions = map[string]uint16{

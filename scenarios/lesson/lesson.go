@@ -61,14 +61,25 @@ const (
 	// Typed steps wait for the student to type something that satisfies
 	// the expectations; the action is what "play it for me" sends.
 	Typed
+	// Task steps state a goal; the student uses the terminal freely and
+	// the step passes when its expectations hold on the state reached.
+	// The solution is what "Show me" and the headless runner type.
+	Task
 )
 
 func (m Mode) String() string {
-	if m == Typed {
+	switch m {
+	case Typed:
 		return "typed"
+	case Task:
+		return "task"
 	}
 	return "played"
 }
+
+// MaxHints is how many hints a step may give, from a nudge to a near
+// answer.
+const MaxHints = 3
 
 // Step is one step of a lesson.
 type Step struct {
@@ -83,14 +94,60 @@ type Step struct {
 	Action Action
 	Expect []Expect
 	Mode   Mode
-	// Hint is shown after a wrong try at a typed step.
-	Hint string
+	// Hints are shown one at a time, on request or after a wrong try,
+	// from a nudge to a near answer; at most MaxHints.
+	Hints []string
 	// Accept is a pattern a typed line must match before it is sent
 	// ("*" matches anything, case is ignored). Empty means the typed
 	// line must use the same command as the action.
 	Accept string
 	// Body holds the message text lines of a "message" action.
 	Body []string
+
+	// Goal is what a task step asks the student to reach.
+	Goal string
+	// Solution is a task's typed lines, in the terminal's grammar
+	// ([ParseTyped]): one route to the goal, which "Show me" types.
+	Solution []SolutionLine
+
+	// Predict is a question asked before a played step plays ("what
+	// will happen when ...?"); Choices are its answers, one correct.
+	Predict string
+	Choices []Choice
+}
+
+// SolutionLine is one typed line of a task's solution.
+type SolutionLine struct {
+	Text string
+	Line int
+}
+
+// Choice is one answer to a step's prediction, with the line of why shown
+// once the step has played.
+type Choice struct {
+	Text    string
+	Why     string
+	Correct bool
+	Line    int
+}
+
+// Hint returns the hint for the n-th request (from 1): each request
+// shows the next hint, the last one repeating; "" when there is none.
+func (s *Step) Hint(n int) string {
+	if len(s.Hints) == 0 || n < 1 {
+		return ""
+	}
+	return s.Hints[min(n, len(s.Hints))-1]
+}
+
+// Correct returns the index of the prediction's correct choice, or -1.
+func (s *Step) Correct() int {
+	for i, c := range s.Choices {
+		if c.Correct {
+			return i
+		}
+	}
+	return -1
 }
 
 // ActionKind names what a step does.
@@ -182,7 +239,14 @@ const (
 	Closed                             // closed
 	HasMessage                         // message KEY=VALUE...
 	NoMessage                          // no message KEY=VALUE...
+	// State and Authenticated judge the state a task reached.
+	State         // state connected|tls|closed|refused|timeout|silent|unknown
+	Authenticated // authenticated [USER]
 )
+
+// StateWords are the connection states a "state" expectation names: the
+// words of the engine's connection states.
+var StateWords = []string{"connecting", "connected", "silent", "tls", "closed", "refused", "timeout", "unknown"}
 
 // Expect is one expectation of a step. All of a step's must hold.
 type Expect struct {
@@ -209,6 +273,9 @@ type Expect struct {
 
 	// HasMessage, NoMessage
 	Match MessageMatch
+
+	// State: one of StateWords. Authenticated: the user, "" for anyone.
+	Word string
 }
 
 // MessageMatch selects mailbox messages; zero fields match anything.
@@ -243,6 +310,12 @@ func MatchesCode(pattern string, code int) bool {
 // which "play this step for me" types: the command itself for a send,
 // the action as written otherwise ("connect smtp.relay.test:587").
 func (s *Step) Answer() string {
+	if s.Mode == Task {
+		if len(s.Solution) == 0 {
+			return ""
+		}
+		return s.Solution[0].Text
+	}
 	if s.Action.Kind == Send {
 		return s.Action.Command
 	}

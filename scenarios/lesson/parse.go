@@ -1,6 +1,7 @@
 package lesson
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"regexp"
@@ -311,6 +312,7 @@ func (p Parser) checkProfile(s *source, line int, name string) {
 // block reads a step block's keys into st.
 func (p Parser) block(s *source, st *Step, sec *section) {
 	modeLine, acceptLine, badExpect := 0, 0, false
+	hintLine, predictLine, firstChoice, badMode := 0, 0, 0, false
 	for _, f := range sec.block {
 		switch f.key {
 		case "do":
@@ -340,19 +342,60 @@ func (p Parser) block(s *source, st *Step, sec *section) {
 				st.Mode = Played
 			case "typed":
 				st.Mode = Typed
+			case "task":
+				st.Mode = Task
 			default:
-				s.errorf(f.line, "mode %q: want typed or played", f.value)
+				s.errorf(f.line, "mode %q: want typed, task or played", f.value)
+				badMode = true
 			}
 		case "hint":
-			st.Hint = f.value
+			if len(st.Hints) == MaxHints {
+				s.errorf(f.line, "a step has at most %d hints, from a nudge to a near answer", MaxHints)
+				continue
+			}
+			if hintLine == 0 {
+				hintLine = f.line
+			}
+			st.Hints = append(st.Hints, f.value)
+		case "goal":
+			st.Goal = f.value
+		case "solution":
+			if _, err := ParseTyped(f.value); err != nil {
+				s.errorf(f.line, "solution: %v", err)
+			}
+			st.Solution = append(st.Solution, SolutionLine{Text: f.value, Line: f.line})
+		case "predict":
+			predictLine = f.line
+			st.Predict = f.value
+		case "choice":
+			if firstChoice == 0 {
+				firstChoice = f.line
+			}
+			c, err := parseChoice(f.value)
+			c.Line = f.line
+			if err != nil {
+				s.errorf(f.line, "%v", err)
+			}
+			st.Choices = append(st.Choices, c)
 		case "accept":
 			acceptLine = f.line
 			st.Accept = f.value
 		case "body":
 			st.Body = append(st.Body, f.value)
 		default:
-			s.errorf(f.line, "unknown step key %q (want do, expect, mode, hint, accept, body)", f.key)
+			s.errorf(f.line, "unknown step key %q (want do, expect, mode, hint, accept, body, goal, solution, predict, choice)", f.key)
 		}
+	}
+	p.prediction(s, st, sec, predictLine, firstChoice)
+	if st.Mode == Task {
+		p.task(s, st, sec, modeLine, badExpect)
+		return
+	}
+	if st.Goal != "" || len(st.Solution) > 0 {
+		s.errorf(sec.blockLine, "goal: and solution: belong to a task step (mode: task)")
+	}
+	if st.Mode == Played && hintLine != 0 && !badMode {
+		s.errorf(hintLine, "hints belong to typed and task steps")
 	}
 	a := st.Action
 	if a.Line == 0 {
@@ -368,7 +411,7 @@ func (p Parser) block(s *source, st *Step, sec *section) {
 		default:
 			s.errorf(modeLine, "a %s step cannot be typed: make it played", a.Kind)
 		}
-		if st.Hint == "" {
+		if len(st.Hints) == 0 {
 			s.errorf(modeLine, "a typed step needs a hint: shown after a wrong try")
 		}
 		if len(st.Expect) == 0 && !badExpect {
@@ -392,6 +435,89 @@ func (p Parser) block(s *source, st *Step, sec *section) {
 		s.errorf(a.Line, "send DATA leaves the message to type line by line: use a message action")
 	}
 	p.checkExpects(s, st, badExpect)
+}
+
+// taskExpects are the expectations a task judges on the state reached.
+var taskExpects = []ExpectKind{Reply, TLSAtLeast, HasMessage, NoMessage, State, Authenticated}
+
+// task checks a task step: a goal, state expectations and a solution
+// instead of an action.
+func (p Parser) task(s *source, st *Step, sec *section, modeLine int, badExpect bool) {
+	if st.Action.Line != 0 {
+		s.errorf(st.Action.Line, "a task has no do: the student acts; write its route as solution: lines")
+	}
+	if st.Goal == "" {
+		s.errorf(modeLine, "a task needs a goal: what the student should reach")
+	}
+	if len(st.Solution) == 0 {
+		s.errorf(modeLine, "a task needs a solution: the typed lines that \"Show me\" and the headless runner use")
+	}
+	if len(st.Expect) == 0 && !badExpect {
+		s.errorf(modeLine, "a task needs at least one state expectation (message, no message, a reply code, tls at least, state, authenticated)")
+	}
+	if st.Accept != "" {
+		s.errorf(sec.blockLine, "accept: only applies to typed steps")
+	}
+	for _, e := range st.Expect {
+		if !slices.Contains(taskExpects, e.Kind) {
+			s.errorf(e.Line, "expect %q cannot be judged on the state a task reached (use message, no message, a reply code, tls at least, state or authenticated)", e.Text)
+		}
+	}
+	for _, sl := range st.Solution {
+		if a, err := ParseTyped(sl.Text); err == nil {
+			if a.Kind == Connect && len(p.Hosts) > 0 && !slices.Contains(p.Hosts, a.Host) {
+				s.errorf(sl.Line, "solution: unknown host %q", a.Host)
+			}
+			if a.Kind == Profile {
+				p.checkProfile(s, sl.Line, a.ProfileName)
+			}
+		}
+	}
+}
+
+// prediction checks a step's question: played steps only, two choices
+// or more, exactly one correct, each with its line of why.
+func (p Parser) prediction(s *source, st *Step, sec *section, predictLine, firstChoice int) {
+	if predictLine == 0 {
+		if firstChoice != 0 {
+			s.errorf(firstChoice, "choice: without a predict: question")
+		}
+		return
+	}
+	if st.Mode != Played {
+		s.errorf(predictLine, "predict: belongs to a played step (the engine plays it once the student answered)")
+	}
+	if st.Predict == "" {
+		s.errorf(predictLine, "predict: needs a question")
+	}
+	if len(st.Choices) < 2 {
+		s.errorf(predictLine, "predict: needs at least two choice: lines")
+	}
+	n := 0
+	for _, c := range st.Choices {
+		if c.Correct {
+			n++
+		}
+	}
+	if n != 1 && len(st.Choices) >= 2 {
+		s.errorf(predictLine, "predict: mark exactly one choice correct with a leading \"*\" (%d marked)", n)
+	}
+}
+
+// parseChoice reads "[*] TEXT | WHY": a leading "*" marks the correct
+// answer, the text after "|" is the line of why.
+func parseChoice(v string) (Choice, error) {
+	var c Choice
+	v = strings.TrimSpace(v)
+	if rest, ok := strings.CutPrefix(v, "*"); ok {
+		c.Correct, v = true, strings.TrimSpace(rest)
+	}
+	text, why, ok := strings.Cut(v, "|")
+	c.Text, c.Why = strings.TrimSpace(text), strings.TrimSpace(why)
+	if !ok || c.Text == "" || c.Why == "" {
+		return c, errors.New(`choice: want "[*] ANSWER | WHY" (a leading * marks the correct one)`)
+	}
+	return c, nil
 }
 
 // connectOutcomes are the expectations that say what a connect does.
@@ -475,7 +601,28 @@ func (p Parser) flow(s *source, l *Lesson) {
 		case Profile:
 			connected = false
 		}
+		if st.Mode == Task {
+			// The student may end a task anywhere; the solution says
+			// where it usually leaves the connection.
+			connected = taskConnected(st, connected)
+		}
 	}
+}
+
+// taskConnected follows a task's solution: whether it leaves a
+// connection open.
+func taskConnected(st *Step, connected bool) bool {
+	for _, sl := range st.Solution {
+		a, err := ParseTyped(sl.Text)
+		switch {
+		case err != nil:
+		case a.Kind == Connect:
+			connected = true
+		case a.Kind == Close || a.Kind == Profile || a.Kind == Send && a.Verb() == "QUIT":
+			connected = false
+		}
+	}
+	return connected
 }
 
 func hasExpect(st *Step, k ExpectKind) bool {

@@ -43,7 +43,7 @@ func TestLintBrokenCopy(t *testing.T) {
 		{"hint: Type STARTTLS\n", "", "mode: typed\n```\n\n## Hello again", "a typed step needs a hint"},
 		{"## Hello again {#ehlo-tls}", "## Hello again {#ehlo}", "## Hello again {#ehlo}", `step id "ehlo" already used at line`},
 		{"expect: 535 5.7.8", "expect: capability AUTH", "expect: capability AUTH\n", "capability expectations check an EHLO reply"},
-		{"expect: 235 2.7.0\nmode: typed", "expect: 235 2.7.0\nmode: typing", "mode: typing", `mode "typing": want typed or played`},
+		{"expect: 235 2.7.0\nmode: typed", "expect: 235 2.7.0\nmode: typing", "mode: typing", `mode "typing": want typed, task or played`},
 		{"tls-version=1.2", "tls-ver=1.2", "tls-ver=1.2", `unknown key "tls-ver"`},
 		{"## Send a message {#send}", "## Send a message {#Send}", "{#Send}", `step id "Send": use lower-case`},
 		{"do: mailbox", "do: send NOOP", "do: send NOOP", "send: not connected here"},
@@ -190,11 +190,11 @@ func TestTranslation(t *testing.T) {
 	if l.Lang != "pt" || !strings.HasPrefix(l.Title, "Primeiro contato") || !strings.HasPrefix(l.Intro, "O endereço") {
 		t.Errorf("translated lesson: %q %q %q", l.Lang, l.Title, l.Intro)
 	}
-	if l.Steps[0].Hint != "Digite telnet mx.sandbox.test 25" || l.Steps[0].Action.Text != base.Steps[0].Action.Text {
+	if l.Steps[0].Hint(1) != "Digite telnet mx.sandbox.test 25" || l.Steps[0].Action.Text != base.Steps[0].Action.Text {
 		t.Errorf("step 0: %+v", l.Steps[0])
 	}
 	// Untranslated steps fall back to English; the base is untouched.
-	if l.Steps[2].Narration != base.Steps[2].Narration || base.Steps[0].Hint != "Type telnet mx.sandbox.test 25" {
+	if l.Steps[2].Narration != base.Steps[2].Narration || base.Steps[0].Hint(3) != "Type telnet mx.sandbox.test 25" {
 		t.Error("fallback or base changed")
 	}
 

@@ -16,7 +16,9 @@ type Translation struct {
 
 // StepText is one step's translated text.
 type StepText struct {
-	Title, Narration, After, Hint string
+	Title, Narration, After string
+	// Hints replace the step's hints when given, one hint: line each.
+	Hints []string
 }
 
 // ParseTranslation reads NAME.LANG.md. The file has the lesson's shape:
@@ -82,7 +84,7 @@ func ParseTranslation(file string, src []byte, base *Lesson) (*Translation, erro
 				s.errorf(f.line, "a translation's step block holds only hint:; %s: comes from %s.md", f.key, name)
 				continue
 			}
-			st.Hint = f.value
+			st.Hints = append(st.Hints, f.value)
 		}
 		t.Steps[sec.id] = st
 		prev = sec.id
@@ -111,7 +113,9 @@ func (l *Lesson) Translate(t *Translation) *Lesson {
 			cs.Title = pick(tt.Title, st.Title)
 			cs.Narration = pick(tt.Narration, st.Narration)
 			cs.After = pick(tt.After, st.After)
-			cs.Hint = pick(tt.Hint, st.Hint)
+			if len(tt.Hints) > 0 {
+				cs.Hints = tt.Hints
+			}
 		}
 		c.Steps[i] = &cs
 	}
