@@ -63,6 +63,7 @@ func main() {
 			f.Set("disabled", false)
 		}
 	}
+	c.ui.placeholder() // the page's own: a lesson shows no example command
 	setData(byID("terminal"), "ready", "true")
 	if pl := portlabJS(); exists(pl) && exists(pl.Get("clientReady")) {
 		pl.Call("clientReady")

@@ -133,14 +133,16 @@ func (p *player) typedStep(ctx context.Context, st *lesson.Step, attempt int) (s
 	}
 }
 
-// nextHint shows the step's next hint, one per request.
+// nextHint shows the step's next hint, one per request; a hint that
+// spells out the step's command makes it a button that fills the input.
 func (p *player) nextHint() {
 	p.mu.Lock()
 	if p.do.step < 0 || p.do.step >= len(p.l.Steps) {
 		p.mu.Unlock()
 		return
 	}
-	st := p.l.Steps[p.do.step]
+	idx := p.do.step
+	st := p.l.Steps[idx]
 	if p.do.hints >= len(st.Hints) {
 		p.mu.Unlock()
 		return
@@ -150,8 +152,9 @@ func (p *player) nextHint() {
 	p.mu.Unlock()
 	list := byID("lesson-hints")
 	if exists(list) {
-		li := elem("li", "lesson-hint-item", st.Hint(n))
+		li := elem("li", "lesson-hint-item", "")
 		li.Call("setAttribute", "data-testid", "lesson-hint-"+strconv.Itoa(n))
+		setHint(li, st.Hint(n), idx, answerOf(st)) // a command it spells out fills the input
 		list.Call("appendChild", li)
 	}
 	if n >= len(st.Hints) {

@@ -188,7 +188,7 @@ func (u *domUI) Notice(n term.Notice) {
 
 // placeholder shows a real line to type: a telnet command while no
 // connection is open, an SMTP command on one, and inside a message how
-// to end it.
+// to end it; in a lesson, no command at all.
 func (u *domUI) placeholder() {
 	if !exists(u.input) {
 		return
@@ -200,6 +200,11 @@ func (u *domUI) placeholder() {
 	case inData:
 		u.input.Set("placeholder", term.PlaceholderData)
 		setData(u.input, "mode", "data")
+	case data(document.Get("body"), "page") == "lesson":
+		// In a lesson an example command could be the step's answer,
+		// which the student finds before being told.
+		u.input.Set("placeholder", term.PlaceholderLesson)
+		setData(u.input, "mode", "command")
 	case open:
 		u.input.Set("placeholder", term.PlaceholderCommand)
 		setData(u.input, "mode", "command")

@@ -145,12 +145,15 @@ func checkLessonTool(t *testing.T, base string) {
 		t.Errorf("the transcript is a live region (aria-live|role = %s)", live)
 	}
 
-	// A command in the narration fills the input, and sends nothing.
-	cmd := `document.querySelector('#step-0 button.cmd-fill[data-cmd="telnet mx.sandbox.test 25"]')`
+	// A command in the narration fills the input, and sends nothing. (The
+	// first step's own answer is not in its narration: the student tries
+	// first; later narration shows commands.)
+	cmd := `document.querySelector('.steps button.cmd-fill')`
 	waitFor(t, ctx, "a command button", `!!`+cmd, 5*time.Second)
+	want := eval[string](t, ctx, cmd+`.dataset.cmd`)
 	lines := eval[int](t, ctx, `document.querySelectorAll('#transcript li').length`)
-	do(t, ctx, 5*time.Second, chromedp.Click(chromedp.CSS(`#step-0 button.cmd-fill`)))
-	waitFor(t, ctx, "the input filled", `document.getElementById('term-input').value === 'telnet mx.sandbox.test 25'`, 5*time.Second)
+	do(t, ctx, 5*time.Second, chromedp.Click(chromedp.CSS(`.steps button.cmd-fill`)))
+	waitFor(t, ctx, "the input filled", `document.getElementById('term-input').value === `+js(want), 5*time.Second)
 	if got := eval[string](t, ctx, `document.activeElement.id`); got != "term-input" {
 		t.Errorf("the focus is on %q after the command's click, want the input", got)
 	}
@@ -171,15 +174,17 @@ func checkLessonTool(t *testing.T, base string) {
 	waitFor(t, ctx, "the focus in the input after Start", `document.activeElement.id === 'term-input'`, 5*time.Second)
 	waitFor(t, ctx, "step 1 waits", `document.getElementById('step-0').dataset.state === 'current'`, 10*time.Second)
 
-	// A wrong try: the hint's command is a button too.
+	// The hints, one per request: the last spells the command out, as a
+	// button too.
 	eval[bool](t, ctx, `(document.getElementById('term-input').value = '') === ''`)
-	typeLine(t, ctx, "HELP ME")
-	waitFor(t, ctx, "the hint", `!document.getElementById('lesson-hint').hidden`, 20*time.Second)
-	if !eval[bool](t, ctx, `!!document.querySelector('#lesson-hint button.cmd-fill[data-cmd="telnet mx.sandbox.test 25"]')`) {
-		t.Errorf("the hint's command is not a button: %s", eval[string](t, ctx, `document.getElementById('lesson-hint').innerHTML`))
+	for i := 1; i <= 3; i++ {
+		do(t, ctx, 5*time.Second, chromedp.Click(chromedp.ID("lesson-hint-next")))
+		waitFor(t, ctx, "hint "+itoa(i), `document.querySelectorAll('#lesson-hints li').length === `+itoa(i), 10*time.Second)
 	}
-	eval[bool](t, ctx, `(document.getElementById('term-input').value = '') === ''`)
-	do(t, ctx, 5*time.Second, chromedp.Click(chromedp.CSS(`#lesson-hint button.cmd-fill`)))
+	if !eval[bool](t, ctx, `!!document.querySelector('#lesson-hints button.cmd-fill[data-cmd="telnet mx.sandbox.test 25"]')`) {
+		t.Errorf("the hint's command is not a button: %s", eval[string](t, ctx, `document.getElementById('lesson-hints').innerHTML`))
+	}
+	do(t, ctx, 5*time.Second, chromedp.Click(chromedp.CSS(`#lesson-hints button.cmd-fill`)))
 	waitFor(t, ctx, "the input filled from the hint", `document.getElementById('term-input').value === 'telnet mx.sandbox.test 25'`, 5*time.Second)
 	for _, scheme := range []string{"light", "dark"} {
 		for _, width := range []int64{1280, 390} {
@@ -191,7 +196,7 @@ func checkLessonTool(t *testing.T, base string) {
 			if w := eval[float64](t, ctx, `document.documentElement.scrollWidth`); w > float64(width)+10 {
 				t.Errorf("%s, %d px: the lesson is %v px wide", scheme, width, w)
 			}
-			do(t, ctx, 5*time.Second, chromedp.Focus(chromedp.CSS(`#lesson-hint button.cmd-fill`)))
+			do(t, ctx, 5*time.Second, chromedp.Focus(chromedp.CSS(`#lesson-hints button.cmd-fill`)))
 			elementShot(t, ctx, ".player", "hint-"+itoa(int(width))+"-"+scheme)
 			elementShot(t, ctx, "#step-0", "step-"+itoa(int(width))+"-"+scheme)
 		}

@@ -107,6 +107,7 @@ func Typeable(s string) bool {
 const (
 	PlaceholderIdle    = "telnet mx.sandbox.test 25"
 	PlaceholderCommand = "EHLO student.example"
+	PlaceholderLesson  = "Type your command (help lists them)"
 	PlaceholderData    = "message line; a line with a single . ends the message"
 )
 
