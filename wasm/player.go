@@ -16,6 +16,7 @@ import (
 	"github.com/portlab/portlab/scenarios/lesson"
 	"github.com/portlab/portlab/scenarios/session"
 	"github.com/portlab/portlab/scenarios/tunnel"
+	"github.com/portlab/portlab/wasm/internal/progress"
 	"github.com/portlab/portlab/wasm/internal/term"
 )
 
@@ -23,7 +24,8 @@ import (
 // as `portlab scenarios run`, dialling the same gateway. Typed steps wait
 // for the student's line in the terminal; "Play this step for me" types
 // the step's answer; "Play the whole lesson" (and ?autoplay=1) types every
-// answer. Progress is kept per lab in localStorage, so a reload resumes:
+// answer. Progress is kept per lesson in localStorage (not per lab: it is
+// the student's, and outlives any lab), so a reload resumes:
 // the steps passed before are replayed quickly (a live SMTP session cannot
 // survive the reload), then the student goes on where they were.
 type player struct {
@@ -39,6 +41,9 @@ type player struct {
 	do       doState // the step the student is doing
 	cancel   context.CancelFunc
 	done     chan struct{} // closed when the current run ends
+	// who did each step meant for the student, by step ID (see
+	// progress.Verdict): passed or only watched.
+	who map[string]string
 }
 
 func startPlayer(c *client) {
@@ -53,7 +58,7 @@ func startPlayer(c *client) {
 		c.ui.Line(term.Error("no lesson " + strconv.Quote(name)))
 		return
 	}
-	p := &player{c: c, l: l}
+	p := &player{c: c, l: l, who: map[string]string{}}
 	c.inputHook = p.typed
 	on(byID("lesson-start"), "click", false, func(js.Value) {
 		// The student answers in the terminal: the focus goes there.
@@ -68,14 +73,21 @@ func startPlayer(c *client) {
 	p.wireDo()
 
 	saved := p.saved()
+	for id, w := range saved.Steps {
+		p.who[id] = w
+	}
 	switch {
 	case data(document.Get("body"), "autoplay") == "1":
 		go p.start(true)
-	case saved.State == "passed":
+	case saved.State == progress.Passed || saved.State == progress.Watched:
 		for i := range l.Steps {
 			p.stepState(i, "passed", "")
 		}
-		p.status("passed", "Passed. Restart to play it again.")
+		if saved.State == progress.Passed {
+			p.status("passed", "Passed. Restart to play it again.")
+		} else {
+			p.status("watched", "Watched: the player did some of your steps. Restart to do them yourself.")
+		}
 		p.progress(len(l.Steps))
 	case saved.Step > 0 && saved.Step < len(l.Steps):
 		p.mu.Lock()
@@ -86,11 +98,13 @@ func startPlayer(c *client) {
 	}
 }
 
-// savedProgress is what localStorage keeps for a lesson in this lab.
+// savedProgress is what localStorage keeps for a lesson.
 type savedProgress struct {
 	Step  int    `json:"step"`
 	State string `json:"state"`
 	Total int    `json:"total"`
+	// Steps says who did each step meant for the student, by step ID.
+	Steps map[string]string `json:"steps"`
 }
 
 func (p *player) saved() savedProgress {
@@ -108,8 +122,14 @@ func (p *player) saved() savedProgress {
 }
 
 func (p *player) save(step int, state string) {
+	p.mu.Lock()
+	steps := map[string]any{}
+	for id, w := range p.who {
+		steps[id] = w
+	}
+	p.mu.Unlock()
 	if pl := portlabJS(); exists(pl) {
-		pl.Get("progress").Call("set", p.l.Name, map[string]any{"step": step, "state": state, "total": len(p.l.Steps)})
+		pl.Get("progress").Call("set", p.l.Name, map[string]any{"step": step, "state": state, "total": len(p.l.Steps), "steps": steps})
 	}
 	emit("portlab:progress", map[string]any{"type": "lesson", "lesson": p.l.Name, "step": step, "total": len(p.l.Steps), "state": state})
 }
@@ -173,6 +193,7 @@ func (p *player) restart() {
 		p.cancel()
 	}
 	p.resumeTo = 0
+	p.who = map[string]string{}
 	done := p.done
 	running := p.running
 	p.mu.Unlock()
@@ -272,6 +293,7 @@ func (p *player) event(ev scenarios.Event) {
 		hint.Set("hidden", false)
 		p.stepResult(ev.Index, ev.Result)
 	case scenarios.StepPassed:
+		p.record(ev.Index)
 		p.stepState(ev.Index, "passed", ev.Result)
 		p.progress(ev.Index + 1)
 		hint.Set("hidden", true)
@@ -284,15 +306,46 @@ func (p *player) event(ev scenarios.Event) {
 		setHint(hint, "Step "+strconv.Itoa(ev.Index+1)+" failed: "+ev.Reason, ev.Index, answerOf(ev.Step))
 		hint.Set("hidden", false)
 	case scenarios.LessonPassed:
-		p.c.ui.announce.Announce("Lesson passed.")
-		p.status("passed", "Passed: every step did what the lesson expected.")
-		p.save(len(p.l.Steps), "passed")
+		p.mu.Lock()
+		verdict := progress.Verdict(p.l, p.who)
+		p.mu.Unlock()
+		if verdict == progress.Passed {
+			p.c.ui.announce.Announce("Lesson passed.")
+			p.status("passed", "Passed: you did every step yourself.")
+		} else {
+			p.c.ui.announce.Announce("Lesson watched.")
+			p.status("watched", "Watched: every step ran, but the player did some of yours. Restart to do them yourself.")
+		}
+		p.save(len(p.l.Steps), verdict)
 		p.mu.Lock()
 		p.resumeTo = 0
 		p.mu.Unlock()
 	case scenarios.LessonFailed:
 		p.status("failed", "Failed at step "+strconv.Itoa(ev.Index+1)+": "+ev.Reason)
 		p.save(ev.Index, "failed")
+	}
+}
+
+// record notes who did step i, a step meant for the student, when it
+// passed: the player, "Show me", or the student with or without hints.
+// Steps replayed on resume keep what was recorded before the reload.
+func (p *player) record(i int) {
+	st := p.l.Steps[i]
+	if !progress.ForStudent(st) {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case i < p.resumeTo && p.who[st.ID] != "":
+	case p.all || i < p.resumeTo:
+		p.who[st.ID] = progress.Played
+	case p.do.step == i && p.do.shown:
+		p.who[st.ID] = progress.Shown
+	case p.do.step == i && p.do.hints > 0:
+		p.who[st.ID] = progress.Hint
+	default:
+		p.who[st.ID] = progress.Student
 	}
 }
 

@@ -249,6 +249,10 @@ func (p *player) Predict(ctx context.Context, st *lesson.Step) (int, error) {
 		select {
 		case line := <-w:
 			if line == "" {
+				// "Play this step": the answer was shown, not chosen.
+				p.mu.Lock()
+				p.do.shown = true
+				p.mu.Unlock()
 				return st.Correct(), nil
 			}
 			if n, err := strconv.Atoi(strings.TrimPrefix(line, "choice ")); err == nil && n >= 0 && n < len(st.Choices) {

@@ -16,6 +16,7 @@ func (s *site) routes() http.Handler {
 	mux.HandleFunc("GET /mailbox", s.page(s.mailbox))
 	mux.HandleFunc("GET /ports", s.page(s.ports))
 	mux.HandleFunc("GET /clients", s.page(s.clients))
+	mux.HandleFunc("GET /course", s.page(s.course))
 	mux.HandleFunc("GET /lessons/{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/#lessons", http.StatusFound)
 	})
@@ -116,6 +117,10 @@ func (s *site) mailbox(r *http.Request) (int, templ.Component) {
 
 func (s *site) ports(r *http.Request) (int, templ.Component) {
 	return http.StatusOK, portsPage(s.meta(r, "The four SMTP ports", "ports", false), portFacts)
+}
+
+func (s *site) course(r *http.Request) (int, templ.Component) {
+	return http.StatusOK, coursePage(s.meta(r, "Course map", "course", false), s.lessons)
 }
 
 func (s *site) clients(r *http.Request) (int, templ.Component) {

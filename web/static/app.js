@@ -18,6 +18,9 @@
 
   // ---- the lab -------------------------------------------------------------
   let labPromise = null;
+  // labReplaced is set when the kept lab was gone (expired, server
+  // restarted) and a new one took its place: the page says so.
+  let labReplaced = false;
 
   // api calls the JSON API; key, a lab's secret, goes as a bearer token
   // (only the lab's own routes need it).
@@ -50,6 +53,7 @@
         return lab;
       } catch (e) {
         if (!gone(e)) throw e;
+        labReplaced = true;
       }
     }
     // No profile: the server starts the lab on its profiles file's default.
@@ -100,6 +104,19 @@
     const panel = document.getElementById("lab");
     if (!panel) return;
     panel.dataset.state = "ready";
+    if (labReplaced) {
+      labReplaced = false;
+      let note = document.getElementById("lab-replaced");
+      if (!note) {
+        note = document.createElement("p");
+        note.id = "lab-replaced";
+        note.className = "notice lab-replaced";
+        note.setAttribute("role", "status");
+        note.dataset.testid = "lab-replaced";
+        panel.appendChild(note);
+      }
+      note.textContent = "Your previous lab had ended, so this is a new one. Your lesson progress is kept.";
+    }
     text("lab-id", l.id);
     text("lab-user", l.user || "—");
     text("lab-password", l.password || "—");
@@ -115,21 +132,45 @@
     if (el) el.textContent = value == null ? "" : String(value);
   }
 
-  // ---- lesson progress, kept per lab ------------------------------------
-  function progressKey(labID) { return "portlab.progress." + (labID || "none"); }
-  function currentLabID() { const l = load(LAB_KEY); return l && l.id; }
+  // ---- lesson progress, kept per lesson --------------------------------
+  // Progress is the student's, not the lab's: one key for every lab, so a
+  // new lab, an expired one or a server restart loses nothing. Each lesson
+  // keeps its step, its state, who did each step (steps) and its best
+  // finish (best: "passed" outlives a later replay that was only watched).
+  const PROGRESS_KEY = "portlab.progress";
+  // Progress kept per lab before ("portlab.progress.<lab>") joins the one key.
+  (function migrate() {
+    const all = load(PROGRESS_KEY) || {};
+    let moved = false;
+    for (let i = localStorage.length - 1; i >= 0; i--) {
+      const k = localStorage.key(i);
+      if (!k || k.indexOf(PROGRESS_KEY + ".") !== 0) continue;
+      const old = load(k) || {};
+      Object.keys(old).forEach(function (name) { if (!all[name]) all[name] = old[name]; });
+      localStorage.removeItem(k);
+      moved = true;
+    }
+    if (moved) save(PROGRESS_KEY, all);
+  })();
+  const RANK = { watched: 1, passed: 2 };
   const progress = {
-    all: function () { return load(progressKey(currentLabID())) || {}; },
+    all: function () { return load(PROGRESS_KEY) || {}; },
     get: function (lesson) { return progress.all()[lesson] || null; },
     set: function (lesson, value) {
       const all = progress.all();
-      all[lesson] = Object.assign({}, value, { updated: new Date().toISOString() });
-      save(progressKey(currentLabID()), all);
+      const prev = all[lesson] || {};
+      let best = prev.best;
+      if ((RANK[value.state] || 0) > (RANK[best] || 0)) best = value.state;
+      all[lesson] = Object.assign({}, value, { best: best, updated: new Date().toISOString() });
+      save(PROGRESS_KEY, all);
     },
+    // clear starts the lesson over; its best finish stays.
     clear: function (lesson) {
       const all = progress.all();
-      delete all[lesson];
-      save(progressKey(currentLabID()), all);
+      const best = all[lesson] && all[lesson].best;
+      if (best) all[lesson] = { best: best, step: 0, state: "new" };
+      else delete all[lesson];
+      save(PROGRESS_KEY, all);
     },
   };
 
@@ -139,10 +180,12 @@
       const name = el.dataset.testid.slice("progress-".length);
       const p = all[name];
       if (!p) return;
-      el.dataset.state = p.state || "started";
-      if (p.state === "passed") el.textContent = "passed";
-      else if (p.state === "failed") el.textContent = "failed at step " + ((p.step || 0) + 1);
-      else el.textContent = "step " + ((p.step || 0) + 1) + (p.total ? " of " + p.total : "");
+      const best = p.best || (RANK[p.state] ? p.state : "");
+      if (best === "passed" || p.state === "passed") { el.dataset.state = "passed"; el.textContent = "passed"; }
+      else if (p.state === "running" || p.state === "failed") {
+        el.dataset.state = p.state === "failed" ? "failed" : "started";
+        el.textContent = (p.state === "failed" ? "failed at step " : "step ") + ((p.step || 0) + 1) + (p.total && p.state !== "failed" ? " of " + p.total : "") + (best ? " (watched before)" : "");
+      } else if (best === "watched") { el.dataset.state = "watched"; el.textContent = "watched"; }
     });
   }
 
