@@ -42,7 +42,7 @@ addEventListener("message", (e) => {
 	has := func(cond string) string { return `window.events.some(e => ` + cond + `)` }
 	waitFor(t, ctx, "a lesson event", has(`e.type === "lesson"`), 60*time.Second)
 	waitFor(t, ctx, "a port event", has(`e.type === "port" && e.host === "smtp.relay.test" && e.port === 587`), 60*time.Second)
-	waitFor(t, ctx, "the lesson passed", has(`e.type === "lesson" && e.state === "passed"`), 120*time.Second)
+	waitFor(t, ctx, "the lesson played through", has(`e.type === "lesson" && e.state === "watched"`), 120*time.Second)
 	if !eval[bool](t, ctx, has(`e.type === "terminal" && e.state === "tls" && e.target === "smtp.relay.test:587"`)) {
 		t.Errorf("no terminal event names smtp.relay.test:587 after STARTTLS: %s", eval[string](t, ctx, `JSON.stringify(window.events.filter(e => e.type === "terminal"))`))
 	}

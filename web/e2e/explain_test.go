@@ -191,7 +191,7 @@ func checkLessonRepliesExplained(t *testing.T, base string) {
 	ctx := newBrowser(t)
 	navigate(t, ctx, base+"/lessons/first-contact?autoplay=1")
 	waitReady(t, ctx)
-	waitFor(t, ctx, "passed", `document.getElementById('scenario-status').dataset.state === 'passed'`, 90*time.Second)
+	waitFor(t, ctx, "played through", `document.getElementById('scenario-status').dataset.state === 'watched'`, 90*time.Second)
 	first := `document.querySelector('#transcript li[data-code="220"] button.reply')`
 	do(t, ctx, 10*time.Second, chromedp.Click(chromedp.CSS(`#transcript li[data-code="220"] button.reply`)))
 	waitFor(t, ctx, "the greeting explained", `!`+panelOf(first)+`.hidden && `+panelOf(first)+`.textContent.includes('The server is ready')`, 10*time.Second)

@@ -9,8 +9,9 @@ import (
 	"github.com/portlab/portlab/scenarios/lesson"
 )
 
-// Issue 5's browser checks: two lessons played to "passed" with
-// ?autoplay=1, one played by typing the student's commands.
+// Issue 5's browser checks: two lessons played through with ?autoplay=1
+// (watched: the player did the student's steps), one passed by typing the
+// student's commands.
 
 func TestLessonsAutoplay(t *testing.T) {
 	if testing.Short() {
@@ -26,14 +27,14 @@ func TestLessonsAutoplay(t *testing.T) {
 		t.Run(l.Name, func(t *testing.T) {
 			navigate(t, ctx, base+"/lessons/"+l.Name+"?autoplay=1")
 			waitReady(t, ctx)
-			waitFor(t, ctx, "passed", `document.getElementById('scenario-status').dataset.state === 'passed'`, 90*time.Second)
+			waitFor(t, ctx, "watched", `document.getElementById('scenario-status').dataset.state === 'watched'`, 90*time.Second)
 			screenshot(t, ctx, "passed")
-			// The progress is kept: a reload shows the lesson passed.
+			// The progress is kept: a reload shows the lesson watched.
 			navigate(t, ctx, base+"/lessons/"+l.Name)
 			waitReady(t, ctx)
-			waitFor(t, ctx, "passed after a reload", `document.getElementById('scenario-status').dataset.state === 'passed'`, 10*time.Second)
+			waitFor(t, ctx, "watched after a reload", `document.getElementById('scenario-status').dataset.state === 'watched'`, 10*time.Second)
 			navigate(t, ctx, base+"/")
-			waitFor(t, ctx, "home shows the progress", `document.querySelector('[data-testid=progress-`+l.Name+`]').dataset.state === 'passed'`, 10*time.Second)
+			waitFor(t, ctx, "home shows the progress", `document.querySelector('[data-testid=progress-`+l.Name+`]').dataset.state === 'watched'`, 10*time.Second)
 		})
 	}
 }
