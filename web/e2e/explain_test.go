@@ -99,22 +99,11 @@ func checkAuthBeforeStartTLSExplained(t *testing.T, base string) {
 	waitFor(t, ctx, "the panel, by Enter", `!`+panelOf(reply("530"))+`.hidden && `+panelOf(reply("530"))+`.textContent.includes('STARTTLS')`, 10*time.Second)
 
 	// The panel, looked at: light and dark, wide and narrow.
-	for _, scheme := range []string{"light", "dark"} {
-		for _, width := range []int64{1280, 390} {
-			if width == 390 {
-				do(t, ctx, 10*time.Second, colorScheme(scheme), chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
-			} else {
-				do(t, ctx, 10*time.Second, colorScheme(scheme), chromedp.EmulateViewport(1280, 900))
-			}
-			if w := eval[float64](t, ctx, `document.documentElement.scrollWidth`); w > float64(width)+10 {
-				t.Errorf("%s, %d px: the page is %v px wide", scheme, width, w)
-			}
-			// The transcript scrolled to the reply line, as opening it does.
-			eval[bool](t, ctx, `(() => { const tr = document.getElementById('transcript'), li = `+reply("530")+`.closest('li'); tr.scrollTop = li.offsetTop - tr.offsetTop; window.painted = false; requestAnimationFrame(() => requestAnimationFrame(() => { window.painted = true; })); return true; })()`)
-			waitFor(t, ctx, "a frame painted", `window.painted === true`, 5*time.Second)
-			screenshot(t, ctx, "explainer-"+itoa(int(width))+"-"+scheme)
-		}
-	}
+	views(t, ctx, func(scheme string, width int64) {
+		// The transcript scrolled to the reply line, as opening it does.
+		painted(t, ctx, `const tr = document.getElementById('transcript'), li = `+reply("530")+`.closest('li'); tr.scrollTop = li.offsetTop - tr.offsetTop`)
+		screenshot(t, ctx, "explainer-"+itoa(int(width))+"-"+scheme)
+	})
 }
 
 func checkTypoExplained(t *testing.T, base string) {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/portlab/portlab/server/sandbox"
@@ -200,3 +202,43 @@ func js(s string) string { return fmt.Sprintf("%q", s) }
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 func itoa(i int) string { return fmt.Sprint(i) }
+
+// views sets the page to light and dark at 1280 and 390 px in turn,
+// checks that nothing is wider than the screen, and calls look, which
+// takes that view's screenshots; it ends on light at 1280 px. Every page
+// a test changes is looked at these four ways.
+func views(t *testing.T, ctx context.Context, look func(scheme string, width int64)) {
+	t.Helper()
+	for _, scheme := range []string{"light", "dark"} {
+		for _, width := range []int64{1280, 390} {
+			if width == 390 {
+				do(t, ctx, 10*time.Second, colorScheme(scheme), chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+			} else {
+				do(t, ctx, 10*time.Second, colorScheme(scheme), chromedp.EmulateViewport(1280, 900))
+			}
+			if w := eval[float64](t, ctx, `document.documentElement.scrollWidth`); w > float64(width)+10 {
+				t.Errorf("%s, %d px: the page is %v px wide", scheme, width, w)
+			}
+			look(scheme, width)
+		}
+	}
+	do(t, ctx, 10*time.Second, colorScheme("light"), chromedp.EmulateViewport(1280, 900))
+}
+
+// painted runs a script that moves the page (a scroll), then waits for
+// two animation frames, so that a screenshot shows the page moved.
+func painted(t *testing.T, ctx context.Context, script string) {
+	t.Helper()
+	eval[bool](t, ctx, `(() => { `+script+`; window.painted = false; requestAnimationFrame(() => requestAnimationFrame(() => { window.painted = true; })); return true; })()`)
+	waitFor(t, ctx, "a frame painted", `window.painted === true`, 5*time.Second)
+}
+
+// colorScheme emulates prefers-color-scheme (light or dark).
+func colorScheme(scheme string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
+		})
+		return err
+	})
+}

@@ -78,16 +78,9 @@ func TestCourseMapPassedWatchedAndKept(t *testing.T) {
 	checkMap("after the lessons")
 
 	// Looked at: light and dark, wide and narrow.
-	for _, scheme := range []string{"light", "dark"} {
-		for _, w := range []int64{1280, 390} {
-			if w == 390 {
-				do(t, ctx, 10*time.Second, colorScheme(scheme), chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
-			} else {
-				do(t, ctx, 10*time.Second, colorScheme(scheme), chromedp.EmulateViewport(1280, 900))
-			}
-			screenshot(t, ctx, "course-map-"+scheme+"-"+itoa(int(w)))
-		}
-	}
+	views(t, ctx, func(scheme string, width int64) {
+		screenshot(t, ctx, "course-map-"+scheme+"-"+itoa(int(width)))
+	})
 	do(t, ctx, 10*time.Second, colorScheme("light"), chromedp.EmulateViewport(1280, 900))
 
 	// "Start a new lab" loses nothing.

@@ -99,23 +99,11 @@ func TestRouteDiagram(t *testing.T) {
 // and checks that nothing is wider than the screen.
 func looks(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	for _, scheme := range []string{"light", "dark"} {
-		for _, width := range []int64{1280, 390} {
-			if width == 390 {
-				do(t, ctx, 10*time.Second, colorScheme(scheme), chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
-			} else {
-				do(t, ctx, 10*time.Second, colorScheme(scheme), chromedp.EmulateViewport(1280, 900))
-			}
-			if w := eval[float64](t, ctx, `document.documentElement.scrollWidth`); w > float64(width)+10 {
-				t.Errorf("%s, %d px: the page is %v px wide", scheme, width, w)
-			}
-			eval[bool](t, ctx, `(() => { document.getElementById('route').scrollIntoView(); window.painted = false; requestAnimationFrame(() => requestAnimationFrame(() => { window.painted = true; })); return true; })()`)
-			waitFor(t, ctx, "a frame painted", `window.painted === true`, 5*time.Second)
-			screenshot(t, ctx, "route-"+name+"-"+itoa(int(width))+"-"+scheme)
-			elementShot(t, ctx, "#route", "route-only-"+name+"-"+itoa(int(width))+"-"+scheme)
-		}
-	}
-	do(t, ctx, 10*time.Second, colorScheme("light"), chromedp.EmulateViewport(1280, 900))
+	views(t, ctx, func(scheme string, width int64) {
+		painted(t, ctx, `document.getElementById('route').scrollIntoView()`)
+		screenshot(t, ctx, "route-"+name+"-"+itoa(int(width))+"-"+scheme)
+		elementShot(t, ctx, "#route", "route-only-"+name+"-"+itoa(int(width))+"-"+scheme)
+	})
 }
 
 // elementShot saves a screenshot of one element, to look at closely.

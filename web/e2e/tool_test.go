@@ -186,22 +186,11 @@ func checkLessonTool(t *testing.T, base string) {
 	}
 	do(t, ctx, 5*time.Second, chromedp.Click(chromedp.CSS(`#lesson-hints button.cmd-fill`)))
 	waitFor(t, ctx, "the input filled from the hint", `document.getElementById('term-input').value === 'telnet mx.sandbox.test 25'`, 5*time.Second)
-	for _, scheme := range []string{"light", "dark"} {
-		for _, width := range []int64{1280, 390} {
-			if width == 390 {
-				do(t, ctx, 10*time.Second, colorScheme(scheme), chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
-			} else {
-				do(t, ctx, 10*time.Second, colorScheme(scheme), chromedp.EmulateViewport(1280, 900))
-			}
-			if w := eval[float64](t, ctx, `document.documentElement.scrollWidth`); w > float64(width)+10 {
-				t.Errorf("%s, %d px: the lesson is %v px wide", scheme, width, w)
-			}
-			do(t, ctx, 5*time.Second, chromedp.Focus(chromedp.CSS(`#lesson-hints button.cmd-fill`)))
-			elementShot(t, ctx, ".player", "hint-"+itoa(int(width))+"-"+scheme)
-			elementShot(t, ctx, "#step-0", "step-"+itoa(int(width))+"-"+scheme)
-		}
-	}
-	do(t, ctx, 10*time.Second, colorScheme("light"), chromedp.EmulateViewport(1280, 900))
+	views(t, ctx, func(scheme string, width int64) {
+		do(t, ctx, 5*time.Second, chromedp.Focus(chromedp.CSS(`#lesson-hints button.cmd-fill`)))
+		elementShot(t, ctx, ".player", "hint-"+itoa(int(width))+"-"+scheme)
+		elementShot(t, ctx, "#step-0", "step-"+itoa(int(width))+"-"+scheme)
+	})
 
 	// The rest played at once.
 	do(t, ctx, 5*time.Second, chromedp.Click(chromedp.ID("lesson-play-all")))
@@ -291,19 +280,9 @@ func checkFocusRing(t *testing.T, base string) {
 		}
 	}
 	// Looked at: the tools and the secondary Disconnect, wide and narrow.
-	for _, scheme := range []string{"light", "dark"} {
-		for _, width := range []int64{1280, 390} {
-			if width == 390 {
-				do(t, ctx, 10*time.Second, colorScheme(scheme), chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
-			} else {
-				do(t, ctx, 10*time.Second, colorScheme(scheme), chromedp.EmulateViewport(1280, 900))
-			}
-			if w := eval[float64](t, ctx, `document.documentElement.scrollWidth`); w > float64(width)+10 {
-				t.Errorf("%s, %d px: the page is %v px wide", scheme, width, w)
-			}
-			do(t, ctx, 5*time.Second, chromedp.Focus(chromedp.ID("transcript-copy")))
-			screenshot(t, ctx, "tools-"+itoa(int(width))+"-"+scheme)
-			elementShot(t, ctx, "#terminal", "terminal-"+itoa(int(width))+"-"+scheme)
-		}
-	}
+	views(t, ctx, func(scheme string, width int64) {
+		do(t, ctx, 5*time.Second, chromedp.Focus(chromedp.ID("transcript-copy")))
+		screenshot(t, ctx, "tools-"+itoa(int(width))+"-"+scheme)
+		elementShot(t, ctx, "#terminal", "terminal-"+itoa(int(width))+"-"+scheme)
+	})
 }
