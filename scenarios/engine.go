@@ -405,28 +405,18 @@ func (r *run) step(ctx context.Context, i int, st *lesson.Step) error {
 	}
 	last := ""
 	for attempt := 1; ; attempt++ {
-		line, err := r.e.Input.Typed(ctx, st, attempt)
+		line, err := r.typed(ctx, st, attempt, last, fail)
 		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if last != "" {
-				return fail(last)
-			}
-			return fail("no input: " + err.Error())
+			return err
 		}
 		var reason, result string
-		a, err := lesson.ParseTyped(line)
-		if r.sess != nil && r.sess.InData() {
-			// After 354 a typed line is message content, whatever it says.
-			a, err = lesson.Action{Kind: lesson.Send, Text: line, Command: line}, nil
-		}
+		a, err := r.parse(line)
 		held := false
 		switch {
 		case err != nil:
 			reason = err.Error()
 		default:
-			if reason = holdBack(st, line, a, r.sess != nil && r.sess.InData()); reason != "" {
+			if reason = holdBack(st, line, a, r.inData()); reason != "" {
 				held = true
 				r.note("Not sent: %s.", reason)
 				break
@@ -454,6 +444,35 @@ func (r *run) step(ctx context.Context, i int, st *lesson.Step) error {
 		r.event(Event{Kind: StepRetry, Index: i, Step: st, Attempt: attempt, Typed: line, Result: result, Reason: reason, Hint: st.Hint(attempt), Held: held})
 	}
 }
+
+// typed reads the student's next line at st. When the input ends, the
+// step fails with the last reason it gave, if any; err is then what the
+// caller returns.
+func (r *run) typed(ctx context.Context, st *lesson.Step, attempt int, last string, fail func(string) error) (string, error) {
+	line, err := r.e.Input.Typed(ctx, st, attempt)
+	if err == nil {
+		return line, nil
+	}
+	if ctx.Err() != nil {
+		return "", ctx.Err()
+	}
+	if last != "" {
+		return "", fail(last)
+	}
+	return "", fail("no input: " + err.Error())
+}
+
+// parse reads a typed line with the one grammar; after 354 a line is
+// message content, whatever it says.
+func (r *run) parse(line string) (lesson.Action, error) {
+	if r.inData() {
+		return lesson.Action{Kind: lesson.Send, Text: line, Command: line}, nil
+	}
+	return lesson.ParseTyped(line)
+}
+
+// inData reports whether the open session is inside a message (after 354).
+func (r *run) inData() bool { return r.sess != nil && r.sess.InData() }
 
 // Glob matches s against a pattern in which "*" matches any run of
 // characters, ignoring case.

@@ -17,23 +17,14 @@ import (
 func (r *run) task(ctx context.Context, i int, st *lesson.Step, fail func(string) error) error {
 	last := ""
 	for attempt := 1; ; attempt++ {
-		line, err := r.e.Input.Typed(ctx, st, attempt)
+		line, err := r.typed(ctx, st, attempt, last, fail)
 		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if last != "" {
-				return fail(last)
-			}
-			return fail("no input: " + err.Error())
+			return err
 		}
 		explicit := strings.EqualFold(strings.TrimSpace(line), CheckLine)
 		result := ""
 		if !explicit {
-			a, err := lesson.ParseTyped(line)
-			if r.sess != nil && r.sess.InData() {
-				a, err = lesson.Action{Kind: lesson.Send, Text: line, Command: line}, nil
-			}
+			a, err := r.parse(line)
 			if err == nil && a.Kind == lesson.Profile {
 				err = errors.New("the network is this lesson's: a task keeps its profile")
 			}
@@ -52,7 +43,7 @@ func (r *run) task(ctx context.Context, i int, st *lesson.Step, fail func(string
 				// Said where the student looks, as the terminal says it.
 				r.note("No connection is open: telnet HOST PORT first.")
 			}
-			if r.sess != nil && r.sess.InData() {
+			if r.inData() {
 				continue // message content: nothing to judge yet
 			}
 		}
