@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/portlab/portlab/server/internal/httpguard"
+
 	"github.com/portlab/portlab/server/events"
 	"github.com/portlab/portlab/server/lab"
 	"github.com/portlab/portlab/server/mailbox"
@@ -217,7 +219,7 @@ func (a *API) createLab(w http.ResponseWriter, r *http.Request) {
 	if !readBody(w, r, &b) {
 		return
 	}
-	l, err := a.cfg.Labs.Create(remoteAddr(r), b.Profile)
+	l, err := a.cfg.Labs.Create(httpguard.ClientAddr(r.RemoteAddr), b.Profile)
 	if err != nil {
 		labError(w, err)
 		return
@@ -299,7 +301,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := l.ID
-	client := remoteAddr(r)
+	client := httpguard.ClientAddr(r.RemoteAddr)
 	if !a.openStream(id, client) {
 		writeError(w, http.StatusTooManyRequests, "too many live views of this lab or from this address; close some tabs")
 		return
@@ -362,14 +364,6 @@ func (a *API) closeStream(id string, client netip.Addr) {
 		delete(a.clients, client)
 	}
 	a.total--
-}
-
-func remoteAddr(r *http.Request) netip.Addr {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
 }
 
 // ProfileInfo is a profile as the pages list it.

@@ -23,6 +23,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/portlab/portlab/server/internal/httpguard"
+
 	"github.com/coder/websocket"
 
 	"github.com/portlab/portlab/scenarios/tunnel"
@@ -118,7 +120,7 @@ func cutReason(reason string) string {
 }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	client := remoteAddr(r)
+	client := httpguard.ClientAddr(r.RemoteAddr)
 	// (The server's request time-outs do not reach the tunnel: net/http
 	// clears a connection's deadlines when Accept hijacks it.)
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
@@ -177,19 +179,16 @@ func (g *Gateway) admit(labID string, addr netip.Addr) (func(), bool) {
 	}
 	g.perLab[labID]++
 	g.perAddr[addr]++
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			g.mu.Lock()
-			defer g.mu.Unlock()
-			if g.perLab[labID]--; g.perLab[labID] <= 0 {
-				delete(g.perLab, labID)
-			}
-			if g.perAddr[addr]--; g.perAddr[addr] <= 0 {
-				delete(g.perAddr, addr)
-			}
-		})
-	}, true
+	return sync.OnceFunc(func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if g.perLab[labID]--; g.perLab[labID] <= 0 {
+			delete(g.perLab, labID)
+		}
+		if g.perAddr[addr]--; g.perAddr[addr] <= 0 {
+			delete(g.perAddr, addr)
+		}
+	}), true
 }
 
 // dial carries out netsim's outcome for the tunnel: a close code for a
@@ -238,14 +237,13 @@ func (g *Gateway) dial(c *websocket.Conn, t tunnel.Target, l lab.Lab, p *netsim.
 		Conn: websocket.NetConn(ctx, c, websocket.MessageBinary), ws: c, ctx: ctx, max: g.cfg.MaxMessage, release: release,
 		msgs: make(chan message), done: make(chan struct{}),
 	}
-	nc := &tunnelConn{Conn: wm, release: release}
 	// NetConn lifts the read limit; wholeMessages bounds a message itself
 	// (the library's limit, one byte above, is only a backstop), so that
 	// it frees the tunnel's slot before the client sees the close.
 	c.SetReadLimit(g.cfg.MaxMessage + 1)
-	var server net.Conn = nc
+	var server net.Conn = wm
 	if len(o.Effects) > 0 {
-		server = middlebox(nc, o)
+		server = middlebox(wm, o)
 	}
 	if !o.Door.Service.IsSMTP() {
 		go g.banner(server, o.Door)
@@ -327,16 +325,6 @@ func (g *Gateway) publish(labID, host string, port int, text string) {
 	g.cfg.Bus.Publish(events.Event{Time: time.Now(), Kind: events.Dial, Lab: labID, Host: host, Port: port, Text: text})
 }
 
-// tunnelConn releases the tunnel's slots when the relay closes it.
-type tunnelConn struct {
-	net.Conn
-	release func()
-}
-
-func (c *tunnelConn) Close() error {
-	c.release()
-	return c.Conn.Close()
-}
 
 // wholeMessages reads the tunnel one whole message at a time, so a
 // message over the read limit is refused (1009) before any of it reaches
@@ -465,8 +453,10 @@ func (c *wholeMessages) read() ([]byte, error) {
 	return data, nil
 }
 
-// Close ends the tunnel and the background reader.
+// Close gives the tunnel's slots back and ends the tunnel and the
+// background reader.
 func (c *wholeMessages) Close() error {
+	c.release()
 	c.closeOne.Do(func() { close(c.done) })
 	return c.Conn.Close()
 }
@@ -483,12 +473,4 @@ func (c *wholeMessages) SetReadDeadline(t time.Time) error {
 func (c *wholeMessages) SetDeadline(t time.Time) error {
 	c.SetReadDeadline(t)
 	return c.Conn.SetWriteDeadline(t)
-}
-
-func remoteAddr(r *http.Request) netip.Addr {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
 }

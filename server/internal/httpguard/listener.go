@@ -60,7 +60,7 @@ func (l *listener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		addr := clientAddr(c)
+		addr := ClientAddr(c.RemoteAddr().String())
 		if why := l.admit(addr); why != "" {
 			l.refuse(c, why)
 			continue
@@ -132,8 +132,11 @@ func (c *conn) Close() error {
 	return c.Conn.Close()
 }
 
-func clientAddr(c net.Conn) netip.Addr {
-	ap, err := netip.ParseAddrPort(c.RemoteAddr().String())
+// ClientAddr is the real client's address of a connection or a request
+// (its RemoteAddr, "ip:port"), unmapped from IPv4-in-IPv6; limits are keyed
+// on it. The zero Addr when it cannot be read.
+func ClientAddr(remote string) netip.Addr {
+	ap, err := netip.ParseAddrPort(remote)
 	if err != nil {
 		return netip.Addr{}
 	}
