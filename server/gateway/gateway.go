@@ -325,7 +325,6 @@ func (g *Gateway) publish(labID, host string, port int, text string) {
 	g.cfg.Bus.Publish(events.Event{Time: time.Now(), Kind: events.Dial, Lab: labID, Host: host, Port: port, Text: text})
 }
 
-
 // wholeMessages reads the tunnel one whole message at a time, so a
 // message over the read limit is refused (1009) before any of it reaches
 // the relay: websocket.NetConn streams a message as it arrives, and the

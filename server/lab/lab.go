@@ -167,18 +167,6 @@ func (m *Manager) Open(id, key string) (Lab, error) {
 	return view(l), nil
 }
 
-// Get returns a lab and counts the access as activity.
-func (m *Manager) Get(id string) (Lab, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	l, ok := m.labs[id]
-	if !ok || m.expired(l) {
-		return Lab{}, ErrNotFound
-	}
-	m.touch(l)
-	return view(l), nil
-}
-
 // Touch records activity in a lab (a connection, a mailbox read).
 func (m *Manager) Touch(id string) {
 	m.mu.Lock()

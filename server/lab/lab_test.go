@@ -39,23 +39,23 @@ func TestLabLifecycle(t *testing.T) {
 	}
 	// Activity keeps a lab alive; an hour of silence ends it.
 	c.t = c.t.Add(50 * time.Minute)
-	if _, err := m.Get(l.ID); err != nil {
+	if _, err := m.Open(l.ID, l.Key); err != nil {
 		t.Fatal(err)
 	}
 	c.t = c.t.Add(50 * time.Minute)
 	m.Sweep()
-	if _, err := m.Get(l.ID); err != nil {
+	if _, err := m.Open(l.ID, l.Key); err != nil {
 		t.Fatalf("lab touched 50 minutes ago expired: %v", err)
 	}
 	c.t = c.t.Add(61 * time.Minute)
-	if _, err := m.Get(l.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := m.Open(l.ID, l.Key); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("idle lab still there: %v", err)
 	}
 	m.Sweep()
 	if len(expired) != 1 || expired[0] != l.ID {
 		t.Errorf("expired = %v", expired)
 	}
-	if _, err := m.Get(Classroom); err != nil {
+	if _, err := m.Open(Classroom, ""); err != nil {
 		t.Errorf("the classroom expired: %v", err)
 	}
 }
@@ -143,9 +143,6 @@ func TestLabKey(t *testing.T) {
 	}
 	if got.Key != "" {
 		t.Error("Open returns the key again")
-	}
-	if g, _ := m.Get(l.ID); g.Key != "" {
-		t.Error("Get returns the key")
 	}
 	if _, err := m.Open(Classroom, ""); err != nil {
 		t.Errorf("the classroom is readable without a key: %v", err)

@@ -378,14 +378,8 @@ func (s *Sandbox) Bus() *events.Bus { return s.bus }
 // World is the simulated hosts.
 func (s *Sandbox) World() *world.World { return s.world }
 
-// Profiles is the network profiles.
-func (s *Sandbox) Profiles() *netsim.Set { return s.profiles }
-
 // Labs is the lab manager.
 func (s *Sandbox) Labs() *lab.Manager { return s.labs }
-
-// Relay is the relay behind every listener and tunnel.
-func (s *Sandbox) Relay() *relay.Relay { return s.relay }
 
 // Lab opens a lab under a network profile ("" for the default), as a
 // page does through the API, for the loopback client.
