@@ -239,7 +239,7 @@ func (r *Relay) door(d Door) (*door, error) {
 	srv := smtp.NewServer(smtp.BackendFunc(dr.newSession))
 	srv.Domain = d.Host
 	lim := r.policy.Limits
-	srv.ReadTimeout = 0 // the wire times out every read itself (timedReader)
+	srv.ReadTimeout = 0 // the wire times out every read itself (transport.Read, tls.go)
 	srv.WriteTimeout = time.Minute
 	srv.MaxMessageBytes = r.maxMessage
 	srv.MaxRecipients = lim.MaxRecipients

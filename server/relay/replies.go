@@ -43,13 +43,16 @@ var (
 
 // Replies the connection layer writes itself, as raw lines. Those with %s
 // take the door's host name first, as Postfix puts $myhostname there.
+// Every text here but lineLineTooLong stands in Postfix 3.7's smtpd as
+// written (`strings /usr/lib/postfix/sbin/smtpd` on the reference that
+// ../shared/tools/postfix-reference.sh installs).
 const (
-	lineReadyTLS      = "220 2.0.0 Ready to start TLS"
+	lineReadyTLS      = "220 2.0.0 Ready to start TLS"             // RFC 3207 §4
 	lineTLSActive     = "554 5.5.1 Error: TLS already active"      // RFC 3207 §4
 	lineNoTLS         = "502 5.5.1 Error: command not implemented" // STARTTLS where TLS is not offered
 	lineNotRecognized = "500 5.5.2 Error: command not recognized"  // RFC 5321 §4.2.4; Postfix for every unknown verb (HELP, EXPN, XXXXXXXX)
 	lineSendHelo      = "503 5.5.1 Error: send HELO/EHLO first"    // RFC 3207 §4.2: after TLS, EHLO again
-	lineLineTooLong   = "500 5.5.2 Error: line too long"           // RFC 5321 §4.5.3.1.4
+	lineLineTooLong   = "500 5.5.2 Error: line too long"           // RFC 5321 §4.5.3.1.4; portlab's words, not in Postfix's smtpd
 	// Postfix smtpd_hard_error_limit.
 	lineTooManyErrorsFm = "421 4.7.0 %s Error: too many errors"
 	// Postfix smtpd_client_connection_count_limit (anvil), per client address.
@@ -190,9 +193,8 @@ var rewrites = []struct{ from, to string }{
 	// A response that is not base64, or that the mechanism cannot parse
 	// (go-smtp and go-sasl say 454 4.7.0 with their own words).
 	{authBrokenPrefix, "535 5.7.8 Error: authentication failed: bad protocol / cancel"},
-	{"501 5.5.4 Unable to parse SIZE", lineBadSize},
 	{"501 5.0.0 Negotiation cancelled", "501 5.7.0 Authentication aborted"},
-	{"552 5.3.4 Max", "552 5.3.4 Message size exceeds fixed limit"},
+	{"552 5.3.4 Max", lineSizeTooBig},
 	{"452 4.5.3 Maximum limit", "452 4.5.3 Error: too many recipients"},
 	{"502 5.5.1 ", "502 5.5.1 Error: command not implemented"},
 	{"500 5.5.2 Syntax errors", lineNotRecognized},
