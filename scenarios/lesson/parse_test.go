@@ -190,7 +190,7 @@ func TestTranslation(t *testing.T) {
 	if l.Lang != "pt" || !strings.HasPrefix(l.Title, "Primeiro contato") || !strings.HasPrefix(l.Intro, "O endereço") {
 		t.Errorf("translated lesson: %q %q %q", l.Lang, l.Title, l.Intro)
 	}
-	if l.Steps[0].Hint(1) != "Digite telnet mx.sandbox.test 25" || l.Steps[0].Action.Text != base.Steps[0].Action.Text {
+	if l.Steps[0].Hint(3) != "Digite telnet mx.sandbox.test 25" || !strings.HasPrefix(l.Steps[0].Hint(1), "O telnet recebe") || l.Steps[0].Action.Text != base.Steps[0].Action.Text {
 		t.Errorf("step 0: %+v", l.Steps[0])
 	}
 	// Untranslated steps fall back to English; the base is untouched.
