@@ -202,6 +202,7 @@ func (r *run) compose(st *lesson.Step, a lesson.Action) []byte {
 
 // mailbox polls until every "message" expectation is met or MailboxWait
 // has been spent; "no message" expectations are judged on the last read.
+// A quiet run (a task judged after a reply) reads once and says nothing.
 func (r *run) mailbox(ctx context.Context, st *lesson.Step, out *outcome) {
 	var waited time.Duration
 	for {
@@ -222,7 +223,7 @@ func (r *run) mailbox(ctx context.Context, st *lesson.Step, out *outcome) {
 				done = false
 			}
 		}
-		if done || waited >= r.e.MailboxWait {
+		if done || r.quiet || waited >= r.e.MailboxWait {
 			if !r.quiet {
 				r.note("Mailbox: %d new messages.", len(out.messages))
 			}

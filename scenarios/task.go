@@ -123,12 +123,9 @@ func (r *run) judgeState(ctx context.Context, st *lesson.Step, wait bool) (strin
 	if mail {
 		poll := *st
 		poll.Expect = rest
-		wait0 := r.e.MailboxWait
-		if !wait {
-			r.e.MailboxWait, r.quiet = 0, true
-		}
+		r.quiet = !wait // one quiet read; the Engine's settings stay as they are
 		r.mailbox(ctx, &poll, out)
-		r.e.MailboxWait, r.quiet = wait0, false
+		r.quiet = false
 		if out.err != nil {
 			return "", out.err
 		}
