@@ -203,10 +203,7 @@ func (p *player) restart() {
 	if pl := portlabJS(); exists(pl) {
 		pl.Get("progress").Call("clear", p.l.Name)
 	}
-	for i := range p.l.Steps {
-		p.stepState(i, "pending", "")
-	}
-	p.progress(0)
+	p.progress(0) // start sets every step back to pending
 	p.status("idle", "Not started")
 	p.start(false)
 }
