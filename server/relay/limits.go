@@ -64,17 +64,14 @@ func (c *clientLimits) connect(addr netip.Addr) (func(), refusal) {
 	}
 	c.conn[addr]++
 	c.open++
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			c.open--
-			if c.conn[addr]--; c.conn[addr] <= 0 {
-				delete(c.conn, addr)
-			}
-		})
-	}, admitted
+	return sync.OnceFunc(func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.open--
+		if c.conn[addr]--; c.conn[addr] <= 0 {
+			delete(c.conn, addr)
+		}
+	}), admitted
 }
 
 // AUTH failures slow a client down rather than lock it out: after
