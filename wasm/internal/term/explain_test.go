@@ -38,13 +38,7 @@ func (r *recorder) index(mark, text string) int {
 // Each reply's last line carries the command it answers and the door's
 // role; the other lines of a multi-line reply are part of it.
 func TestReplyContext(t *testing.T) {
-	pool, cert := testCA(t)
-	ui := newRecorder()
-	term := New(Config{UI: ui, RootCAs: pool, Dial: func(context.Context, string, int) (net.Conn, error) {
-		client, server := net.Pipe()
-		go fakeMTA(t, server, cert)
-		return client, nil
-	}})
+	term, ui := newFakeMTATerminal(t)
 	term.Input("open smtp.relay.test 587")
 	ui.waitFor(t, "the greeting", func(r *recorder) bool { return r.ports[587] == PortOpen })
 	for _, l := range []string{"EHLO student.example", "AUTH PLAIN AGZvbwBiYXJiYXo=", "EHOL x", "STARTTLS", "EHLO student.example", "auth plain foo barbaz", "MAIL FROM:<foo@relay.test>", "DATA", "Subject: hi", ".", "QUIT"} {
@@ -101,13 +95,7 @@ func TestReplyContext(t *testing.T) {
 // a command word typed there gets a reminder while it goes into the
 // message as text.
 func TestDataNotice(t *testing.T) {
-	pool, cert := testCA(t)
-	ui := newRecorder()
-	term := New(Config{UI: ui, RootCAs: pool, Dial: func(context.Context, string, int) (net.Conn, error) {
-		client, server := net.Pipe()
-		go fakeMTA(t, server, cert)
-		return client, nil
-	}})
+	term, ui := newFakeMTATerminal(t)
 	term.Input("open smtp.relay.test 587")
 	ui.waitFor(t, "the greeting", func(r *recorder) bool { return r.ports[587] == PortOpen })
 	term.Input("MAIL FROM:<a@relay.test>")

@@ -344,3 +344,17 @@ func TestPrintable(t *testing.T) {
 		t.Errorf("printable: %q", got)
 	}
 }
+
+// newFakeMTATerminal is a terminal whose every connection reaches
+// fakeMTA over an in-memory pipe, trusting the test CA.
+func newFakeMTATerminal(t *testing.T) (*Terminal, *recorder) {
+	t.Helper()
+	pool, cert := testCA(t)
+	ui := newRecorder()
+	term := New(Config{UI: ui, RootCAs: pool, Dial: func(context.Context, string, int) (net.Conn, error) {
+		client, server := net.Pipe()
+		go fakeMTA(t, server, cert)
+		return client, nil
+	}})
+	return term, ui
+}

@@ -17,13 +17,7 @@ import (
 // accepts: "auth plain foo barbaz" builds the base64 and gets 235 after
 // STARTTLS (it used to go out raw and get 501).
 func TestTypedAuthPlainAfterStartTLS(t *testing.T) {
-	pool, cert := testCA(t)
-	ui := newRecorder()
-	term := New(Config{UI: ui, RootCAs: pool, Dial: func(context.Context, string, int) (net.Conn, error) {
-		client, server := net.Pipe()
-		go fakeMTA(t, server, cert)
-		return client, nil
-	}})
+	term, ui := newFakeMTATerminal(t)
 	for _, line := range []string{"open smtp.relay.test 587", "EHLO student.example", "starttls", "EHLO student.example", "auth plain foo barbaz"} {
 		term.Input(line)
 		if line == "open smtp.relay.test 587" {
