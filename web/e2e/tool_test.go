@@ -172,7 +172,7 @@ func checkLessonTool(t *testing.T, base string) {
 	// Start: the focus goes to the input.
 	do(t, ctx, 5*time.Second, chromedp.Focus(chromedp.ID("lesson-start")), chromedp.KeyEvent(kb.Enter))
 	waitFor(t, ctx, "the focus in the input after Start", `document.activeElement.id === 'term-input'`, 5*time.Second)
-	waitFor(t, ctx, "step 1 waits", `document.getElementById('step-0').dataset.state === 'current'`, 10*time.Second)
+	waitFor(t, ctx, "step 1 waits", `document.getElementById('step-0').dataset.state === 'current' && !document.getElementById('lesson-do').hidden`, 10*time.Second)
 
 	// The hints, one per request: the last spells the command out, as a
 	// button too.
