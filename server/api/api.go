@@ -98,22 +98,21 @@ func New(cfg Config) *API {
 
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	if _, pattern := a.mux.Handler(r); pattern == "" {
-		// No route: the mux's own answer is 404 or 405 (with Allow) in
+	if miss, pattern := a.mux.Handler(r); pattern == "" {
+		// No route: miss is the mux's own 404 or 405 (with Allow) in
 		// plain text; the API answers in JSON.
-		jsonMiss{a.mux}.ServeHTTP(w, r)
+		jsonMiss(w, r, miss)
 		return
 	}
 	a.mux.ServeHTTP(w, r) // sets the path values, which Handler does not
 }
 
-// jsonMiss lets the mux decide 404 or 405 and its Allow header, and
-// writes the body as the API's JSON error.
-type jsonMiss struct{ mux http.Handler }
-
-func (j jsonMiss) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// jsonMiss runs the mux's answer to a request without a route, to learn
+// 404 or 405 and its Allow header, and writes the body as the API's JSON
+// error.
+func jsonMiss(w http.ResponseWriter, r *http.Request, miss http.Handler) {
 	rec := &statusOnly{header: http.Header{}}
-	j.mux.ServeHTTP(rec, r)
+	miss.ServeHTTP(rec, r)
 	if allow := rec.header.Get("Allow"); allow != "" {
 		w.Header().Set("Allow", allow)
 	}
