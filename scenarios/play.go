@@ -187,7 +187,7 @@ func (r *run) connect(ctx context.Context, st *lesson.Step, a lesson.Action, out
 // bytes every time.
 func (r *run) compose(st *lesson.Step, a lesson.Action) []byte {
 	d := Draft{
-		From: a.From, To: a.To, Subject: a.Subject, Date: r.e.Now(),
+		From: a.From, HeaderFrom: a.HeaderFrom, To: a.To, Subject: a.Subject, Date: r.e.Now(),
 		MessageID: st.ID + "." + r.l.Name + "@portlab.test",
 		Body:      fmt.Sprintf("Sent by the portlab lesson %q, step %q.\n", r.l.Name, st.ID),
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // fields splits s at spaces, keeping "double-quoted" parts together
@@ -40,6 +41,9 @@ func fields(s string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// messageUsage is the message action's grammar, for error messages.
+const messageUsage = `message from ADDR [header-from "NAME <ADDR>"] to ADDR[,ADDR] [subject "TEXT"]`
 
 // ParseAction reads an action as written after "do:".
 func ParseAction(text string) (Action, error) {
@@ -115,10 +119,17 @@ func ParseAction(text string) (Action, error) {
 						a.To = append(a.To, t)
 					}
 				}
+			case "header-from":
+				// The From: header field, when it is not the envelope
+				// sender (RFC 5321 §3.3 keeps the two apart).
+				a.HeaderFrom = strings.TrimSpace(v)
+				if !strings.Contains(v, "@") || strings.ContainsFunc(v, unicode.IsControl) {
+					return a, fmt.Errorf("message: header-from %q is not an address (want ADDR or \"Name <ADDR>\")", v)
+				}
 			case "subject":
 				a.Subject = v
 			default:
-				return a, fmt.Errorf("message: unexpected %q (want: message from ADDR to ADDR[,ADDR] [subject \"TEXT\"])", f[i])
+				return a, fmt.Errorf("message: unexpected %q (want: %s)", f[i], messageUsage)
 			}
 		}
 		if a.From == "" || len(a.To) == 0 {
@@ -183,8 +194,9 @@ func hostPort(s string) (string, int, error) {
 //	                            (HOST PORT also works)
 //	starttls                    STARTTLS, then the TLS handshake on 220
 //	auth plain|login USER PASS  AUTH with the base64 built for you
-//	message from ADDR to ADDR[,ADDR] [subject "TEXT"]
-//	                            a whole message: envelope, DATA, content
+//	message from ADDR [header-from "NAME <ADDR>"] to ADDR[,ADDR] [subject "TEXT"]
+//	                            a whole message: envelope, DATA, content;
+//	                            header-from writes another From: header
 //	profile NAME                switch the network profile (hangs up)
 //	close                       hang up without QUIT
 //

@@ -158,7 +158,7 @@ const (
 	Send                           // send LINE
 	StartTLS                       // starttls
 	Auth                           // auth plain|login USER PASSWORD
-	Message                        // message from ADDR to ADDR[,ADDR] [subject "TEXT"]
+	Message                        // message from ADDR [header-from "NAME <ADDR>"] to ADDR[,ADDR] [subject "TEXT"]
 	Profile                        // profile NAME
 	Wait                           // wait DURATION
 	Mailbox                        // mailbox
@@ -198,10 +198,14 @@ type Action struct {
 	Mechanism      string
 	User, Password string
 
-	// Message
-	From    string
-	To      []string
-	Subject string
+	// Message: From is the envelope sender (MAIL FROM); HeaderFrom, when
+	// set, is the From: header field written instead of From, as a
+	// mailing list or a delivery service writes its author's address
+	// while bounces go to its own.
+	From       string
+	HeaderFrom string
+	To         []string
+	Subject    string
 
 	// Profile: the profile to switch to.
 	ProfileName string

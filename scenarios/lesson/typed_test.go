@@ -60,3 +60,26 @@ func TestParseTypedForms(t *testing.T) {
 		}
 	}
 }
+
+// TestMessageHeaderFrom: the message action may write a From: header that
+// is not the envelope sender, so a lesson can show that a bounce follows
+// MAIL FROM; one grammar, so the terminal reads it alike.
+func TestMessageHeaderFrom(t *testing.T) {
+	a, err := ParseTyped(`message from bounces@lists.sandbox.test header-from "Alice <alice@example.org>" to nobody@example.org subject "Hi"`)
+	if err != nil || a.Kind != Message || a.From != "bounces@lists.sandbox.test" ||
+		a.HeaderFrom != "Alice <alice@example.org>" || len(a.To) != 1 || a.Subject != "Hi" {
+		t.Fatalf("ParseTyped = %+v, %v", a, err)
+	}
+	if a, err := ParseAction("message from foo@sandbox.test to bob@sandbox.test"); err != nil || a.HeaderFrom != "" {
+		t.Errorf("without header-from: HeaderFrom = %q, %v", a.HeaderFrom, err)
+	}
+	for _, bad := range []string{
+		`message from foo@sandbox.test header-from "Alice" to bob@sandbox.test`,
+		"message from foo@sandbox.test header-from \"a@b\r\nBcc: x@y\" to bob@sandbox.test",
+		`message from foo@sandbox.test to bob@sandbox.test header-from`,
+	} {
+		if _, err := ParseAction(bad); err == nil {
+			t.Errorf("ParseAction(%q): no error", bad)
+		}
+	}
+}
