@@ -1,10 +1,16 @@
 package scenarios
 
 import (
+	"encoding/json"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/portlab/portlab/scenarios/lesson"
 )
 
 // comment matches an HTML comment: where a lesson names its sources, and
@@ -112,5 +118,58 @@ func TestStrippingNotGivenAway(t *testing.T) {
 				t.Errorf("before the student tries STARTTLS the lesson says %q: %q", spoiler, s)
 			}
 		}
+	}
+}
+
+// TestCapstoneHintsQuoteTheExplainer keeps the capstone's hints in the
+// explainer's words (issue 11): every quoted passage in a task's first two
+// hints is
+// from the gist or the "what to try next" of a reply or close explanation
+// in explain/data/en.json, so the two cannot drift apart.
+func TestCapstoneHintsQuoteTheExplainer(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("explain", "data", "en.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cat struct {
+		Replies, Closes []struct{ Gist, Next string }
+	}
+	if err := json.Unmarshal(raw, &cat); err != nil {
+		t.Fatal(err)
+	}
+	var words []string
+	for _, e := range append(cat.Replies, cat.Closes...) {
+		words = append(words, e.Gist, e.Next)
+	}
+	lib, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, ok := lib.Lesson("my-mail-doesnt-send", "")
+	if !ok {
+		t.Fatal("my-mail-doesnt-send: not found")
+	}
+	quoted := regexp.MustCompile(`"(?:\.\.\. )?([^"]+)"`)
+	tasks := 0
+	for _, st := range l.Steps {
+		if st.Mode != lesson.Task {
+			continue
+		}
+		tasks++
+		n := 0
+		for _, h := range st.Hints[:min(2, len(st.Hints))] { // the third is the near answer
+			for _, m := range quoted.FindAllStringSubmatch(h, -1) {
+				n++
+				if !slices.ContainsFunc(words, func(w string) bool { return strings.Contains(w, m[1]) }) {
+					t.Errorf("%s: hint quotes %q, which no explanation says", st.ID, m[1])
+				}
+			}
+		}
+		if n < 2 {
+			t.Errorf("%s: %d quotes of the explainer in its hints, want the gist and what to try next", st.ID, n)
+		}
+	}
+	if tasks < 5 {
+		t.Errorf("%d task steps, want one per broken setup (5)", tasks)
 	}
 }
