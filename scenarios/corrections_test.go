@@ -123,9 +123,8 @@ func TestStrippingNotGivenAway(t *testing.T) {
 
 // TestCapstoneHintsQuoteTheExplainer keeps the capstone's hints in the
 // explainer's words (issue 11): every quoted passage in a task's first two
-// hints is
-// from the gist or the "what to try next" of a reply or close explanation
-// in explain/data/en.json, so the two cannot drift apart.
+// hints comes from the gist or the "what to try next" of a reply or close
+// explanation in explain/data/en.json, so the two cannot drift apart.
 func TestCapstoneHintsQuoteTheExplainer(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join("explain", "data", "en.json"))
 	if err != nil {
