@@ -45,6 +45,15 @@ type Message struct {
 	// on (the server's mailbox sets it).
 	Relayed    bool      `json:"relayed"`
 	ReceivedAt time.Time `json:"received_at"`
+	// Headers are the message's header fields in order, as the mailbox
+	// shows them (a bounce's, or a From: that is not MAIL FROM).
+	Headers []Header `json:"headers,omitempty"`
+}
+
+// Header is one header field of a mailbox message.
+type Header struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
 }
 
 // Mailbox reads the lab's mailbox.

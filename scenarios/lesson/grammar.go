@@ -401,7 +401,7 @@ func TLSVersionAtLeast(version, min string) bool {
 func parseMatch(f []string) (MessageMatch, error) {
 	var m MessageMatch
 	if len(f) == 0 {
-		return m, errors.New("message expectation needs at least one KEY=VALUE (from, to, subject, host, port, tls, tls-version, auth, relayed)")
+		return m, errors.New("message expectation needs at least one KEY=VALUE (from, to, subject, host, port, tls, tls-version, auth, relayed, header)")
 	}
 	seen := map[string]bool{}
 	for _, kv := range f {
@@ -444,13 +444,19 @@ func parseMatch(f []string) (MessageMatch, error) {
 				return m, fmt.Errorf("message expectation: tls-version %q: want 1.0 to 1.3", v)
 			}
 			m.TLSVersion = v
+		case "header":
+			name, value, ok := strings.Cut(v, ":")
+			if name = strings.TrimSpace(name); !ok || name == "" || strings.ContainsAny(name, " \t") {
+				return m, fmt.Errorf(`message expectation: header=%q: want header="Name: text"`, v)
+			}
+			m.HeaderName, m.HeaderValue = name, strings.TrimSpace(value)
 		case "auth":
 			if v == "none" {
 				v = ""
 			}
 			m.Auth = &v
 		default:
-			return m, fmt.Errorf("message expectation: unknown key %q (want from, to, subject, host, port, tls, tls-version, auth, relayed)", k)
+			return m, fmt.Errorf("message expectation: unknown key %q (want from, to, subject, host, port, tls, tls-version, auth, relayed, header)", k)
 		}
 	}
 	return m, nil

@@ -294,6 +294,9 @@ type MessageMatch struct {
 	TLSVersion string
 	Auth       *string // "" means not authenticated
 	Relayed    *bool
+	// HeaderName and HeaderValue: a header field of that name (case
+	// ignored) whose value contains HeaderValue (case ignored).
+	HeaderName, HeaderValue string
 }
 
 // MatchesCode reports whether a reply code matches a pattern like "2xx".

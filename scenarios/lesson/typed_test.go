@@ -83,3 +83,17 @@ func TestMessageHeaderFrom(t *testing.T) {
 		}
 	}
 }
+
+// TestHeaderExpectation: a mailbox expectation may name a header field
+// and text its value contains.
+func TestHeaderExpectation(t *testing.T) {
+	e, err := parseExpect(`message to=bob@sandbox.test header="From: Alice <alice@example.org>"`)
+	if err != nil || e.Kind != HasMessage || e.Match.HeaderName != "From" || e.Match.HeaderValue != "Alice <alice@example.org>" {
+		t.Fatalf("parseExpect = %+v, %v", e.Match, err)
+	}
+	for _, bad := range []string{`message header=From`, `message header=": x"`, `message header="Reply To: x"`} {
+		if _, err := parseExpect(bad); err == nil {
+			t.Errorf("parseExpect(%q): no error", bad)
+		}
+	}
+}
