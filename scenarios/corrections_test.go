@@ -72,6 +72,17 @@ func TestLessonCorrections(t *testing.T) {
 			[]string{"abandon the delivery"}},
 		{"bounces",
 			[]string{"`From: Alice <alice@example.org>`", "RFC 5321 §6.1", "RFC 3464"}, nil},
+		{"auth-mechanisms",
+			[]string{
+				"base64 is not encryption", "`534 5.7.9 Authentication mechanism is too weak`",
+				"`538 5.7.11 Encryption required for requested authentication mechanism`",
+				"RFC 4954 §6", "`AUTH OAUTHBEARER` (RFC 7628)", "`XOAUTH2`", "Postfix offers what its SASL backend",
+			},
+			[]string{"CRAM-MD5 is Historic"}},
+		{"when-2525-fails",
+			[]string{"`nc -v host 587`", "`Test-NetConnection host -Port 587`", "Knock from a second network"}, nil},
+		{"reading-a-bounce",
+			[]string{"`Final-Recipient", "`Action: failed`", "`Status: 5.1.1`", "`Diagnostic-Code", "RFC 3464", "**backscatter**", "RFC 5321 §6.1"}, nil},
 	}
 	fold := func(s string) string { return strings.Join(strings.Fields(s), " ") }
 	for _, tt := range tests {
@@ -170,5 +181,34 @@ func TestCapstoneHintsQuoteTheExplainer(t *testing.T) {
 	}
 	if tasks < 5 {
 		t.Errorf("%d task steps, want one per broken setup (5)", tasks)
+	}
+}
+
+// TestDecodeNotGivenAway: the AUTH mechanisms lesson asks the student to
+// decode a captured AUTH PLAIN line; nothing before that step may say
+// what is inside it.
+func TestDecodeNotGivenAway(t *testing.T) {
+	lib, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, ok := lib.Lesson("auth-mechanisms", "")
+	if !ok {
+		t.Fatal("auth-mechanisms: not found")
+	}
+	before := []string{l.Summary, l.Intro}
+	for _, st := range l.Steps {
+		before = append(before, st.Title, st.Narration, st.Predict)
+		if st.ID == "decode" {
+			break
+		}
+		before = append(before, st.After)
+	}
+	for _, s := range before {
+		for _, spoiler := range []string{"alice", "hotelwifi"} {
+			if strings.Contains(strings.ToLower(s), spoiler) {
+				t.Errorf("before the student decodes the line the lesson says %q: %q", spoiler, s)
+			}
+		}
 	}
 }
