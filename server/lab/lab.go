@@ -14,10 +14,13 @@ import (
 	"crypto/subtle"
 	"encoding/base32"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/portlab/portlab/server/policy"
 )
 
 // Classroom is the shared lab for mail from real TCP clients; it never
@@ -35,8 +38,13 @@ type Lab struct {
 	Expires  time.Time `json:"expires_at"`
 	// Key is the lab's secret, distinct from its id and from its SMTP
 	// password; only Create returns it.
-	Key    string `json:"key,omitempty"`
-	client netip.Addr
+	Key string `json:"key,omitempty"`
+	// OwnPolicy: the lab's relay follows its own policy (SetPolicy), not
+	// the server's.
+	OwnPolicy bool `json:"own_policy"`
+	client    netip.Addr
+	policy    *policy.Policy // nil: the server's
+	text      string         // the policy's text, as the student wrote it
 }
 
 var (
@@ -52,6 +60,8 @@ var (
 	ErrNoKey = errors.New("this lab needs its key")
 	// ErrBadKey: the key is not the lab's.
 	ErrBadKey = errors.New("wrong key for this lab")
+	// ErrPolicyTooLarge: a lab's policy text is over MaxPolicy bytes.
+	ErrPolicyTooLarge = fmt.Errorf("a lab's policy is at most %d bytes", MaxPolicy)
 	// ErrShared: the shared classroom lab cannot be changed or deleted.
 	ErrShared = errors.New("the shared classroom lab cannot be changed")
 )
@@ -67,6 +77,11 @@ type Config struct {
 	// OnExpire is told of every lab deleted or expired, so its mailbox
 	// and subscriptions can go too.
 	OnExpire func(id string)
+	// Policy and PolicyText are the server's relay policy: what a lab
+	// follows until it sets its own, and what its own is checked against
+	// (policy.ParseLab). Nil: the built-in one.
+	Policy     *policy.Policy
+	PolicyText string
 }
 
 // Manager holds the labs.
@@ -80,6 +95,9 @@ type Manager struct {
 func NewManager(cfg Config) *Manager {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Policy == nil {
+		cfg.Policy, cfg.PolicyText = policy.Default(), policy.DefaultText()
 	}
 	if cfg.Profiles == nil {
 		cfg.Profiles = func(string) bool { return true }
@@ -283,4 +301,83 @@ func (m *Manager) Len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.labs)
+}
+
+// MaxPolicy bounds a lab's policy text: the built-in file is about 4 KiB,
+// so 64 KiB leaves room for a student's rules and keeps 100,000 labs'
+// policies within memory (invariant 2).
+const MaxPolicy = 64 << 10
+
+// PolicyFile is the name a lab's policy errors give its file.
+const PolicyFile = "lab.policy"
+
+// Policy returns the text of the policy a lab's relay follows, and
+// whether it is the lab's own; the caller has checked the key with Open.
+func (m *Manager) Policy(id string) (text string, own bool, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.labs[id]
+	if !ok || m.expired(l) {
+		return "", false, ErrNotFound
+	}
+	if l.policy == nil {
+		return m.cfg.PolicyText, false, nil
+	}
+	return l.text, true, nil
+}
+
+// SetPolicy gives a lab its own relay policy (docs/teaching-map.md L27)
+// from text. A text with errors changes nothing: the errors name their
+// lines, and the lab keeps the policy it had. New connections of the lab
+// follow the new policy; open ones keep theirs, as a Postfix smtpd process
+// keeps its settings until it exits after "postfix reload".
+func (m *Manager) SetPolicy(id, text string) ([]*policy.ParseError, error) {
+	if id == Classroom {
+		return nil, ErrShared
+	}
+	if len(text) > MaxPolicy {
+		return nil, ErrPolicyTooLarge
+	}
+	p, errs := policy.ParseLab(PolicyFile, strings.NewReader(text), m.cfg.Policy)
+	if len(errs) > 0 {
+		return errs, nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.labs[id]
+	if !ok || m.expired(l) {
+		return nil, ErrNotFound
+	}
+	l.policy, l.text, l.OwnPolicy = p, text, true
+	m.touch(l)
+	return nil, nil
+}
+
+// ResetPolicy puts a lab back on the server's policy.
+func (m *Manager) ResetPolicy(id string) error {
+	if id == Classroom {
+		return ErrShared
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.labs[id]
+	if !ok || m.expired(l) {
+		return ErrNotFound
+	}
+	l.policy, l.text, l.OwnPolicy = nil, "", false
+	m.touch(l)
+	return nil
+}
+
+// PolicyFor is the relay's view of the labs' policies: the policy a new
+// connection of the lab follows, nil for the server's (an unknown,
+// expired or classroom lab, or one without its own).
+func (m *Manager) PolicyFor(id string) *policy.Policy {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.labs[id]
+	if !ok || m.expired(l) {
+		return nil
+	}
+	return l.policy
 }
