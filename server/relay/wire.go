@@ -88,7 +88,10 @@ func newWire(c net.Conn, d *door, meta Meta, id uint64) *wire {
 		t:     t,
 		lines: newLineReader(t),
 		body:  messageBody{max: d.r.maxMessage},
-		gate: gate{offersTLS: d.offersSTARTTLS(), tlsFirst: l.RequireTLSBeforeAuth,
+		// A door that plays a server without STARTTLS cannot demand it,
+		// whatever a lab's listener says (RFC 3207 §4: the client could
+		// never comply).
+		gate: gate{offersTLS: d.offersSTARTTLS(), tlsFirst: l.RequireTLSBeforeAuth && d.offersSTARTTLS(),
 			maxLine: lim.MaxLineLength, maxMessage: d.r.maxMessage},
 		errs:     errorLimit{max: lim.MaxErrors},
 		tap:      &tap{bus: d.r.bus, now: d.r.now, conn: id, host: d.host, port: d.port, client: meta.Client, home: meta.Lab},
