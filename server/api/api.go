@@ -198,6 +198,8 @@ func labError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusBadRequest, "unknown network profile")
 	case errors.Is(err, lab.ErrPolicyTooLarge):
 		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
+	case errors.Is(err, lab.ErrPoliciesFull):
+		writeError(w, http.StatusServiceUnavailable, "the sandbox holds its maximum of lab policies: try again when idle labs have expired")
 	default:
 		writeError(w, http.StatusInternalServerError, err.Error())
 	}

@@ -62,6 +62,8 @@ var (
 	ErrBadKey = errors.New("wrong key for this lab")
 	// ErrPolicyTooLarge: a lab's policy text is over MaxPolicy bytes.
 	ErrPolicyTooLarge = fmt.Errorf("a lab's policy is at most %d bytes", MaxPolicy)
+	// ErrPoliciesFull: the labs' policies hold MaxPolicyBytes together.
+	ErrPoliciesFull = errors.New("the sandbox holds its maximum of lab policies")
 	// ErrShared: the shared classroom lab cannot be changed or deleted.
 	ErrShared = errors.New("the shared classroom lab cannot be changed")
 )
@@ -82,6 +84,16 @@ type Config struct {
 	// (policy.ParseLab). Nil: the built-in one.
 	Policy     *policy.Policy
 	PolicyText string
+	// MaxPolicyBytes bounds the labs' policy texts together (0:
+	// the package's MaxPolicyBytes; tests set less).
+	MaxPolicyBytes int
+}
+
+func (c Config) maxPolicyBytes() int {
+	if c.MaxPolicyBytes > 0 {
+		return c.MaxPolicyBytes
+	}
+	return MaxPolicyBytes
 }
 
 // Manager holds the labs.
@@ -89,6 +101,8 @@ type Manager struct {
 	cfg  Config
 	mu   sync.Mutex
 	labs map[string]*Lab
+	// policyBytes counts the labs' policy texts (MaxPolicyBytes).
+	policyBytes int
 }
 
 // NewManager returns a manager holding only the classroom lab.
@@ -236,6 +250,7 @@ func (m *Manager) Delete(id string) error {
 		m.mu.Unlock()
 		return ErrNotFound
 	}
+	m.dropPolicy(l)
 	delete(m.labs, l.ID)
 	m.mu.Unlock()
 	if m.cfg.OnExpire != nil {
@@ -265,6 +280,7 @@ func (m *Manager) sweepLocked() []string {
 	var gone []string
 	for id, l := range m.labs {
 		if m.expired(l) {
+			m.dropPolicy(l)
 			delete(m.labs, id)
 			gone = append(gone, id)
 		}
@@ -304,9 +320,13 @@ func (m *Manager) Len() int {
 }
 
 // MaxPolicy bounds a lab's policy text: the built-in file is about 4 KiB,
-// so 64 KiB leaves room for a student's rules and keeps 100,000 labs'
-// policies within memory (invariant 2).
-const MaxPolicy = 64 << 10
+// so 16 KiB leaves room for a student's rules.
+const MaxPolicy = 16 << 10
+
+// MaxPolicyBytes bounds the labs' policy texts together (invariant 2):
+// 4,096 labs at the largest, or 16,384 at the built-in file's size; the
+// parsed rules take about as much again.
+const MaxPolicyBytes = 64 << 20
 
 // PolicyFile is the name a lab's policy errors give its file.
 const PolicyFile = "lab.policy"
@@ -348,6 +368,10 @@ func (m *Manager) SetPolicy(id, text string) ([]*policy.ParseError, error) {
 	if !ok || m.expired(l) {
 		return nil, ErrNotFound
 	}
+	if m.policyBytes-len(l.text)+len(text) > m.cfg.maxPolicyBytes() {
+		return nil, ErrPoliciesFull
+	}
+	m.policyBytes += len(text) - len(l.text)
 	l.policy, l.text, l.OwnPolicy = p, text, true
 	m.touch(l)
 	return nil, nil
@@ -364,9 +388,15 @@ func (m *Manager) ResetPolicy(id string) error {
 	if !ok || m.expired(l) {
 		return ErrNotFound
 	}
-	l.policy, l.text, l.OwnPolicy = nil, "", false
+	m.dropPolicy(l)
 	m.touch(l)
 	return nil
+}
+
+// dropPolicy puts a lab back on the server's policy; m.mu is held.
+func (m *Manager) dropPolicy(l *Lab) {
+	m.policyBytes -= len(l.text)
+	l.policy, l.text, l.OwnPolicy = nil, "", false
 }
 
 // PolicyFor is the relay's view of the labs' policies: the policy a new

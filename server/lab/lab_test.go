@@ -201,3 +201,27 @@ func TestLabPolicy(t *testing.T) {
 		t.Error("after a reset the lab does not follow the server's policy")
 	}
 }
+
+// The labs' policies together are bounded: past the bound a new one is
+// refused, and a lab that goes frees its share.
+func TestLabPoliciesBounded(t *testing.T) {
+	text := policy.DefaultText()
+	m := NewManager(Config{TTL: time.Hour, MaxPerClient: 10, MaxLabs: 10, MaxPolicyBytes: len(text) + 10})
+	a, _ := m.Create(netip.MustParseAddr("192.0.2.1"), "")
+	b, _ := m.Create(netip.MustParseAddr("192.0.2.1"), "")
+	if _, err := m.SetPolicy(a.ID, text); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.SetPolicy(a.ID, text+"# again\n"); err != nil {
+		t.Errorf("replacing a lab's own policy counts only the difference: %v", err)
+	}
+	if _, err := m.SetPolicy(b.ID, text); !errors.Is(err, ErrPoliciesFull) {
+		t.Errorf("over the bound: %v, want ErrPoliciesFull", err)
+	}
+	if err := m.Delete(a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.SetPolicy(b.ID, text); err != nil {
+		t.Errorf("after the lab with a policy went: %v", err)
+	}
+}
