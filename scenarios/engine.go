@@ -61,6 +61,15 @@ type Mailbox interface {
 	Messages(ctx context.Context) ([]Message, error)
 }
 
+// LabPolicy reads and changes the lab's own relay policy, for a policy
+// action (docs/teaching-map.md L27). SetPolicy's error, when the server
+// refuses the text, says what is wrong at which line.
+type LabPolicy interface {
+	Policy(ctx context.Context) (text string, err error)
+	SetPolicy(ctx context.Context, text string) error
+	ResetPolicy(ctx context.Context) error
+}
+
 // Input supplies what the student types at a typed step. attempt counts
 // tries at this step from 1. Returning the step's [lesson.Step.Answer] is
 // "play this step for me". An error ends the lesson.
@@ -201,6 +210,8 @@ type Engine struct {
 	Dialer Dialer
 	// Mailbox is needed by lessons with a mailbox step.
 	Mailbox Mailbox
+	// Policy is needed by lessons that change the lab's policy.
+	Policy LabPolicy
 	// Input feeds typed steps; nil plays them (PlayInput).
 	Input Input
 	// Server, Lab and the lab's Key go into every Target.

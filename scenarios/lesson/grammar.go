@@ -153,6 +153,24 @@ func ParseAction(text string) (Action, error) {
 			return a, fmt.Errorf("wait needs a duration between 1ms and 1m, like 2s; got %q", rest)
 		}
 		a.Duration = d
+	case "policy":
+		// The lab's own relay policy (docs/teaching-map.md L27): lines
+		// added to what the lab follows now, or back to the server's.
+		a.Kind = Policy
+		f, err := fields(rest)
+		if err != nil {
+			return a, err
+		}
+		if n := len(f); n >= 4 && f[n-2] == "after" {
+			a.PolicyAfter, f = f[n-1], f[:n-2]
+		}
+		switch {
+		case len(f) == 1 && f[0] == "reset" && a.PolicyAfter == "":
+		case len(f) > 1 && f[0] == "add":
+			a.PolicyLines = f[1:]
+		default:
+			return a, errors.New(`policy needs add "LINE"... [after "LINE"], or reset: policy add "relay-domain partner.test"`)
+		}
 	case "mailbox":
 		a.Kind = Mailbox
 		if rest != "" {
@@ -229,7 +247,7 @@ func ParseTyped(line string) (Action, error) {
 			return a, err
 		}
 		return ParseAction(line)
-	case "starttls", "profile", "close", "message":
+	case "starttls", "profile", "close", "message", "policy":
 		return ParseAction(line)
 	case "auth":
 		// "auth plain foo barbaz" is the helper; "AUTH PLAIN AGZv..." and

@@ -163,11 +163,12 @@ const (
 	Wait                           // wait DURATION
 	Mailbox                        // mailbox
 	Close                          // close
+	Policy                         // policy add "LINE"... | policy reset
 )
 
 var actionNames = map[ActionKind]string{
 	Connect: "connect", Send: "send", StartTLS: "starttls", Auth: "auth", Message: "message",
-	Profile: "profile", Wait: "wait", Mailbox: "mailbox", Close: "close",
+	Profile: "profile", Wait: "wait", Mailbox: "mailbox", Close: "close", Policy: "policy",
 }
 
 func (k ActionKind) String() string {
@@ -212,6 +213,13 @@ type Action struct {
 
 	// Wait
 	Duration time.Duration
+
+	// Policy: the lines added to the lab's policy (one block or
+	// directive per quoted line), or none to reset it to the server's;
+	// at the end, or after the first line that reads PolicyAfter (spaces
+	// around either ignored), to change a block already there.
+	PolicyLines []string
+	PolicyAfter string
 }
 
 // Verb is the command word used to match a typed line against the
