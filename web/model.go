@@ -27,6 +27,12 @@ type pageMeta struct {
 	// explanations (scenarios/explain), which the wasm client fetches.
 	Lang       string
 	ExplainURL string
+	// Theme is an embedded page's ?theme= (light or dark), which overrides
+	// the reader's prefers-color-scheme; "" follows it.
+	Theme string
+	// FullURL is the full page an embedded one stands for ("Open in
+	// portlab").
+	FullURL string
 }
 
 // clientInfo says whether the wasm client is embedded and where.

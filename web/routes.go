@@ -2,6 +2,8 @@ package web
 
 import (
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -84,7 +86,11 @@ func (s *site) meta(r *http.Request, title, page string, embed bool) pageMeta {
 		CSSURL:  s.assets.url("style.css"),
 		AppURL:  s.assets.url("app.js"),
 		Origins: strings.Join(postOrigins(s.cfg.AllowOrigins), " "),
-		Lang:    "en",
+		Lang:    pageLang(r.URL.Query().Get("lang")),
+	}
+	if embed {
+		m.Theme = pageTheme(r.URL.Query().Get("theme"))
+		m.FullURL = fullURL(r.URL)
 	}
 	if u := s.catalogs.url(m.Lang + ".json"); u != "" {
 		m.ExplainURL = "/explain/" + strings.TrimPrefix(u, "/static/")
@@ -98,6 +104,42 @@ func (s *site) meta(r *http.Request, title, page string, embed bool) pageMeta {
 		}
 	}
 	return m
+}
+
+// languages are the page languages there are; English is the source and,
+// until the catalogs of the languages issue arrive, the only one.
+var languages = []string{"en"}
+
+// pageLang is a page's language: ?lang= when there is one in it, else
+// English.
+func pageLang(q string) string {
+	q = strings.ToLower(strings.TrimSpace(q))
+	if slices.Contains(languages, q) {
+		return q
+	}
+	return languages[0]
+}
+
+// pageTheme is ?theme= when it names a scheme of the stylesheet, else "".
+func pageTheme(q string) string {
+	if q == "light" || q == "dark" {
+		return q
+	}
+	return ""
+}
+
+// fullURL is the full page of an /embed/ one, with its query but for what
+// only an embedded page uses (autoplay, theme): ?lang=, ?profile= and
+// ?host= carry over.
+func fullURL(u *url.URL) string {
+	q := u.Query()
+	q.Del("autoplay")
+	q.Del("theme")
+	full := strings.TrimPrefix(u.Path, "/embed")
+	if enc := q.Encode(); enc != "" {
+		full += "?" + enc
+	}
+	return full
 }
 
 func (s *site) home(r *http.Request) (int, templ.Component) {
