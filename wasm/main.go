@@ -39,6 +39,8 @@ type client struct {
 	// inputHook, when set, may take a typed line before the terminal does
 	// (the lesson player waiting for a typed step).
 	inputHook func(line string) bool
+	// player is the page's lesson player, nil on other pages.
+	player *player
 }
 
 func main() {
@@ -64,6 +66,7 @@ func main() {
 		}
 	}
 	c.ui.placeholder() // the page's own: a lesson shows no example command
+	wireEmbed(c)       // after the player: commands may name its steps
 	setData(byID("terminal"), "ready", "true")
 	if pl := portlabJS(); exists(pl) && exists(pl.Get("clientReady")) {
 		pl.Call("clientReady")

@@ -60,6 +60,7 @@ func startPlayer(c *client) {
 	}
 	p := &player{c: c, l: l, who: map[string]string{}}
 	c.inputHook = p.typed
+	c.player = p
 	on(byID("lesson-start"), "click", false, func(js.Value) {
 		// The student answers in the terminal: the focus goes there.
 		if in := byID("term-input"); exists(in) {
@@ -131,7 +132,7 @@ func (p *player) save(step int, state string) {
 	if pl := portlabJS(); exists(pl) {
 		pl.Get("progress").Call("set", p.l.Name, map[string]any{"step": step, "state": state, "total": len(p.l.Steps), "steps": steps})
 	}
-	emit("portlab:progress", map[string]any{"type": "lesson", "lesson": p.l.Name, "step": step, "total": len(p.l.Steps), "state": state})
+	emit("portlab:progress", lessonEvent(p.l, step, state))
 }
 
 // start plays the lesson, or with all set switches a running one to
@@ -189,23 +190,7 @@ func (p *player) start(all bool) {
 
 // restart forgets the progress and plays from the first step.
 func (p *player) restart() {
-	p.mu.Lock()
-	if p.cancel != nil {
-		p.cancel()
-	}
-	p.resumeTo = 0
-	p.who = map[string]string{}
-	done := p.done
-	running := p.running
-	p.mu.Unlock()
-	if running && done != nil {
-		<-done // let the cancelled run end before the next starts
-	}
-	if pl := portlabJS(); exists(pl) {
-		pl.Get("progress").Call("clear", p.l.Name)
-	}
-	p.progress(0) // start sets every step back to pending
-	p.status("idle", "Not started")
+	p.reset()
 	p.start(false)
 }
 
@@ -265,6 +250,7 @@ func (p *player) index(st *lesson.Step) int {
 
 // event shows the engine's progress on the page.
 func (p *player) event(ev scenarios.Event) {
+	defer p.embedStep(ev) // after record: the event says who did it
 	hint := byID("lesson-hint")
 	p.doEvent(ev)
 	switch ev.Kind {

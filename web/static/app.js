@@ -191,17 +191,39 @@
     });
   }
 
-  // ---- embedding: progress events to the parent page ---------------------
+  // ---- embedding: events to the parent page -------------------------------
+  // An /embed/ page posts its events (ready, lesson, step, port, terminal,
+  // height) to the allowed origins (--allow-origin) and its own; the
+  // browser delivers each only to the one that is the parent's. The
+  // parent's commands are taken by the wasm client (wasm/embed.go).
   function postToParent(detail) {
     if (!body.dataset.embed || window.parent === window) return;
     const origins = (body.dataset.origins || "").split(/\s+/).filter(Boolean);
-    if (origins.length === 0) origins.push(location.origin);
+    if (origins.indexOf(location.origin) < 0) origins.push(location.origin);
     const msg = Object.assign({ source: "portlab" }, detail);
     origins.forEach(function (o) {
       try { window.parent.postMessage(msg, o); } catch (e) { /* bad origin in config */ }
     });
   }
   document.addEventListener("portlab:progress", function (ev) { postToParent(ev.detail || {}); });
+
+  // The page's height, so that the parent can size the iframe to it: once
+  // at start and whenever it changes (steps open, the transcript grows).
+  function watchHeight() {
+    if (!body.dataset.embed || window.parent === window || !window.ResizeObserver) return;
+    let last = 0;
+    let queued = false;
+    function post() {
+      queued = false;
+      const px = Math.ceil(document.documentElement.getBoundingClientRect().height);
+      if (px === last) return;
+      last = px;
+      postToParent({ type: "height", px: px });
+    }
+    new ResizeObserver(function () {
+      if (!queued) { queued = true; requestAnimationFrame(post); }
+    }).observe(document.documentElement);
+  }
 
   // ---- mailbox -------------------------------------------------------------
   function el(tag, attrs, children) {
@@ -548,6 +570,7 @@
   };
 
   function start() {
+    watchHeight();
     showProgressBadges();
     const reset = document.getElementById("lab-reset");
     if (reset) reset.addEventListener("click", function () {
