@@ -3,11 +3,13 @@
 package main
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"syscall/js"
 
 	"github.com/portlab/portlab/scenarios"
+	"github.com/portlab/portlab/scenarios/jspromise"
 	"github.com/portlab/portlab/scenarios/lesson"
 	"github.com/portlab/portlab/wasm/internal/embedcmd"
 	"github.com/portlab/portlab/wasm/internal/progress"
@@ -103,20 +105,11 @@ func (c *client) command(cmd embedcmd.Command) error {
 	return nil
 }
 
-// profileKnown reports whether the page's profile picker lists name.
-func profileKnown(name string) bool {
-	sel := byID("profile")
-	if !exists(sel) {
-		return false
-	}
-	opts := sel.Get("options")
-	for i := range opts.Length() {
-		if opts.Index(i).Get("value").String() == name {
-			return true
-		}
-	}
-	return false
-}
+// profiles are the network profiles' names, which the page lists.
+func profiles() []string { return strings.Fields(data(document.Get("body"), "profiles")) }
+
+// profileKnown reports whether name is one of the profiles.
+func profileKnown(name string) bool { return slices.Contains(profiles(), name) }
 
 // reset stops the lesson and forgets its progress: back to "Not started".
 func (p *player) reset() {
@@ -187,16 +180,13 @@ func (c *client) readyEvent() map[string]any {
 		"type":    "ready",
 		"page":    data(document.Get("body"), "page"),
 		"lang":    document.Get("documentElement").Get("lang").String(),
-		"profile": c.currentProfile(),
+		"profile": c.labProfile(),
 	}
-	var profiles []any
-	if sel := byID("profile"); exists(sel) {
-		opts := sel.Get("options")
-		for i := range opts.Length() {
-			profiles = append(profiles, opts.Index(i).Get("value").String())
-		}
+	var names []any
+	for _, n := range profiles() {
+		names = append(names, n)
 	}
-	ev["profiles"] = profiles
+	ev["profiles"] = names
 	if p := c.player; p != nil {
 		ev["lesson"] = p.l.Name
 		ev["title"] = p.l.Title
@@ -208,6 +198,23 @@ func (c *client) readyEvent() map[string]any {
 		ev["steps"] = steps
 	}
 	return ev
+}
+
+// labProfile is the network profile in force: the page's pick, else the
+// lab's (a lesson page has no picker).
+func (c *client) labProfile() string {
+	if p := c.currentProfile(); p != "" {
+		return p
+	}
+	pl := portlabJS()
+	if !exists(pl) {
+		return ""
+	}
+	l, err := jspromise.Await(pl.Call("lab"))
+	if err != nil || l.Type() != js.TypeObject || l.Get("profile").Type() != js.TypeString {
+		return ""
+	}
+	return l.Get("profile").String()
 }
 
 // stepKind names who acts in a step, for the parent: played, typed, task

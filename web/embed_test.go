@@ -41,6 +41,12 @@ func TestEmbedThemeLangAndOpenLink(t *testing.T) {
 		if got, _ := attr(root, "lang"); got != tt.lang {
 			t.Errorf("%s: lang %q, want %q", tt.path, got, tt.lang)
 		}
+		if body := elements(doc, "body")[0]; tt.open != "" {
+			// The parent may switch the lab to these (wasm/embed.go).
+			if got, _ := attr(body, "data-profiles"); got != "datacenter home-isp" {
+				t.Errorf("%s: data-profiles %q", tt.path, got)
+			}
+		}
 		link := byTestID(doc, "embed-open")
 		switch {
 		case tt.open == "" && link != nil:

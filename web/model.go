@@ -30,6 +30,9 @@ type pageMeta struct {
 	// Theme is an embedded page's ?theme= (light or dark), which overrides
 	// the reader's prefers-color-scheme; "" follows it.
 	Theme string
+	// Profiles are the network profiles' names, which an embedded page's
+	// parent may switch the lab to.
+	Profiles string
 	// FullURL is the full page an embedded one stands for ("Open in
 	// portlab").
 	FullURL string

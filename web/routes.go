@@ -91,6 +91,11 @@ func (s *site) meta(r *http.Request, title, page string, embed bool) pageMeta {
 	if embed {
 		m.Theme = pageTheme(r.URL.Query().Get("theme"))
 		m.FullURL = fullURL(r.URL)
+		names := make([]string, len(s.cfg.Profiles))
+		for i, p := range s.cfg.Profiles {
+			names[i] = p.Name
+		}
+		m.Profiles = strings.Join(names, " ")
 	}
 	if u := s.catalogs.url(m.Lang + ".json"); u != "" {
 		m.ExplainURL = "/explain/" + strings.TrimPrefix(u, "/static/")
