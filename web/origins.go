@@ -6,7 +6,9 @@ import (
 )
 
 // postOrigins turns the --allow-origin values into the target origins an
-// embedded page posts its events to. postMessage needs a full origin
+// embedded page posts its events to, and the only ones whose commands it
+// takes (wasm/embed.go compares event.origin with them exactly).
+// postMessage needs a full origin
 // (scheme://host[:port]); the documented form is a bare host
 // ("docs.example.com", as for the WebSocket origin check and CSP
 // frame-ancestors), which stands for both its http:// and https://
