@@ -27,6 +27,7 @@ var World = Parser{
 	Hosts: []string{
 		"mx.sandbox.test", "smtp.relay.test", "legacy.mail.test", "mx.example.org",
 		"mx.notls.test", "mail.sandbox.test", "smtp.hotel-wifi.test",
+		"mx.greylist.test", "mx.selfsigned.test",
 	},
 }
 

@@ -107,6 +107,21 @@ func replyUnknownUser(rcpt string) *smtp.SMTPError {
 	return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: fmt.Sprintf("<%s>: Recipient address rejected: User unknown in local recipient table", rcpt)}
 }
 
+// replyGreylisted is a greylisting door's first answer to a new triplet
+// (RFC 5321 §4.2.1: 4yz, "the same request may succeed later"), in the
+// words Postfix sends for postgrey's default answer. postgrey (1.37,
+// github.com/schweikert/postgrey, sub smtpd_access_policy) returns
+// "DEFER_IF_PERMIT 4.2.0 Greylisted, see
+// http://postgrey.schweikert.ch/help/%r.html", %r the recipient's domain;
+// it puts 4.2.0 before its text instead of Postfix's default 4.7.1 to work
+// around an Exchange bug. Postfix turns DEFER_IF_PERMIT into
+// access_map_defer_code (450) with "<rcpt>: Recipient address rejected: "
+// before the text (access(5), smtpd_check.c).
+func replyGreylisted(rcpt string) *smtp.SMTPError {
+	_, domain, _ := strings.Cut(rcpt, "@")
+	return &smtp.SMTPError{Code: 450, EnhancedCode: smtp.EnhancedCode{4, 2, 0}, Message: fmt.Sprintf("<%s>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/%s.html", rcpt, domain)}
+}
+
 // replyAccessDenied is how Postfix's submission service (restrictions
 // permit_sasl_authenticated, reject) refuses a recipient from a client that
 // did not authenticate. RFC 6409 §4.3 would also allow 530 at MAIL.

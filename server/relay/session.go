@@ -151,9 +151,23 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if !local && !authed && !r.policy.Trusted(s.meta.Client) && !r.policy.MayRelayTo(to) {
 		return replyRelayDenied(to)
 	}
+	// Greylisting comes last: postgrey's DEFER_IF_PERMIT defers only a
+	// recipient that every other restriction would accept.
+	if local && s.d.greylist > 0 && r.grey.wait(s.lab(), s.d.host, s.meta.Client, s.from, to, s.now(), s.d.greylist) {
+		return replyGreylisted(to)
+	}
 	s.rcpts = append(s.rcpts, to)
 	s.relayed = s.relayed || !local
 	return nil
+}
+
+// now is the session's time: a queued attempt's simulated time, or the
+// relay's clock.
+func (s *session) now() time.Time {
+	if !s.meta.At.IsZero() {
+		return s.meta.At
+	}
+	return s.d.r.now()
 }
 
 // Data stores the message once it is complete. The wire has read the body
@@ -213,7 +227,7 @@ func (s *session) Data(r io.Reader) error {
 		return replyQueueWrite
 	}
 	if s.relayed {
-		s.forward(m.Raw)
+		s.forward(m.ID, m.Raw)
 	}
 	s.tap.publish(events.Event{Kind: events.Message, MessageID: m.ID, Text: fmt.Sprintf("message %s stored: %d bytes from <%s> to %s", m.ID, len(m.Raw), m.From, strings.Join(m.To, ", "))})
 	return replyQueued(m.ID)
