@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"sync"
@@ -56,7 +57,9 @@ func greyNet(a netip.Addr) netip.Prefix {
 // wait reports whether the triplet must still wait at now, recording its
 // try; delay is the door's greylisting delay. As postgrey: a first retry
 // after the retry window starts over; a clock that went back does too.
-func (g *greylist) wait(lab, host string, client netip.Addr, from, to string, now time.Time, delay time.Duration) bool {
+// delayed is how long the triplet waited when this try is the first to
+// pass after a deferral (postgrey's X-Greylist header), else 0.
+func (g *greylist) wait(lab, host string, client netip.Addr, from, to string, now time.Time, delay time.Duration) (wait bool, delayed time.Duration) {
 	k := greyKey{lab, host, greyNet(client), strings.ToLower(from), strings.ToLower(to)}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -67,10 +70,23 @@ func (g *greylist) wait(lab, host string, client netip.Addr, from, to string, no
 		}
 		e = greyEntry{first: now}
 	}
+	was := e.passed
 	e.passed = now.Sub(e.first) >= delay
+	if e.passed && !was {
+		delayed = now.Sub(e.first)
+	}
 	if g.seen == nil {
 		g.seen = map[greyKey]greyEntry{}
 	}
 	g.seen[k] = e
-	return !e.passed
+	return !e.passed, delayed
+}
+
+// greylistHeader is the header postgrey has Postfix prepend to a message
+// that got through after a deferral (its --x-greylist-header default,
+// "X-Greylist: delayed %t seconds by postgrey-%v at %h; %d", with %d as
+// strftime "%a, %d %b %Y %T %Z"): the trace of the wait in the mailbox.
+func greylistHeader(host string, delayed time.Duration, now time.Time) string {
+	return fmt.Sprintf("X-Greylist: delayed %d seconds by postgrey-1.37 at %s; %s\r\n",
+		int(delayed/time.Second), host, now.UTC().Format("Mon, 02 Jan 2006 15:04:05 MST"))
 }

@@ -103,6 +103,11 @@ QUIT`)
 	if strings.Join(hosts, " ") != strings.Join(want, " ") {
 		t.Errorf("mailbox, newest first: %v, want %v", hosts, want)
 	}
+	// The copy that got through carries postgrey's trace of the wait: the
+	// queue's first retry, minimal_backoff_time later.
+	if got := string(sb.store.List(DefaultLab)[1].Raw); !strings.HasPrefix(got, "X-Greylist: delayed 300 seconds by postgrey-1.37 at mx.greylist.test; ") {
+		t.Errorf("delivered copy:\n%s", got)
+	}
 	bounce := string(sb.store.List(DefaultLab)[0].Raw)
 	if !strings.Contains(bounce, "Status: 4.7.4") || strings.Contains(bounce, "bob@greylist.test") {
 		t.Errorf("bounce:\n%s", bounce)

@@ -35,6 +35,10 @@ type session struct {
 	rcpts    []string
 	relayed  bool
 	authUser string
+	// prepend holds headers a policy asked for at RCPT (postgrey's
+	// X-Greylist), written before the Received header as Postfix's
+	// smtpd writes access-table PREPEND headers.
+	prepend []string
 }
 
 var (
@@ -43,7 +47,7 @@ var (
 )
 
 func (s *session) Reset() {
-	s.from, s.fromSet, s.rcpts, s.relayed = "", false, nil, false
+	s.from, s.fromSet, s.rcpts, s.relayed, s.prepend = "", false, nil, false, nil
 }
 
 func (s *session) Logout() error { return nil }
@@ -153,8 +157,15 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	}
 	// Greylisting comes last: postgrey's DEFER_IF_PERMIT defers only a
 	// recipient that every other restriction would accept.
-	if local && s.d.greylist > 0 && r.grey.wait(s.lab(), s.d.host, s.meta.Client, s.from, to, s.now(), s.d.greylist) {
-		return replyGreylisted(to)
+	if local && s.d.greylist > 0 {
+		now := s.now()
+		wait, delayed := r.grey.wait(s.lab(), s.d.host, s.meta.Client, s.from, to, now, s.d.greylist)
+		if wait {
+			return replyGreylisted(to)
+		}
+		if delayed > 0 && len(s.prepend) == 0 {
+			s.prepend = append(s.prepend, greylistHeader(s.d.host, delayed, now))
+		}
 	}
 	s.rcpts = append(s.rcpts, to)
 	s.relayed = s.relayed || !local
@@ -212,6 +223,9 @@ func (s *session) Data(r io.Reader) error {
 	}
 	m.ReceivedAt = rl.now()
 	trace := received(m, s.d.host)
+	for i := len(s.prepend) - 1; i >= 0; i-- {
+		trace = append([]byte(s.prepend[i]), trace...)
+	}
 	// Exactly as large as it must be: the store counts the buffer held.
 	m.Raw = append(append(make([]byte, 0, len(trace)+len(body)), trace...), body...)
 	s.link.recycle(body)
