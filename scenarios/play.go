@@ -24,6 +24,9 @@ type outcome struct {
 	tls      *tls.ConnectionState
 	messages []Message // new messages, for a mailbox step
 	note     string    // result of actions without a reply
+	// tlsRefused is why the client refused a TLS handshake, at a step
+	// that expects it to (tls refused "TEXT").
+	tlsRefused string
 }
 
 func (o *outcome) describe() string {
@@ -32,6 +35,8 @@ func (o *outcome) describe() string {
 		return "error: " + o.err.Error()
 	case o.dialErr != nil:
 		return o.dialErr.Error()
+	case o.tlsRefused != "":
+		return "TLS refused: " + o.tlsRefused
 	case o.silent:
 		return "silence"
 	case o.banner != "":
@@ -99,6 +104,13 @@ func (r *run) do(ctx context.Context, st *lesson.Step, a lesson.Action) *outcome
 		}
 		r.hangup(true)
 		out.note = "closed"
+	}
+	var herr *session.HandshakeError
+	if _, want := hasExpect(st, lesson.TLSRefused); want && errors.As(out.err, &herr) {
+		// The refusal is what this step shows; a careful client hangs up
+		// rather than talk to a server it could not verify.
+		out.tlsRefused, out.err = herr.Words(), nil
+		r.hangup(false)
 	}
 	if r.sess != nil {
 		if stt, ok := r.sess.TLS(); ok {
