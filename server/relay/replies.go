@@ -88,8 +88,8 @@ const (
 // features not supported"). Postfix defers the message; when
 // maximal_queue_lifetime runs out it bounces it from the defer log, whose
 // status it writes unchanged beside "Action: failed" (bounce_notify_util.c,
-// bounce_recipient_dsn; defer_append keeps only 4.X.X codes). The sandbox
-// bounces at once, with that same status. Not X.7.10 ("encryption
+// bounce_recipient_dsn; defer_append keeps only 4.X.X codes). The sandbox's
+// queue does the same on simulated time (queue.go). Not X.7.10 ("encryption
 // needed", an AUTH mechanism's) nor RFC 8689's X.7.30 (REQUIRETLS).
 const (
 	whyTLSNotOfferedFm  = "TLS is required, but was not offered by host %s"
