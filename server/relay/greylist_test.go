@@ -125,3 +125,30 @@ QUIT`)
 		}
 	}
 }
+
+// The queue is bounded: one lab's share, the bytes it holds, and nothing
+// after Close; a message it cannot hold bounces at once (enqueue).
+func TestQueueBounded(t *testing.T) {
+	var q queue
+	release := make(chan struct{})
+	hold := func(<-chan struct{}) { <-release }
+	for i := range maxQueuedPerLab {
+		if !q.add(&deferred{lab: "a"}, hold) {
+			t.Fatalf("message %d of lab a refused", i)
+		}
+	}
+	if q.add(&deferred{lab: "a"}, hold) {
+		t.Error("lab a got more than its share")
+	}
+	if !q.add(&deferred{lab: "b"}, hold) {
+		t.Error("lab b refused while lab a is full")
+	}
+	if q.add(&deferred{lab: "c", raw: make([]byte, maxQueuedBytes+1)}, hold) {
+		t.Error("the queue took more bytes than it may hold")
+	}
+	close(release)
+	q.close()
+	if q.add(&deferred{lab: "d"}, hold) {
+		t.Error("a closed queue took a message")
+	}
+}

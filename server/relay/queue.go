@@ -26,16 +26,22 @@ const (
 	maximalBackoff      = 4000 * time.Second
 	maximalQueueLife    = 5 * 24 * time.Hour
 	queueSpeedup        = 200000
-	maxQueued           = 1000 // messages waiting at once, over all labs
+	maxQueued           = 1000     // messages waiting at once, over all labs
+	maxQueuedPerLab     = 20       // so one lab cannot take every place
+	maxQueuedBytes      = 64 << 20 // the copies the queue holds, over all labs
 	queueNotePrefix     = "queue: "
 	simulatedSuffix     = " (simulated time)"
 	queueLifetimeReason = "delivery temporarily suspended until maximal_queue_lifetime ran out"
 )
 
-// queue holds the retry loops of deferred messages.
+// queue holds the retry loops of deferred messages. Full (in messages,
+// bytes, or one lab's share), a deferred message bounces at once with its
+// last reason, as a real MTA's does when it cannot keep it.
 type queue struct {
 	mu     sync.Mutex
 	n      int
+	bytes  int
+	perLab map[string]int
 	done   chan struct{} // closed by close
 	closed bool
 	wg     sync.WaitGroup
@@ -54,22 +60,30 @@ type deferred struct {
 }
 
 // add starts the retry loop of d; false when the queue is full or closed.
-func (q *queue) add(run func(stop <-chan struct{})) bool {
+func (q *queue) add(d *deferred, run func(stop <-chan struct{})) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.closed || q.n >= maxQueued {
+	size := len(d.raw)
+	if q.closed || q.n >= maxQueued || q.bytes+size > maxQueuedBytes || q.perLab[d.lab] >= maxQueuedPerLab {
 		return false
 	}
 	if q.done == nil {
 		q.done = make(chan struct{})
+		q.perLab = map[string]int{}
 	}
 	q.n++
+	q.bytes += size
+	q.perLab[d.lab]++
 	q.wg.Add(1)
 	done := q.done
 	go func() {
 		defer func() {
 			q.mu.Lock()
 			q.n--
+			q.bytes -= size
+			if q.perLab[d.lab]--; q.perLab[d.lab] == 0 {
+				delete(q.perLab, d.lab)
+			}
 			q.mu.Unlock()
 			q.wg.Done()
 		}()
@@ -99,7 +113,7 @@ func (q *queue) wait() { q.wg.Wait() }
 // lifetime ends, or what the queue has no room for, bounces.
 func (r *Relay) enqueue(d *deferred) {
 	r.queueEvent(d, fmt.Sprintf("%s deferred for %s: %s; next try in %v%s", d.id, rcptList(d.last), d.last[0].why, minimalBackoff, simulatedSuffix))
-	ok := r.queue.add(func(stop <-chan struct{}) { r.retry(d, stop) })
+	ok := r.queue.add(d, func(stop <-chan struct{}) { r.retry(d, stop) })
 	if !ok {
 		r.expire(d, "the queue is full")
 	}
