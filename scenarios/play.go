@@ -105,12 +105,14 @@ func (r *run) do(ctx context.Context, st *lesson.Step, a lesson.Action) *outcome
 		r.hangup(true)
 		out.note = "closed"
 	}
-	var herr *session.HandshakeError
-	if _, want := hasExpect(st, lesson.TLSRefused); want && errors.As(out.err, &herr) {
-		// The refusal is what this step shows; a careful client hangs up
-		// rather than talk to a server it could not verify.
-		out.tlsRefused, out.err = herr.Words(), nil
+	if herr := (*session.HandshakeError)(nil); errors.As(out.err, &herr) {
+		// A careful client hangs up rather than talk to a server it could
+		// not verify (RFC 3207 §4.1); at a step that expects the refusal,
+		// the refusal is the outcome.
 		r.hangup(false)
+		if _, want := hasExpect(st, lesson.TLSRefused); want {
+			out.tlsRefused, out.err = herr.Words(), nil
+		}
 	}
 	if r.sess != nil {
 		if stt, ok := r.sess.TLS(); ok {
