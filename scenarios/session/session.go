@@ -367,24 +367,24 @@ type HandshakeError struct {
 func (e *HandshakeError) Error() string { return "TLS handshake: " + e.Words() }
 func (e *HandshakeError) Unwrap() error { return e.Err }
 
-// Words is the failure as a student reads it.
+// Words is the failure as a student reads it; Err keeps Go's own words.
 func (e *HandshakeError) Words() string {
 	var host x509.HostnameError
 	var ca x509.UnknownAuthorityError
 	var inv x509.CertificateInvalidError
 	switch {
 	case errors.As(e.Err, &host) && host.Certificate != nil:
-		return fmt.Sprintf("the certificate is for %s, not %s: this is not the server you asked for, so the client stops (%v)",
-			certNames(host.Certificate), e.Host, e.Err)
+		return fmt.Sprintf("the certificate is for %s, not %s: this is not the server you asked for, so the client stops",
+			certNames(host.Certificate), e.Host)
 	case errors.As(e.Err, &ca):
 		issuer := "an unknown issuer"
 		if ca.Cert != nil {
 			issuer = fmt.Sprintf("%q", ca.Cert.Issuer.CommonName)
 		}
-		return fmt.Sprintf("the certificate of %s was issued by %s, a certificate authority this client does not trust, so the client stops (%v)",
-			e.Host, issuer, e.Err)
+		return fmt.Sprintf("the certificate of %s was issued by %s, a certificate authority this client does not trust, so the client stops",
+			e.Host, issuer)
 	case errors.As(e.Err, &inv) && inv.Reason == x509.Expired:
-		return fmt.Sprintf("the certificate of %s has expired or is not valid yet, so the client stops (%v)", e.Host, e.Err)
+		return fmt.Sprintf("the certificate of %s has expired or is not valid yet, so the client stops", e.Host)
 	}
 	return e.Err.Error()
 }
