@@ -116,7 +116,9 @@ func replyUnknownUser(rcpt string) *smtp.SMTPError {
 // it puts 4.2.0 before its text instead of Postfix's default 4.7.1 to work
 // around an Exchange bug. Postfix turns DEFER_IF_PERMIT into
 // access_map_defer_code (450) with "<rcpt>: Recipient address rejected: "
-// before the text (access(5), smtpd_check.c).
+// before the text (access(5), smtpd_check.c; on the reference Postfix 3.7,
+// `postconf -d access_map_defer_code` is 450 and its smtpd holds
+// "<%s>: %s rejected: %s" and "Recipient address").
 func replyGreylisted(rcpt string) *smtp.SMTPError {
 	_, domain, _ := strings.Cut(rcpt, "@")
 	return &smtp.SMTPError{Code: 450, EnhancedCode: smtp.EnhancedCode{4, 2, 0}, Message: fmt.Sprintf("<%s>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/%s.html", rcpt, domain)}
