@@ -157,6 +157,10 @@ func Matches(msg Message, m lesson.MessageMatch) bool {
 		return false
 	case m.Relayed != nil && *m.Relayed != msg.Relayed:
 		return false
+	case m.HeaderName != "" && !slices.ContainsFunc(msg.Headers, func(h Header) bool {
+		return strings.EqualFold(h.Name, m.HeaderName) && strings.Contains(strings.ToLower(h.Value), strings.ToLower(m.HeaderValue))
+	}):
+		return false
 	}
 	return true
 }
@@ -204,6 +208,9 @@ func describeMatch(m lesson.MessageMatch) string {
 	}
 	if m.Relayed != nil {
 		add("relayed", yn(*m.Relayed))
+	}
+	if m.HeaderName != "" {
+		add("header", fmt.Sprintf("%q", m.HeaderName+": "+m.HeaderValue))
 	}
 	return strings.Join(p, " ")
 }

@@ -10,10 +10,18 @@ import (
 // and the browser's message helper compose with it, so both send the same
 // shape of message.
 type Draft struct {
-	From    string
-	To      []string
-	Subject string
-	Date    time.Time
+	// From is the envelope sender (MAIL FROM), also written as the From:
+	// header field unless HeaderFrom is set.
+	From string
+	// HeaderFrom is the From: header field when it differs from the
+	// envelope, as written: "Alice <alice@example.org>" or a bare
+	// address. A mailing list or a delivery service writes its author
+	// here and keeps its own bounce address in MAIL FROM (RFC 5321 §3.3,
+	// §6.1: bounces follow the envelope, not the header).
+	HeaderFrom string
+	To         []string
+	Subject    string
+	Date       time.Time
 	// MessageID is the Message-ID without its angle brackets.
 	MessageID string
 	// Body is the text after the header, lines separated by "\n".
@@ -26,7 +34,14 @@ type Draft struct {
 // and dot-stuffs).
 func (d Draft) Bytes() []byte {
 	var b strings.Builder
-	fmt.Fprintf(&b, "From: <%s>\n", d.From)
+	switch {
+	case d.HeaderFrom == "":
+		fmt.Fprintf(&b, "From: <%s>\n", d.From)
+	case strings.Contains(d.HeaderFrom, "<"):
+		fmt.Fprintf(&b, "From: %s\n", d.HeaderFrom) // name-addr, RFC 5322 §3.4
+	default:
+		fmt.Fprintf(&b, "From: <%s>\n", d.HeaderFrom)
+	}
 	fmt.Fprintf(&b, "To: <%s>\n", strings.Join(d.To, ">, <"))
 	fmt.Fprintf(&b, "Subject: %s\n", d.Subject)
 	fmt.Fprintf(&b, "Date: %s\n", d.Date.Format(time.RFC1123Z))

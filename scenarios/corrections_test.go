@@ -1,10 +1,16 @@
 package scenarios
 
 import (
+	"encoding/json"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/portlab/portlab/scenarios/lesson"
 )
 
 // comment matches an HTML comment: where a lesson names its sources, and
@@ -66,6 +72,17 @@ func TestLessonCorrections(t *testing.T) {
 			[]string{"abandon the delivery"}},
 		{"bounces",
 			[]string{"`From: Alice <alice@example.org>`", "RFC 5321 §6.1", "RFC 3464"}, nil},
+		{"auth-mechanisms",
+			[]string{
+				"base64 is not encryption", "`534 5.7.9 Authentication mechanism is too weak`",
+				"`538 5.7.11 Encryption required for requested authentication mechanism`",
+				"RFC 4954 §6", "`AUTH OAUTHBEARER` (RFC 7628)", "`XOAUTH2`", "Postfix offers what its SASL backend",
+			},
+			[]string{"CRAM-MD5 is Historic"}},
+		{"when-2525-fails",
+			[]string{"`nc -v host 587`", "`Test-NetConnection host -Port 587`", "Knock from a second network"}, nil},
+		{"reading-a-bounce",
+			[]string{"`Final-Recipient", "`Action: failed`", "`Status: 5.1.1`", "`Diagnostic-Code", "RFC 3464", "**backscatter**", "RFC 5321 §6.1"}, nil},
 	}
 	fold := func(s string) string { return strings.Join(strings.Fields(s), " ") }
 	for _, tt := range tests {
@@ -110,6 +127,87 @@ func TestStrippingNotGivenAway(t *testing.T) {
 		for _, spoiler := range []string{"strip", "XXXX", "remove", "refuse"} {
 			if strings.Contains(strings.ToLower(s), strings.ToLower(spoiler)) {
 				t.Errorf("before the student tries STARTTLS the lesson says %q: %q", spoiler, s)
+			}
+		}
+	}
+}
+
+// TestCapstoneHintsQuoteTheExplainer keeps the capstone's hints in the
+// explainer's words (issue 11): every quoted passage in a task's first two
+// hints comes from the gist or the "what to try next" of a reply or close
+// explanation in explain/data/en.json, so the two cannot drift apart.
+func TestCapstoneHintsQuoteTheExplainer(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("explain", "data", "en.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cat struct {
+		Replies, Closes []struct{ Gist, Next string }
+	}
+	if err := json.Unmarshal(raw, &cat); err != nil {
+		t.Fatal(err)
+	}
+	var words []string
+	for _, e := range append(cat.Replies, cat.Closes...) {
+		words = append(words, e.Gist, e.Next)
+	}
+	lib, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, ok := lib.Lesson("my-mail-doesnt-send", "")
+	if !ok {
+		t.Fatal("my-mail-doesnt-send: not found")
+	}
+	quoted := regexp.MustCompile(`"(?:\.\.\. )?([^"]+)"`)
+	tasks := 0
+	for _, st := range l.Steps {
+		if st.Mode != lesson.Task {
+			continue
+		}
+		tasks++
+		n := 0
+		for _, h := range st.Hints[:min(2, len(st.Hints))] { // the third is the near answer
+			for _, m := range quoted.FindAllStringSubmatch(h, -1) {
+				n++
+				if !slices.ContainsFunc(words, func(w string) bool { return strings.Contains(w, m[1]) }) {
+					t.Errorf("%s: hint quotes %q, which no explanation says", st.ID, m[1])
+				}
+			}
+		}
+		if n < 2 {
+			t.Errorf("%s: %d quotes of the explainer in its hints, want the gist and what to try next", st.ID, n)
+		}
+	}
+	if tasks < 5 {
+		t.Errorf("%d task steps, want one per broken setup (5)", tasks)
+	}
+}
+
+// TestDecodeNotGivenAway: the AUTH mechanisms lesson asks the student to
+// decode a captured AUTH PLAIN line; nothing before that step may say
+// what is inside it.
+func TestDecodeNotGivenAway(t *testing.T) {
+	lib, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, ok := lib.Lesson("auth-mechanisms", "")
+	if !ok {
+		t.Fatal("auth-mechanisms: not found")
+	}
+	before := []string{l.Summary, l.Intro}
+	for _, st := range l.Steps {
+		before = append(before, st.Title, st.Narration, st.Predict)
+		if st.ID == "decode" {
+			break
+		}
+		before = append(before, st.After)
+	}
+	for _, s := range before {
+		for _, spoiler := range []string{"alice", "hotelwifi"} {
+			if strings.Contains(strings.ToLower(s), spoiler) {
+				t.Errorf("before the student decodes the line the lesson says %q: %q", spoiler, s)
 			}
 		}
 	}

@@ -45,11 +45,29 @@ type Message struct {
 	// on (the server's mailbox sets it).
 	Relayed    bool      `json:"relayed"`
 	ReceivedAt time.Time `json:"received_at"`
+	// Headers are the message's header fields in order, as the mailbox
+	// shows them (a bounce's, or a From: that is not MAIL FROM).
+	Headers []Header `json:"headers,omitempty"`
+}
+
+// Header is one header field of a mailbox message.
+type Header struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
 }
 
 // Mailbox reads the lab's mailbox.
 type Mailbox interface {
 	Messages(ctx context.Context) ([]Message, error)
+}
+
+// LabPolicy reads and changes the lab's own relay policy, for a policy
+// action (docs/teaching-map.md L27). SetPolicy's error, when the server
+// refuses the text, says what is wrong at which line.
+type LabPolicy interface {
+	Policy(ctx context.Context) (text string, err error)
+	SetPolicy(ctx context.Context, text string) error
+	ResetPolicy(ctx context.Context) error
 }
 
 // Input supplies what the student types at a typed step. attempt counts
@@ -192,6 +210,8 @@ type Engine struct {
 	Dialer Dialer
 	// Mailbox is needed by lessons with a mailbox step.
 	Mailbox Mailbox
+	// Policy is needed by lessons that change the lab's policy.
+	Policy LabPolicy
 	// Input feeds typed steps; nil plays them (PlayInput).
 	Input Input
 	// Server, Lab and the lab's Key go into every Target.

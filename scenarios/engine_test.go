@@ -107,7 +107,7 @@ var epoch = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 func newEngine(t *testing.T, w *world, rec *recorder) *scenarios.Engine {
 	t.Helper()
 	return &scenarios.Engine{
-		Dialer: w, Mailbox: httpapi.Mailbox{Client: w.api, Lab: w.lab}, RootCAs: w.s.Roots(),
+		Dialer: w, Mailbox: httpapi.Mailbox{Client: w.api, Lab: w.lab}, Policy: httpapi.LabPolicy{Client: w.api, Lab: w.lab}, RootCAs: w.s.Roots(),
 		Server: w.s.URL(), Lab: w.lab.ID, Key: w.lab.Key,
 		Now:     func() time.Time { return epoch },
 		Sleep:   func(ctx context.Context, d time.Duration) error { return ctx.Err() },

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -66,7 +67,7 @@ func hasExpect(st *lesson.Step, k lesson.ExpectKind) (lesson.Expect, bool) {
 func (r *run) do(ctx context.Context, st *lesson.Step, a lesson.Action) *outcome {
 	out := &outcome{}
 	if a.Kind != lesson.Connect && a.Kind != lesson.Profile && a.Kind != lesson.Wait &&
-		a.Kind != lesson.Mailbox && a.Kind != lesson.Close && r.sess == nil {
+		a.Kind != lesson.Mailbox && a.Kind != lesson.Close && a.Kind != lesson.Policy && r.sess == nil {
 		out.err = errors.New("not connected")
 		return out
 	}
@@ -98,6 +99,8 @@ func (r *run) do(ctx context.Context, st *lesson.Step, a lesson.Action) *outcome
 		out.note = "waited " + a.Duration.String()
 	case lesson.Mailbox:
 		r.mailbox(ctx, st, out)
+	case lesson.Policy:
+		r.setPolicy(ctx, a, out)
 	case lesson.Close:
 		if r.sess == nil {
 			r.note("No connection is open.")
@@ -201,7 +204,7 @@ func (r *run) connect(ctx context.Context, st *lesson.Step, a lesson.Action, out
 // bytes every time.
 func (r *run) compose(st *lesson.Step, a lesson.Action) []byte {
 	d := Draft{
-		From: a.From, To: a.To, Subject: a.Subject, Date: r.e.Now(),
+		From: a.From, HeaderFrom: a.HeaderFrom, To: a.To, Subject: a.Subject, Date: r.e.Now(),
 		MessageID: st.ID + "." + r.l.Name + "@portlab.test",
 		Body:      fmt.Sprintf("Sent by the portlab lesson %q, step %q.\n", r.l.Name, st.ID),
 	}
@@ -249,4 +252,55 @@ func (r *run) mailbox(ctx context.Context, st *lesson.Step, out *outcome) {
 		}
 		waited += r.e.MailboxPoll
 	}
+}
+
+// setPolicy adds a policy action's lines to the lab's policy (what it
+// follows now: its own, or the server's), or resets it. The relay reads a
+// connection's rules when it opens, so the note says to reconnect.
+func (r *run) setPolicy(ctx context.Context, a lesson.Action, out *outcome) {
+	if r.e.Policy == nil {
+		out.err = errors.New("this lesson changes the lab's policy, and the player cannot")
+		return
+	}
+	if len(a.PolicyLines) == 0 {
+		if out.err = r.e.Policy.ResetPolicy(ctx); out.err == nil {
+			r.note("Policy: your lab follows the server's policy again; new connections use it.")
+			out.note = "policy reset"
+		}
+		return
+	}
+	text, err := r.e.Policy.Policy(ctx)
+	if err != nil {
+		out.err = err
+		return
+	}
+	if text, err = insertLines(text, a.PolicyLines, a.PolicyAfter); err != nil {
+		out.err = err
+		return
+	}
+	if out.err = r.e.Policy.SetPolicy(ctx, text); out.err != nil {
+		r.note("Policy refused: %v", out.err)
+		return
+	}
+	where := ""
+	if a.PolicyAfter != "" {
+		where = " after " + strings.TrimSpace(a.PolicyAfter)
+	}
+	r.note("Policy applied to your lab: %s%s. New connections follow it.", strings.Join(a.PolicyLines, " / "), where)
+	out.note = "policy applied"
+}
+
+// insertLines adds lines to a policy text: at the end, or after the first
+// line that reads after.
+func insertLines(text string, lines []string, after string) (string, error) {
+	all := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	at := len(all)
+	if after != "" {
+		at = slices.IndexFunc(all, func(l string) bool { return strings.TrimSpace(l) == strings.TrimSpace(after) })
+		if at < 0 {
+			return "", fmt.Errorf("the policy has no line %q to add after", strings.TrimSpace(after))
+		}
+		at++
+	}
+	return strings.Join(slices.Insert(all, at, lines...), "\n") + "\n", nil
 }

@@ -191,7 +191,7 @@ func holdBack(st *lesson.Step, line string, a lesson.Action, inData bool) string
 			return fmt.Sprintf("this step connects to %s, not %s", want.Target(), a.Target())
 		}
 		return ""
-	case lesson.Profile, lesson.Close, lesson.Message:
+	case lesson.Profile, lesson.Close, lesson.Message, lesson.Policy:
 		if a.Kind != want.Kind {
 			return fmt.Sprintf("%s would change what the next steps rely on; this step needs %s", a.Kind, st.Action.Verb())
 		}

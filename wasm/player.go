@@ -170,6 +170,7 @@ func (p *player) start(all bool) {
 	eng := &scenarios.Engine{
 		Dialer:  playerDialer{p.c},
 		Mailbox: labMailbox{p.c},
+		Policy:  labPolicy{p.c},
 		Input:   p,
 		Server:  p.c.server,
 		Lab:     p.c.labID(),
@@ -406,6 +407,56 @@ type playerDialer struct{ c *client }
 
 func (d playerDialer) Dial(ctx context.Context, t scenarios.Target) (net.Conn, error) {
 	return tunnel.Dialer{}.Dial(ctx, t)
+}
+
+// labPolicy changes the lab's own relay policy through the labs API, and
+// tells the page's policy editor to show what the lab now follows.
+type labPolicy struct{ c *client }
+
+func (p labPolicy) api() (*httpapi.Client, *httpapi.Lab, error) {
+	lab := p.c.labID()
+	if lab == "" {
+		return nil, nil, constError("no lab: a policy needs one")
+	}
+	return &httpapi.Client{Server: p.c.server}, &httpapi.Lab{ID: lab, Key: p.c.labKey()}, nil
+}
+
+func (p labPolicy) Policy(ctx context.Context) (string, error) {
+	c, l, err := p.api()
+	if err != nil {
+		return "", err
+	}
+	text, _, err := c.Policy(ctx, l)
+	return text, err
+}
+
+func (p labPolicy) SetPolicy(ctx context.Context, text string) error {
+	c, l, err := p.api()
+	if err != nil {
+		return err
+	}
+	err = c.SetPolicy(ctx, l, text)
+	p.refresh()
+	return err
+}
+
+func (p labPolicy) ResetPolicy(ctx context.Context) error {
+	c, l, err := p.api()
+	if err != nil {
+		return err
+	}
+	err = c.ResetPolicy(ctx, l)
+	p.refresh()
+	return err
+}
+
+// refresh has the page's editor (app.js) load the lab's policy again.
+func (p labPolicy) refresh() {
+	go func() {
+		if pl := portlabJS(); exists(pl) && pl.Get("refreshPolicy").Type() == js.TypeFunction {
+			pl.Call("refreshPolicy")
+		}
+	}()
 }
 
 // labMailbox reads the lab's mailbox through the labs API (httpapi's

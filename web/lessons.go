@@ -24,6 +24,9 @@ type lessonInfo struct {
 	// Intro is trusted HTML rendered from the lesson's introduction.
 	Intro string
 	Steps []lessonStep
+	// EditsPolicy: a step changes the lab's policy, so the page shows the
+	// policy editor beside the terminal.
+	EditsPolicy bool
 }
 
 // lessonStep is one step of a lesson page.
@@ -67,6 +70,7 @@ func fromLesson(l *lesson.Lesson) lessonInfo {
 		Intro: markdown(dropTitle(l.Intro)),
 	}
 	for _, s := range l.Steps {
+		info.EditsPolicy = info.EditsPolicy || editsPolicy(s)
 		info.Steps = append(info.Steps, lessonStep{
 			ID:        s.ID,
 			Title:     s.Title,
@@ -79,6 +83,20 @@ func fromLesson(l *lesson.Lesson) lessonInfo {
 		})
 	}
 	return info
+}
+
+// editsPolicy reports whether a step changes the lab's policy: its action,
+// or a line of its solution.
+func editsPolicy(s *lesson.Step) bool {
+	if s.Action.Kind == lesson.Policy {
+		return true
+	}
+	for _, sl := range s.Solution {
+		if a, err := lesson.ParseTyped(sl.Text); err == nil && a.Kind == lesson.Policy {
+			return true
+		}
+	}
+	return false
 }
 
 // dropTitle removes a leading "# Title" line: the page has its own h1.

@@ -47,3 +47,28 @@ func TestCatalogHasEveryBuiltInLesson(t *testing.T) {
 		}
 	}
 }
+
+// The policy editor shows on /lab/policy and beside the terminal of a
+// lesson that changes the lab's policy, and on no other lesson's page.
+func TestPolicyEditorPages(t *testing.T) {
+	h := testHandler(t, true)
+	for path, want := range map[string]bool{
+		"/lab/policy":              true,
+		"/lessons/your-own-rules":  true,
+		"/lessons/open-relay":      false,
+		"/lessons/tls-before-auth": false,
+	} {
+		resp := get(t, h, path)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d", path, resp.StatusCode)
+		}
+		doc := parse(t, resp)
+		ed := byTestID(doc, "policy-editor")
+		if (ed != nil) != want {
+			t.Errorf("%s: policy editor present = %v, want %v", path, ed != nil, want)
+		}
+		if ed != nil && (byTestID(doc, "policy-text") == nil || byTestID(doc, "policy-apply") == nil || byTestID(doc, "policy-reset") == nil || byTestID(doc, "policy-errors") == nil) {
+			t.Errorf("%s: the editor lacks its text, Apply, Reset or error list", path)
+		}
+	}
+}

@@ -17,6 +17,7 @@ func (s *site) routes() http.Handler {
 	mux.HandleFunc("GET /ports", s.page(s.ports))
 	mux.HandleFunc("GET /clients", s.page(s.clients))
 	mux.HandleFunc("GET /course", s.page(s.course))
+	mux.HandleFunc("GET /lab/policy", s.page(s.labPolicy))
 	mux.HandleFunc("GET /lessons/{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/#lessons", http.StatusFound)
 	})
@@ -125,6 +126,10 @@ func (s *site) course(r *http.Request) (int, templ.Component) {
 
 func (s *site) clients(r *http.Request) (int, templ.Component) {
 	return http.StatusOK, clientsPage(s.meta(r, "Use your own client", "clients", false), s.clientRecipes(r))
+}
+
+func (s *site) labPolicy(r *http.Request) (int, templ.Component) {
+	return http.StatusOK, policyPage(s.meta(r, "Your own server's rules", "policy", false))
 }
 
 func (s *site) lesson(embed bool) pageFunc {

@@ -348,7 +348,7 @@ func TestNoInlineCode(t *testing.T) {
 // controls.
 func TestAccessibleBasics(t *testing.T) {
 	h := testHandler(t, true)
-	for _, path := range []string{"/", "/playground", "/mailbox", "/ports", "/clients", "/lessons/first-contact"} {
+	for _, path := range []string{"/", "/playground", "/mailbox", "/ports", "/clients", "/lessons/first-contact", "/lab/policy"} {
 		doc := parse(t, get(t, h, path))
 		if lang, _ := attr(elements(doc, "html")[0], "lang"); lang != "en" {
 			t.Errorf("%s: html lang=%q", path, lang)

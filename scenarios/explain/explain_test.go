@@ -213,6 +213,8 @@ func TestMoment(t *testing.T) {
 		{"554 5.7.1 <unknown[10.0.0.1]>: Client host rejected: Access denied", explain.Context{Command: "RCPT"}, "Log in first"},
 		{"500 5.5.2 Error: message line too long (RFC 5321 4.5.3.1.6)", explain.Context{Command: "DATA"}, "1000"},
 		{"500 5.5.2 Error: line too long", explain.Context{}, "512"},
+		// A mechanism not offered is not a wrong password.
+		{"535 5.7.8 Error: authentication failed: Invalid authentication mechanism", explain.Context{Command: "AUTH"}, "mechanism"},
 		{"220 smtp.relay.test ESMTP portlab sandbox", explain.Context{Command: "CONNECT"}, "ready"},
 		{"220 2.0.0 Ready to start TLS", explain.Context{Command: "STARTTLS"}, "TLS"},
 	} {

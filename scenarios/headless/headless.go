@@ -137,6 +137,7 @@ func (r *Runner) play(ctx context.Context, api *httpapi.Client, pool *x509.CertP
 	e := &scenarios.Engine{
 		Dialer:  tunnel.Dialer{},
 		Mailbox: httpapi.Mailbox{Client: api, Lab: lab},
+		Policy:  httpapi.LabPolicy{Client: api, Lab: lab},
 		Server:  r.Server,
 		Lab:     lab.ID,
 		Key:     lab.Key,

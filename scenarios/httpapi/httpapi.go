@@ -158,3 +158,90 @@ var _ scenarios.Mailbox = Mailbox{}
 func (m Mailbox) Messages(ctx context.Context) ([]scenarios.Message, error) {
 	return m.Client.Messages(ctx, m.Lab)
 }
+
+// PolicyError is one error of a refused lab policy, at its line.
+type PolicyError struct {
+	Line    int    `json:"line"`
+	Message string `json:"message"`
+}
+
+// PolicyRefused is SetPolicy's error when the server finds errors in the
+// text: the lab keeps the policy it had.
+type PolicyRefused []PolicyError
+
+func (p PolicyRefused) Error() string {
+	var b strings.Builder
+	for i, e := range p {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "line %d: %s", e.Line, e.Message)
+	}
+	return b.String()
+}
+
+type policyBody struct {
+	Text string `json:"text"`
+	Own  bool   `json:"own"`
+}
+
+// Policy reads the text of the policy a lab's relay follows (its own, or
+// the server's) and whether it is the lab's own.
+func (c *Client) Policy(ctx context.Context, l *Lab) (text string, own bool, err error) {
+	var b policyBody
+	err = c.do(ctx, "GET", "/api/labs/"+url.PathEscape(l.ID)+"/policy", l.Key, nil, 200, &b)
+	return b.Text, b.Own, err
+}
+
+// SetPolicy gives a lab its own policy; a text with errors is refused
+// with a [PolicyRefused] error.
+func (c *Client) SetPolicy(ctx context.Context, l *Lab, text string) error {
+	b, err := json.Marshal(map[string]string{"text": text})
+	if err != nil {
+		return err
+	}
+	path := "/api/labs/" + url.PathEscape(l.ID) + "/policy"
+	resp, err := c.roundTrip(ctx, "PUT", path, l.Key, b, maxBody)
+	if err != nil {
+		return err
+	}
+	switch resp.code {
+	case 200:
+		return nil
+	case 422:
+		var refused struct {
+			Errors PolicyRefused `json:"errors"`
+		}
+		if json.Unmarshal(resp.body, &refused) == nil && len(refused.Errors) > 0 {
+			return refused.Errors
+		}
+	}
+	return fmt.Errorf("PUT %s: %s: %s", path, resp.status, strings.TrimSpace(apiError(resp.body)))
+}
+
+// ResetPolicy puts a lab back on the server's policy.
+func (c *Client) ResetPolicy(ctx context.Context, l *Lab) error {
+	return c.do(ctx, "DELETE", "/api/labs/"+url.PathEscape(l.ID)+"/policy", l.Key, nil, 200, nil)
+}
+
+// LabPolicy is one lab's policy, for the scenario engine.
+type LabPolicy struct {
+	Client *Client
+	Lab    *Lab
+}
+
+var _ scenarios.LabPolicy = LabPolicy{}
+
+// Policy reads the text the lab follows now.
+func (p LabPolicy) Policy(ctx context.Context) (string, error) {
+	text, _, err := p.Client.Policy(ctx, p.Lab)
+	return text, err
+}
+
+// SetPolicy gives the lab its own policy.
+func (p LabPolicy) SetPolicy(ctx context.Context, text string) error {
+	return p.Client.SetPolicy(ctx, p.Lab, text)
+}
+
+// ResetPolicy puts the lab back on the server's policy.
+func (p LabPolicy) ResetPolicy(ctx context.Context) error { return p.Client.ResetPolicy(ctx, p.Lab) }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // fields splits s at spaces, keeping "double-quoted" parts together
@@ -40,6 +41,9 @@ func fields(s string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// messageUsage is the message action's grammar, for error messages.
+const messageUsage = `message from ADDR [header-from "NAME <ADDR>"] to ADDR[,ADDR] [subject "TEXT"]`
 
 // ParseAction reads an action as written after "do:".
 func ParseAction(text string) (Action, error) {
@@ -115,10 +119,17 @@ func ParseAction(text string) (Action, error) {
 						a.To = append(a.To, t)
 					}
 				}
+			case "header-from":
+				// The From: header field, when it is not the envelope
+				// sender (RFC 5321 §3.3 keeps the two apart).
+				a.HeaderFrom = strings.TrimSpace(v)
+				if !strings.Contains(v, "@") || strings.ContainsFunc(v, unicode.IsControl) {
+					return a, fmt.Errorf("message: header-from %q is not an address (want ADDR or \"Name <ADDR>\")", v)
+				}
 			case "subject":
 				a.Subject = v
 			default:
-				return a, fmt.Errorf("message: unexpected %q (want: message from ADDR to ADDR[,ADDR] [subject \"TEXT\"])", f[i])
+				return a, fmt.Errorf("message: unexpected %q (want: %s)", f[i], messageUsage)
 			}
 		}
 		if a.From == "" || len(a.To) == 0 {
@@ -142,6 +153,24 @@ func ParseAction(text string) (Action, error) {
 			return a, fmt.Errorf("wait needs a duration between 1ms and 1m, like 2s; got %q", rest)
 		}
 		a.Duration = d
+	case "policy":
+		// The lab's own relay policy (docs/teaching-map.md L27): lines
+		// added to what the lab follows now, or back to the server's.
+		a.Kind = Policy
+		f, err := fields(rest)
+		if err != nil {
+			return a, err
+		}
+		if n := len(f); n >= 4 && f[n-2] == "after" {
+			a.PolicyAfter, f = f[n-1], f[:n-2]
+		}
+		switch {
+		case len(f) == 1 && f[0] == "reset" && a.PolicyAfter == "":
+		case len(f) > 1 && f[0] == "add":
+			a.PolicyLines = f[1:]
+		default:
+			return a, errors.New(`policy needs add "LINE"... [after "LINE"], or reset: policy add "relay-domain partner.test"`)
+		}
 	case "mailbox":
 		a.Kind = Mailbox
 		if rest != "" {
@@ -183,8 +212,9 @@ func hostPort(s string) (string, int, error) {
 //	                            (HOST PORT also works)
 //	starttls                    STARTTLS, then the TLS handshake on 220
 //	auth plain|login USER PASS  AUTH with the base64 built for you
-//	message from ADDR to ADDR[,ADDR] [subject "TEXT"]
-//	                            a whole message: envelope, DATA, content
+//	message from ADDR [header-from "NAME <ADDR>"] to ADDR[,ADDR] [subject "TEXT"]
+//	                            a whole message: envelope, DATA, content;
+//	                            header-from writes another From: header
 //	profile NAME                switch the network profile (hangs up)
 //	close                       hang up without QUIT
 //
@@ -217,7 +247,7 @@ func ParseTyped(line string) (Action, error) {
 			return a, err
 		}
 		return ParseAction(line)
-	case "starttls", "profile", "close", "message":
+	case "starttls", "profile", "close", "message", "policy":
 		return ParseAction(line)
 	case "auth":
 		// "auth plain foo barbaz" is the helper; "AUTH PLAIN AGZv..." and
@@ -398,7 +428,7 @@ func TLSVersionAtLeast(version, min string) bool {
 func parseMatch(f []string) (MessageMatch, error) {
 	var m MessageMatch
 	if len(f) == 0 {
-		return m, errors.New("message expectation needs at least one KEY=VALUE (from, to, subject, host, port, tls, tls-version, auth, relayed)")
+		return m, errors.New("message expectation needs at least one KEY=VALUE (from, to, subject, host, port, tls, tls-version, auth, relayed, header)")
 	}
 	seen := map[string]bool{}
 	for _, kv := range f {
@@ -441,13 +471,19 @@ func parseMatch(f []string) (MessageMatch, error) {
 				return m, fmt.Errorf("message expectation: tls-version %q: want 1.0 to 1.3", v)
 			}
 			m.TLSVersion = v
+		case "header":
+			name, value, ok := strings.Cut(v, ":")
+			if name = strings.TrimSpace(name); !ok || name == "" || strings.ContainsAny(name, " \t") {
+				return m, fmt.Errorf(`message expectation: header=%q: want header="Name: text"`, v)
+			}
+			m.HeaderName, m.HeaderValue = name, strings.TrimSpace(value)
 		case "auth":
 			if v == "none" {
 				v = ""
 			}
 			m.Auth = &v
 		default:
-			return m, fmt.Errorf("message expectation: unknown key %q (want from, to, subject, host, port, tls, tls-version, auth, relayed)", k)
+			return m, fmt.Errorf("message expectation: unknown key %q (want from, to, subject, host, port, tls, tls-version, auth, relayed, header)", k)
 		}
 	}
 	return m, nil

@@ -158,16 +158,17 @@ const (
 	Send                           // send LINE
 	StartTLS                       // starttls
 	Auth                           // auth plain|login USER PASSWORD
-	Message                        // message from ADDR to ADDR[,ADDR] [subject "TEXT"]
+	Message                        // message from ADDR [header-from "NAME <ADDR>"] to ADDR[,ADDR] [subject "TEXT"]
 	Profile                        // profile NAME
 	Wait                           // wait DURATION
 	Mailbox                        // mailbox
 	Close                          // close
+	Policy                         // policy add "LINE"... | policy reset
 )
 
 var actionNames = map[ActionKind]string{
 	Connect: "connect", Send: "send", StartTLS: "starttls", Auth: "auth", Message: "message",
-	Profile: "profile", Wait: "wait", Mailbox: "mailbox", Close: "close",
+	Profile: "profile", Wait: "wait", Mailbox: "mailbox", Close: "close", Policy: "policy",
 }
 
 func (k ActionKind) String() string {
@@ -198,16 +199,27 @@ type Action struct {
 	Mechanism      string
 	User, Password string
 
-	// Message
-	From    string
-	To      []string
-	Subject string
+	// Message: From is the envelope sender (MAIL FROM); HeaderFrom, when
+	// set, is the From: header field written instead of From, as a
+	// mailing list or a delivery service writes its author's address
+	// while bounces go to its own.
+	From       string
+	HeaderFrom string
+	To         []string
+	Subject    string
 
 	// Profile: the profile to switch to.
 	ProfileName string
 
 	// Wait
 	Duration time.Duration
+
+	// Policy: the lines added to the lab's policy (one block or
+	// directive per quoted line), or none to reset it to the server's;
+	// at the end, or after the first line that reads PolicyAfter (spaces
+	// around either ignored), to change a block already there.
+	PolicyLines []string
+	PolicyAfter string
 }
 
 // Verb is the command word used to match a typed line against the
@@ -291,6 +303,9 @@ type MessageMatch struct {
 	TLSVersion string
 	Auth       *string // "" means not authenticated
 	Relayed    *bool
+	// HeaderName and HeaderValue: a header field of that name (case
+	// ignored) whose value contains HeaderValue (case ignored).
+	HeaderName, HeaderValue string
 }
 
 // MatchesCode reports whether a reply code matches a pattern like "2xx".

@@ -60,3 +60,40 @@ func TestParseTypedForms(t *testing.T) {
 		}
 	}
 }
+
+// TestMessageHeaderFrom: the message action may write a From: header that
+// is not the envelope sender, so a lesson can show that a bounce follows
+// MAIL FROM; one grammar, so the terminal reads it alike.
+func TestMessageHeaderFrom(t *testing.T) {
+	a, err := ParseTyped(`message from bounces@lists.sandbox.test header-from "Alice <alice@example.org>" to nobody@example.org subject "Hi"`)
+	if err != nil || a.Kind != Message || a.From != "bounces@lists.sandbox.test" ||
+		a.HeaderFrom != "Alice <alice@example.org>" || len(a.To) != 1 || a.Subject != "Hi" {
+		t.Fatalf("ParseTyped = %+v, %v", a, err)
+	}
+	if a, err := ParseAction("message from foo@sandbox.test to bob@sandbox.test"); err != nil || a.HeaderFrom != "" {
+		t.Errorf("without header-from: HeaderFrom = %q, %v", a.HeaderFrom, err)
+	}
+	for _, bad := range []string{
+		`message from foo@sandbox.test header-from "Alice" to bob@sandbox.test`,
+		"message from foo@sandbox.test header-from \"a@b\r\nBcc: x@y\" to bob@sandbox.test",
+		`message from foo@sandbox.test to bob@sandbox.test header-from`,
+	} {
+		if _, err := ParseAction(bad); err == nil {
+			t.Errorf("ParseAction(%q): no error", bad)
+		}
+	}
+}
+
+// TestHeaderExpectation: a mailbox expectation may name a header field
+// and text its value contains.
+func TestHeaderExpectation(t *testing.T) {
+	e, err := parseExpect(`message to=bob@sandbox.test header="From: Alice <alice@example.org>"`)
+	if err != nil || e.Kind != HasMessage || e.Match.HeaderName != "From" || e.Match.HeaderValue != "Alice <alice@example.org>" {
+		t.Fatalf("parseExpect = %+v, %v", e.Match, err)
+	}
+	for _, bad := range []string{`message header=From`, `message header=": x"`, `message header="Reply To: x"`} {
+		if _, err := parseExpect(bad); err == nil {
+			t.Errorf("parseExpect(%q): no error", bad)
+		}
+	}
+}

@@ -91,6 +91,9 @@ func New(cfg Config) *API {
 	a.mux.HandleFunc("GET /api/labs/{id}/messages", a.messages)
 	a.mux.HandleFunc("GET /api/labs/{id}/messages/{mid}/raw", a.raw)
 	a.mux.HandleFunc("GET /api/labs/{id}/events", a.events)
+	a.mux.HandleFunc("GET /api/labs/{id}/policy", a.getPolicy)
+	a.mux.HandleFunc("PUT /api/labs/{id}/policy", a.putPolicy)
+	a.mux.HandleFunc("DELETE /api/labs/{id}/policy", a.deletePolicy)
 	a.mux.HandleFunc("GET /api/profiles", a.profiles)
 	a.mux.HandleFunc("GET /api/hosts", a.hosts)
 	return a
@@ -148,14 +151,23 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 // site's page can send without the browser asking this server first (a
 // CORS "simple request").
 func readBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	return readBodyMax(w, r, v, 4096)
+}
+
+// readBodyMax is readBody for a body of up to limit bytes.
+func readBodyMax(w http.ResponseWriter, r *http.Request, v any, limit int64) bool {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 		writeError(w, http.StatusUnsupportedMediaType, "the body must be JSON, sent with Content-Type: application/json")
 		return false
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", limit))
+			return false
+		}
 		writeError(w, http.StatusBadRequest, "bad JSON body: "+err.Error())
 		return false
 	}
@@ -184,6 +196,10 @@ func labError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusServiceUnavailable, "the sandbox is full: try again when idle labs have expired")
 	case errors.Is(err, lab.ErrProfile):
 		writeError(w, http.StatusBadRequest, "unknown network profile")
+	case errors.Is(err, lab.ErrPolicyTooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
+	case errors.Is(err, lab.ErrPoliciesFull):
+		writeError(w, http.StatusServiceUnavailable, "the sandbox holds its maximum of lab policies: try again when idle labs have expired")
 	default:
 		writeError(w, http.StatusInternalServerError, err.Error())
 	}
@@ -403,4 +419,81 @@ func (a *API) hosts(w http.ResponseWriter, r *http.Request) {
 		out = append(out, hi)
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// PolicyBody is a lab's relay policy (docs/teaching-map.md L27): its text,
+// and whether it is the lab's own (false: the server's, which the lab
+// follows until it sets its own).
+type PolicyBody struct {
+	Text string `json:"text"`
+	Own  bool   `json:"own"`
+}
+
+// PolicyError is one error of a refused policy, at its line.
+type PolicyError struct {
+	Line    int    `json:"line"`
+	Message string `json:"message"`
+}
+
+func (a *API) getPolicy(w http.ResponseWriter, r *http.Request) {
+	l, ok := a.open(w, r, bearer(r))
+	if !ok {
+		return
+	}
+	a.writePolicy(w, l.ID)
+}
+
+func (a *API) writePolicy(w http.ResponseWriter, id string) {
+	text, own, err := a.cfg.Labs.Policy(id)
+	if err != nil {
+		labError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, PolicyBody{Text: text, Own: own})
+}
+
+// putPolicy sets a lab's own policy. A policy with errors is a 422 that
+// lists them, each with its line; the lab keeps the policy it had.
+func (a *API) putPolicy(w http.ResponseWriter, r *http.Request) {
+	l, ok := a.open(w, r, bearer(r))
+	if !ok {
+		return
+	}
+	var b struct {
+		Text string `json:"text"`
+	}
+	// JSON escapes may double a text's size (every newline is \n).
+	if !readBodyMax(w, r, &b, 2*lab.MaxPolicy+1024) {
+		return
+	}
+	errs, err := a.cfg.Labs.SetPolicy(l.ID, b.Text)
+	if err != nil {
+		labError(w, err)
+		return
+	}
+	if len(errs) > 0 {
+		out := struct {
+			Error  string        `json:"error"`
+			Errors []PolicyError `json:"errors"`
+		}{Error: fmt.Sprintf("the policy has errors (%d); your lab keeps the policy it had", len(errs))}
+		for _, e := range errs {
+			out.Errors = append(out.Errors, PolicyError{Line: e.Line, Message: e.Msg})
+		}
+		writeJSON(w, http.StatusUnprocessableEntity, out)
+		return
+	}
+	a.writePolicy(w, l.ID)
+}
+
+// deletePolicy puts a lab back on the server's policy and answers it.
+func (a *API) deletePolicy(w http.ResponseWriter, r *http.Request) {
+	l, ok := a.open(w, r, bearer(r))
+	if !ok {
+		return
+	}
+	if err := a.cfg.Labs.ResetPolicy(l.ID); err != nil {
+		labError(w, err)
+		return
+	}
+	a.writePolicy(w, l.ID)
 }

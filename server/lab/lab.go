@@ -14,10 +14,13 @@ import (
 	"crypto/subtle"
 	"encoding/base32"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/portlab/portlab/server/policy"
 )
 
 // Classroom is the shared lab for mail from real TCP clients; it never
@@ -35,8 +38,13 @@ type Lab struct {
 	Expires  time.Time `json:"expires_at"`
 	// Key is the lab's secret, distinct from its id and from its SMTP
 	// password; only Create returns it.
-	Key    string `json:"key,omitempty"`
-	client netip.Addr
+	Key string `json:"key,omitempty"`
+	// OwnPolicy: the lab's relay follows its own policy (SetPolicy), not
+	// the server's.
+	OwnPolicy bool `json:"own_policy"`
+	client    netip.Addr
+	policy    *policy.Policy // nil: the server's
+	text      string         // the policy's text, as the student wrote it
 }
 
 var (
@@ -52,6 +60,10 @@ var (
 	ErrNoKey = errors.New("this lab needs its key")
 	// ErrBadKey: the key is not the lab's.
 	ErrBadKey = errors.New("wrong key for this lab")
+	// ErrPolicyTooLarge: a lab's policy text is over MaxPolicy bytes.
+	ErrPolicyTooLarge = fmt.Errorf("a lab's policy is at most %d bytes", MaxPolicy)
+	// ErrPoliciesFull: the labs' policies hold MaxPolicyBytes together.
+	ErrPoliciesFull = errors.New("the sandbox holds its maximum of lab policies")
 	// ErrShared: the shared classroom lab cannot be changed or deleted.
 	ErrShared = errors.New("the shared classroom lab cannot be changed")
 )
@@ -67,6 +79,21 @@ type Config struct {
 	// OnExpire is told of every lab deleted or expired, so its mailbox
 	// and subscriptions can go too.
 	OnExpire func(id string)
+	// Policy and PolicyText are the server's relay policy: what a lab
+	// follows until it sets its own, and what its own is checked against
+	// (policy.ParseLab). Nil: the built-in one.
+	Policy     *policy.Policy
+	PolicyText string
+	// MaxPolicyBytes bounds the labs' policy texts together (0:
+	// the package's MaxPolicyBytes; tests set less).
+	MaxPolicyBytes int
+}
+
+func (c Config) maxPolicyBytes() int {
+	if c.MaxPolicyBytes > 0 {
+		return c.MaxPolicyBytes
+	}
+	return MaxPolicyBytes
 }
 
 // Manager holds the labs.
@@ -74,12 +101,17 @@ type Manager struct {
 	cfg  Config
 	mu   sync.Mutex
 	labs map[string]*Lab
+	// policyBytes counts the labs' policy texts (MaxPolicyBytes).
+	policyBytes int
 }
 
 // NewManager returns a manager holding only the classroom lab.
 func NewManager(cfg Config) *Manager {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Policy == nil {
+		cfg.Policy, cfg.PolicyText = policy.Default(), policy.DefaultText()
 	}
 	if cfg.Profiles == nil {
 		cfg.Profiles = func(string) bool { return true }
@@ -218,6 +250,7 @@ func (m *Manager) Delete(id string) error {
 		m.mu.Unlock()
 		return ErrNotFound
 	}
+	m.dropPolicy(l)
 	delete(m.labs, l.ID)
 	m.mu.Unlock()
 	if m.cfg.OnExpire != nil {
@@ -247,6 +280,7 @@ func (m *Manager) sweepLocked() []string {
 	var gone []string
 	for id, l := range m.labs {
 		if m.expired(l) {
+			m.dropPolicy(l)
 			delete(m.labs, id)
 			gone = append(gone, id)
 		}
@@ -283,4 +317,97 @@ func (m *Manager) Len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return len(m.labs)
+}
+
+// MaxPolicy bounds a lab's policy text: the built-in file is about 4 KiB,
+// so 16 KiB leaves room for a student's rules.
+const MaxPolicy = 16 << 10
+
+// MaxPolicyBytes bounds the labs' policy texts together (invariant 2):
+// 4,096 labs at the largest, or 16,384 at the built-in file's size; the
+// parsed rules take about as much again.
+const MaxPolicyBytes = 64 << 20
+
+// PolicyFile is the name a lab's policy errors give its file.
+const PolicyFile = "lab.policy"
+
+// Policy returns the text of the policy a lab's relay follows, and
+// whether it is the lab's own; the caller has checked the key with Open.
+func (m *Manager) Policy(id string) (text string, own bool, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.labs[id]
+	if !ok || m.expired(l) {
+		return "", false, ErrNotFound
+	}
+	if l.policy == nil {
+		return m.cfg.PolicyText, false, nil
+	}
+	return l.text, true, nil
+}
+
+// SetPolicy gives a lab its own relay policy (docs/teaching-map.md L27)
+// from text. A text with errors changes nothing: the errors name their
+// lines, and the lab keeps the policy it had. New connections of the lab
+// follow the new policy; open ones keep theirs, as a Postfix smtpd process
+// keeps its settings until it exits after "postfix reload".
+func (m *Manager) SetPolicy(id, text string) ([]*policy.ParseError, error) {
+	if id == Classroom {
+		return nil, ErrShared
+	}
+	if len(text) > MaxPolicy {
+		return nil, ErrPolicyTooLarge
+	}
+	p, errs := policy.ParseLab(PolicyFile, strings.NewReader(text), m.cfg.Policy)
+	if len(errs) > 0 {
+		return errs, nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.labs[id]
+	if !ok || m.expired(l) {
+		return nil, ErrNotFound
+	}
+	if m.policyBytes-len(l.text)+len(text) > m.cfg.maxPolicyBytes() {
+		return nil, ErrPoliciesFull
+	}
+	m.policyBytes += len(text) - len(l.text)
+	l.policy, l.text, l.OwnPolicy = p, text, true
+	m.touch(l)
+	return nil, nil
+}
+
+// ResetPolicy puts a lab back on the server's policy.
+func (m *Manager) ResetPolicy(id string) error {
+	if id == Classroom {
+		return ErrShared
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.labs[id]
+	if !ok || m.expired(l) {
+		return ErrNotFound
+	}
+	m.dropPolicy(l)
+	m.touch(l)
+	return nil
+}
+
+// dropPolicy puts a lab back on the server's policy; m.mu is held.
+func (m *Manager) dropPolicy(l *Lab) {
+	m.policyBytes -= len(l.text)
+	l.policy, l.text, l.OwnPolicy = nil, "", false
+}
+
+// PolicyFor is the relay's view of the labs' policies: the policy a new
+// connection of the lab follows, nil for the server's (an unknown,
+// expired or classroom lab, or one without its own).
+func (m *Manager) PolicyFor(id string) *policy.Policy {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, ok := m.labs[id]
+	if !ok || m.expired(l) {
+		return nil
+	}
+	return l.policy
 }

@@ -3,8 +3,11 @@ package lab
 import (
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/portlab/portlab/server/policy"
 )
 
 type clock struct{ t time.Time }
@@ -158,5 +161,67 @@ func TestLabKey(t *testing.T) {
 	}
 	if _, ok := m.LabOf("foo"); ok {
 		t.Error("LabOf names a lab for a policy account")
+	}
+}
+
+// A lab's own policy: set, refused with its errors (the one set before
+// kept), reset; the classroom and other labs keep the server's.
+func TestLabPolicy(t *testing.T) {
+	c := &clock{time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
+	var expired []string
+	m := newTestManager(c, &expired)
+	a, _ := m.Create(netip.MustParseAddr("192.0.2.1"), "")
+	b, _ := m.Create(netip.MustParseAddr("192.0.2.1"), "")
+	trust := policy.DefaultText() + "<source 203.0.113.0/24>\n  always-allow-relaying yes\n</source>\n"
+	if errs, err := m.SetPolicy(a.ID, trust); err != nil || len(errs) > 0 {
+		t.Fatalf("SetPolicy: %v %v", errs, err)
+	}
+	if errs, err := m.SetPolicy(a.ID, trust+"frobnicate yes\n"); err != nil || len(errs) != 1 || errs[0].Line != strings.Count(trust, "\n")+1 {
+		t.Errorf("a bad policy: %v %v, want one error at its line", errs, err)
+	}
+	if p := m.PolicyFor(a.ID); p == nil || !p.Trusted(netip.MustParseAddr("203.0.113.80")) {
+		t.Error("the policy set before a refused one is not kept")
+	}
+	if text, own, _ := m.Policy(a.ID); !own || text != trust {
+		t.Errorf("Policy = own %v, want the text set", own)
+	}
+	if m.PolicyFor(b.ID) != nil || m.PolicyFor(Classroom) != nil {
+		t.Error("another lab or the classroom has a policy of its own")
+	}
+	if _, err := m.SetPolicy(Classroom, trust); !errors.Is(err, ErrShared) {
+		t.Errorf("classroom: %v", err)
+	}
+	if _, err := m.SetPolicy(a.ID, strings.Repeat("#", MaxPolicy+1)); !errors.Is(err, ErrPolicyTooLarge) {
+		t.Errorf("too large: %v", err)
+	}
+	if err := m.ResetPolicy(a.ID); err != nil || m.PolicyFor(a.ID) != nil {
+		t.Errorf("ResetPolicy: %v", err)
+	}
+	if text, own, _ := m.Policy(a.ID); own || text != policy.DefaultText() {
+		t.Error("after a reset the lab does not follow the server's policy")
+	}
+}
+
+// The labs' policies together are bounded: past the bound a new one is
+// refused, and a lab that goes frees its share.
+func TestLabPoliciesBounded(t *testing.T) {
+	text := policy.DefaultText()
+	m := NewManager(Config{TTL: time.Hour, MaxPerClient: 10, MaxLabs: 10, MaxPolicyBytes: len(text) + 10})
+	a, _ := m.Create(netip.MustParseAddr("192.0.2.1"), "")
+	b, _ := m.Create(netip.MustParseAddr("192.0.2.1"), "")
+	if _, err := m.SetPolicy(a.ID, text); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.SetPolicy(a.ID, text+"# again\n"); err != nil {
+		t.Errorf("replacing a lab's own policy counts only the difference: %v", err)
+	}
+	if _, err := m.SetPolicy(b.ID, text); !errors.Is(err, ErrPoliciesFull) {
+		t.Errorf("over the bound: %v, want ErrPoliciesFull", err)
+	}
+	if err := m.Delete(a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.SetPolicy(b.ID, text); err != nil {
+		t.Errorf("after the lab with a policy went: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ package policy
 
 import (
 	_ "embed"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -103,6 +104,12 @@ type Policy struct {
 	Accounts          map[string]string
 	Limits            Limits
 	Listeners         []Listener
+
+	// at is the line of each top-level directive (an account's as
+	// "account USER"), and end the file's last line: a lab policy's
+	// check (lab.go) names where a lab oversteps.
+	at  map[string]int
+	end int
 }
 
 //go:embed default.policy
@@ -203,6 +210,20 @@ type ParseError = textfile.Error
 
 // Parse reads a policy. Errors are *ParseError values naming file and line.
 func Parse(name string, r io.Reader) (*Policy, error) {
+	p, errs := parse(name, r, false)
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	return p, nil
+}
+
+// maxErrors bounds the errors one check reports, as a compiler stops
+// listing after a screenful.
+const maxErrors = 20
+
+// parse reads a policy; with all it goes on past an error to report the
+// others too (the lab editor lists them), else it stops at the first.
+func parse(name string, r io.Reader, all bool) (*Policy, []*ParseError) {
 	p := &Policy{
 		Accounts: map[string]string{},
 		Limits: Limits{
@@ -216,29 +237,51 @@ func Parse(name string, r io.Reader) (*Policy, error) {
 			AuthFailureWindow:       10 * time.Minute,
 			MailboxSize:             1000,
 		},
+		at: map[string]int{},
 	}
 	ps := parser{file: name, p: p}
+	var errs []*ParseError
+	add := func(err error) bool {
+		var pe *ParseError
+		if !errors.As(err, &pe) {
+			pe = &ParseError{File: name, Line: ps.line, Msg: err.Error()}
+		}
+		errs = append(errs, pe)
+		return all && len(errs) < maxErrors
+	}
+	errStop := errors.New("stop")
 	last, err := textfile.Lines(name, r, func(n int, text string) error {
 		ps.line = n
-		return ps.parseLine(text)
+		if err := ps.parseLine(text); err != nil && !add(err) {
+			return errStop
+		}
+		return nil
 	})
-	if err != nil {
-		return nil, err
+	if err != nil && !errors.Is(err, errStop) {
+		add(err) // the file's bounds: nothing more to read
+		return nil, errs
+	}
+	if len(errs) > 0 && !all {
+		return nil, errs
 	}
 	ps.line = last + 1
+	p.end = last
 	if ps.block != "" {
-		return nil, ps.errf("<%s> opened at line %d is never closed", ps.block, ps.blockLine)
+		add(ps.errf("<%s> opened at line %d is never closed", ps.block, ps.blockLine))
 	}
 	for _, l := range p.Listeners {
 		if l.Host == "" {
-			return nil, &ParseError{File: name, Line: l.Line, Msg: fmt.Sprintf("listener %d needs a host", l.Port)}
+			add(&ParseError{File: name, Line: l.Line, Msg: fmt.Sprintf("listener %d needs a host", l.Port)})
 		}
 		if l.RequireTLSBeforeAuth && l.TLS != TLSStartTLS {
-			return nil, &ParseError{File: name, Line: l.Line, Msg: "require-starttls-before-auth needs tls starttls"}
+			add(&ParseError{File: name, Line: l.Line, Msg: "require-starttls-before-auth needs tls starttls"})
 		}
 		if l.Auth != AuthNone && len(l.Mechanisms) == 0 {
-			return nil, &ParseError{File: name, Line: l.Line, Msg: "auth " + string(l.Auth) + " needs auth-mechanisms"}
+			add(&ParseError{File: name, Line: l.Line, Msg: "auth " + string(l.Auth) + " needs auth-mechanisms"})
 		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	return p, nil
 }
@@ -249,9 +292,13 @@ type parser struct {
 	p         *Policy
 	block     string // "listener", "source" or "domain" while inside one
 	blockLine int
-	listener  *Listener
-	source    netip.Prefix
-	outbound  *Outbound
+	// bad marks a block whose opening tag was wrong: its directives are
+	// still checked, but the block adds nothing (and its closing tag is
+	// no second error).
+	bad      bool
+	listener *Listener
+	source   netip.Prefix
+	outbound *Outbound
 }
 
 func (ps *parser) errf(format string, args ...any) error {
@@ -296,53 +343,68 @@ func (ps *parser) parseTag(text string) error {
 		if ps.block == "" || want != ps.block || len(inner) != 1 {
 			return ps.errf("%s does not close an open block", text)
 		}
-		switch ps.block {
-		case "listener":
-			ps.p.Listeners = append(ps.p.Listeners, *ps.listener)
-			ps.listener = nil
-		case "domain":
-			ps.p.Outbound = append(ps.p.Outbound, *ps.outbound)
-			ps.outbound = nil
+		if !ps.bad {
+			switch ps.block {
+			case "listener":
+				ps.p.Listeners = append(ps.p.Listeners, *ps.listener)
+			case "domain":
+				ps.p.Outbound = append(ps.p.Outbound, *ps.outbound)
+			}
 		}
-		ps.block = ""
+		ps.block, ps.bad, ps.listener, ps.outbound = "", false, nil, nil
 		return nil
 	}
 	if ps.block != "" {
 		return ps.errf("<%s> inside <%s> (opened at line %d)", tag, ps.block, ps.blockLine)
 	}
-	if len(inner) != 2 {
+	if tag != "listener" && tag != "source" && tag != "domain" {
+		return ps.errf("unknown block <%s> (want <listener PORT>, <source CIDR> or <domain NAME>)", tag)
+	}
+	// The block opens even when its argument is wrong, so that its
+	// directives and its closing tag are read as such (one error, not a
+	// cascade); a bad block adds nothing to the policy.
+	ps.block, ps.blockLine = tag, ps.line
+	ps.listener = &Listener{Role: RoleSubmission, TLS: TLSStartTLS, Auth: AuthNone, Line: ps.line}
+	ps.outbound = &Outbound{UseSTARTTLS: true}
+	ps.source = netip.Prefix{}
+	err := ps.openBlock(tag, inner[1:])
+	ps.bad = err != nil
+	return err
+}
+
+// openBlock reads the argument of a block's opening tag.
+func (ps *parser) openBlock(tag string, args []string) error {
+	if len(args) != 1 {
 		return ps.errf("<%s> takes one argument", tag)
 	}
 	switch tag {
 	case "listener":
-		port, err := parsePort(inner[1])
+		port, err := parsePort(args[0])
 		if err != nil {
 			return ps.errf("%v", err)
 		}
 		if _, dup := ps.p.Listener(port); dup {
 			return ps.errf("listener %d is defined twice", port)
 		}
-		ps.listener = &Listener{Port: port, Role: RoleSubmission, TLS: TLSStartTLS, Auth: AuthNone, Line: ps.line}
+		ps.listener.Port = port
 	case "source":
-		pfx, err := parsePrefix(inner[1])
+		pfx, err := parsePrefix(args[0])
 		if err != nil {
 			return ps.errf("%v", err)
 		}
 		ps.source = pfx
 	case "domain":
-		if !validDomain(inner[1]) {
-			return ps.errf("%q is not a domain name", inner[1])
+		if !validDomain(args[0]) {
+			return ps.errf("%q is not a domain name", args[0])
 		}
-		ps.outbound = &Outbound{Domain: strings.ToLower(strings.TrimSuffix(inner[1], ".")), UseSTARTTLS: true}
-	default:
-		return ps.errf("unknown block <%s> (want <listener PORT>, <source CIDR> or <domain NAME>)", tag)
+		ps.outbound.Domain = strings.ToLower(strings.TrimSuffix(args[0], "."))
 	}
-	ps.block, ps.blockLine = tag, ps.line
 	return nil
 }
 
 func (ps *parser) topDirective(name string, args []string) error {
 	p := ps.p
+	p.at[name] = ps.line
 	one := func() (string, error) {
 		if len(args) != 1 {
 			return "", ps.errf("%s takes one value", name)
@@ -399,6 +461,7 @@ func (ps *parser) topDirective(name string, args []string) error {
 			return ps.errf("account %q is defined twice", args[0])
 		}
 		p.Accounts[args[0]] = args[1]
+		p.at["account "+args[0]] = ps.line
 	case "max-message-size":
 		v, err := one()
 		if err != nil {
@@ -542,7 +605,7 @@ func (ps *parser) sourceDirective(name string, args []string) error {
 	if err != nil {
 		return ps.errf("%s: %v", name, err)
 	}
-	if b {
+	if b && !ps.bad {
 		ps.p.TrustedNetworks = append(ps.p.TrustedNetworks, ps.source)
 	}
 	return nil

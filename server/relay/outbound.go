@@ -50,14 +50,14 @@ func (s *session) forward(id string, raw []byte) {
 	var order []route
 	for _, rcpt := range s.rcpts {
 		_, domain, _ := strings.Cut(rcpt, "@")
-		if s.d.isLocal(domain) {
+		if s.d.isLocal(s.pol, domain) {
 			continue
 		}
 		mx, ok := r.routes.MX(domain)
 		if !ok || mx.Host == s.d.host {
 			continue
 		}
-		out := r.policy.OutboundFor(domain)
+		out := s.pol.OutboundFor(domain)
 		out.Domain = ""
 		k := route{mx.key(), out}
 		if _, seen := byRoute[k]; !seen {
@@ -78,7 +78,7 @@ func (s *session) forward(id string, raw []byte) {
 		}
 		if len(temp) > 0 {
 			// A 4xx is "try again later" (RFC 5321 §4.2.1): the queue does.
-			d := &deferred{id: id, lab: s.lab(), helo: s.d.host, from: s.from, raw: raw, mx: mxs[k.mx], tls: k.tls, arrival: r.now(), last: temp}
+			d := &deferred{id: id, pol: s.pol, lab: s.lab(), helo: s.d.host, from: s.from, raw: raw, mx: mxs[k.mx], tls: k.tls, arrival: r.now(), last: temp}
 			for _, f := range temp {
 				d.rcpts = append(d.rcpts, f.rcpt)
 			}
@@ -86,7 +86,7 @@ func (s *session) forward(id string, raw []byte) {
 		}
 	}
 	if len(failed) > 0 && s.from != "" { // never bounce a bounce (RFC 5321 §4.5.5)
-		r.bounce(s.lab(), s.d.host, s.from, failed, raw)
+		r.bounce(s.pol, s.lab(), s.d.host, s.from, failed, raw)
 	}
 }
 
@@ -182,8 +182,9 @@ func (r *Relay) deliver(lab, helo, from string, rcpts []string, raw []byte, mx D
 
 // bounce sends a delivery status notification (RFC 3464) for the failed
 // recipients to the return path, out of band: a new message with an empty
-// envelope sender, delivered to the return-path domain's MX on port 25.
-func (r *Relay) bounce(lab, host, returnPath string, failed []failure, original []byte) {
+// envelope sender, delivered to the return-path domain's MX on port 25,
+// under pol, the policy of the session that accepted the message.
+func (r *Relay) bounce(pol *policy.Policy, lab, host, returnPath string, failed []failure, original []byte) {
 	_, domain, _ := strings.Cut(returnPath, "@")
 	mx, ok := r.routes.MX(domain)
 	if !ok {
@@ -216,7 +217,7 @@ func (r *Relay) bounce(lab, host, returnPath string, failed []failure, original 
 	}
 	fmt.Fprintf(&b, "\r\n--%s--\r\n", boundary)
 	r.bus.Publish(events.Event{Time: now, Kind: events.Message, Lab: lab, Host: host, Text: fmt.Sprintf("bounce for %d recipient(s) sent to <%s>", len(failed), returnPath)})
-	r.deliver(lab, host, "", []string{returnPath}, b.Bytes(), mx, r.policy.OutboundFor(domain), time.Time{})
+	r.deliver(lab, host, "", []string{returnPath}, b.Bytes(), mx, pol.OutboundFor(domain), time.Time{})
 }
 
 // statusCode is the failure's enhanced status code (RFC 3463): the relay's

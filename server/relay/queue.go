@@ -49,6 +49,7 @@ type queue struct {
 
 // deferred is one message waiting for some of its recipients.
 type deferred struct {
+	pol                 *policy.Policy // of the session that accepted it: its bounce's
 	id, lab, helo, from string
 	rcpts               []string
 	raw                 []byte
@@ -143,7 +144,7 @@ func (r *Relay) retry(d *deferred, stop <-chan struct{}) {
 			}
 		}
 		if len(perm) > 0 && d.from != "" {
-			r.bounce(d.lab, d.helo, d.from, perm, d.raw)
+			r.bounce(d.pol, d.lab, d.helo, d.from, perm, d.raw)
 		}
 		after := at.Sub(d.arrival)
 		if len(temp) == 0 {
@@ -166,7 +167,7 @@ func (r *Relay) retry(d *deferred, stop <-chan struct{}) {
 func (r *Relay) expire(d *deferred, why string) {
 	r.queueEvent(d, fmt.Sprintf("%s: %s after %d attempts; returned to sender", d.id, why, max(d.attempts, 1)))
 	if d.from != "" { // never bounce a bounce (RFC 5321 §4.5.5)
-		r.bounce(d.lab, d.helo, d.from, d.last, d.raw)
+		r.bounce(d.pol, d.lab, d.helo, d.from, d.last, d.raw)
 	}
 }
 

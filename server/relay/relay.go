@@ -85,6 +85,19 @@ type Config struct {
 	// QueueWait replaces the queue's real waits between simulated
 	// attempts (queue.go); nil waits them. Tests pass a no-op.
 	QueueWait func(time.Duration)
+	// Labs holds the labs' own policies; nil: every connection follows
+	// Policy.
+	Labs LabPolicies
+}
+
+// LabPolicies gives a lab's own policy (docs/teaching-map.md L27), nil
+// when the lab follows the server's. A connection follows the policy of
+// the lab it is tagged with when it opens (Meta.Lab: a tunnel's lab, and
+// the relay's own hops on behalf of a lab), for its whole life: AUTH as a
+// lab's account moves where its mail goes, not the rules it was greeted
+// under. Real TCP clients are the classroom's, which follows the server's.
+type LabPolicies interface {
+	PolicyFor(lab string) *policy.Policy
 }
 
 // Meta tags a connection with what the relay cannot see on the wire.
@@ -152,6 +165,7 @@ type Relay struct {
 	extra     []string
 	routes    Routes
 	roots     *x509.CertPool
+	labs      LabPolicies
 	clients   *clientLimits
 	grey      greylist
 	queue     queue
@@ -174,7 +188,7 @@ func New(cfg Config) (*Relay, error) {
 	r := &Relay{
 		policy: cfg.Policy, certs: cfg.Certs, store: cfg.Store, bus: cfg.Bus,
 		accounts: cfg.Accounts, now: cfg.Now, sleep: cfg.Sleep, errorLog: cfg.ErrorLog, extra: cfg.ExtraNames,
-		routes: cfg.Routes, roots: cfg.Roots, queueWait: cfg.QueueWait,
+		routes: cfg.Routes, roots: cfg.Roots, labs: cfg.Labs, queueWait: cfg.QueueWait,
 		doors: map[doorKey]*door{},
 	}
 	if r.accounts == nil {
@@ -232,8 +246,23 @@ func (d *door) offersSTARTTLS() bool {
 
 func (d *door) implicitTLS() bool { return d.listener.TLS == policy.TLSImplicit }
 
-func (d *door) isLocal(domain string) bool {
-	return d.r.policy.IsLocal(domain) || policy.InDomains(d.local, domain)
+// isLocal reports whether this host is final for domain under p, the
+// connection's policy.
+func (d *door) isLocal(p *policy.Policy, domain string) bool {
+	return p.IsLocal(domain) || policy.InDomains(d.local, domain)
+}
+
+// rules are the policy a new connection of lab follows, and this door's
+// listener in it (a lab's policy has the server's doors: policy.ParseLab).
+func (d *door) rules(lab string) (*policy.Policy, policy.Listener) {
+	if d.r.labs != nil && lab != "" {
+		if p := d.r.labs.PolicyFor(lab); p != nil {
+			if l, ok := p.Listener(d.port); ok {
+				return p, l
+			}
+		}
+	}
+	return d.r.policy, d.listener
 }
 
 // door returns the running server for d, starting it on first use.
@@ -283,7 +312,7 @@ func (d *door) newSession(c *smtp.Conn) (smtp.Session, error) {
 	if !ok {
 		return nil, errors.New("relay: connection did not come through the relay")
 	}
-	s := &session{d: d, meta: w.meta, conn: c, link: w, tap: w.tap}
+	s := &session{d: d, pol: w.pol, listener: w.listener, meta: w.meta, conn: c, link: w, tap: w.tap}
 	w.txn = s
 	return s, nil
 }

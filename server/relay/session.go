@@ -23,9 +23,12 @@ import (
 )
 
 // session is one SMTP session as go-smtp drives it; the rules come from
-// the door's listener policy.
+// the connection's policy (the server's, or its lab's own) and the door's
+// listener in it.
 type session struct {
 	d        *door
+	pol      *policy.Policy
+	listener policy.Listener
 	meta     Meta
 	conn     *smtp.Conn
 	link     link // the connection: its TLS state and the body it read
@@ -60,7 +63,7 @@ func (s *session) lab() string { return s.tap.lab() }
 // AuthMechanisms is what EHLO advertises: nothing where AUTH is off, and
 // nothing before TLS on a port that demands TLS first (RFC 4954 §4).
 func (s *session) AuthMechanisms() []string {
-	l := s.d.listener
+	l := s.listener
 	if l.Auth == policy.AuthNone {
 		return nil
 	}
@@ -71,7 +74,7 @@ func (s *session) AuthMechanisms() []string {
 }
 
 func (s *session) Auth(mech string) (sasl.Server, error) {
-	l := s.d.listener
+	l := s.listener
 	if l.Auth == policy.AuthNone {
 		return nil, replyAuthNotEnabled
 	}
@@ -142,24 +145,23 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if !ok || domain == "" {
 		return replyBadRecipient
 	}
-	r := s.d.r
-	l := s.d.listener
+	p, l := s.pol, s.listener
 	authed := s.authUser != ""
 	if l.Role == policy.RoleSubmission && l.Auth == policy.AuthRequired && !authed {
 		return replyAccessDenied(s.meta.Client)
 	}
-	local := s.d.isLocal(domain)
-	if local && r.policy.UnknownRecipients != nil && r.policy.UnknownRecipients.MatchString(to) {
+	local := s.d.isLocal(p, domain)
+	if local && p.UnknownRecipients != nil && p.UnknownRecipients.MatchString(to) {
 		return replyUnknownUser(to)
 	}
-	if !local && !authed && !r.policy.Trusted(s.meta.Client) && !r.policy.MayRelayTo(to) {
+	if !local && !authed && !p.Trusted(s.meta.Client) && !p.MayRelayTo(to) {
 		return replyRelayDenied(to)
 	}
 	// Greylisting comes last: postgrey's DEFER_IF_PERMIT defers only a
 	// recipient that every other restriction would accept.
 	if local && s.d.greylist > 0 {
 		now := s.now()
-		wait, delayed := r.grey.wait(s.lab(), s.d.host, s.meta.Client, s.from, to, now, s.d.greylist)
+		wait, delayed := s.d.r.grey.wait(s.lab(), s.d.host, s.meta.Client, s.from, to, now, s.d.greylist)
 		if wait {
 			return replyGreylisted(to)
 		}

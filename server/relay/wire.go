@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/portlab/portlab/server/events"
+	"github.com/portlab/portlab/server/policy"
 )
 
 // wire is the connection as go-smtp sees it: plain SMTP lines in, replies
@@ -35,7 +36,11 @@ type wire struct {
 	tap   *tap
 	d     *door
 	meta  Meta
-	txn   transaction // nil until go-smtp starts the session (HELO)
+	// pol and listener are the rules this connection follows, chosen
+	// when it opens (LabPolicies).
+	pol      *policy.Policy
+	listener policy.Listener
+	txn      transaction // nil until go-smtp starts the session (HELO)
 
 	mode    int
 	in      []byte   // bytes of a line not yet handed to go-smtp
@@ -76,18 +81,24 @@ var _ link = (*wire)(nil)
 
 // newWire makes the wire for a new connection on door d.
 func newWire(c net.Conn, d *door, meta Meta, id uint64) *wire {
-	lim := d.r.policy.Limits
+	pol, l := d.rules(meta.Lab)
+	lim := d.r.policy.Limits // the server's: a lab's policy carries them too
 	t := &transport{raw: c, conn: c, config: d.tlsConfig, timeout: lim.IdleTimeout, implicit: d.implicitTLS()}
 	return &wire{
 		t:     t,
 		lines: newLineReader(t),
 		body:  messageBody{max: d.r.maxMessage},
-		gate: gate{offersTLS: d.offersSTARTTLS(), tlsFirst: d.listener.RequireTLSBeforeAuth,
+		// A door that plays a server without STARTTLS cannot demand it,
+		// whatever a lab's listener says (RFC 3207 §4: the client could
+		// never comply).
+		gate: gate{offersTLS: d.offersSTARTTLS(), tlsFirst: l.RequireTLSBeforeAuth && d.offersSTARTTLS(),
 			maxLine: lim.MaxLineLength, maxMessage: d.r.maxMessage},
-		errs: errorLimit{max: lim.MaxErrors},
-		tap:  &tap{bus: d.r.bus, now: d.r.now, conn: id, host: d.host, port: d.port, client: meta.Client, home: meta.Lab},
-		d:    d,
-		meta: meta,
+		errs:     errorLimit{max: lim.MaxErrors},
+		tap:      &tap{bus: d.r.bus, now: d.r.now, conn: id, host: d.host, port: d.port, client: meta.Client, home: meta.Lab},
+		d:        d,
+		meta:     meta,
+		pol:      pol,
+		listener: l,
 	}
 }
 

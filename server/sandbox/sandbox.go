@@ -6,6 +6,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"strconv"
 	"time"
 
@@ -138,9 +140,9 @@ func New(cfg Config) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	pol := policy.Default()
+	pol, polText := policy.Default(), policy.DefaultText()
 	if cfg.Policy != "" {
-		if pol, err = policy.Load(cfg.Policy); err != nil {
+		if pol, polText, err = loadPolicy(cfg.Policy); err != nil {
 			return nil, err
 		}
 	}
@@ -175,6 +177,9 @@ func New(cfg Config) (*Sandbox, error) {
 		TTL: cfg.LabTTL, MaxPerClient: cfg.LabsPerClient, MaxLabs: 100000, Default: profiles.DefaultProfile(),
 		Profiles: func(n string) bool { _, ok := s.profiles.Profile(n); return ok },
 		OnExpire: s.store.DeleteLab,
+		// A lab's own policy starts from, and is checked against, the
+		// server's (docs/teaching-map.md L27).
+		Policy: pol, PolicyText: polText,
 	})
 	s.bus.RouteAuth(s.labs.LabOf) // a lab's AUTH events go to that lab only
 	// Mail for a lab that is gone is refused before 250, so a connection
@@ -186,6 +191,7 @@ func New(cfg Config) (*Sandbox, error) {
 		Accounts:   accounts{pol.Accounts, s.labs},
 		Routes:     Routes{World: s.world},
 		Roots:      auth.Pool(),
+		Labs:       s.labs,
 	})
 	if err != nil {
 		return nil, err
@@ -239,6 +245,20 @@ func LoadWorld(hosts, profiles string) (*world.World, *netsim.Set, error) {
 		return nil, nil, err
 	}
 	return w, set, nil
+}
+
+// loadPolicy reads a teacher's policy file, keeping its text: a lab's
+// editor starts from it.
+func loadPolicy(path string) (*policy.Policy, string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", err
+	}
+	p, err := policy.Parse(path, bytes.NewReader(b))
+	if err != nil {
+		return nil, "", err
+	}
+	return p, string(b), nil
 }
 
 // extraNames go into every certificate so that real clients verifying by

@@ -35,6 +35,8 @@
     if (!res.ok) {
       const err = new Error(method + " " + path + ": " + res.status);
       err.status = res.status;
+      // The API's JSON error ({"error": ..., and a policy's "errors"}).
+      try { err.body = await res.json(); } catch (e) { err.body = null; }
       throw err;
     }
     if (res.status === 204) return null;
@@ -427,6 +429,113 @@
     if (window.portlabTimings) window.portlabTimings.ready = performance.now();
   }
 
+  // ---- the lab's own policy (docs/teaching-map.md L27) ---------------------
+  // The editor holds the text the lab follows; Apply sends it whole, and
+  // the server answers 422 with every error at its line when it refuses it
+  // (the lab keeps the policy it had).
+  function policyPath(l) { return "/api/labs/" + encodeURIComponent(l.id) + "/policy"; }
+
+  function policyGutter() {
+    const ta = document.getElementById("policy-text");
+    const gutter = document.getElementById("policy-gutter");
+    if (!ta || !gutter) return;
+    const n = ta.value.split("\n").length;
+    let s = "";
+    for (let i = 1; i <= n; i++) s += i + "\n";
+    gutter.textContent = s;
+    gutter.scrollTop = ta.scrollTop;
+  }
+
+  function showPolicy(p) {
+    const ed = document.getElementById("policy-editor");
+    const ta = document.getElementById("policy-text");
+    ta.value = p.text || "";
+    policyGutter();
+    ed.dataset.state = p.own ? "own" : "server";
+    text("policy-state", p.own ? "Your lab follows its own policy." : "Your lab follows the server's policy. Edit it and press Apply to make it yours.");
+  }
+
+  function policyErrors(list, title) {
+    const box = document.getElementById("policy-errors");
+    const ol = document.getElementById("policy-error-list");
+    ol.textContent = "";
+    if (!list || !list.length) { box.hidden = true; return; }
+    text("policy-errors-title", title);
+    list.forEach(function (e) {
+      if (!(e.line > 0)) {
+        ol.appendChild(el("li", { "data-testid": "policy-error", text: e.message }));
+        return;
+      }
+      const jump = el("button", { type: "button", class: "link", "data-line": String(e.line) }, [document.createTextNode("line " + e.line)]);
+      jump.addEventListener("click", function () { selectLine(e.line); });
+      ol.appendChild(el("li", { "data-testid": "policy-error", "data-line": String(e.line) }, [jump, document.createTextNode(": " + e.message)]));
+    });
+    box.hidden = false;
+  }
+
+  // selectLine puts the cursor on a line of the editor, for an error.
+  function selectLine(n) {
+    const ta = document.getElementById("policy-text");
+    const lines = ta.value.split("\n");
+    let start = 0;
+    for (let i = 0; i < n - 1 && i < lines.length; i++) start += lines[i].length + 1;
+    ta.focus();
+    ta.setSelectionRange(start, start + (lines[n - 1] || "").length);
+    const lh = parseFloat(getComputedStyle(ta).lineHeight) || 20;
+    ta.scrollTop = Math.max(0, (n - 3) * lh);
+    policyGutter();
+  }
+
+  async function refreshPolicy() {
+    if (!document.getElementById("policy-editor")) return;
+    const l = await lab();
+    showPolicy(await api("GET", policyPath(l), undefined, l.key));
+  }
+
+  function startPolicyEditor() {
+    const ed = document.getElementById("policy-editor");
+    if (!ed) return;
+    const ta = document.getElementById("policy-text");
+    ta.addEventListener("input", policyGutter);
+    ta.addEventListener("scroll", function () { document.getElementById("policy-gutter").scrollTop = ta.scrollTop; });
+    const busy = function (on) {
+      document.getElementById("policy-apply").disabled = on;
+      document.getElementById("policy-reset").disabled = on;
+    };
+    document.getElementById("policy-apply").addEventListener("click", async function () {
+      busy(true);
+      try {
+        const l = await lab();
+        showPolicy(await api("PUT", policyPath(l), { text: ta.value }, l.key));
+        policyErrors(null);
+        text("policy-state", "Applied: your lab follows its own policy. Open a new connection to see it.");
+      } catch (e) {
+        const b = e.body || {};
+        if (e.status === 422 && b.errors) {
+          ed.dataset.state = "refused";
+          text("policy-state", "Not applied: your lab keeps the policy it had.");
+          policyErrors(b.errors, b.errors.length === 1 ? "1 error:" : b.errors.length + " errors:");
+        } else {
+          policyErrors([{ line: 0, message: b.error || e.message }], "Not applied.");
+        }
+      } finally { busy(false); }
+    });
+    document.getElementById("policy-reset").addEventListener("click", async function () {
+      busy(true);
+      try {
+        const l = await lab();
+        showPolicy(await api("DELETE", policyPath(l), undefined, l.key));
+        policyErrors(null);
+      } catch (e) {
+        text("policy-state", "Could not reset: " + e.message);
+      } finally { busy(false); }
+    });
+    refreshPolicy().catch(function (e) { text("policy-state", "Could not load the policy: " + e.message); });
+  }
+  document.addEventListener("portlab:lab", function () {
+    refreshPolicy().catch(function () { /* said by the lab panel */ });
+  });
+
   window.portlab = {
     lab: lab,
     resetLab: resetLab,
@@ -434,6 +543,7 @@
     api: api,
     progress: progress,
     clientReady: clientReady,
+    refreshPolicy: refreshPolicy,
     refreshMailbox: function () { const b = document.getElementById("mailbox"); return b ? refreshMailbox(b) : Promise.resolve(); },
   };
 
@@ -445,6 +555,7 @@
     });
     if (document.getElementById("lab")) lab().catch(function (e) { text("lab-id", "unavailable (" + e.message + ")"); });
     startMailbox();
+    startPolicyEditor();
     startClient();
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

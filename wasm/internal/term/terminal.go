@@ -322,7 +322,7 @@ func (t *Terminal) Do(a lesson.Action) {
 	case lesson.Auth:
 		t.Auth(a.Mechanism, a.User, a.Password)
 	case lesson.Message:
-		t.Send(Message{From: a.From, To: strings.Join(a.To, ","), Subject: a.Subject, Envelope: true})
+		t.Send(Message{From: a.From, HeaderFrom: a.HeaderFrom, To: strings.Join(a.To, ","), Subject: a.Subject, Envelope: true})
 	case lesson.Send:
 		if !t.Connected() {
 			t.help(a.Verb())
@@ -406,6 +406,8 @@ func (t *Terminal) Auth(mech, user, password string) {
 // Message is what the message helper sends.
 type Message struct {
 	From, Subject, Body string
+	// HeaderFrom is the From: header when it is not From (scenarios.Draft).
+	HeaderFrom string
 	// To is one address or several separated by commas.
 	To string
 	// Envelope sends MAIL FROM and RCPT TO before DATA.
@@ -425,7 +427,7 @@ func (m Message) recipients() []string {
 // Compose builds the message content with the lessons' composer.
 func (m Message) Compose(now time.Time, host string) []byte {
 	return scenarios.Draft{
-		From: m.From, To: m.recipients(), Subject: m.Subject, Date: now,
+		From: m.From, HeaderFrom: m.HeaderFrom, To: m.recipients(), Subject: m.Subject, Date: now,
 		MessageID: strconv.FormatInt(now.UnixNano(), 36) + ".portlab@" + host,
 		Body:      m.Body,
 	}.Bytes()
