@@ -48,6 +48,12 @@ func (r *run) check(st *lesson.Step, out *outcome) string {
 			} else if out.tls.Version < e.TLSVersion {
 				why = fmt.Sprintf("expected at least %s, got %s", tls.VersionName(e.TLSVersion), tls.VersionName(out.tls.Version))
 			}
+		case lesson.TLSRefused:
+			if out.tlsRefused == "" {
+				why = fmt.Sprintf("expected the client to refuse the TLS handshake, got %s", got(out))
+			} else if !strings.Contains(strings.ToLower(out.tlsRefused), strings.ToLower(e.Contains)) {
+				why = fmt.Sprintf("expected the TLS refusal to say %q, got %q", e.Contains, out.tlsRefused)
+			}
 		case lesson.Closed:
 			if !out.closed {
 				why = "expected the server to close the connection"

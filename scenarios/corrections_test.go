@@ -65,7 +65,7 @@ func TestLessonCorrections(t *testing.T) {
 		{"outbound-tls",
 			[]string{
 				"`4.7.4 TLS is required, but was not offered by host mx.notls.test`",
-				"`maximal_queue_lifetime`", "The sandbox compresses those days of retries",
+				"`maximal_queue_lifetime`", "The sandbox's relay does the same on simulated time",
 				"`encrypt` level encrypts, but does not check the remote's certificate",
 				"`5.7.30`", "DANE", "MTA-STS",
 			},

@@ -25,6 +25,9 @@ type outcome struct {
 	tls      *tls.ConnectionState
 	messages []Message // new messages, for a mailbox step
 	note     string    // result of actions without a reply
+	// tlsRefused is why the client refused a TLS handshake, at a step
+	// that expects it to (tls refused "TEXT").
+	tlsRefused string
 }
 
 func (o *outcome) describe() string {
@@ -33,6 +36,8 @@ func (o *outcome) describe() string {
 		return "error: " + o.err.Error()
 	case o.dialErr != nil:
 		return o.dialErr.Error()
+	case o.tlsRefused != "":
+		return "TLS refused: " + o.tlsRefused
 	case o.silent:
 		return "silence"
 	case o.banner != "":
@@ -102,6 +107,15 @@ func (r *run) do(ctx context.Context, st *lesson.Step, a lesson.Action) *outcome
 		}
 		r.hangup(true)
 		out.note = "closed"
+	}
+	if herr := (*session.HandshakeError)(nil); errors.As(out.err, &herr) {
+		// A careful client hangs up rather than talk to a server it could
+		// not verify (RFC 3207 §4.1); at a step that expects the refusal,
+		// the refusal is the outcome.
+		r.hangup(false)
+		if _, want := hasExpect(st, lesson.TLSRefused); want {
+			out.tlsRefused, out.err = herr.Words(), nil
+		}
 	}
 	if r.sess != nil {
 		if stt, ok := r.sess.TLS(); ok {

@@ -363,6 +363,15 @@ func parseExpect(text string) (Expect, error) {
 			e.Param = f[2]
 		}
 		return e, nil
+	case f[0] == "tls" && len(f) > 1 && f[1] == "refused":
+		// tls refused "TEXT": the client refused the handshake (the
+		// certificate), in words containing TEXT.
+		e.Kind = TLSRefused
+		if len(f) != 3 || !strings.Contains(e.Text, `"`) {
+			return e, errors.New(`tls refused needs the words in quotes: tls refused "is for smtp.hotel-wifi.test"`)
+		}
+		e.Contains = f[2]
+		return e, nil
 	case f[0] == "tls":
 		e.Kind = TLSAtLeast
 		if len(f) != 4 || f[1] != "at" || f[2] != "least" {
@@ -400,7 +409,7 @@ func parseExpect(text string) (Expect, error) {
 		e.Match = m
 		return e, err
 	}
-	return e, fmt.Errorf("unknown expectation %q (want a reply code, refused, timed out, unknown host, silent, banner, capability, no capability, tls at least, closed, message, no message, state or authenticated)", f[0])
+	return e, fmt.Errorf("unknown expectation %q (want a reply code, refused, timed out, unknown host, silent, banner, capability, no capability, tls at least, tls refused, closed, message, no message, state or authenticated)", f[0])
 }
 
 var tlsVersions = map[string]uint16{

@@ -251,6 +251,7 @@ const (
 	Closed                             // closed
 	HasMessage                         // message KEY=VALUE...
 	NoMessage                          // no message KEY=VALUE...
+	TLSRefused                         // tls refused "TEXT"
 	// State and Authenticated judge the state a task reached.
 	State         // state connected|tls|closed|refused|timeout|silent|unknown
 	Authenticated // authenticated [USER]

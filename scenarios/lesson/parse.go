@@ -27,6 +27,7 @@ var World = Parser{
 	Hosts: []string{
 		"mx.sandbox.test", "smtp.relay.test", "legacy.mail.test", "mx.example.org",
 		"mx.notls.test", "mail.sandbox.test", "smtp.hotel-wifi.test",
+		"mx.greylist.test", "mx.selfsigned.test",
 	},
 }
 
@@ -542,11 +543,24 @@ func (p Parser) checkExpects(s *source, st *Step, bad bool) {
 				continue
 			case e.Kind == TLSAtLeast:
 				ok = true
+			case e.Kind == TLSRefused && !a.TLS:
+				s.errorf(e.Line, "tls refused: this connect is not TLS (write: connect %s tls)", a.Target())
+				continue
+			case e.Kind == TLSRefused:
+				// The handshake is the outcome: no greeting comes.
+				ok = true
+				outcomes++
 			}
 		case Send, StartTLS, Auth, Message:
 			switch e.Kind {
 			case Reply, Closed, TLSAtLeast:
 				ok = true
+			case TLSRefused:
+				ok = a.Kind == StartTLS || a.Kind == Send && a.Verb() == "STARTTLS"
+				if !ok {
+					s.errorf(e.Line, "tls refused judges a TLS handshake: do: starttls, or connect HOST:PORT tls")
+					continue
+				}
 			case Capability, NoCapability:
 				ok = a.Kind == Send && a.Verb() == "EHLO"
 				if !ok {
@@ -565,7 +579,7 @@ func (p Parser) checkExpects(s *source, st *Step, bad bool) {
 		return
 	}
 	if a.Kind == Connect && outcomes != 1 {
-		s.errorf(a.Line, "connect needs exactly one outcome: a greeting reply (220), refused, timed out, unknown host, silent DURATION or banner \"TEXT\"")
+		s.errorf(a.Line, "connect needs exactly one outcome: a greeting reply (220), refused, timed out, unknown host, silent DURATION, banner \"TEXT\" or tls refused \"TEXT\"")
 	}
 	if a.Kind == Mailbox && len(st.Expect) == 0 {
 		s.errorf(a.Line, "mailbox needs a message or no message expectation")
@@ -595,7 +609,8 @@ func (p Parser) flow(s *source, l *Lesson) {
 			if !connected {
 				s.errorf(a.Line, "%s: not connected here (an earlier step refused, timed out, closed or never connected); add a connect step", a.Kind)
 			}
-			if a.Kind == Close || hasExpect(st, Closed) || a.Kind == Send && a.Verb() == "QUIT" {
+			// A client that refused the certificate hangs up (RFC 3207 §4.1).
+			if a.Kind == Close || hasExpect(st, Closed) || hasExpect(st, TLSRefused) || a.Kind == Send && a.Verb() == "QUIT" {
 				connected = false
 			}
 		case Profile:

@@ -67,6 +67,11 @@ type Config struct {
 	// Timeout bounds each operation when the context has no earlier
 	// deadline; zero means 30 seconds.
 	Timeout time.Duration
+	// Unverified encrypts without checking the server's certificate, as
+	// an MTA's opportunistic TLS does (Postfix smtp_tls_security_level
+	// may and encrypt; RFC 7435 §4). Only the relay's own delivery
+	// between simulated hosts sets it; a student's client always verifies.
+	Unverified bool
 }
 
 // Limits on what a server may send, so a hostile or broken peer cannot
@@ -324,15 +329,17 @@ func (s *Session) Handshake(ctx context.Context) error {
 		return fmt.Errorf("server sent %d bytes of plaintext before the TLS handshake", n)
 	}
 	tc := tls.Client(s.raw, &tls.Config{
-		ServerName: s.cfg.Host,
-		RootCAs:    s.cfg.RootCAs,
-		MinVersion: tls.VersionTLS12,
+		ServerName:         s.cfg.Host,
+		RootCAs:            s.cfg.RootCAs,
+		MinVersion:         tls.VersionTLS12,
+		InsecureSkipVerify: s.cfg.Unverified,
 	})
 	s.emit(Line{Who: TLS, Text: "TLS handshake with " + s.cfg.Host})
 	err := s.io(ctx, func() error { return tc.HandshakeContext(ctx) })
 	if err != nil {
-		s.emit(Line{Who: TLS, Text: "TLS handshake failed: " + err.Error()})
-		return fmt.Errorf("TLS handshake: %w", err)
+		herr := &HandshakeError{Host: s.cfg.Host, Err: err}
+		s.emit(Line{Who: TLS, Text: "TLS handshake failed: " + herr.Words()})
+		return herr
 	}
 	st := tc.ConnectionState()
 	s.conn = tc
@@ -346,6 +353,49 @@ func (s *Session) Handshake(ctx context.Context) error {
 			c.Subject, c.Issuer, c.NotAfter.UTC().Format("2006-01-02"))})
 	}
 	return nil
+}
+
+// HandshakeError is a failed TLS handshake. Words says why in plain words,
+// naming the certificate's fault where verification refused it: a careful
+// client stops there, since an unverified server may be anyone
+// (RFC 3207 §4.1, RFC 8314 §4.1, RFC 6125 §6).
+type HandshakeError struct {
+	Host string // the name the client asked for
+	Err  error
+}
+
+func (e *HandshakeError) Error() string { return "TLS handshake: " + e.Words() }
+func (e *HandshakeError) Unwrap() error { return e.Err }
+
+// Words is the failure as a student reads it; Err keeps Go's own words.
+func (e *HandshakeError) Words() string {
+	var host x509.HostnameError
+	var ca x509.UnknownAuthorityError
+	var inv x509.CertificateInvalidError
+	switch {
+	case errors.As(e.Err, &host) && host.Certificate != nil:
+		return fmt.Sprintf("the certificate is for %s, not %s: this is not the server you asked for, so the client stops",
+			certNames(host.Certificate), e.Host)
+	case errors.As(e.Err, &ca):
+		issuer := "an unknown issuer"
+		if ca.Cert != nil {
+			issuer = fmt.Sprintf("%q", ca.Cert.Issuer.CommonName)
+		}
+		return fmt.Sprintf("the certificate of %s was issued by %s, a certificate authority this client does not trust, so the client stops",
+			e.Host, issuer)
+	case errors.As(e.Err, &inv) && inv.Reason == x509.Expired:
+		return fmt.Sprintf("the certificate of %s has expired or is not valid yet, so the client stops", e.Host)
+	}
+	return e.Err.Error()
+}
+
+// certNames lists the names a certificate is valid for.
+func certNames(c *x509.Certificate) string {
+	names := c.DNSNames
+	if len(names) == 0 && c.Subject.CommonName != "" {
+		names = []string{c.Subject.CommonName}
+	}
+	return strings.Join(names, ", ")
 }
 
 // TLS returns the TLS connection state once a handshake succeeded.

@@ -330,10 +330,37 @@ func TestHandshakeWrongName(t *testing.T) {
 	tr := &transcript{}
 	s := New(c, Config{Host: "legacy.mail.test", RootCAs: pool, OnLine: tr.add})
 	defer s.Close()
-	if err := s.Handshake(context.Background()); err == nil {
-		t.Fatal("handshake accepted a certificate for another host")
+	err = s.Handshake(context.Background())
+	var herr *HandshakeError
+	if !errors.As(err, &herr) {
+		t.Fatalf("handshake = %v, want a *HandshakeError", err)
 	}
-	tr.find(t, TLS, "TLS handshake failed")
+	// The words a student reads name both hosts (docs/teaching-map.md L26).
+	l := tr.find(t, TLS, "TLS handshake failed")
+	if want := "TLS handshake failed: the certificate is for smtp.relay.test, not legacy.mail.test: this is not the server you asked for, so the client stops"; !strings.HasPrefix(l.Text, want) {
+		t.Errorf("transcript says %q, want %q...", l.Text, want)
+	}
+}
+
+// A certificate from a CA the client does not trust is refused, and the
+// words name the CA that issued it.
+func TestHandshakeUnknownCA(t *testing.T) {
+	addr, _, _ := startServer(t, true)
+	_, otherPool := testTLS(t, "smtp.relay.test") // another sandbox's CA
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &transcript{}
+	s := New(c, Config{Host: "smtp.relay.test", RootCAs: otherPool, OnLine: tr.add})
+	defer s.Close()
+	if err := s.Handshake(context.Background()); err == nil {
+		t.Fatal("handshake accepted a certificate from an unknown CA")
+	}
+	l := tr.find(t, TLS, "TLS handshake failed")
+	if want := `TLS handshake failed: the certificate of smtp.relay.test was issued by "portlab sandbox CA", a certificate authority this client does not trust, so the client stops`; !strings.HasPrefix(l.Text, want) {
+		t.Errorf("transcript says %q, want %q...", l.Text, want)
+	}
 }
 
 func TestExecTerminal(t *testing.T) {

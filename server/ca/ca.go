@@ -42,8 +42,11 @@ import (
 // Names and lifetimes of what the authority issues.
 const (
 	caCommonName = "portlab sandbox CA"
-	caFile       = "ca.pem"
-	caKeyFile    = "ca-key.pem"
+	// untrustedCommonName names the CA of UntrustedServerConfig, so a
+	// student reads who issued the certificate their client refused.
+	untrustedCommonName = "Unknown Example CA (not the portlab sandbox CA)"
+	caFile              = "ca.pem"
+	caKeyFile           = "ca-key.pem"
 
 	caValidity   = 10 * 365 * 24 * time.Hour
 	leafValidity = 365 * 24 * time.Hour
@@ -62,6 +65,10 @@ type Authority struct {
 	key     crypto.Signer
 	pool    *x509.CertPool
 
+	commonName string // the CA's own name
+	// untrusted is the CA no client trusts, made at first use.
+	untrusted func() (*Authority, error)
+
 	mu      sync.Mutex
 	leafs   map[string]*tls.Certificate // by nameKey
 	servers map[string]*tls.Config      // by nameKey
@@ -76,10 +83,11 @@ func Open(dir string, now func() time.Time) (*Authority, error) {
 		now = time.Now
 	}
 	a := &Authority{
-		dir:     dir,
-		now:     now,
-		leafs:   make(map[string]*tls.Certificate),
-		servers: make(map[string]*tls.Config),
+		dir:        dir,
+		now:        now,
+		commonName: caCommonName,
+		leafs:      make(map[string]*tls.Certificate),
+		servers:    make(map[string]*tls.Config),
 	}
 	var err error
 	if dir == "" {
@@ -92,6 +100,15 @@ func Open(dir string, now func() time.Time) (*Authority, error) {
 	}
 	a.pool = x509.NewCertPool()
 	a.pool.AddCert(a.cert)
+	a.untrusted = sync.OnceValues(func() (*Authority, error) {
+		u := &Authority{now: now, commonName: untrustedCommonName, leafs: map[string]*tls.Certificate{}, servers: map[string]*tls.Config{}}
+		if err := u.create(); err != nil {
+			return nil, err
+		}
+		u.pool = x509.NewCertPool()
+		u.pool.AddCert(u.cert)
+		return u, nil
+	})
 	return a, nil
 }
 
@@ -156,7 +173,7 @@ func (a *Authority) create() error {
 	now := a.now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: caCommonName, Organization: []string{"portlab"}},
+		Subject:               pkix.Name{CommonName: a.commonName, Organization: []string{"portlab"}},
 		NotBefore:             now.Add(-backdate),
 		NotAfter:              now.Add(caValidity),
 		IsCA:                  true,

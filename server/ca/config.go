@@ -48,6 +48,19 @@ func (a *Authority) ServerConfig(host string, extra ...string) (*tls.Config, err
 	return cfg, nil
 }
 
+// UntrustedServerConfig is ServerConfig for a server whose certificate for
+// host is signed by another CA, made in memory at first use and trusted by
+// no one: not by Pool, ClientConfig or the browser client. It plays a
+// server with a self-made certificate (docs/teaching-map.md L26), which a
+// client that verifies refuses (RFC 5280 §6: no path to a trust anchor).
+func (a *Authority) UntrustedServerConfig(host string) (*tls.Config, error) {
+	u, err := a.untrusted()
+	if err != nil {
+		return nil, err
+	}
+	return u.ServerConfig(host)
+}
+
 // ClientConfig returns a TLS configuration for a client of host that trusts
 // only the CA: ServerName is host (a WebSocket tunnel has no address to take
 // it from), TLS 1.2 at least. Each call returns a new config, which the

@@ -156,3 +156,32 @@ func BenchmarkHandshake(b *testing.B) {
 		}
 	}
 }
+
+// A host with an untrusted certificate (docs/teaching-map.md L26) has one
+// for its own name, from a CA that neither the sandbox pool nor a client
+// of it trusts; the client's error names that CA.
+func TestUntrustedServerConfig(t *testing.T) {
+	a := open(t, "", nil)
+	server, err := a.UntrustedServerConfig("mx.selfsigned.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, clientErr := handshake(t, server, a.ClientConfig("mx.selfsigned.test"))
+	var unknown x509.UnknownAuthorityError
+	if !errors.As(clientErr, &unknown) || unknown.Cert == nil || unknown.Cert.Issuer.CommonName != untrustedCommonName {
+		t.Fatalf("client error = %v, want an unknown authority %q", clientErr, untrustedCommonName)
+	}
+	// The leaf itself is for the host's own name: only its issuer is wrong.
+	u, err := a.untrusted()
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := u.Leaf("mx.selfsigned.test")
+	if err != nil || leaf.Leaf.VerifyHostname("mx.selfsigned.test") != nil {
+		t.Errorf("leaf: %v", err)
+	}
+	// One untrusted CA per authority: the same config again.
+	if again, _ := a.UntrustedServerConfig("mx.selfsigned.test"); again != server {
+		t.Error("UntrustedServerConfig is not cached")
+	}
+}

@@ -40,6 +40,20 @@ type sandbox struct {
 
 	mu    sync.Mutex
 	slept []time.Duration // AUTH delays asked for; tests never wait them
+	skew  time.Duration   // how far "!advance" moved the relay's clock
+}
+
+// now is the relay's clock: the real one, moved on by "!advance".
+func (sb *sandbox) now() time.Time {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	return time.Now().Add(sb.skew)
+}
+
+func (sb *sandbox) advance(d time.Duration) {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	sb.skew += d
 }
 
 func (sb *sandbox) sleep(d time.Duration) {
@@ -54,7 +68,25 @@ func (sb *sandbox) delays() []time.Duration {
 	return append([]time.Duration(nil), sb.slept...)
 }
 
-func startSandbox(t testing.TB, policyText string) *sandbox {
+// doorOptions reads a dialogue's "door" part: "greylist DURATION" lines.
+func doorOptions(t testing.TB, text string) func(*Door) {
+	t.Helper()
+	var grey time.Duration
+	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
+		if v, ok := strings.CutPrefix(l, "greylist "); ok {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				t.Fatalf("door: %v", err)
+			}
+			grey = d
+		} else if l != "" {
+			t.Fatalf("door: unknown line %q", l)
+		}
+	}
+	return func(d *Door) { d.Greylist = grey }
+}
+
+func startSandbox(t testing.TB, policyText string, opts ...func(*Door)) *sandbox {
 	t.Helper()
 	sb := newSandbox(t, policyText)
 	for _, l := range sb.r.policy.Listeners {
@@ -66,7 +98,11 @@ func startSandbox(t testing.TB, policyText string) *sandbox {
 		// Closed here too: a Serve that starts after the relay's Close
 		// would otherwise wait on it for ever.
 		t.Cleanup(func() { ln.Close() })
-		go sb.r.Serve(ln, Door{Host: l.Host, Port: l.Port})
+		d := Door{Host: l.Host, Port: l.Port}
+		for _, o := range opts {
+			o(&d)
+		}
+		go sb.r.Serve(ln, d)
 	}
 	return sb
 }
@@ -90,7 +126,7 @@ func newSandbox(t testing.TB, policyText string) *sandbox {
 	// The store's budget as served (serve.go): a lab holds 16 MiB, more
 	// than the default SIZE, so SIZE is the policy's.
 	sb := &sandbox{store: mailbox.New(100, 256<<20, nil), ca: auth, bus: events.NewBus(), addr: map[int]string{}}
-	sb.r, err = New(Config{Policy: pol, Certs: auth, Store: sb.store, Bus: sb.bus, Sleep: sb.sleep})
+	sb.r, err = New(Config{Policy: pol, Certs: auth, Store: sb.store, Bus: sb.bus, Sleep: sb.sleep, Now: sb.now, QueueWait: func(time.Duration) {}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,6 +249,13 @@ func (c *client) run(sb *sandbox, script string) {
 			c.reply()
 		case line == "!eof":
 			c.reply()
+		case strings.HasPrefix(line, "!advance "): // move the relay's clock on
+			d, err := time.ParseDuration(strings.TrimPrefix(line, "!advance "))
+			if err != nil {
+				c.t.Fatalf("%s: %v", line, err)
+			}
+			sb.advance(d)
+			c.log.WriteString("== " + d.String() + " later\n")
 		default:
 			c.send(line)
 			c.reply()
@@ -242,7 +285,8 @@ func normalize(s string) string {
 
 // TestDialogues plays every testdata/dialogues/*.txtar against the real
 // relay on loopback and compares the transcript with the golden one.
-// Archive files: "policy" (appended to the default policy), "port",
+// Archive files: "policy" (appended to the default policy), "door"
+// (options of every door: "greylist 5m"), "port",
 // "script", "transcript" (golden; -update rewrites it) and "mailbox" (the
 // stored messages, one summary line each).
 func TestDialogues(t *testing.T) {
@@ -260,7 +304,7 @@ func TestDialogues(t *testing.T) {
 			for _, f := range ar.Files {
 				part[f.Name] = string(f.Data)
 			}
-			sb := startSandbox(t, part["policy"])
+			sb := startSandbox(t, part["policy"], doorOptions(t, part["door"]))
 			var port int
 			fmt.Sscanf(part["port"], "%d", &port)
 			c := dial(t, sb, port)

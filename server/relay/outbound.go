@@ -34,7 +34,7 @@ var relaySource = netip.MustParseAddr("192.0.2.25")
 // It runs before the client gets its 250 so that a lesson sees the outcome
 // at once; semantically the delivery and any bounce are still separate,
 // later events.
-func (s *session) forward(raw []byte) {
+func (s *session) forward(id string, raw []byte) {
 	r := s.d.r
 	if r.routes == nil {
 		return
@@ -68,7 +68,22 @@ func (s *session) forward(raw []byte) {
 	}
 	var failed []failure
 	for _, k := range order {
-		failed = append(failed, r.deliver(s.lab(), s.d.host, s.from, byRoute[k], raw, mxs[k.mx], k.tls)...)
+		var temp []failure
+		for _, f := range r.deliver(s.lab(), s.d.host, s.from, byRoute[k], raw, mxs[k.mx], k.tls, time.Time{}) {
+			if f.temporary {
+				temp = append(temp, f)
+			} else {
+				failed = append(failed, f)
+			}
+		}
+		if len(temp) > 0 {
+			// A 4xx is "try again later" (RFC 5321 §4.2.1): the queue does.
+			d := &deferred{id: id, pol: s.pol, lab: s.lab(), helo: s.d.host, from: s.from, raw: raw, mx: mxs[k.mx], tls: k.tls, arrival: r.now(), last: temp}
+			for _, f := range temp {
+				d.rcpts = append(d.rcpts, f.rcpt)
+			}
+			r.enqueue(d)
+		}
 	}
 	if len(failed) > 0 && s.from != "" { // never bounce a bounce (RFC 5321 §4.5.5)
 		r.bounce(s.pol, s.lab(), s.d.host, s.from, failed, raw)
@@ -77,30 +92,41 @@ func (s *session) forward(raw []byte) {
 
 // failure is one recipient a delivery could not reach, and why, in the
 // words a bounce quotes; status is the enhanced code (RFC 3463) when the
-// relay itself, not the remote's reply, decided the failure.
+// relay itself, not the remote's reply, decided the failure. A temporary
+// failure (a 4xx reply, no connection, required TLS not offered) is
+// queued and tried again; Postfix defers those too.
 type failure struct {
 	rcpt, why, status string
+	temporary         bool
 }
 
 // deliver holds one SMTP conversation with mx, using the project's own
 // client (scenarios/session, the one students' tabs use), and returns the
-// recipients it could not deliver to.
-func (r *Relay) deliver(lab, helo, from string, rcpts []string, raw []byte, mx Door, out policy.Outbound) []failure {
-	failAll := func(why string) []failure {
+// recipients it could not deliver to. at is a queued attempt's simulated
+// time (zero for the first attempt, at the relay's clock).
+func (r *Relay) deliver(lab, helo, from string, rcpts []string, raw []byte, mx Door, out policy.Outbound, at time.Time) []failure {
+	failAllAs := func(why string, temporary bool) []failure {
 		var f []failure
 		for _, rc := range rcpts {
-			f = append(f, failure{rcpt: rc, why: why})
+			f = append(f, failure{rcpt: rc, why: why, temporary: temporary})
 		}
 		return f
 	}
+	// Postfix defers on a 4xx or a broken conversation, bounces on a 5xx.
+	temp := func(rep *smtpclient.Reply, err error) bool { return err != nil || rep.Code/100 == 4 }
+	failAll := func(why string) []failure { return failAllAs(why, true) }
 	cli, srv := net.Pipe()
 	defer cli.Close()
-	if err := r.ServeConn(srv, mx, Meta{Lab: lab, Client: relaySource}); err != nil {
+	if err := r.ServeConn(srv, mx, Meta{Lab: lab, Client: relaySource, At: at}); err != nil {
 		return failAll(fmt.Sprintf("connect to %s: %v", mx.Host, err))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c := smtpclient.New(cli, smtpclient.Config{Host: mx.Host, RootCAs: r.roots, Now: r.now})
+	// Opportunistic and required TLS alike encrypt without verifying the
+	// MX's certificate, as Postfix's may and encrypt levels: checking it
+	// needs DANE (RFC 7672) or MTA-STS (RFC 8461), which the sandbox's
+	// MXs do not publish.
+	c := smtpclient.New(cli, smtpclient.Config{Host: mx.Host, RootCAs: r.roots, Now: r.now, Unverified: true})
 	said := func(rep *smtpclient.Reply, err error, cmd string) string {
 		if err != nil {
 			return fmt.Sprintf("conversation with %s failed: %v", mx.Host, err)
@@ -109,20 +135,20 @@ func (r *Relay) deliver(lab, helo, from string, rcpts []string, raw []byte, mx D
 	}
 	ok := func(rep *smtpclient.Reply, err error) bool { return err == nil && rep.Positive() }
 	if rep, err := c.ReadReply(ctx); !ok(rep, err) {
-		return failAll(said(rep, err, "connect"))
+		return failAllAs(said(rep, err, "connect"), temp(rep, err))
 	}
 	ehlo, err := c.Cmd(ctx, "EHLO "+helo)
 	if !ok(ehlo, err) {
-		return failAll(said(ehlo, err, "EHLO"))
+		return failAllAs(said(ehlo, err, "EHLO"), temp(ehlo, err))
 	}
 	_, offered := ehlo.Extension("STARTTLS")
 	switch {
 	case offered && out.UseSTARTTLS:
 		if rep, err := c.StartTLS(ctx); !ok(rep, err) {
-			return failAll(said(rep, err, "STARTTLS"))
+			return failAllAs(said(rep, err, "STARTTLS"), temp(rep, err))
 		}
 		if rep, err := c.Cmd(ctx, "EHLO "+helo); !ok(rep, err) {
-			return failAll(said(rep, err, "EHLO"))
+			return failAllAs(said(rep, err, "EHLO"), temp(rep, err))
 		}
 	case out.RequireSTARTTLS:
 		c.Cmd(ctx, "QUIT")
@@ -133,20 +159,21 @@ func (r *Relay) deliver(lab, helo, from string, rcpts []string, raw []byte, mx D
 		return f
 	}
 	if rep, err := c.Cmd(ctx, "MAIL FROM:<"+from+">"); !ok(rep, err) {
-		return failAll(said(rep, err, "MAIL FROM"))
+		return failAllAs(said(rep, err, "MAIL FROM"), temp(rep, err))
 	}
 	var failed []failure
-	accepted := 0
+	var accepted []string
 	for _, rc := range rcpts {
 		if rep, err := c.Cmd(ctx, "RCPT TO:<"+rc+">"); !ok(rep, err) {
-			failed = append(failed, failure{rcpt: rc, why: said(rep, err, "RCPT TO")})
+			failed = append(failed, failure{rcpt: rc, why: said(rep, err, "RCPT TO"), temporary: temp(rep, err)})
 			continue
 		}
-		accepted++
+		accepted = append(accepted, rc)
 	}
-	if accepted > 0 {
+	if len(accepted) > 0 {
 		if rep, err := c.Data(ctx, raw); !ok(rep, err) {
-			return failAll(said(rep, err, "end of DATA"))
+			rcpts = accepted
+			return append(failed, failAllAs(said(rep, err, "end of DATA"), temp(rep, err))...)
 		}
 	}
 	c.Cmd(ctx, "QUIT")
@@ -190,20 +217,24 @@ func (r *Relay) bounce(pol *policy.Policy, lab, host, returnPath string, failed 
 	}
 	fmt.Fprintf(&b, "\r\n--%s--\r\n", boundary)
 	r.bus.Publish(events.Event{Time: now, Kind: events.Message, Lab: lab, Host: host, Text: fmt.Sprintf("bounce for %d recipient(s) sent to <%s>", len(failed), returnPath)})
-	r.deliver(lab, host, "", []string{returnPath}, b.Bytes(), mx, pol.OutboundFor(domain))
+	r.deliver(lab, host, "", []string{returnPath}, b.Bytes(), mx, pol.OutboundFor(domain), time.Time{})
 }
 
 // statusCode is the failure's enhanced status code (RFC 3463): the relay's
-// own, or the one in the remote's reply, or 5.0.0 when it had none (RFC
-// 3464 §2.3.4).
+// own, or the one in the remote's reply (a 4.X.X one too, for what
+// expired in the queue, as Postfix writes it), or 5.0.0 or 4.0.0 when it
+// had none (RFC 3464 §2.3.4).
 func (f failure) statusCode() string {
 	if f.status != "" {
 		return f.status
 	}
 	for _, w := range strings.Fields(f.why) {
-		if len(w) >= 5 && w[0] == '5' && w[1] == '.' && strings.Count(w, ".") == 2 {
+		if len(w) >= 5 && (w[0] == '5' || w[0] == '4') && w[1] == '.' && strings.Count(w, ".") == 2 {
 			return w
 		}
+	}
+	if f.temporary {
+		return "4.0.0"
 	}
 	return "5.0.0"
 }

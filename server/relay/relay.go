@@ -56,6 +56,9 @@ type Accounts interface {
 // Certs issues the TLS configuration for a simulated host.
 type Certs interface {
 	ServerConfig(host string, extra ...string) (*tls.Config, error)
+	// UntrustedServerConfig is a configuration whose certificate for
+	// host is signed by a CA that no client trusts.
+	UntrustedServerConfig(host string) (*tls.Config, error)
 }
 
 // Config is what a Relay needs.
@@ -79,6 +82,9 @@ type Config struct {
 	// Roots are the CAs the relay trusts when it delivers over STARTTLS
 	// to another simulated host (the sandbox CA).
 	Roots *x509.CertPool
+	// QueueWait replaces the queue's real waits between simulated
+	// attempts (queue.go); nil waits them. Tests pass a no-op.
+	QueueWait func(time.Duration)
 	// Labs holds the labs' own policies; nil: every connection follows
 	// Policy.
 	Labs LabPolicies
@@ -105,6 +111,9 @@ type Meta struct {
 	// came from. AUTH failures count against it and the lab, never
 	// against Client, which is simulated.
 	Peer netip.Addr
+	// At, when set, is the simulated time of a queued delivery attempt
+	// (queue.go): the receiving door judges greylisting by it.
+	At time.Time
 }
 
 // Door names one simulated host's SMTP port.
@@ -118,6 +127,12 @@ type Door struct {
 	// LocalDomains are extra domains this host is final for, lower
 	// case (the world file's local-domain, parsed once).
 	LocalDomains []string
+	// Greylist, when not zero, defers a new (client network, sender,
+	// recipient) triplet at RCPT until this long has passed (greylist.go).
+	Greylist time.Duration
+	// UntrustedCert plays a server whose certificate comes from a CA no
+	// client trusts (Certs.UntrustedServerConfig).
+	UntrustedCert bool
 }
 
 // doorKey identifies the running server of a Door, which holds a slice and
@@ -127,10 +142,12 @@ type doorKey struct {
 	port       int
 	noSTARTTLS bool
 	local      string // LocalDomains joined: a domain holds no space
+	greylist   time.Duration
+	untrusted  bool
 }
 
 func (d Door) key() doorKey {
-	return doorKey{d.Host, d.Port, d.NoSTARTTLS, strings.Join(d.LocalDomains, " ")}
+	return doorKey{d.Host, d.Port, d.NoSTARTTLS, strings.Join(d.LocalDomains, " "), d.Greylist, d.UntrustedCert}
 }
 
 // Relay serves every door.
@@ -142,13 +159,17 @@ type Relay struct {
 	accounts Accounts
 	now      func() time.Time
 	sleep    func(time.Duration)
-	errorLog *log.Logger
-	extra    []string
-	routes   Routes
-	roots    *x509.CertPool
-	labs     LabPolicies
-	clients  *clientLimits
-	connID   atomic.Uint64
+	// queueWait: Config.QueueWait.
+	queueWait func(time.Duration)
+	errorLog  *log.Logger
+	extra     []string
+	routes    Routes
+	roots     *x509.CertPool
+	labs      LabPolicies
+	clients   *clientLimits
+	grey      greylist
+	queue     queue
+	connID    atomic.Uint64
 	// maxMessage is the SIZE limit (RFC 1870) every door advertises and
 	// holds a message body to: the policy's, or less where the store
 	// could not keep a message that large.
@@ -167,7 +188,7 @@ func New(cfg Config) (*Relay, error) {
 	r := &Relay{
 		policy: cfg.Policy, certs: cfg.Certs, store: cfg.Store, bus: cfg.Bus,
 		accounts: cfg.Accounts, now: cfg.Now, sleep: cfg.Sleep, errorLog: cfg.ErrorLog, extra: cfg.ExtraNames,
-		routes: cfg.Routes, roots: cfg.Roots, labs: cfg.Labs,
+		routes: cfg.Routes, roots: cfg.Roots, labs: cfg.Labs, queueWait: cfg.QueueWait,
 		doors: map[doorKey]*door{},
 	}
 	if r.accounts == nil {
@@ -213,6 +234,7 @@ type door struct {
 	listener  policy.Listener
 	noTLS     bool
 	local     []string
+	greylist  time.Duration
 	tlsConfig *tls.Config
 	srv       *smtp.Server
 	inproc    *connListener
@@ -257,9 +279,12 @@ func (r *Relay) door(d Door) (*door, error) {
 	if !ok {
 		return nil, fmt.Errorf("relay: no listener policy for port %d", d.Port)
 	}
-	dr := &door{r: r, host: d.Host, port: d.Port, listener: l, noTLS: d.NoSTARTTLS, local: slices.Clone(d.LocalDomains)}
+	dr := &door{r: r, host: d.Host, port: d.Port, listener: l, noTLS: d.NoSTARTTLS, local: slices.Clone(d.LocalDomains), greylist: d.Greylist}
 	if l.TLS != policy.TLSNone {
 		cfg, err := r.certs.ServerConfig(d.Host, r.extra...)
+		if d.UntrustedCert {
+			cfg, err = r.certs.UntrustedServerConfig(d.Host)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("relay: certificate for %s: %w", d.Host, err)
 		}
@@ -345,6 +370,7 @@ func (r *Relay) Close() error {
 	doors := r.doors
 	r.doors = map[doorKey]*door{}
 	r.mu.Unlock()
+	r.queue.close()
 	for _, d := range doors {
 		// Closing the in-process listener too ends a Serve that had not
 		// yet registered it with the server when Close ran.

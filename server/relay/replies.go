@@ -88,8 +88,8 @@ const (
 // features not supported"). Postfix defers the message; when
 // maximal_queue_lifetime runs out it bounces it from the defer log, whose
 // status it writes unchanged beside "Action: failed" (bounce_notify_util.c,
-// bounce_recipient_dsn; defer_append keeps only 4.X.X codes). The sandbox
-// bounces at once, with that same status. Not X.7.10 ("encryption
+// bounce_recipient_dsn; defer_append keeps only 4.X.X codes). The sandbox's
+// queue does the same on simulated time (queue.go). Not X.7.10 ("encryption
 // needed", an AUTH mechanism's) nor RFC 8689's X.7.30 (REQUIRETLS).
 const (
 	whyTLSNotOfferedFm  = "TLS is required, but was not offered by host %s"
@@ -105,6 +105,23 @@ func replyRelayDenied(rcpt string) *smtp.SMTPError {
 // replyUnknownUser is RFC 5321 §3.3's "no such user" in Postfix's words.
 func replyUnknownUser(rcpt string) *smtp.SMTPError {
 	return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: fmt.Sprintf("<%s>: Recipient address rejected: User unknown in local recipient table", rcpt)}
+}
+
+// replyGreylisted is a greylisting door's first answer to a new triplet
+// (RFC 5321 §4.2.1: 4yz, "the same request may succeed later"), in the
+// words Postfix sends for postgrey's default answer. postgrey (1.37,
+// github.com/schweikert/postgrey, sub smtpd_access_policy) returns
+// "DEFER_IF_PERMIT 4.2.0 Greylisted, see
+// http://postgrey.schweikert.ch/help/%r.html", %r the recipient's domain;
+// it puts 4.2.0 before its text instead of Postfix's default 4.7.1 to work
+// around an Exchange bug. Postfix turns DEFER_IF_PERMIT into
+// access_map_defer_code (450) with "<rcpt>: Recipient address rejected: "
+// before the text (access(5), smtpd_check.c; on the reference Postfix 3.7,
+// `postconf -d access_map_defer_code` is 450 and its smtpd holds
+// "<%s>: %s rejected: %s" and "Recipient address").
+func replyGreylisted(rcpt string) *smtp.SMTPError {
+	_, domain, _ := strings.Cut(rcpt, "@")
+	return &smtp.SMTPError{Code: 450, EnhancedCode: smtp.EnhancedCode{4, 2, 0}, Message: fmt.Sprintf("<%s>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/%s.html", rcpt, domain)}
 }
 
 // replyAccessDenied is how Postfix's submission service (restrictions

@@ -38,6 +38,10 @@ type session struct {
 	rcpts    []string
 	relayed  bool
 	authUser string
+	// prepend holds headers a policy asked for at RCPT (postgrey's
+	// X-Greylist), written before the Received header as Postfix's
+	// smtpd writes access-table PREPEND headers.
+	prepend []string
 }
 
 var (
@@ -46,7 +50,7 @@ var (
 )
 
 func (s *session) Reset() {
-	s.from, s.fromSet, s.rcpts, s.relayed = "", false, nil, false
+	s.from, s.fromSet, s.rcpts, s.relayed, s.prepend = "", false, nil, false, nil
 }
 
 func (s *session) Logout() error { return nil }
@@ -153,9 +157,30 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if !local && !authed && !p.Trusted(s.meta.Client) && !p.MayRelayTo(to) {
 		return replyRelayDenied(to)
 	}
+	// Greylisting comes last: postgrey's DEFER_IF_PERMIT defers only a
+	// recipient that every other restriction would accept.
+	if local && s.d.greylist > 0 {
+		now := s.now()
+		wait, delayed := s.d.r.grey.wait(s.lab(), s.d.host, s.meta.Client, s.from, to, now, s.d.greylist)
+		if wait {
+			return replyGreylisted(to)
+		}
+		if delayed > 0 && len(s.prepend) == 0 {
+			s.prepend = append(s.prepend, greylistHeader(s.d.host, delayed, now))
+		}
+	}
 	s.rcpts = append(s.rcpts, to)
 	s.relayed = s.relayed || !local
 	return nil
+}
+
+// now is the session's time: a queued attempt's simulated time, or the
+// relay's clock.
+func (s *session) now() time.Time {
+	if !s.meta.At.IsZero() {
+		return s.meta.At
+	}
+	return s.d.r.now()
 }
 
 // Data stores the message once it is complete. The wire has read the body
@@ -200,6 +225,9 @@ func (s *session) Data(r io.Reader) error {
 	}
 	m.ReceivedAt = rl.now()
 	trace := received(m, s.d.host)
+	for i := len(s.prepend) - 1; i >= 0; i-- {
+		trace = append([]byte(s.prepend[i]), trace...)
+	}
 	// Exactly as large as it must be: the store counts the buffer held.
 	m.Raw = append(append(make([]byte, 0, len(trace)+len(body)), trace...), body...)
 	s.link.recycle(body)
@@ -215,7 +243,7 @@ func (s *session) Data(r io.Reader) error {
 		return replyQueueWrite
 	}
 	if s.relayed {
-		s.forward(m.Raw)
+		s.forward(m.ID, m.Raw)
 	}
 	s.tap.publish(events.Event{Kind: events.Message, MessageID: m.ID, Text: fmt.Sprintf("message %s stored: %d bytes from <%s> to %s", m.ID, len(m.Raw), m.From, strings.Join(m.To, ", "))})
 	return replyQueued(m.ID)

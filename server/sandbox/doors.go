@@ -9,7 +9,7 @@ import (
 
 // RelayDoor is the relay's view of a simulated host's SMTP door.
 func RelayDoor(h *world.Host, d world.Door) relay.Door {
-	return relay.Door{Host: d.Host, Port: d.PolicyPort, NoSTARTTLS: !h.STARTTLS, LocalDomains: h.LocalDomains}
+	return relay.Door{Host: d.Host, Port: d.PolicyPort, NoSTARTTLS: !h.STARTTLS, LocalDomains: h.LocalDomains, Greylist: h.Greylist, UntrustedCert: h.UntrustedCert}
 }
 
 // Routes is the relay's MX lookup in the simulated world: the port-25 door

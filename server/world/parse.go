@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -65,7 +66,7 @@ func (p *parser) parseLine(text string) error {
 	}
 	if p.host == nil {
 		switch name {
-		case "door", "local-domain", "starttls":
+		case "door", "local-domain", "starttls", "greylist", "certificate":
 			return p.errf("%s before any host line (start with: host NAME \"Title\")", name)
 		}
 	}
@@ -76,8 +77,12 @@ func (p *parser) parseLine(text string) error {
 		return p.localDomainDirective(args)
 	case "starttls":
 		return p.starttlsDirective(args)
+	case "greylist":
+		return p.greylistDirective(args)
+	case "certificate":
+		return p.certificateDirective(args)
 	}
-	return p.errf("unknown directive %q (want host, door, local-domain or starttls)", fields[0])
+	return p.errf("unknown directive %q (want host, door, local-domain, starttls, greylist or certificate)", fields[0])
 }
 
 func (p *parser) hostDirective(args []string) error {
@@ -172,6 +177,38 @@ func (p *parser) starttlsDirective(args []string) error {
 		p.host.STARTTLS = false
 	default:
 		return p.errf("%q is not yes or no", args[0])
+	}
+	return nil
+}
+
+// MaxGreylist bounds a greylisting delay: a lesson waits for it in real
+// time, and postgrey's own default is 300 s.
+const MaxGreylist = time.Hour
+
+func (p *parser) greylistDirective(args []string) error {
+	if len(args) != 1 {
+		return p.errf("want: greylist DURATION (e.g. greylist 5s)")
+	}
+	d, err := time.ParseDuration(args[0])
+	// Whole seconds at least: postgrey counts in seconds.
+	if err != nil || d < time.Second || d > MaxGreylist {
+		return p.errf("greylist %s: want a duration from 1s to 1h, like 5s or 5m", args[0])
+	}
+	p.host.Greylist = d
+	return nil
+}
+
+func (p *parser) certificateDirective(args []string) error {
+	if len(args) != 1 {
+		return p.errf("want: certificate trusted|untrusted")
+	}
+	switch strings.ToLower(args[0]) {
+	case "trusted":
+		p.host.UntrustedCert = false
+	case "untrusted":
+		p.host.UntrustedCert = true
+	default:
+		return p.errf("certificate %q: want trusted or untrusted", args[0])
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Service says what answers at a door.
@@ -68,7 +69,16 @@ type Host struct {
 	// STARTTLS says whether the host's SMTP doors offer STARTTLS; it
 	// matters for the remote MXs of the outbound TLS lesson (docs/teaching-map.md L8).
 	STARTTLS bool
-	Line     int // where the host is defined, for messages
+	// Greylist, when not zero, is how long the host's SMTP doors defer a
+	// new (client network, sender, recipient) triplet before they accept
+	// it, as postgrey does (its --delay; docs/teaching-map.md L25).
+	// Greylisting is the receiving server's policy, so it lives here and
+	// not in the network profiles.
+	Greylist time.Duration
+	// UntrustedCert gives the host a certificate from a CA that no client
+	// trusts (not the sandbox CA), for the certificates lesson (L26).
+	UntrustedCert bool
+	Line          int // where the host is defined, for messages
 }
 
 // Door returns the host's door on port, if it is open.

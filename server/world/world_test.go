@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDefaultCast(t *testing.T) {
@@ -23,6 +24,8 @@ func TestDefaultCast(t *testing.T) {
 	}{
 		"legacy.mail.test":     {doors: []door{{25, SMTPRelay, 25}, {465, Submissions, 465}}, starttls: true},
 		"mail.sandbox.test":    {doors: []door{{110, POP3, 0}, {143, IMAP, 0}, {993, IMAPS, 0}, {995, POP3S, 0}}, starttls: true},
+		"mx.greylist.test":     {doors: []door{{25, SMTPRelay, 25}}, local: []string{"greylist.test"}, starttls: true},
+		"mx.selfsigned.test":   {doors: []door{{25, SMTPRelay, 25}}, local: []string{"selfsigned.test"}, starttls: true},
 		"mx.example.org":       {doors: []door{{25, SMTPRelay, 25}}, local: []string{"example.org"}, starttls: true},
 		"mx.notls.test":        {doors: []door{{25, SMTPRelay, 25}}, local: []string{"notls.test"}, starttls: false},
 		"mx.sandbox.test":      {doors: []door{{25, SMTPRelay, 25}}, local: []string{"sandbox.test"}, starttls: true},
@@ -140,6 +143,11 @@ func TestParseErrors(t *testing.T) {
 		{"policy port zero", "host a.test\n  door 25 smtp policy=0\n", 2, "policy=0 is not a port number"},
 		{"bad door field", "host a.test\n  door 25 smtp pol=25\n", 2, "unknown door field"},
 		{"bad starttls", "host a.test\n  starttls maybe\n", 2, "not yes or no"},
+		{"greylist without unit", "host a.test\n  greylist 300\n", 2, "want a duration"},
+		{"greylist too short", "host a.test\n  greylist 10ms\n", 2, "want a duration"},
+		{"greylist too long", "host a.test\n  greylist 2h\n", 2, "want a duration"},
+		{"greylist before host", "greylist 5s\n", 1, "before any host"},
+		{"bad certificate", "host a.test\n  certificate self-signed\n", 2, "want trusted or untrusted"},
 		{"unquoted title", "host a.test Class\n", 1, "double quotes"},
 		{"unterminated title", "host a.test \"Class\n", 1, "unterminated"},
 		{"control in title", "host a.test \"a\\x00b\"\n", 1, "control characters"},
@@ -171,7 +179,9 @@ func TestParseFormat(t *testing.T) {
 		"\tdoor 2526 SUBMISSION Policy=587\r\n" +
 		"door 25 smtp\n" + // indentation is optional
 		"  local-domain school.test mail.school.test\n" +
-		"  starttls off\n"
+		"  starttls off\n" +
+		"  greylist 5m\n" +
+		"  certificate UNTRUSTED\n"
 	w, err := Parse("t.hosts", strings.NewReader(text))
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +190,7 @@ func TestParseFormat(t *testing.T) {
 	if !ok {
 		t.Fatal("host not found")
 	}
-	if h.Title != "A #1 school" || h.STARTTLS || h.Line != 2 {
+	if h.Title != "A #1 school" || h.STARTTLS || h.Line != 2 || h.Greylist != 5*time.Minute || !h.UntrustedCert {
 		t.Errorf("host = %+v", h)
 	}
 	want := []Door{
