@@ -159,6 +159,11 @@ func readCourse(fsys fs.FS) ([]courseLine, lesson.ErrorList) {
 	if err != nil {
 		return nil, lesson.ErrorList{{File: CourseFile, Line: 1, Msg: "cannot read the course order (one lesson name per line): " + err.Error()}}
 	}
+	return parseCourse(src)
+}
+
+// parseCourse reads the lines of a [CourseFile].
+func parseCourse(src []byte) ([]courseLine, lesson.ErrorList) {
 	var errs lesson.ErrorList
 	order := []courseLine{}
 	seen := map[string]int{}
@@ -283,7 +288,16 @@ func lintOne(p lesson.Parser, file string, src []byte, read func(string) ([]byte
 	}
 	if lang == "" {
 		_, err := p.Parse(file, src)
-		return flatten(err)
+		errs := flatten(err)
+		// Beside a course order, a lesson must be in it; a file linted
+		// on its own, away from one, is not.
+		if course, err := read(CourseFile); err == nil {
+			order, _ := parseCourse(course)
+			if !slices.ContainsFunc(order, func(c courseLine) bool { return c.name == name }) {
+				errs = append(errs, &lesson.Error{File: file, Line: 1, Msg: fmt.Sprintf("not in the course: add %q to %s where it belongs", name, CourseFile)})
+			}
+		}
+		return errs
 	}
 	baseSrc, err := read(name + ".md")
 	if err != nil {

@@ -195,9 +195,17 @@ func TestCourseFile(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Errorf("Load =\n%v\nwant\n%s", err, want)
 	}
+	// A lesson linted by name, beside a COURSE without it.
+	fsys[CourseFile] = &fstest.MapFile{Data: []byte("port-25-relay\n")}
+	if errs := Lint(fsys, []string{"first-contact.md", "port-25-relay.md"}); len(errs) != 1 || errs[0].Error() != `first-contact.md:1: not in the course: add "first-contact" to COURSE where it belongs` {
+		t.Errorf("Lint(named) = %v", errs)
+	}
 	delete(fsys, CourseFile)
 	if errs := Lint(fsys, nil); len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), "COURSE:1: cannot read the course order") {
 		t.Errorf("no COURSE: %v", errs)
+	}
+	if errs := Lint(fsys, []string{"first-contact.md"}); len(errs) != 0 {
+		t.Errorf("a lesson linted on its own, no COURSE beside it: %v", errs)
 	}
 }
 
