@@ -83,6 +83,9 @@ func TestLessonCorrections(t *testing.T) {
 			[]string{"`nc -v host 587`", "`Test-NetConnection host -Port 587`", "Knock from a second network"}, nil},
 		{"reading-a-bounce",
 			[]string{"`Final-Recipient", "`Action: failed`", "`Status: 5.1.1`", "`Diagnostic-Code", "RFC 3464", "**backscatter**", "RFC 5321 §6.1"}, nil},
+		{"open-relay",
+			[]string{"`AUTH PLAIN LOGIN CRAM-MD5`"},
+			[]string{"mechanisms LOGIN, PLAIN"}},
 	}
 	fold := func(s string) string { return strings.Join(strings.Fields(s), " ") }
 	for _, tt := range tests {
@@ -104,29 +107,57 @@ func TestLessonCorrections(t *testing.T) {
 	}
 }
 
-// TestStrippingNotGivenAway checks that the stripping lesson does not tell
-// the student what the middlebox does before the steps they type
-// (issue 11: narration does not give the result away).
-func TestStrippingNotGivenAway(t *testing.T) {
+// TestNotGivenAway checks that no lesson tells the student the result of
+// a step they do (type, reach, or predict) before they try it: the
+// summary, the introduction, and the titles and narration of the steps up
+// to it hold none of its spoilers (issue 11: narration does not give the
+// result away before the student tries).
+func TestNotGivenAway(t *testing.T) {
 	lib, err := Builtin()
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, ok := lib.Lesson("starttls-stripping", "")
-	if !ok {
-		t.Fatal("starttls-stripping: not found")
+	tests := []struct {
+		lesson, step string
+		spoilers     []string
+	}{
+		{"first-contact", "door-465-refused", []string{"does not accept", "nobody listens"}},
+		{"first-contact", "refused-25", []string{"blocks outbound", "block outbound", "from home below"}},
+		{"port-25-relay", "refused", []string{"blocked", "refuse"}},
+		{"tls-before-auth", "auth-before-tls", []string{"530", "refuse", "must issue", "does not even offer"}},
+		{"fallback-2525", "timeout-587", []string{"time out", "timed out", "drop"}},
+		{"port-465-implicit-tls", "plaintext", []string{"silen", "waits for", "clienthello"}},
+		{"starttls-stripping", "intercepted", []string{"intercept", "in the server's place", "not who you think"}},
+		{"starttls-stripping", "starttls", []string{"strip", "XXXX", "remove", "refuse"}},
+		{"open-relay", "relay-denied", []string{"refused", "denied"}},
+		{"hop-by-hop", "mailbox", []string{"in the clear", "copy", "copies"}},
+		{"bounces", "accepted", []string{"250", "accepted"}},
+		{"bounces", "mailbox", []string{"to the envelope sender", "goes to `MAIL FROM`", "its bounce follows"}},
+		{"outbound-tls", "mailbox", []string{"tries again", "queue", "defer"}},
 	}
-	before := []string{l.Summary, l.Intro}
-	for _, st := range l.Steps {
-		before = append(before, st.Title, st.Narration)
-		if st.ID == "starttls" {
-			break
+	for _, tt := range tests {
+		l, ok := lib.Lesson(tt.lesson, "")
+		if !ok {
+			t.Fatalf("%s: not found", tt.lesson)
 		}
-	}
-	for _, s := range before {
-		for _, spoiler := range []string{"strip", "XXXX", "remove", "refuse"} {
-			if strings.Contains(strings.ToLower(s), strings.ToLower(spoiler)) {
-				t.Errorf("before the student tries STARTTLS the lesson says %q: %q", spoiler, s)
+		before := []string{l.Summary, l.Intro}
+		found := false
+		for _, st := range l.Steps {
+			before = append(before, st.Title, st.Narration)
+			if st.ID == tt.step {
+				found = st.StudentDoes()
+				break
+			}
+		}
+		if !found {
+			t.Errorf("%s: no step %q that the student does", tt.lesson, tt.step)
+		}
+		for _, s := range before {
+			s = comment.ReplaceAllString(s, "") // not shown
+			for _, spoiler := range tt.spoilers {
+				if strings.Contains(strings.ToLower(s), strings.ToLower(spoiler)) {
+					t.Errorf("%s: before the student tries %q the lesson says %q: %q", tt.lesson, tt.step, spoiler, s)
+				}
 			}
 		}
 	}

@@ -332,7 +332,8 @@ func TestTypedStepsAndTLS(t *testing.T) {
 		t.Fatalf("second run: %v", err)
 	}
 	onlyCheck := mustParse(t, "check-only", strings.SplitN(submission, "## Connect", 2)[0]+
-		"## Mailbox {#mailbox}\n```step\ndo: mailbox\nexpect: message to=bob@sandbox.test\n```\n")
+		"## Mailbox {#mailbox}\n```step\ndo: mailbox\nexpect: message to=bob@sandbox.test\n"+
+		"predict: Is a new message there?\nchoice: * Yes | It was sent.\nchoice: No | It was not.\n```\n")
 	err := newEngine(t, w, &recorder{}).Run(context.Background(), onlyCheck)
 	var se *scenarios.StepError
 	if !errors.As(err, &se) || se.Step != "mailbox" || !strings.Contains(se.Reason, "no new message in the mailbox with to=bob@sandbox.test; the mailbox has no new messages") {
@@ -367,7 +368,10 @@ func TestStepFailureReasons(t *testing.T) {
 	s := newSandbox(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l := mustParse(t, tt.name, head+tt.steps)
+			// A last step for the student, which the lint asks of every
+			// lesson; each lesson here fails before it.
+			student := "## P {#p}\n```step\ndo: wait 1ms\npredict: Q?\nchoice: * A | why\nchoice: B | why\n```\n"
+			l := mustParse(t, tt.name, head+tt.steps+student)
 			rec := &recorder{}
 			err := newEngine(t, newWorld(t, s), rec).Run(context.Background(), l)
 			var se *scenarios.StepError

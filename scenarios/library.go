@@ -5,20 +5,29 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/portlab/portlab/scenarios/lesson"
 )
 
-//go:embed lessons/*.md
+//go:embed lessons/*.md lessons/COURSE
 var embedded embed.FS
+
+// CourseFile is the course order in a lessons directory: one lesson name
+// per line, in the order a student takes them; blank lines and lines
+// starting with "#" are ignored. One list in one file, rather than a
+// number in each lesson, so that placing a lesson is a one-line change
+// that neither renumbers nor touches the other lessons, and a reviewer
+// reads the whole course at a glance. Every lesson is in it once, and
+// it names only lessons that exist.
+const CourseFile = "COURSE"
 
 // Files returns the lesson files built into portlab.
 func Files() fs.FS {
@@ -31,13 +40,15 @@ func Files() fs.FS {
 
 // Library is a set of lessons and their translations.
 type Library struct {
-	lessons      []*lesson.Lesson // in course order
+	lessons      []*lesson.Lesson // in course order ([CourseFile])
 	byName       map[string]*lesson.Lesson
 	translations map[string]map[string]*lesson.Translation
 }
 
 // Load parses every NAME.md and NAME.LANG.md at the top of fsys with the
-// [lesson.World] parser. The error, if any, is a [lesson.ErrorList].
+// [lesson.World] parser, in the order of its [CourseFile]. The error, if
+// any, is a [lesson.ErrorList]; it includes a lesson missing from the
+// course and a course line naming no lesson.
 func Load(fsys fs.FS) (*Library, error) {
 	return LoadWith(lesson.World, fsys)
 }
@@ -59,6 +70,7 @@ func LoadWith(p lesson.Parser, fsys fs.FS) (*Library, error) {
 		}
 	}
 	var translations []string
+	lessonFiles := map[string]string{} // name: file, parsed or not
 	for _, file := range names {
 		name, lang, ok := lesson.SplitName(file)
 		if !ok {
@@ -68,6 +80,7 @@ func LoadWith(p lesson.Parser, fsys fs.FS) (*Library, error) {
 			translations = append(translations, file)
 			continue
 		}
+		lessonFiles[name] = file
 		src, err := fs.ReadFile(fsys, file)
 		if err != nil {
 			add(err)
@@ -103,27 +116,76 @@ func LoadWith(p lesson.Parser, fsys fs.FS) (*Library, error) {
 			lib.translations[name][lang] = t
 		}
 	}
-	sort.SliceStable(lib.lessons, func(i, j int) bool {
-		a, b := courseKey(lib.lessons[i]), courseKey(lib.lessons[j])
-		if a != b {
-			return a < b
+	order, courseErrs := readCourse(fsys)
+	errs = append(errs, courseErrs...)
+	at := map[string]int{}
+	for i, c := range order {
+		at[c.name] = i
+		if _, ok := lessonFiles[c.name]; !ok {
+			errs = append(errs, &lesson.Error{File: CourseFile, Line: c.line, Msg: fmt.Sprintf("names lesson %q, but there is no %s.md", c.name, c.name)})
 		}
-		return lib.lessons[i].Name < lib.lessons[j].Name
+	}
+	if order != nil { // a missing CourseFile is reported once, above
+		for _, file := range slices.Sorted(maps.Values(lessonFiles)) {
+			name, _, _ := lesson.SplitName(file)
+			if _, ok := at[name]; !ok {
+				errs = append(errs, &lesson.Error{File: file, Line: 1, Msg: fmt.Sprintf("not in the course: add %q to %s where it belongs", name, CourseFile)})
+			}
+		}
+	}
+	sort.SliceStable(lib.lessons, func(i, j int) bool {
+		a, ok := at[lib.lessons[i].Name]
+		if !ok {
+			a = len(order)
+		}
+		b, ok := at[lib.lessons[j].Name]
+		if !ok {
+			b = len(order)
+		}
+		return a < b
 	})
 	return lib, errs.Err()
 }
 
-// courseKey orders lessons by the first docs/teaching-map.md lesson they teach.
-func courseKey(l *lesson.Lesson) int {
-	if len(l.Teaches) == 0 {
-		return 1 << 20
-	}
-	n, _ := strconv.Atoi(strings.TrimPrefix(l.Teaches[0], "L"))
-	return n
+type courseLine struct {
+	name string
+	line int
 }
 
-// Lessons returns the lessons in English, in course order: by the first
-// lesson id in each one's "teaches".
+// readCourse reads fsys's [CourseFile]. A nil order means the file is
+// missing (one error says so).
+func readCourse(fsys fs.FS) ([]courseLine, lesson.ErrorList) {
+	src, err := fs.ReadFile(fsys, CourseFile)
+	if err != nil {
+		return nil, lesson.ErrorList{{File: CourseFile, Line: 1, Msg: "cannot read the course order (one lesson name per line): " + err.Error()}}
+	}
+	return parseCourse(src)
+}
+
+// parseCourse reads the lines of a [CourseFile].
+func parseCourse(src []byte) ([]courseLine, lesson.ErrorList) {
+	var errs lesson.ErrorList
+	order := []courseLine{}
+	seen := map[string]int{}
+	for i, l := range strings.Split(string(src), "\n") {
+		name, n := strings.TrimSpace(l), i+1
+		switch {
+		case name == "" || strings.HasPrefix(name, "#"):
+			continue
+		case strings.ContainsAny(name, " \t./"):
+			errs = append(errs, &lesson.Error{File: CourseFile, Line: n, Msg: fmt.Sprintf("%q: want one lesson name per line, without .md", name)})
+			continue
+		case seen[name] != 0:
+			errs = append(errs, &lesson.Error{File: CourseFile, Line: n, Msg: fmt.Sprintf("%q already listed at line %d", name, seen[name])})
+			continue
+		}
+		seen[name] = n
+		order = append(order, courseLine{name, n})
+	}
+	return order, errs
+}
+
+// Lessons returns the lessons in English, in course order ([CourseFile]).
 func (lib *Library) Lessons() []*lesson.Lesson { return slices.Clone(lib.lessons) }
 
 // Lesson returns a lesson in a language, falling back to English for
@@ -226,7 +288,16 @@ func lintOne(p lesson.Parser, file string, src []byte, read func(string) ([]byte
 	}
 	if lang == "" {
 		_, err := p.Parse(file, src)
-		return flatten(err)
+		errs := flatten(err)
+		// Beside a course order, a lesson must be in it; a file linted
+		// on its own, away from one, is not.
+		if course, err := read(CourseFile); err == nil {
+			order, _ := parseCourse(course)
+			if !slices.ContainsFunc(order, func(c courseLine) bool { return c.name == name }) {
+				errs = append(errs, &lesson.Error{File: file, Line: 1, Msg: fmt.Sprintf("not in the course: add %q to %s where it belongs", name, CourseFile)})
+			}
+		}
+		return errs
 	}
 	baseSrc, err := read(name + ".md")
 	if err != nil {

@@ -54,25 +54,36 @@ func TestBuiltinLessons(t *testing.T) {
 			}
 		}
 	}
-	// The course order is the teaching map's order of each lesson's
-	// first "teaches" id (front matter), and every id is in the map.
+	// The course order is lessons/COURSE's, and keeps issue 11's order
+	// of these lessons (others may come between them), and every id a
+	// lesson teaches is in the teaching map.
+	var order []string
+	for _, l := range List() {
+		order = append(order, l.Name)
+	}
+	want := []string{
+		"first-contact", "port-25-relay", "tls-before-auth", "fallback-2525", "port-465-implicit-tls",
+		"starttls-stripping", "open-relay", "hop-by-hop", "bounces", "outbound-tls",
+	}
+	rest := order
+	for _, name := range want {
+		i := slices.Index(rest, name)
+		if i < 0 {
+			t.Errorf("course order %v: %s missing or out of order (want %v in this order)", order, name, want)
+			break
+		}
+		rest = rest[i+1:]
+	}
 	ids, scenario := teachingMap(t)
-	last := -1
 	for _, l := range List() {
 		if len(l.Teaches) == 0 {
-			t.Errorf("%s teaches nothing: its front matter sets no place in the course", l.Name)
-			continue
+			t.Errorf("%s teaches nothing", l.Name)
 		}
 		for _, id := range l.Teaches {
 			if !slices.Contains(ids, id) {
 				t.Errorf("%s teaches %s, which docs/teaching-map.md does not have", l.Name, id)
 			}
 		}
-		at := slices.Index(ids, l.Teaches[0])
-		if at < last {
-			t.Errorf("course order: %s (%s) comes after a lesson on a later section", l.Name, l.Teaches[0])
-		}
-		last = at
 	}
 	for id, name := range scenario {
 		l, ok := lib.Lesson(name, "en")
@@ -109,6 +120,7 @@ func TestLint(t *testing.T) {
 		"first-contact.es.md": {Data: []byte("---\ntitle: Primer contacto\n---\n")},
 		"ghost.it.md":         {Data: []byte("---\ntitle: Fantasma\n---\n")},
 		"notes.txt":           {Data: []byte("not a lesson")},
+		CourseFile:            {Data: []byte("first-contact\n")},
 	}
 	var got []string
 	for _, e := range Lint(fsys, nil) {
@@ -141,6 +153,59 @@ func TestLint(t *testing.T) {
 	}
 	if errs := Lint(Files(), []string{"first-contact.md", "first-contact.pt.md"}); len(errs) != 0 {
 		t.Errorf("Lint(named) = %v", errs)
+	}
+}
+
+// TestCourseFile: the course order is one list, lessons/COURSE; a lesson
+// missing from it, or a line naming no lesson, fails the load with
+// file:line, and the lessons come in its order.
+func TestCourseFile(t *testing.T) {
+	src := func(name string) []byte {
+		b, err := fs.ReadFile(Files(), name+".md")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	fsys := fstest.MapFS{
+		"port-25-relay.md": {Data: src("port-25-relay")},
+		"first-contact.md": {Data: src("first-contact")},
+		"open-relay.md":    {Data: src("open-relay")},
+		CourseFile:         {Data: []byte("# the order\nport-25-relay\n\nfirst-contact\n")},
+	}
+	lib, err := Load(fsys)
+	if err == nil || err.Error() != `open-relay.md:1: not in the course: add "open-relay" to COURSE where it belongs` {
+		t.Errorf("a lesson not in COURSE: %v", err)
+	}
+	var got []string
+	for _, l := range lib.Lessons() {
+		got = append(got, l.Name)
+	}
+	if want := []string{"port-25-relay", "first-contact", "open-relay"}; !slices.Equal(got, want) {
+		t.Errorf("order = %v, want %v", got, want)
+	}
+
+	fsys[CourseFile] = &fstest.MapFile{Data: []byte("port-25-relay\nopen-relay\nfirst-contact\nghost\nopen-relay\nfirst-contact.md\n")}
+	_, err = Load(fsys)
+	want := strings.Join([]string{
+		`COURSE:4: names lesson "ghost", but there is no ghost.md`,
+		`COURSE:5: "open-relay" already listed at line 2`,
+		`COURSE:6: "first-contact.md": want one lesson name per line, without .md`,
+	}, "\n")
+	if err == nil || err.Error() != want {
+		t.Errorf("Load =\n%v\nwant\n%s", err, want)
+	}
+	// A lesson linted by name, beside a COURSE without it.
+	fsys[CourseFile] = &fstest.MapFile{Data: []byte("port-25-relay\n")}
+	if errs := Lint(fsys, []string{"first-contact.md", "port-25-relay.md"}); len(errs) != 1 || errs[0].Error() != `first-contact.md:1: not in the course: add "first-contact" to COURSE where it belongs` {
+		t.Errorf("Lint(named) = %v", errs)
+	}
+	delete(fsys, CourseFile)
+	if errs := Lint(fsys, nil); len(errs) != 1 || !strings.HasPrefix(errs[0].Error(), "COURSE:1: cannot read the course order") {
+		t.Errorf("no COURSE: %v", errs)
+	}
+	if errs := Lint(fsys, []string{"first-contact.md"}); len(errs) != 0 {
+		t.Errorf("a lesson linted on its own, no COURSE beside it: %v", errs)
 	}
 }
 

@@ -90,8 +90,10 @@ expect: 220
 ` + "```step" + `
 do: send AUTH PLAIN AGZvbwBiYXJiYXo=
 expect: 235
+mode: typed
+hint: Type AUTH PLAIN and the credentials.
 ` + "```" + `
-`)}})
+`)}, scenarios.CourseFile: {Data: []byte("auth-too-early\n")}})
 	if err != nil {
 		t.Fatal(err)
 	}

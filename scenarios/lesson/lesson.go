@@ -140,6 +140,13 @@ func (s *Step) Hint(n int) string {
 	return s.Hints[min(n, len(s.Hints))-1]
 }
 
+// StudentDoes reports whether the student does the step: types it, reaches
+// a task's goal, or predicts what it will do before it plays. Every lesson
+// needs one at its key moment (issue 11): watching alone teaches little.
+func (s *Step) StudentDoes() bool {
+	return s.Mode == Typed || s.Mode == Task || s.Predict != ""
+}
+
 // Correct returns the index of the prediction's correct choice, or -1.
 func (s *Step) Correct() int {
 	for i, c := range s.Choices {

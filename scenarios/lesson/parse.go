@@ -250,6 +250,9 @@ func (p Parser) Parse(file string, src []byte) (*Lesson, error) {
 		prev = st
 	}
 	p.flow(s, l)
+	if len(l.Steps) > 0 && !slices.ContainsFunc(l.Steps, (*Step).StudentDoes) {
+		s.errorf(l.Steps[0].Line, "no step for the student to do: make the lesson's key moment typed (mode: typed), a task (mode: task), or ask a prediction before it plays (predict:)")
+	}
 	if err := s.errs.Err(); err != nil {
 		return l, err
 	}

@@ -46,7 +46,7 @@ func TestLintBrokenCopy(t *testing.T) {
 		{"expect: 235 2.7.0\nmode: typed", "expect: 235 2.7.0\nmode: typing", "mode: typing", `mode "typing": want typed, task or played`},
 		{"tls-version=1.2", "tls-ver=1.2", "tls-ver=1.2", `unknown key "tls-ver"`},
 		{"## Send a message {#send}", "## Send a message {#Send}", "{#Send}", `step id "Send": use lower-case`},
-		{"do: mailbox", "do: send NOOP", "do: send NOOP", "send: not connected here"},
+		{"## Check the mailbox {#mailbox}\n\n```step\ndo: mailbox", "## Leave {#quit}\n\n```step\ndo: send QUIT\n```\n\n## Check the mailbox {#mailbox}\n\n```step\ndo: send NOOP", "do: send NOOP", "send: not connected here"},
 		{"expect: capability SIZE", "expect: capabilty SIZE", "expect: capabilty", `unknown expectation "capabilty"`},
 		{"expect: 220 2.0.0\n", "expect: 220 2.0.0\nexpext: 220\n", "expext: 220", `unknown step key "expext"`},
 		{"expect: tls at least 1.2", "expect: tls at least 1.4", "tls at least 1.4", `tls version "1.4"`},
@@ -115,13 +115,14 @@ func TestStructureErrors(t *testing.T) {
 		{"connect without outcome", front + step("a", "do: connect mx.sandbox.test:25\n"), "x.md:11: connect needs exactly one outcome"},
 		{"connect two outcomes", front + step("a", "do: connect mx.sandbox.test:25\nexpect: refused\nexpect: 220\n"), "x.md:11: connect needs exactly one outcome"},
 		{"unknown host", front + step("a", "do: connect mx.sandbox.tset:25\nexpect: 220\n"), `x.md:11: unknown host "mx.sandbox.tset"`},
-		{"unknown host expected", front + step("a", "do: connect nowhere.test:25\nexpect: unknown host\n"), ""},
-		{"tls refused at starttls", front + step("a", "do: connect mx.sandbox.test:25\nexpect: 220\n") + step("b", "do: starttls\nexpect: 220\nexpect: tls refused \"is for\"\n"), ""},
-		{"tls refused at implicit connect", front + step("a", "do: connect legacy.mail.test:465 tls\nexpect: tls refused \"does not trust\"\n"), ""},
+		{"tls refused at starttls", front + step("a", "do: connect mx.sandbox.test:25\nexpect: 220\n") + step("b", "do: starttls\nexpect: 220\nexpect: tls refused \"is for\"\nmode: typed\nhint: h\n"), ""},
+		{"tls refused at implicit connect", front + step("a", "do: connect legacy.mail.test:465 tls\nexpect: tls refused \"does not trust\"\nmode: typed\nhint: h\n"), ""},
 		{"tls refused unquoted", front + step("a", "do: connect legacy.mail.test:465 tls\nexpect: tls refused is for\n"), "x.md:12: tls refused needs the words in quotes"},
 		{"tls refused on plaintext connect", front + step("a", "do: connect mx.sandbox.test:25\nexpect: tls refused \"x\"\n"), "x.md:12: tls refused: this connect is not TLS"},
 		{"tls refused on EHLO", front + step("a", "do: connect mx.sandbox.test:25\nexpect: 220\n") + step("b", "do: send EHLO x\nexpect: tls refused \"x\"\n"), "x.md:18: tls refused judges a TLS handshake"},
 		{"after tls refused no connection", front + step("a", "do: connect mx.sandbox.test:25\nexpect: 220\n") + step("b", "do: starttls\nexpect: tls refused \"x\"\n") + step("c", "do: send EHLO x\nexpect: 250\n"), "x.md:23: send: not connected here"},
+		{"unknown host expected", front + step("a", "do: connect nowhere.test:25\nexpect: unknown host\nmode: typed\nhint: h\n"), ""},
+		{"no student step", front + step("a", "do: connect mx.sandbox.test:25\nexpect: 220\n") + step("b", "do: send QUIT\n"), "x.md:8: no step for the student to do"},
 		{"bad port", front + step("a", "do: connect mx.sandbox.test:99999\nexpect: 220\n"), "x.md:11: \"mx.sandbox.test:99999\": port must be"},
 		{"tls on plain connect", front + step("a", "do: connect mx.sandbox.test:25\nexpect: 220\nexpect: tls at least 1.2\n"), "x.md:13: tls at least: this connect is not TLS"},
 		{"typed message", front + step("a", "do: connect mx.sandbox.test:25\nexpect: 220\n") + step("b", "do: message from a@b.c to d@e.f\nexpect: 250\nmode: typed\nhint: h\n"), "x.md:19: a message step cannot be typed"},
@@ -159,7 +160,7 @@ func TestStructureErrors(t *testing.T) {
 
 func TestNarrationAndFences(t *testing.T) {
 	src := "---\ntitle: T\nlevel: beginner\nminutes: 5\nprofile: datacenter\nteaches: L1\n---\n\n# T\n\nIntro.\n\n" +
-		"## One {#one}\n\nBefore.\n\n```\n## not a heading\n```step\n```\n\n```step\ndo: profile home-isp\n```\n\nAfter.\n\n" +
+		"## One {#one}\n\nBefore.\n\n```\n## not a heading\n```step\n```\n\n```step\ndo: profile home-isp\npredict: Q?\nchoice: * A | why\nchoice: B | why\n```\n\nAfter.\n\n" +
 		"## What you learned\n\nSummary.\n"
 	l, err := Parse("fences.md", []byte(src))
 	if err != nil {

@@ -11,6 +11,27 @@ import (
 // The lesson replies. Each is what Postfix 3.7 sends at the same moment
 // (measured with the lessons' configuration), with the RFC 3463 enhanced
 // code, and the section of the RFC that asks for it.
+//
+// Checked against Postfix 3.7 (../shared/tools/postfix-reference.sh)
+// for every reply the lessons show: 220 2.0.0 Ready to start TLS, 221 2.0.0 Bye,
+// 235 2.7.0, 250 2.1.0 / 2.1.5 / 2.0.0 Ok: queued as, 354, 500 5.5.2 for
+// every unknown verb (HELP and XXXXXXXX included, in any case, with
+// arguments, inside a transaction), 503 5.5.1 authentication not enabled,
+// 530 5.7.0 to AUTH, MAIL, RCPT, VRFY and RSET before TLS, 535 5.7.8, 550
+// 5.1.1 User unknown in local recipient table, 552 5.3.4 for SIZE= over
+// the limit (fixed limit up to 2^63-1, also past 32 bits; file system
+// imposed limit from 2^63) and 554 5.7.1 Relay access denied: the same
+// codes and words. The exceptions, each on purpose:
+//   - The greeting ends "ESMTP portlab sandbox" where Postfix's default
+//     smtpd_banner says "ESMTP Postfix": a student should know which
+//     server answers (the banner is configurable in Postfix too).
+//   - EHLO lists only what the sandbox implements (PIPELINING, SIZE,
+//     STARTTLS, AUTH, ENHANCEDSTATUSCODES, 8BITMIME), in Postfix's order;
+//     Postfix adds VRFY, ETRN, DSN, SMTPUTF8 and CHUNKING.
+//   - AUTH lists PLAIN LOGIN CRAM-MD5 (the policy's mechanisms); the
+//     reference's Cyrus setup lists PLAIN LOGIN.
+//   - lineLineTooLong is portlab's own text, not one of Postfix's.
+//   - lineAllPortsBusy is postscreen's words; smtpd has no overall cap.
 var (
 	// RFC 3207 §4 and RFC 4954 §4: a server may demand TLS before AUTH;
 	// Postfix with smtpd_tls_security_level=encrypt answers every mail
