@@ -209,6 +209,9 @@ func TestMoment(t *testing.T) {
 		{"503 5.5.1 Error: authentication not enabled", explain.Context{Command: "AUTH"}, "does not offer AUTH"},
 		{"503 5.5.1 Error: send HELO/EHLO first", explain.Context{Command: "MAIL"}, "EHLO first"},
 		{"503 5.5.1 Error: need RCPT command", explain.Context{Command: "DATA"}, "recipient"},
+		// Two replies share 554 5.5.1: each is told by its words.
+		{"554 5.5.1 Error: no valid recipients", explain.Context{Command: "DATA"}, "every RCPT TO"},
+		{"554 5.5.1 Error: TLS already active", explain.Context{Command: "STARTTLS"}, "already on"},
 		{"554 5.7.1 <a@example.com>: Relay access denied", explain.Context{Command: "RCPT"}, "open relay"},
 		{"554 5.7.1 <unknown[10.0.0.1]>: Client host rejected: Access denied", explain.Context{Command: "RCPT"}, "Log in first"},
 		{"500 5.5.2 Error: message line too long (RFC 5321 4.5.3.1.6)", explain.Context{Command: "DATA"}, "1000"},

@@ -283,6 +283,9 @@ func (w *wire) reply(line string) error {
 		w.d.r.clients.authFailed(w.meta)
 	}
 	line = rewrite(line, w.d.host)
+	if line == lineNeedRcpt && w.txn != nil && !w.txn.awaitingMail() {
+		line = lineNoValidRcpts
+	}
 	switch {
 	case strings.HasPrefix(line, "354"):
 		w.mode = modeData
