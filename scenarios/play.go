@@ -49,7 +49,7 @@ func (o *outcome) describe() string {
 		}
 		return s
 	case o.messages != nil:
-		return fmt.Sprintf("%d new messages", len(o.messages))
+		return newMessages(len(o.messages))
 	}
 	return o.note
 }
@@ -242,7 +242,7 @@ func (r *run) mailbox(ctx context.Context, st *lesson.Step, out *outcome) {
 		}
 		if done || r.quiet || waited >= r.e.MailboxWait {
 			if !r.quiet {
-				r.note("Mailbox: %d new messages.", len(out.messages))
+				r.note("Mailbox: %s.", newMessages(len(out.messages)))
 			}
 			return
 		}
@@ -303,4 +303,12 @@ func insertLines(text string, lines []string, after string) (string, error) {
 		at++
 	}
 	return strings.Join(slices.Insert(all, at, lines...), "\n") + "\n", nil
+}
+
+// newMessages counts a mailbox step's messages in words ("1 new message").
+func newMessages(n int) string {
+	if n == 1 {
+		return "1 new message"
+	}
+	return fmt.Sprintf("%d new messages", n)
 }
