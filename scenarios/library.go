@@ -201,6 +201,17 @@ func (lib *Library) Lesson(name, lang string) (*lesson.Lesson, bool) {
 	return l, true
 }
 
+// Lag lists, for one language, the steps of every lesson that are not
+// translated or were translated from an older English text, in course
+// order ([lesson.Check]).
+func (lib *Library) Lag(lang string) []lesson.Finding {
+	var out []lesson.Finding
+	for _, l := range lib.lessons {
+		out = append(out, lesson.Check(l, lib.translations[l.Name][lang])...)
+	}
+	return out
+}
+
 // Languages lists the languages a lesson can be read in, English first.
 func (lib *Library) Languages(name string) []string {
 	if lib.byName[name] == nil {

@@ -95,12 +95,12 @@ func TestBuiltinLessons(t *testing.T) {
 			t.Errorf("%s teaches %v, not %s (docs/teaching-map.md)", name, l.Teaches, id)
 		}
 	}
-	if got := lib.Languages("first-contact"); !slices.Equal(got, []string{"en", "pt"}) {
+	if got := lib.Languages("first-contact"); !slices.Equal(got, []string{"en", "pt-BR"}) {
 		t.Errorf("Languages = %v", got)
 	}
-	pt, _ := lib.Lesson("first-contact", "pt")
+	pt, _ := lib.Lesson("first-contact", "pt-BR")
 	en, _ := lib.Lesson("first-contact", "de")
-	if pt.Lang != "pt" || en.Lang != "en" || pt.Steps[0].ID != en.Steps[0].ID {
+	if pt.Lang != "pt-BR" || en.Lang != "en" || pt.Steps[0].ID != en.Steps[0].ID {
 		t.Errorf("languages: pt %q, de falls back to %q", pt.Lang, en.Lang)
 	}
 	if errs := Lint(nil, nil); len(errs) != 0 {
@@ -151,7 +151,7 @@ func TestLint(t *testing.T) {
 		!strings.Contains(errs[2].Error(), "notes.txt:1: not a lesson file") {
 		t.Errorf("LintFiles = %v", errs)
 	}
-	if errs := Lint(Files(), []string{"first-contact.md", "first-contact.pt.md"}); len(errs) != 0 {
+	if errs := Lint(Files(), []string{"first-contact.md", "first-contact.pt-BR.md"}); len(errs) != 0 {
 		t.Errorf("Lint(named) = %v", errs)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -43,5 +44,39 @@ func TestScenariosLintWorldFiles(t *testing.T) {
 	// A missing file is an error, not a silent built-in world.
 	if out, err := lint("--hosts", filepath.Join(t.TempDir(), "nope.hosts")); err == nil {
 		t.Errorf("lint --hosts with a missing file passed:\n%s", out)
+	}
+}
+
+// `portlab scenarios lint --lang` lists, at file:line, what a language
+// lacks; `translate` prints a file that lint then finds complete.
+func TestScenariosLintLang(t *testing.T) {
+	cmd := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), append([]string{"scenarios"}, args...), nil, &out, &errOut)
+		return out.String() + errOut.String(), err
+	}
+	if out, err := cmd("lint", "--lang", "xx"); err == nil || !strings.Contains(out, `no language "xx"`) {
+		t.Errorf("lint --lang xx: %v\n%s", err, out)
+	}
+	line := regexp.MustCompile(`^[a-z0-9-]+(\.de)?\.md:\d+: (step [a-z0-9-]+|title, summary and introduction) (not translated|outdated: )`)
+	out, err := cmd("lint", "--lang", "de")
+	if err == nil {
+		if !strings.Contains(out, "de complete and current") {
+			t.Errorf("lint --lang de passed without saying so:\n%s", out)
+		}
+	} else {
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		for _, l := range lines[:len(lines)-1] {
+			if !line.MatchString(l) {
+				t.Errorf("lint --lang de: %q is not file:line: what", l)
+			}
+		}
+		if !strings.HasSuffix(lines[len(lines)-1], "steps to translate or update") {
+			t.Errorf("lint --lang de ends with %q", lines[len(lines)-1])
+		}
+	}
+	out, err = cmd("translate", "--lang", "de", "tls-before-auth")
+	if err != nil || !strings.Contains(out, "source: ") || !strings.Contains(out, "{#") {
+		t.Errorf("translate: %v\n%s", err, out)
 	}
 }

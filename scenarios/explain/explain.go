@@ -89,12 +89,12 @@ type Catalog struct {
 	Categories map[string]string `json:"categories"`
 	Subjects   map[string]string `json:"subjects"`
 	Details    map[string]string `json:"details"`
-	Replies    []entry           `json:"replies"`
-	Closes     []entry           `json:"closes"`
+	Replies    []Entry           `json:"replies"`
+	Closes     []Entry           `json:"closes"`
 }
 
-// entry is one explanation and the replies it is for.
-type entry struct {
+// Entry is one explanation and the replies it is for.
+type Entry struct {
 	Code     int      `json:"code"`
 	Enhanced string   `json:"enhanced,omitempty"`
 	After    string   `json:"after,omitempty"` // space-separated verbs
@@ -117,7 +117,7 @@ func Load(b []byte) (*Catalog, error) {
 			return nil, fmt.Errorf("explain %s: no text for class %sxx", c.Lang, k)
 		}
 	}
-	for _, e := range append(append([]entry(nil), c.Replies...), c.Closes...) {
+	for _, e := range append(append([]Entry(nil), c.Replies...), c.Closes...) {
 		if e.Gist == "" || e.Here == "" || e.Next == "" {
 			return nil, fmt.Errorf("explain %s: entry for %d %s needs gist, here and next", c.Lang, e.Code, e.Enhanced)
 		}
@@ -189,7 +189,7 @@ func (c *Catalog) base(code int, enh string) Explanation {
 	return e
 }
 
-func (c *Catalog) fill(e *Explanation, r entry) {
+func (c *Catalog) fill(e *Explanation, r Entry) {
 	e.Gist, e.Here, e.Next, e.Specific = r.Gist, r.Here, r.Next, true
 	for _, name := range r.Refs {
 		u, _ := refURL(name)
@@ -198,8 +198,8 @@ func (c *Catalog) fill(e *Explanation, r entry) {
 }
 
 // match says whether r is for this reply, and how specific it is: every
-// condition an entry names must hold, and each one held counts.
-func (r entry) match(code int, enh, text string, ctx Context) (int, bool) {
+// condition an Entry names must hold, and each one held counts.
+func (r Entry) match(code int, enh, text string, ctx Context) (int, bool) {
 	if r.Code != code {
 		return 0, false
 	}

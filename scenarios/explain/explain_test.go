@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -281,5 +282,60 @@ func TestCatalogs(t *testing.T) {
 	}
 	if _, err := explain.Load([]byte(`{"lang":"xx","classes":{"2":"a","3":"b","4":"c","5":"d"},"replies":[{"code":250,"gist":"g","here":"h","next":"n","refs":["see RFC"]}]}`)); err == nil {
 		t.Error("a malformed reference was accepted")
+	}
+}
+
+// A translated catalog (data/LANG.json) explains the same replies as the
+// English one, matched the same way, with every text translated: only
+// gist, here, next, the labels and the code meanings change.
+func TestTranslatedCatalogsMatchEnglish(t *testing.T) {
+	en := explain.English()
+	for _, lang := range explain.Languages() {
+		if lang == "en" {
+			continue
+		}
+		c, err := explain.Load(explain.Data(lang))
+		if err != nil {
+			t.Fatalf("%s: %v", lang, err)
+		}
+		if c.Lang != lang {
+			t.Errorf("data/%s.json says lang %q", lang, c.Lang)
+		}
+		for name, pair := range map[string][2]map[string]string{
+			"classes": {en.Classes, c.Classes}, "categories": {en.Categories, c.Categories},
+			"subjects": {en.Subjects, c.Subjects}, "details": {en.Details, c.Details},
+		} {
+			for k := range pair[0] {
+				if pair[1][k] == "" {
+					t.Errorf("%s: %s %q not translated", lang, name, k)
+				}
+			}
+			for k := range pair[1] {
+				if _, ok := pair[0][k]; !ok {
+					t.Errorf("%s: %s %q is not in en.json", lang, name, k)
+				}
+			}
+		}
+		if c.Labels.Class == "" || c.Labels.Enhanced == "" || c.Labels.Here == "" || c.Labels.Next == "" || c.Labels.Read == "" {
+			t.Errorf("%s: labels not all translated: %+v", lang, c.Labels)
+		}
+		for _, set := range []struct {
+			name     string
+			en, them []explain.Entry
+		}{{"replies", en.Replies, c.Replies}, {"closes", en.Closes, c.Closes}} {
+			if len(set.them) != len(set.en) {
+				t.Errorf("%s: %d %s, en.json has %d (the same, in the same order)", lang, len(set.them), set.name, len(set.en))
+				continue
+			}
+			for i, e := range set.en {
+				g := set.them[i]
+				if g.Code != e.Code || g.Enhanced != e.Enhanced || g.After != e.After || g.Role != e.Role || g.Text != e.Text || !slices.Equal(g.Refs, e.Refs) {
+					t.Errorf("%s: %s[%d] matches differently from en.json's (%d %s %q)", lang, set.name, i, e.Code, e.Enhanced, e.Text)
+				}
+				if g.Gist == "" || g.Here == "" || g.Next == "" || (g.Gist == e.Gist && g.Here == e.Here) {
+					t.Errorf("%s: %s[%d] (%d %s %q) not translated", lang, set.name, i, e.Code, e.Enhanced, e.Text)
+				}
+			}
+		}
 	}
 }

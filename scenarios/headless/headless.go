@@ -39,6 +39,9 @@ type Runner struct {
 	Verbose bool
 	// Engine, if set, adjusts each lesson's engine (timeouts, for tests).
 	Engine func(*scenarios.Engine)
+	// Lang plays the lessons in a translation (lesson.Languages); ""
+	// is English. Steps are the same in every language, only text differs.
+	Lang string
 }
 
 // Run plays lessons in course order and reports on r.Out.
@@ -50,13 +53,19 @@ func (r *Runner) Run(ctx context.Context, names []string) error {
 			return err
 		}
 	}
-	var lessons []*lesson.Lesson
 	if len(names) == 0 {
-		lessons = lib.Lessons()
+		for _, l := range lib.Lessons() {
+			names = append(names, l.Name)
+		}
 	}
+	lang := r.Lang
+	if lang == "" {
+		lang = "en"
+	}
+	var lessons []*lesson.Lesson
 	var unknown []string
 	for _, n := range names {
-		l, ok := lib.Lesson(n, "en")
+		l, ok := lib.Lesson(n, lang)
 		if !ok {
 			unknown = append(unknown, n)
 			continue

@@ -41,7 +41,6 @@ var (
 	idRE      = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 	headingRE = regexp.MustCompile(`^##\s+(.*?)\s*(?:\{#([^}]*)\})?\s*$`)
 	teachRE   = regexp.MustCompile(`^L[0-9]+$`)
-	langRE    = regexp.MustCompile(`^[a-z]{2}(-[A-Z]{2})?$`)
 )
 
 // SplitName splits a lesson file name: "first-contact.md" gives

@@ -2,6 +2,7 @@ package lesson
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -189,12 +190,12 @@ func TestTranslation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pt, err := ParseTranslation("first-contact.pt.md", []byte(readLesson(t, "first-contact.pt.md")), base)
+	pt, err := ParseTranslation("first-contact.pt-BR.md", []byte(readLesson(t, "first-contact.pt-BR.md")), base)
 	if err != nil {
 		t.Fatal(err)
 	}
 	l := base.Translate(pt)
-	if l.Lang != "pt" || !strings.HasPrefix(l.Title, "Primeiro contato") || !strings.HasPrefix(l.Intro, "O endereço") {
+	if l.Lang != "pt-BR" || !strings.HasPrefix(l.Title, "Primeiro contato") || !strings.HasPrefix(l.Intro, "O endereço") {
 		t.Errorf("translated lesson: %q %q %q", l.Lang, l.Title, l.Intro)
 	}
 	if l.Steps[0].Hint(3) != "Digite telnet mx.sandbox.test 25" || !strings.HasPrefix(l.Steps[0].Hint(1), "O telnet recebe") || l.Steps[0].Action.Text != base.Steps[0].Action.Text {
@@ -206,11 +207,11 @@ func TestTranslation(t *testing.T) {
 	}
 
 	bad := "---\ntitle: X\nprofile: datacenter\n---\n## A {#nope}\ntext\n## B {#ehlo}\n```step\nhint: h\ndo: close\n```\n"
-	_, err = ParseTranslation("first-contact.pt.md", []byte(bad), base)
+	_, err = ParseTranslation("first-contact.pt-BR.md", []byte(bad), base)
 	for _, want := range []string{
-		`first-contact.pt.md:3: a translation's front matter holds only title and summary; "profile"`,
-		`first-contact.pt.md:5: no step "nope" in first-contact.md`,
-		`first-contact.pt.md:10: a translation's step block holds only hint:; do:`,
+		`first-contact.pt-BR.md:3: a translation's front matter holds only title, summary and source; "profile"`,
+		`first-contact.pt-BR.md:5: no step "nope" in first-contact.md`,
+		`first-contact.pt-BR.md:10: a translation's step block holds only hint:, goal:, predict:, choice: and source:; do:`,
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("errors:\n%v\nwant: %s", err, want)
@@ -218,6 +219,97 @@ func TestTranslation(t *testing.T) {
 	}
 	if _, err := ParseTranslation("first-contact.portuguese.md", []byte("---\n---\n"), base); err == nil || !strings.Contains(err.Error(), `language "portuguese"`) {
 		t.Errorf("bad language: %v", err)
+	}
+}
+
+// Every lesson's skeleton (portlab scenarios translate) reads back as a
+// complete, current translation that says exactly what the English says.
+func TestSkeletonRoundTrip(t *testing.T) {
+	entries, err := os.ReadDir("../lessons")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		name, lang, ok := SplitName(e.Name())
+		if !ok || lang != "" {
+			continue
+		}
+		base, err := Parse(e.Name(), []byte(readLesson(t, e.Name())))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := ParseTranslation(name+".de.md", []byte(Skeleton(base)), base)
+		if err != nil {
+			t.Fatalf("%s: skeleton does not parse: %v", name, err)
+		}
+		if lag := Check(base, tr); len(lag) != 0 {
+			t.Errorf("%s: skeleton lags: %v", name, lag)
+		}
+		got := base.Translate(tr)
+		if got.Title != base.Title || got.Summary != base.Summary || got.Intro != base.Intro {
+			t.Errorf("%s: title, summary or introduction changed", name)
+		}
+		for i, st := range got.Steps {
+			if StepHash(st) != StepHash(base.Steps[i]) {
+				t.Errorf("%s: step %s reads back differently:\n%+v\nwant\n%+v", name, st.ID, *st, *base.Steps[i])
+			}
+		}
+	}
+}
+
+func TestTranslationLag(t *testing.T) {
+	base, err := Parse("first-contact.md", []byte(readLesson(t, "first-contact.md")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := Skeleton(base)
+	// A translator's step made from an older English text, and one step left out.
+	old := StepHash(base.Steps[0])
+	src = strings.Replace(src, "source: "+old, "source: 00000000", 1)
+	second := fmt.Sprintf("## %s {#%s}", base.Steps[1].Title, base.Steps[1].ID)
+	i := strings.Index(src, second)
+	j := strings.Index(src[i+1:], "\n## ") + i + 1
+	src = src[:i] + src[j+1:]
+	tr, err := ParseTranslation("first-contact.de.md", []byte(src), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lag := Check(base, tr)
+	want := []string{
+		fmt.Sprintf("first-contact.de.md:%d: step %s outdated: the English text changed (translate it again, then write source: %s)", tr.Steps[base.Steps[0].ID].Line, base.Steps[0].ID, old),
+		fmt.Sprintf("first-contact.md:%d: step %s not translated", base.Steps[1].Line, base.Steps[1].ID),
+	}
+	if len(lag) != 2 || lag[0].String() != want[0] || lag[1].String() != want[1] {
+		t.Errorf("lag = %v\nwant %v", lag, want)
+	}
+	if lag := Check(base, nil); len(lag) != 1 || !lag[0].Missing {
+		t.Errorf("no translation at all: %v", lag)
+	}
+}
+
+func TestTranslatedPrediction(t *testing.T) {
+	src := "---\ntitle: T\nsummary: S\nlevel: beginner\nminutes: 1\nprofile: datacenter\nteaches: L1\n---\n## A {#a}\n```step\ndo: connect mx.sandbox.test:25\nexpect: 220\npredict: Q?\nchoice: one | w1\nchoice: * two | w2\n```\n"
+	base, err := Parse("x.md", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := ParseTranslation("x.es.md", []byte("---\n---\n## A {#a}\n```step\npredict: ¿P?\nchoice: uno | p1\nchoice: dos | p2\n```\n"), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := base.Translate(tr).Steps[0]
+	if st.Predict != "¿P?" || st.Choices[1].Text != "dos" || st.Choices[1].Why != "p2" || !st.Choices[1].Correct || st.Choices[0].Correct {
+		t.Errorf("translated prediction: %+v", st)
+	}
+	for _, tc := range []struct{ block, want string }{
+		{"choice: uno | p1\n", "x.es.md:3: step \"a\": 1 choice: lines, x.md has 2"},
+		{"choice: * uno | p1\nchoice: dos | p2\n", "x.es.md:5: choice: the correct answer is marked in x.md only"},
+		{"goal: g\n", "x.es.md:3: step \"a\" has no goal: in x.md"},
+	} {
+		_, err := ParseTranslation("x.es.md", []byte("---\n---\n## A {#a}\n```step\n"+tc.block+"```\n"), base)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %s", tc.block, err, tc.want)
+		}
 	}
 }
 
