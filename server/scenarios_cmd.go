@@ -106,7 +106,7 @@ func cmdScenariosLint(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stderr, f)
 		}
 		if len(lag) > 0 {
-			fmt.Fprintf(stderr, "%s: %d steps to translate or update\n", *lang, len(lag))
+			fmt.Fprintf(stderr, "%s: %d parts to translate or update (whole lessons, introductions or steps)\n", *lang, len(lag))
 			return exitError(1)
 		}
 		fmt.Fprintf(stdout, "lessons ok, %s complete and current\n", *lang)

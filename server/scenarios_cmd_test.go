@@ -71,7 +71,7 @@ func TestScenariosLintLang(t *testing.T) {
 				t.Errorf("lint --lang de: %q is not file:line: what", l)
 			}
 		}
-		if !strings.HasSuffix(lines[len(lines)-1], "steps to translate or update") {
+		if !strings.HasSuffix(lines[len(lines)-1], "to translate or update (whole lessons, introductions or steps)") {
 			t.Errorf("lint --lang de ends with %q", lines[len(lines)-1])
 		}
 	}
