@@ -43,10 +43,12 @@ func doorList(h Host) string {
 	return b.String()
 }
 
+// authLabel is Thunderbird's authentication method for a listener, as a
+// catalog key.
 func authLabel(auth string) string {
 	switch auth {
 	case "required", "offered":
-		return "Normal password"
+		return "clients.auth.password"
 	}
-	return "No authentication"
+	return "clients.auth.none"
 }

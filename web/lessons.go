@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/portlab/portlab/internal/i18n"
 	"github.com/portlab/portlab/scenarios"
 	"github.com/portlab/portlab/scenarios/lesson"
 	"github.com/yuin/goldmark"
@@ -27,6 +28,8 @@ type lessonInfo struct {
 	// EditsPolicy: a step changes the lab's policy, so the page shows the
 	// policy editor beside the terminal.
 	EditsPolicy bool
+	// Lang is the language of the text (internal/i18n.Languages).
+	Lang string
 }
 
 // lessonStep is one step of a lesson page.
@@ -46,19 +49,44 @@ type lessonStep struct {
 	// Command is what a played step sends (a typed step's answer is not
 	// shown before the student has tried).
 	Command string
+	// Untranslated marks a step shown in English on a page in another
+	// language: its translation is missing (the lesson checker lists it).
+	Untranslated bool
 }
 
-// lessonCatalog lists the built-in lessons in course order.
-func lessonCatalog() []lessonInfo {
+// lessonCatalog lists the built-in lessons in course order, in every
+// page language: Library.Lesson falls back to English for text not
+// translated, and the steps with no translation are marked.
+func lessonCatalog() map[string][]lessonInfo {
 	lib, err := scenarios.Builtin()
 	if err != nil {
 		// The scenarios tests rule this out; show what parses rather
 		// than no site at all.
 		return nil
 	}
-	var out []lessonInfo
-	for _, l := range lib.Lessons() {
-		out = append(out, fromLesson(l))
+	out := map[string][]lessonInfo{}
+	for _, lang := range i18n.Languages {
+		missing := map[string]bool{} // "lesson.md/step"
+		if lang != i18n.Default {
+			for _, f := range lib.Lag(lang) {
+				if f.Missing {
+					missing[f.File+"/"+f.Step] = true
+				}
+			}
+		}
+		for _, base := range lib.Lessons() {
+			l, ok := lib.Lesson(base.Name, lang)
+			if !ok {
+				continue
+			}
+			info := fromLesson(l)
+			info.Lang = lang
+			whole := missing[base.Name+".md/"]
+			for i := range info.Steps {
+				info.Steps[i].Untranslated = whole || missing[base.Name+".md/"+info.Steps[i].ID]
+			}
+			out[lang] = append(out[lang], info)
+		}
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portlab/portlab/internal/i18n"
 	"github.com/portlab/portlab/scenarios/lesson"
 )
 
@@ -34,7 +35,7 @@ func TestDisplayCommand(t *testing.T) {
 }
 
 func TestCatalogHasEveryBuiltInLesson(t *testing.T) {
-	cat := lessonCatalog()
+	cat := lessonCatalog()["en"]
 	if len(cat) == 0 {
 		t.Fatal("no lessons")
 	}
@@ -69,6 +70,39 @@ func TestPolicyEditorPages(t *testing.T) {
 		}
 		if ed != nil && (byTestID(doc, "policy-text") == nil || byTestID(doc, "policy-apply") == nil || byTestID(doc, "policy-reset") == nil || byTestID(doc, "policy-errors") == nil) {
 			t.Errorf("%s: the editor lacks its text, Apply, Reset or error list", path)
+		}
+	}
+}
+
+// Every page language lists every lesson; a step the language lacks is
+// shown in English and marked, one it has is not.
+func TestCatalogInEveryLanguage(t *testing.T) {
+	all := lessonCatalog()
+	en := all["en"]
+	for _, lang := range i18n.Languages {
+		ls := all[lang]
+		if len(ls) != len(en) {
+			t.Fatalf("%s: %d lessons, English has %d", lang, len(ls), len(en))
+		}
+		for i, l := range ls {
+			if l.Lang != lang || l.Name != en[i].Name {
+				t.Errorf("%s: lesson %d is %s in %q", lang, i, l.Name, l.Lang)
+			}
+			for j, st := range l.Steps {
+				if lang == "en" && st.Untranslated {
+					t.Errorf("en: %s step %s marked untranslated", l.Name, st.ID)
+				}
+				if st.Untranslated && st.Title != en[i].Steps[j].Title {
+					t.Errorf("%s: %s step %s marked untranslated but has its own title %q", lang, l.Name, st.ID, st.Title)
+				}
+			}
+		}
+	}
+	// first-contact is translated into Brazilian Portuguese: its first
+	// step is not marked.
+	for _, l := range all["pt-BR"] {
+		if l.Name == "first-contact" && (l.Steps[0].Untranslated || l.Title == en[0].Title && en[0].Name == l.Name) {
+			t.Errorf("pt-BR first-contact: untranslated %v, title %q", l.Steps[0].Untranslated, l.Title)
 		}
 	}
 }

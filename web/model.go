@@ -3,8 +3,12 @@ package web
 import (
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/a-h/templ"
+	"github.com/portlab/portlab/internal/i18n"
 )
 
 // pageMeta is what the layout needs for every page.
@@ -23,10 +27,16 @@ type pageMeta struct {
 	Client      clientInfo
 	Lesson      string
 	Autoplay    bool
-	// Lang is the page's language; ExplainURL the address of its reply
-	// explanations (scenarios/explain), which the wasm client fetches.
-	Lang       string
-	ExplainURL string
+	// Lang is the page's language (internal/i18n.Negotiate), LangSource
+	// where it came from; ExplainURL the address of its reply
+	// explanations (scenarios/explain) and MessagesURL of its UI catalog
+	// (internal/i18n/locales), which the wasm client fetches.
+	Lang        string
+	LangSource  i18n.Source
+	ExplainURL  string
+	MessagesURL string
+	// cat prints the page's UI strings in its language.
+	cat *i18n.Catalog
 	// Theme is an embedded page's ?theme= (light or dark), which overrides
 	// the reader's prefers-color-scheme; "" follows it.
 	Theme string
@@ -36,6 +46,28 @@ type pageMeta struct {
 	// FullURL is the full page an embedded one stands for ("Open in
 	// portlab").
 	FullURL string
+}
+
+// T is the page language's text for a catalog key (internal/i18n).
+func (m pageMeta) T(key string, args ...any) string { return m.cat.T(key, args...) }
+
+// Href is a link to a page of the site that keeps the page's language:
+// the picker's cookie keeps it by itself, but a language chosen with
+// ?lang= (an embed, where no cookie can be set, or a shared link) is
+// carried in the link.
+func (m pageMeta) Href(path string) templ.SafeURL {
+	if m.LangSource != i18n.FromQuery {
+		return templ.SafeURL(path)
+	}
+	frag := ""
+	if i := strings.IndexByte(path, '#'); i >= 0 {
+		path, frag = path[:i], path[i:]
+	}
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return templ.SafeURL(path + sep + "lang=" + url.QueryEscape(m.Lang) + frag)
 }
 
 // clientInfo says whether the wasm client is embedded and where.
@@ -126,7 +158,8 @@ func pick(want string, n int, name func(int) string, preferred string) string {
 	return name(0)
 }
 
-// portFact is one row of the ports reference (docs/teaching-map.md summary).
+// portFact is one row of the ports reference (docs/teaching-map.md
+// summary); its texts are catalog keys (internal/i18n/locales).
 type portFact struct {
 	Port    int
 	Role    string
@@ -136,18 +169,10 @@ type portFact struct {
 }
 
 var portFacts = []portFact{
-	{25, "server-to-server relay; receiving bounces and feedback-loop reports",
-		"optional STARTTLS", "never for submission: only between mail servers; often blocked outbound by ISPs and cloud hosts",
-		"Assigned by RFC 821 (1982) and still IANA's SMTP port: MX to MX traffic."},
-	{465, "submission with implicit TLS (\"submissions\")",
-		"implicit TLS, from the first byte", "submission, with the client requiring TLS; RFC 8314 prefers implicit TLS",
-		"Registered in 1997 as \"smtps\", revoked in 1998 in favour of STARTTLS (RFC 2487, 1999; RFC 3207, 2002), since an MX record cannot name a port (RFC 8314 §7.3); registered again by RFC 8314 (2018) as \"submissions\"."},
-	{587, "submission: a client or app hands a new message to its provider",
-		"STARTTLS, required before AUTH", "submission, with the client requiring STARTTLS",
-		"RFC 2476 (1998, now RFC 6409) split submission from relay."},
-	{2525, "alternative submission: a vendor convention, not an SMTP port",
-		"STARTTLS", "the fallback when 465 and 587 are both blocked, if the provider offers it",
-		"A vendor convention, not an SMTP port: assigned by neither IANA nor the IETF; offered by many delivery services."},
+	{25, "ports.25.role", "ports.25.tls", "ports.25.verdict", "ports.25.history"},
+	{465, "ports.465.role", "ports.465.tls", "ports.465.verdict", "ports.465.history"},
+	{587, "ports.587.role", "ports.587.tls", "ports.587.verdict", "ports.587.history"},
+	{2525, "ports.2525.role", "ports.2525.tls", "ports.2525.verdict", "ports.2525.history"},
 }
 
 // clientRecipe shows how to reach one real listener with real tools.
@@ -155,7 +180,7 @@ type clientRecipe struct {
 	Listener Listener
 	Host     string // the real host name or address to connect to
 	Port     string // the real port
-	Security string // Thunderbird's "Connection security"
+	Security string // Thunderbird's "Connection security" (a catalog key)
 	Swaks    string
 	OpenSSL  string
 	Curl     string
@@ -192,16 +217,16 @@ func (s *site) clientRecipes(r *http.Request) []clientRecipe {
 		curl = append(curl, "curl --connect-to "+simulated+":"+strconv.Itoa(l.LessonPort)+":"+addr)
 		switch l.TLS {
 		case "implicit":
-			rc.Security = "SSL/TLS"
+			rc.Security = "clients.security.implicit"
 			swaks = append(swaks, "--tlsc")
 			curl = append(curl, "--url smtps://"+simulated+":"+strconv.Itoa(l.LessonPort))
 			rc.OpenSSL = "openssl s_client -connect " + addr + " -servername " + simulated +
 				" -verify_hostname " + simulated + " -CAfile portlab-ca.pem -crlf"
 		case "none", "":
-			rc.Security = "None"
+			rc.Security = "clients.security.none"
 			curl = append(curl, "--url smtp://"+simulated+":"+strconv.Itoa(l.LessonPort))
 		default:
-			rc.Security = "STARTTLS"
+			rc.Security = "clients.security.starttls"
 			swaks = append(swaks, "--tls")
 			curl = append(curl, "--url smtp://"+simulated+":"+strconv.Itoa(l.LessonPort), "--ssl-reqd")
 			rc.OpenSSL = "openssl s_client -connect " + addr + " -starttls smtp -servername " + simulated +

@@ -3,10 +3,11 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"slices"
-	"strings"
+		"strings"
 
 	"github.com/a-h/templ"
+	"github.com/portlab/portlab/internal/i18n"
+	"github.com/portlab/portlab/internal/i18n/locales"
 )
 
 // routes is the site's one route table (Go 1.22 patterns). /api/ and /ws/
@@ -26,6 +27,13 @@ func (s *site) routes() http.Handler {
 	mux.HandleFunc("GET /lessons/{name}", s.page(s.lesson(false)))
 	mux.HandleFunc("GET /embed/playground", s.page(s.playground(true)))
 	mux.HandleFunc("GET /embed/lessons/{name}", s.page(s.lesson(true)))
+	mux.HandleFunc("POST /lang", s.setLang)
+	// The UI catalogs, one JSON file per language, fetched by the wasm
+	// client like the explanations: /messages/HASH/LANG.json.
+	mux.HandleFunc("GET /messages/{file...}", func(w http.ResponseWriter, r *http.Request) {
+		r.URL.Path = "/static/" + r.PathValue("file")
+		s.messages.serve(w, r)
+	})
 	mux.HandleFunc("GET /ca.pem", s.caPEM)
 	// The reply explanations, one JSON catalog per language, fetched by
 	// the wasm client: /explain/en.json revalidates, /explain/HASH/en.json
@@ -75,10 +83,13 @@ func (s *site) caPEM(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(s.cfg.CAPEM)
 }
 
-// meta is what the layout needs for every page.
-func (s *site) meta(r *http.Request, title, page string, embed bool) pageMeta {
+// meta is what the layout needs for every page; titleKey is the page
+// title's catalog key.
+func (s *site) meta(r *http.Request, titleKey, page string, embed bool) pageMeta {
+	lang, src := requestLang(r)
+	cat := locales.Catalog(lang)
 	m := pageMeta{
-		Title:   title,
+		Title:   cat.T(titleKey),
 		Page:    page,
 		Path:    r.URL.Path,
 		Embed:   embed,
@@ -86,7 +97,9 @@ func (s *site) meta(r *http.Request, title, page string, embed bool) pageMeta {
 		CSSURL:  s.assets.url("style.css"),
 		AppURL:  s.assets.url("app.js"),
 		Origins: strings.Join(postOrigins(s.cfg.AllowOrigins), " "),
-		Lang:    pageLang(r.URL.Query().Get("lang")),
+		Lang:       lang,
+		LangSource: src,
+		cat:        cat,
 	}
 	if embed {
 		m.Theme = pageTheme(r.URL.Query().Get("theme"))
@@ -97,8 +110,16 @@ func (s *site) meta(r *http.Request, title, page string, embed bool) pageMeta {
 		}
 		m.Profiles = strings.Join(names, " ")
 	}
-	if u := s.catalogs.url(m.Lang + ".json"); u != "" {
+	// A language without explanations yet gets the English ones.
+	u := s.catalogs.url(m.Lang + ".json")
+	if u == "" {
+		u = s.catalogs.url(i18n.Default + ".json")
+	}
+	if u != "" {
 		m.ExplainURL = "/explain/" + strings.TrimPrefix(u, "/static/")
+	}
+	if u := s.messages.url(m.Lang + ".json"); u != "" {
+		m.MessagesURL = "/messages/" + strings.TrimPrefix(u, "/static/")
 	}
 	if s.assets.has(wasmAsset) && s.assets.has(wasmExecAsset) {
 		m.Client = clientInfo{
@@ -111,18 +132,44 @@ func (s *site) meta(r *http.Request, title, page string, embed bool) pageMeta {
 	return m
 }
 
-// languages are the page languages there are; English is the source and,
-// until the catalogs of the languages issue arrive, the only one.
-var languages = []string{"en"}
-
-// pageLang is a page's language: ?lang= when there is one in it, else
-// English.
-func pageLang(q string) string {
-	q = strings.ToLower(strings.TrimSpace(q))
-	if slices.Contains(languages, q) {
-		return q
+// requestLang is a page's language: ?lang=, the picker's cookie,
+// Accept-Language, English (internal/i18n.Negotiate).
+func requestLang(r *http.Request) (string, i18n.Source) {
+	var cookie string
+	if c, err := r.Cookie(i18n.CookieName); err == nil {
+		cookie = c.Value
 	}
-	return languages[0]
+	return i18n.Negotiate(r.URL.Query().Get("lang"), cookie, r.Header.Get("Accept-Language"))
+}
+
+// setLang is the header's language picker: it keeps the choice in a
+// cookie for a year and goes back to the page it was made on (a local
+// path only, so the form cannot send a reader elsewhere). The form works
+// without JavaScript; app.js submits it when the selection changes.
+func (s *site) setLang(w http.ResponseWriter, r *http.Request) {
+	lang := i18n.Supported(r.FormValue("lang"))
+	if lang == "" {
+		http.Error(w, "unknown language", http.StatusBadRequest)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: i18n.CookieName, Value: lang, Path: "/",
+		MaxAge: 365 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	})
+	http.Redirect(w, r, localNext(r.FormValue("next")), http.StatusSeeOther)
+}
+
+// localNext is next when it is a path of this site, without a ?lang=
+// that would override the new choice; else the home page.
+func localNext(next string) string {
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") || strings.Contains(next, "\\") {
+		return "/"
+	}
+	q := u.Query()
+	q.Del("lang")
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // pageTheme is ?theme= when it names a scheme of the stylesheet, else "".
@@ -148,43 +195,46 @@ func fullURL(u *url.URL) string {
 }
 
 func (s *site) home(r *http.Request) (int, templ.Component) {
-	return http.StatusOK, homePage(s.meta(r, "portlab: which SMTP port, and why", "home", false), s.lessons)
+	m := s.meta(r, "title.home", "home", false)
+	return http.StatusOK, homePage(m, s.lessons[m.Lang])
 }
 
 func (s *site) playground(embed bool) pageFunc {
 	return func(r *http.Request) (int, templ.Component) {
-		m := s.meta(r, "Playground", "playground", embed)
+		m := s.meta(r, "title.playground", "playground", embed)
 		m.NeedsClient = true
 		return http.StatusOK, playgroundPage(m, s.playgroundData(r))
 	}
 }
 
 func (s *site) mailbox(r *http.Request) (int, templ.Component) {
-	return http.StatusOK, mailboxPage(s.meta(r, "Mailbox", "mailbox", false))
+	return http.StatusOK, mailboxPage(s.meta(r, "title.mailbox", "mailbox", false))
 }
 
 func (s *site) ports(r *http.Request) (int, templ.Component) {
-	return http.StatusOK, portsPage(s.meta(r, "The four SMTP ports", "ports", false), portFacts)
+	return http.StatusOK, portsPage(s.meta(r, "title.ports", "ports", false), portFacts)
 }
 
 func (s *site) course(r *http.Request) (int, templ.Component) {
-	return http.StatusOK, coursePage(s.meta(r, "Course map", "course", false), s.lessons)
+	m := s.meta(r, "title.course", "course", false)
+	return http.StatusOK, coursePage(m, s.lessons[m.Lang])
 }
 
 func (s *site) clients(r *http.Request) (int, templ.Component) {
-	return http.StatusOK, clientsPage(s.meta(r, "Use your own client", "clients", false), s.clientRecipes(r))
+	return http.StatusOK, clientsPage(s.meta(r, "title.clients", "clients", false), s.clientRecipes(r))
 }
 
 func (s *site) labPolicy(r *http.Request) (int, templ.Component) {
-	return http.StatusOK, policyPage(s.meta(r, "Your own server's rules", "policy", false))
+	return http.StatusOK, policyPage(s.meta(r, "title.policy", "policy", false))
 }
 
 func (s *site) lesson(embed bool) pageFunc {
 	return func(r *http.Request) (int, templ.Component) {
 		name := r.PathValue("name")
-		for _, l := range s.lessons {
+		m := s.meta(r, "title.lesson", "lesson", embed)
+		for _, l := range s.lessons[m.Lang] {
 			if l.Name == name {
-				m := s.meta(r, l.Title, "lesson", embed)
+				m.Title = l.Title
 				m.NeedsClient = true
 				m.Lesson = l.Name
 				m.Autoplay = r.URL.Query().Get("autoplay") == "1"
@@ -196,5 +246,5 @@ func (s *site) lesson(embed bool) pageFunc {
 }
 
 func (s *site) notFound(r *http.Request) (int, templ.Component) {
-	return http.StatusNotFound, notFoundPage(s.meta(r, "Not found", "notfound", false))
+	return http.StatusNotFound, notFoundPage(s.meta(r, "title.notfound", "notfound", false))
 }

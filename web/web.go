@@ -16,6 +16,8 @@ import (
 	"net/http"
 	"sort"
 
+	"github.com/portlab/portlab/internal/i18n"
+	"github.com/portlab/portlab/internal/i18n/locales"
 	"github.com/portlab/portlab/scenarios/explain"
 )
 
@@ -95,7 +97,11 @@ type site struct {
 	// catalogs are the reply explanations (scenarios/explain), served
 	// as assets under /explain/.
 	catalogs *assetTable
-	lessons  []lessonInfo
+	// messages are the UI catalogs (internal/i18n/locales), served as
+	// assets under /messages/ for the wasm client.
+	messages *assetTable
+	// lessons are the built-in lessons in each page language.
+	lessons map[string][]lessonInfo
 }
 
 func newSite(cfg Config, static fs.FS) *site {
@@ -107,6 +113,7 @@ func newSite(cfg Config, static fs.FS) *site {
 		cfg:      cfg,
 		assets:   loadAssets(static),
 		catalogs: explainCatalogs(),
+		messages: messageCatalogs(),
 		lessons:  lessonCatalog(),
 	}
 }
@@ -117,6 +124,19 @@ func explainCatalogs() *assetTable {
 	files := map[string][]byte{}
 	for _, lang := range explain.Languages() {
 		files[lang+".json"] = explain.Data(lang)
+	}
+	return newAssetTable(files)
+}
+
+// messageCatalogs are the UI catalogs, one asset per language that has a
+// file ("de.json"), as written: the wasm falls back to the English it
+// carries for each key a file lacks.
+func messageCatalogs() *assetTable {
+	files := map[string][]byte{}
+	for _, lang := range i18n.Languages {
+		if b := locales.Data(lang); b != nil {
+			files[lang+".json"] = b
+		}
 	}
 	return newAssetTable(files)
 }

@@ -369,7 +369,8 @@ func TestAccessibleBasics(t *testing.T) {
 			for _, n := range elements(doc, tag) {
 				id, _ := attr(n, "id")
 				_, aria := attr(n, "aria-label")
-				if typ, _ := attr(n, "type"); typ == "checkbox" && n.Parent != nil && n.Parent.Data == "label" {
+				typ, _ := attr(n, "type")
+				if typ == "checkbox" && n.Parent != nil && n.Parent.Data == "label" || typ == "hidden" {
 					continue
 				}
 				if !labels[id] && !aria {

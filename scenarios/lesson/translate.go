@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/portlab/portlab/internal/i18n"
 )
 
 // Languages are the tags a lesson translation may have (NAME.TAG.md), in
-// the order menus list them; English is the source of every lesson.
-var Languages = []string{"pt-PT", "pt-BR", "es", "it", "de"}
+// the order menus list them; English is the source of every lesson. The
+// list is internal/i18n's, the one home of the page languages.
+var Languages = i18n.Translations
 
 // Translation is the text of a lesson in another language: NAME.LANG.md
 // beside NAME.md. Steps are shared; only text is translated. Anything not
