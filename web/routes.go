@@ -3,7 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
-		"strings"
+	"strings"
 
 	"github.com/a-h/templ"
 	"github.com/portlab/portlab/internal/i18n"
@@ -89,14 +89,14 @@ func (s *site) meta(r *http.Request, titleKey, page string, embed bool) pageMeta
 	lang, src := requestLang(r)
 	cat := locales.Catalog(lang)
 	m := pageMeta{
-		Title:   cat.T(titleKey),
-		Page:    page,
-		Path:    r.URL.Path,
-		Embed:   embed,
-		Version: s.cfg.Version,
-		CSSURL:  s.assets.url("style.css"),
-		AppURL:  s.assets.url("app.js"),
-		Origins: strings.Join(postOrigins(s.cfg.AllowOrigins), " "),
+		Title:      cat.T(titleKey),
+		Page:       page,
+		Path:       r.URL.Path,
+		Embed:      embed,
+		Version:    s.cfg.Version,
+		CSSURL:     s.assets.url("style.css"),
+		AppURL:     s.assets.url("app.js"),
+		Origins:    strings.Join(postOrigins(s.cfg.AllowOrigins), " "),
 		Lang:       lang,
 		LangSource: src,
 		cat:        cat,

@@ -47,7 +47,7 @@ var names = map[string]string{
 func Name(lang string) string { return names[lang] }
 
 var (
-	tags    = func() []language.Tag {
+	tags = func() []language.Tag {
 		out := make([]language.Tag, len(Languages))
 		for i, l := range Languages {
 			out[i] = language.MustParse(l)
