@@ -7,8 +7,7 @@ import (
 )
 
 // TestEmbedThemeLangAndOpenLink: an /embed/ page takes ?theme= (light or
-// dark, over prefers-color-scheme) and ?lang= (English until there are
-// catalogs), and links to its full page, which keeps ?lang= and ?profile=
+// dark, over prefers-color-scheme) and ?lang= (internal/i18n), and links to its full page, which keeps ?lang= and ?profile=
 // but not what only an embedded page uses.
 func TestEmbedThemeLangAndOpenLink(t *testing.T) {
 	h := testHandler(t, true)
@@ -26,6 +25,7 @@ func TestEmbedThemeLangAndOpenLink(t *testing.T) {
 	}{
 		{"/embed/lessons/first-contact?theme=dark&lang=en&autoplay=1", "dark", "dark", "en", "/lessons/first-contact?lang=en"},
 		{"/embed/lessons/first-contact?theme=light", "light", "light", "en", "/lessons/first-contact"},
+		{"/embed/lessons/first-contact?lang=pt-BR", "", "light dark", "pt-BR", "/lessons/first-contact?lang=pt-BR"},
 		{"/embed/lessons/first-contact?theme=sepia&lang=xx", "", "light dark", "en", "/lessons/first-contact?lang=xx"},
 		{"/embed/playground?profile=home-isp&theme=dark", "dark", "dark", "en", "/playground?profile=home-isp"},
 		{"/lessons/first-contact?theme=dark", "", "light dark", "en", ""},

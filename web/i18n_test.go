@@ -1,0 +1,181 @@
+package web
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/portlab/portlab/internal/i18n"
+	"github.com/portlab/portlab/internal/i18n/locales"
+	"golang.org/x/net/html"
+)
+
+// sitePages are every page of the site, full and embedded.
+var sitePages = []string{
+	"/", "/playground", "/mailbox", "/ports", "/clients", "/course",
+	"/lab/policy", "/lessons/first-contact", "/lessons/tls-before-auth",
+	"/embed/playground", "/embed/lessons/first-contact", "/no-such-page",
+}
+
+// TestEveryPageInEveryLanguage: every page, asked for in every language
+// (by ?lang=, by the picker's cookie, by Accept-Language), says so in
+// <html lang> and shows the picker's choice.
+func TestEveryPageInEveryLanguage(t *testing.T) {
+	h := testHandler(t, true)
+	for _, lang := range i18n.Languages {
+		for _, path := range sitePages {
+			for _, how := range []string{"query", "cookie", "header"} {
+				req := httptest.NewRequest("GET", path, nil)
+				switch how {
+				case "query":
+					req.URL.RawQuery = "lang=" + url.QueryEscape(lang)
+				case "cookie":
+					req.AddCookie(&http.Cookie{Name: i18n.CookieName, Value: lang})
+				case "header":
+					req.Header.Set("Accept-Language", lang+";q=0.9, fr;q=0.8")
+				}
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				doc, err := html.Parse(rec.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, _ := attr(elements(doc, "html")[0], "lang"); got != lang {
+					t.Errorf("%s by %s for %s: <html lang=%q>", path, how, lang, got)
+				}
+				if strings.HasPrefix(path, "/embed/") {
+					continue
+				}
+				sel := byTestID(doc, "lang-select")
+				if sel == nil {
+					t.Errorf("%s: no language picker", path)
+					continue
+				}
+				for _, o := range elements(sel, "option") {
+					v, _ := attr(o, "value")
+					if _, selected := attr(o, "selected"); selected != (v == lang) {
+						t.Errorf("%s by %s for %s: option %s selected=%v", path, how, lang, v, selected)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestPageTextFromCatalog: a page prints its strings from the page
+// language's catalog, each falling back to English where the language
+// lacks it.
+func TestPageTextFromCatalog(t *testing.T) {
+	h := testHandler(t, true)
+	de := locales.Catalog("de")
+	en := i18n.EnglishCatalog
+	doc := parse(t, get(t, h, "/ports?lang=de"))
+	title := textOf(elements(doc, "h1")[0])
+	if title != de.T("ports.title") {
+		t.Errorf("h1 %q, want the de catalog's %q", title, de.T("ports.title"))
+	}
+	if de.T("ports.title") == "" || en.T("ports.title") == "" {
+		t.Error("empty title")
+	}
+	nav := byTestID(doc, "lang-picker")
+	if nav == nil {
+		t.Fatal("no picker")
+	}
+}
+
+// TestPickerSetsCookie: the picker's POST keeps the choice in a cookie and
+// goes back to the page it came from, never to another site, and drops a
+// ?lang= that would override the choice.
+func TestPickerSetsCookie(t *testing.T) {
+	h := testHandler(t, true)
+	for _, tt := range []struct{ next, want string }{
+		{"/ports", "/ports"},
+		{"/playground?profile=home-isp&lang=es", "/playground?profile=home-isp"},
+		{"https://evil.example/", "/"},
+		{"//evil.example/x", "/"},
+		{"/\\evil.example", "/"},
+		{"", "/"},
+	} {
+		form := url.Values{"lang": {"de"}, "next": {tt.next}}
+		req := httptest.NewRequest("POST", "/lang", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusSeeOther {
+			t.Fatalf("POST /lang: %d", rec.Code)
+		}
+		if loc := rec.Header().Get("Location"); loc != tt.want {
+			t.Errorf("next %q: Location %q, want %q", tt.next, loc, tt.want)
+		}
+		var c *http.Cookie
+		for _, k := range rec.Result().Cookies() {
+			if k.Name == i18n.CookieName {
+				c = k
+			}
+		}
+		if c == nil || c.Value != "de" || c.Path != "/" || c.MaxAge <= 0 {
+			t.Errorf("cookie %+v", c)
+		}
+	}
+	req := httptest.NewRequest("POST", "/lang", strings.NewReader("lang=klingon"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusBadRequest {
+		t.Errorf("unknown language: %d", rec.Code)
+	}
+}
+
+// TestLinksKeepQueryLanguage: where the language came from ?lang= (no
+// cookie: an embed, a shared link), the site's links carry it; with the
+// cookie they need not.
+func TestLinksKeepQueryLanguage(t *testing.T) {
+	h := testHandler(t, true)
+	hrefs := func(doc *html.Node) []string {
+		var out []string
+		for _, a := range elements(doc, "a") {
+			if href, _ := attr(a, "href"); strings.HasPrefix(href, "/") && href != "/ca.pem" {
+				out = append(out, href)
+			}
+		}
+		return out
+	}
+	links := hrefs(parse(t, get(t, h, "/?lang=pt-BR")))
+	if len(links) < 5 {
+		t.Fatalf("only %d links", len(links))
+	}
+	for _, href := range links {
+		if !strings.Contains(href, "lang=pt-BR") {
+			t.Errorf("/?lang=pt-BR: link %q drops the language", href)
+		}
+	}
+	for _, href := range hrefs(parse(t, get(t, h, "/", "Cookie", "lang=pt-BR"))) {
+		if strings.Contains(href, "lang=") {
+			t.Errorf("/ with the cookie: link %q carries ?lang=", href)
+		}
+	}
+}
+
+// TestExplainAndMessagesURL: the page names its language's explanations
+// (English where none exist yet) and its UI catalog for the wasm client.
+func TestExplainAndMessagesURL(t *testing.T) {
+	h := testHandler(t, true)
+	for _, lang := range i18n.Languages {
+		doc := parse(t, get(t, h, "/playground?lang="+lang))
+		body := elements(doc, "body")[0]
+		ex, _ := attr(body, "data-explain-url")
+		if !strings.HasPrefix(ex, "/explain/") || !strings.HasSuffix(ex, ".json") {
+			t.Errorf("%s: data-explain-url %q", lang, ex)
+		}
+		msg, _ := attr(body, "data-messages-url")
+		if !strings.HasPrefix(msg, "/messages/") || !strings.HasSuffix(msg, "/"+lang+".json") {
+			t.Errorf("%s: data-messages-url %q", lang, msg)
+		}
+		resp := get(t, h, msg, "Accept-Encoding", "identity")
+		if resp.StatusCode != 200 {
+			t.Errorf("%s: %s: %d", lang, msg, resp.StatusCode)
+		}
+	}
+}
