@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portlab/portlab/internal/i18n"
 	"github.com/portlab/portlab/scenarios/lesson"
 	"github.com/portlab/portlab/scenarios/session"
 	"github.com/portlab/portlab/scenarios/tunnel"
@@ -250,6 +251,10 @@ type Engine struct {
 	// MaxAttempts ends a typed step after so many wrong tries; 0 means
 	// no limit.
 	MaxAttempts int
+	// Catalog prints the engine's own notes ("1 new message", "Not
+	// sent: ...") in the student's language (internal/i18n); nil is
+	// English. What the wire and telnet print stays as they print it.
+	Catalog *i18n.Catalog
 }
 
 func (e *Engine) defaults() {
@@ -345,7 +350,7 @@ func (r *run) state(c StateChange, note bool) {
 		r.e.OnState(c)
 	}
 	if text := c.Note(); note && text != "" {
-		r.note("%s", text)
+		r.say(text)
 	}
 }
 
@@ -359,9 +364,14 @@ func (r *run) event(ev Event) {
 	r.e.OnEvent(ev)
 }
 
-func (r *run) note(format string, args ...any) {
+// note writes the catalog message key, formatted with args, to the
+// transcript as a note.
+func (r *run) note(key string, args ...any) { r.say(r.e.Catalog.T(key, args...)) }
+
+// say writes text to the transcript as a note.
+func (r *run) say(text string) {
 	if r.e.OnLine != nil {
-		r.e.OnLine(session.Line{Who: session.Note, Text: fmt.Sprintf(format, args...), At: r.e.Now()})
+		r.e.OnLine(session.Line{Who: session.Note, Text: text, At: r.e.Now()})
 	}
 }
 
@@ -420,7 +430,7 @@ func (r *run) step(ctx context.Context, i int, st *lesson.Step) error {
 		if reason := r.check(st, out); reason != "" {
 			return fail(reason)
 		}
-		r.event(Event{Kind: StepPassed, Index: i, Step: st, Result: out.describe()})
+		r.event(Event{Kind: StepPassed, Index: i, Step: st, Result: out.describe(r.e.Catalog)})
 		return nil
 	}
 	last := ""
@@ -438,7 +448,7 @@ func (r *run) step(ctx context.Context, i int, st *lesson.Step) error {
 		default:
 			if reason = holdBack(st, line, a, r.inData()); reason != "" {
 				held = true
-				r.note("Not sent: %s.", reason)
+				r.note("engine.not-sent", reason)
 				break
 			}
 			out := r.do(ctx, st, a)
@@ -446,7 +456,7 @@ func (r *run) step(ctx context.Context, i int, st *lesson.Step) error {
 				return err
 			}
 			r.track(a, out)
-			reason, result = r.check(st, out), out.describe()
+			reason, result = r.check(st, out), out.describe(r.e.Catalog)
 			if why := alternative(st, line, a); why != "" {
 				// A valid line, but not this step's: the server answered
 				// it; the step says why it wants its own.

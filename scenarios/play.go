@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portlab/portlab/internal/i18n"
 	"github.com/portlab/portlab/scenarios/lesson"
 	"github.com/portlab/portlab/scenarios/session"
 )
@@ -30,7 +31,7 @@ type outcome struct {
 	tlsRefused string
 }
 
-func (o *outcome) describe() string {
+func (o *outcome) describe(c *i18n.Catalog) string {
 	switch {
 	case o.err != nil:
 		return "error: " + o.err.Error()
@@ -49,7 +50,7 @@ func (o *outcome) describe() string {
 		}
 		return s
 	case o.messages != nil:
-		return newMessages(len(o.messages))
+		return newMessages(c, len(o.messages))
 	}
 	return o.note
 }
@@ -92,7 +93,7 @@ func (r *run) do(ctx context.Context, st *lesson.Step, a lesson.Action) *outcome
 	case lesson.Profile:
 		r.hangup(false)
 		r.profile = a.ProfileName
-		r.note("Network profile: %s", a.ProfileName)
+		r.note("engine.profile", a.ProfileName)
 		out.note = "profile " + a.ProfileName
 	case lesson.Wait:
 		out.err = r.e.Sleep(ctx, a.Duration)
@@ -103,7 +104,7 @@ func (r *run) do(ctx context.Context, st *lesson.Step, a lesson.Action) *outcome
 		r.setPolicy(ctx, a, out)
 	case lesson.Close:
 		if r.sess == nil {
-			r.note("No connection is open.")
+			r.note("engine.no-connection")
 		}
 		r.hangup(true)
 		out.note = "closed"
@@ -242,7 +243,7 @@ func (r *run) mailbox(ctx context.Context, st *lesson.Step, out *outcome) {
 		}
 		if done || r.quiet || waited >= r.e.MailboxWait {
 			if !r.quiet {
-				r.note("Mailbox: %s.", newMessages(len(out.messages)))
+				r.note("engine.mailbox", newMessages(r.e.Catalog, len(out.messages)))
 			}
 			return
 		}
@@ -264,7 +265,7 @@ func (r *run) setPolicy(ctx context.Context, a lesson.Action, out *outcome) {
 	}
 	if len(a.PolicyLines) == 0 {
 		if out.err = r.e.Policy.ResetPolicy(ctx); out.err == nil {
-			r.note("Policy: your lab follows the server's policy again; new connections use it.")
+			r.note("engine.policy-reset")
 			out.note = "policy reset"
 		}
 		return
@@ -279,14 +280,14 @@ func (r *run) setPolicy(ctx context.Context, a lesson.Action, out *outcome) {
 		return
 	}
 	if out.err = r.e.Policy.SetPolicy(ctx, text); out.err != nil {
-		r.note("Policy refused: %v", out.err)
+		r.note("engine.policy-refused", out.err.Error())
 		return
 	}
-	where := ""
 	if a.PolicyAfter != "" {
-		where = " after " + strings.TrimSpace(a.PolicyAfter)
+		r.note("engine.policy-applied-after", strings.Join(a.PolicyLines, " / "), strings.TrimSpace(a.PolicyAfter))
+	} else {
+		r.note("engine.policy-applied", strings.Join(a.PolicyLines, " / "))
 	}
-	r.note("Policy applied to your lab: %s%s. New connections follow it.", strings.Join(a.PolicyLines, " / "), where)
 	out.note = "policy applied"
 }
 
@@ -305,10 +306,6 @@ func insertLines(text string, lines []string, after string) (string, error) {
 	return strings.Join(slices.Insert(all, at, lines...), "\n") + "\n", nil
 }
 
-// newMessages counts a mailbox step's messages in words ("1 new message").
-func newMessages(n int) string {
-	if n == 1 {
-		return "1 new message"
-	}
-	return fmt.Sprintf("%d new messages", n)
-}
+// newMessages counts a mailbox step's messages in words ("1 new message"),
+// with the plural rules of the catalog's language.
+func newMessages(c *i18n.Catalog, n int) string { return c.T("engine.new-messages", n) }

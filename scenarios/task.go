@@ -29,7 +29,7 @@ func (r *run) task(ctx context.Context, i int, st *lesson.Step, fail func(string
 				err = errors.New("the network is this lesson's: a task keeps its profile")
 			}
 			if err != nil {
-				r.note("Not sent: %v.", err)
+				r.note("engine.not-sent", err.Error())
 				r.event(Event{Kind: StepRetry, Index: i, Step: st, Attempt: attempt, Typed: line, Reason: err.Error(), Held: true})
 				continue
 			}
@@ -38,10 +38,10 @@ func (r *run) task(ctx context.Context, i int, st *lesson.Step, fail func(string
 				return err
 			}
 			r.track(a, out)
-			result = out.describe()
+			result = out.describe(r.e.Catalog)
 			if out.err != nil && r.sess == nil && a.Kind == lesson.Send {
 				// Said where the student looks, as the terminal says it.
-				r.note("No connection is open: telnet HOST PORT first.")
+				r.note("engine.no-connection-telnet")
 			}
 			if r.inData() {
 				continue // message content: nothing to judge yet
@@ -159,11 +159,11 @@ func (r *run) predict(ctx context.Context, st *lesson.Step) (choice int, asked b
 func (r *run) judge(i int, st *lesson.Step, choice int) {
 	c := st.Choices[choice]
 	right := st.Choices[max(st.Correct(), 0)]
-	verdict := "Right"
-	if !c.Correct {
-		verdict = "Not quite: it was " + right.Text
+	if c.Correct {
+		r.note("engine.prediction-right", c.Text, right.Why)
+	} else {
+		r.note("engine.prediction-wrong", c.Text, right.Text, right.Why)
 	}
-	r.note("Your prediction: %s. %s. %s", c.Text, verdict, right.Why)
 	r.event(Event{Kind: StepPredicted, Index: i, Step: st, Choice: choice, Correct: c.Correct, Typed: c.Text, Reason: c.Why, Result: right.Why})
 }
 

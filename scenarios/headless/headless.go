@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/portlab/portlab/internal/i18n/locales"
 	"github.com/portlab/portlab/scenarios"
 	"github.com/portlab/portlab/scenarios/explain"
 	"github.com/portlab/portlab/scenarios/httpapi"
@@ -151,6 +152,7 @@ func (r *Runner) play(ctx context.Context, api *httpapi.Client, pool *x509.CertP
 		Lab:     lab.ID,
 		Key:     lab.Key,
 		RootCAs: pool,
+		Catalog: locales.Catalog(r.Lang),
 		OnLine: func(line session.Line) {
 			mu.Lock()
 			transcript = append(transcript, FormatLine(line))
