@@ -1,9 +1,28 @@
 package web
 
 import (
+	"context"
 	"strconv"
 	"strings"
+
+	"github.com/portlab/portlab/internal/i18n"
 )
+
+type catalogKey struct{}
+
+// withCatalog gives the components rendered with ctx the page language's
+// catalog, so that a component without the page's meta (the terminal, the
+// policy editor) can print its strings with t.
+func withCatalog(ctx context.Context, c *i18n.Catalog) context.Context {
+	return context.WithValue(ctx, catalogKey{}, c)
+}
+
+// t is the text of a catalog key in the language of the page being
+// rendered (English outside a page).
+func t(ctx context.Context, key string, args ...any) string {
+	c, _ := ctx.Value(catalogKey{}).(*i18n.Catalog)
+	return c.T(key, args...)
+}
 
 // quickCommands are one-tap commands for students on a phone.
 var quickCommands = []string{"EHLO student.example", "STARTTLS", "NOOP", "RSET", "QUIT"}

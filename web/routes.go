@@ -67,7 +67,8 @@ func (s *site) page(f pageFunc) http.HandlerFunc {
 		if r.Method == http.MethodHead {
 			return
 		}
-		_ = c.Render(r.Context(), w)
+		lang, _ := requestLang(r)
+		_ = c.Render(withCatalog(r.Context(), locales.Catalog(lang)), w)
 	}
 }
 
