@@ -45,10 +45,18 @@ func profileLabel(p Profile) string {
 func profileDescription(d playgroundData) string {
 	for _, p := range d.Profiles {
 		if p.Name == d.Profile {
-			return p.Description
+			return describeIn(p, d.Lang)
 		}
 	}
 	return ""
+}
+
+// describeIn is a profile's description in lang, else in English.
+func describeIn(p Profile, lang string) string {
+	if t := p.Descriptions[lang]; t != "" {
+		return t
+	}
+	return p.Description
 }
 
 func doorList(h Host) string {

@@ -179,3 +179,25 @@ func TestExplainAndMessagesURL(t *testing.T) {
 		}
 	}
 }
+
+// TestProfileDescriptionInLanguage: the playground describes the profile
+// in the page language where the profiles file has describe.LANG, else
+// in English.
+func TestProfileDescriptionInLanguage(t *testing.T) {
+	cfg := testCfg
+	cfg.Profiles = []Profile{{Name: "home-isp", Title: "Home ISP", Description: "Port 25 is blocked.", Descriptions: map[string]string{"de": "Port 25 ist gesperrt."}}}
+	cfg.DefaultProfile = "home-isp"
+	h := newSite(cfg, testStatic(t, true)).routes()
+	for lang, want := range map[string]string{"de": "Port 25 ist gesperrt.", "es": "Port 25 is blocked.", "en": "Port 25 is blocked."} {
+		doc := parse(t, get(t, h, "/playground?lang="+lang))
+		var got string
+		walk(doc, func(n *html.Node) {
+			if id, _ := attr(n, "id"); id == "profile-description" {
+				got = textOf(n)
+			}
+		})
+		if got != want {
+			t.Errorf("%s: description %q, want %q", lang, got, want)
+		}
+	}
+}

@@ -111,10 +111,13 @@ type playgroundData struct {
 	Profile  string
 	Host     string
 	Board    []boardCell
+	// Lang is the page language, for the profiles' descriptions.
+	Lang string
 }
 
 func (s *site) playgroundData(r *http.Request) playgroundData {
 	d := playgroundData{Profiles: s.cfg.Profiles, Hosts: s.cfg.Hosts}
+	d.Lang, _ = requestLang(r)
 	d.Profile = pick(r.URL.Query().Get("profile"), len(d.Profiles), func(i int) string { return d.Profiles[i].Name }, s.cfg.DefaultProfile)
 	d.Host = pick(r.URL.Query().Get("host"), len(d.Hosts), func(i int) string { return d.Hosts[i].Name }, "smtp.relay.test")
 	var doors []Door

@@ -48,12 +48,17 @@ type Config struct {
 // to each port.
 type Profile struct {
 	Name, Title, Description string
+	// Descriptions are Description in other languages, by language
+	// (internal/i18n); a language without one shows the English.
+	Descriptions map[string]string
 }
 
 // Host is a simulated host of the sandbox world.
 type Host struct {
 	Name, Title string
-	Doors       []Door
+	// Titles are Title in other languages, by language.
+	Titles map[string]string
+	Doors  []Door
 }
 
 // Door is a port a simulated host listens on and the service behind it.

@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/portlab/portlab/internal/i18n"
 	"github.com/portlab/portlab/server/internal/textfile"
 	"github.com/portlab/portlab/server/world"
 )
@@ -90,6 +91,9 @@ func (p *parser) parseLine(line string) error {
 		return nil
 	}
 	rd, isRule := ruleDirective(name)
+	if lang, ok := strings.CutPrefix(name, "describe."); ok {
+		return p.describeIn(lang, line, fields)
+	}
 	if p.profile == nil {
 		if isRule || name == "describe" || name == "drop-timeout" || name == "source" {
 			return p.errf("%s before any profile line (start with: profile NAME \"Title\")", name)
@@ -134,6 +138,34 @@ func (p *parser) parseLine(line string) error {
 		return p.rule(rd, line, fields[1:])
 	}
 	return p.errf("unknown directive %q (want default, profile, describe, drop-timeout, source, %s)", fields[0].text, ruleList())
+}
+
+// describeIn reads "describe.LANG TEXT": the description in another
+// language (internal/i18n.Translations, e.g. describe.pt-BR), joined
+// like describe's lines.
+func (p *parser) describeIn(lang string, line string, fields []field) error {
+	tag := i18n.Supported(lang)
+	if tag == "" || tag == i18n.Default {
+		return p.errf("describe.%s: want a language of %s (describe alone is English)", lang, strings.Join(i18n.Translations, ", "))
+	}
+	if p.profile == nil {
+		return p.errf("describe.%s before any profile line (start with: profile NAME \"Title\")", tag)
+	}
+	if len(fields) < 2 {
+		return p.errf("want: describe.%s TEXT", tag)
+	}
+	text := strings.TrimSpace(line[fields[1].start:])
+	if prev := p.profile.Descriptions[tag]; prev != "" {
+		text = prev + " " + text
+	}
+	if err := checkText(text); err != nil {
+		return p.errf("description %v", err)
+	}
+	if p.profile.Descriptions == nil {
+		p.profile.Descriptions = map[string]string{}
+	}
+	p.profile.Descriptions[tag] = text
+	return nil
 }
 
 func (p *parser) profileDirective(args []field) error {

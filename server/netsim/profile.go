@@ -67,12 +67,25 @@ type Verdict struct {
 	Rule string
 }
 
+// DescriptionIn is the profile's description in lang, or in English
+// when it has none in lang.
+func (p Profile) DescriptionIn(lang string) string {
+	if d := p.Descriptions[lang]; d != "" {
+		return d
+	}
+	return p.Description
+}
+
 // Profile is one kind of network a student can be on.
 type Profile struct {
 	Name        string // what scenarios and the UI call it, e.g. "home-isp"
 	Title       string // e.g. "Home ISP"
 	Description string
-	Rules       []Rule
+	// Descriptions are the description in other languages
+	// (internal/i18n.Translations), from "describe.LANG TEXT" lines; a
+	// language without one shows Description, in English.
+	Descriptions map[string]string
+	Rules        []Rule
 	// DropTimeout is how long a dropped connection takes to time out;
 	// zero means DefaultDropTimeout.
 	DropTimeout time.Duration

@@ -146,6 +146,8 @@ func TestDecideSemantics(t *testing.T) {
 profile Test "A \"test\" network"   # trailing comment
   describe First line,
   describe second line.
+  describe.de Erste Zeile,
+  describe.DE zweite Zeile.
   drop-timeout 1m
   drop
   pass ports 25, 465 587
@@ -166,6 +168,12 @@ profile empty
 	}
 	if p.Title != `A "test" network` || p.Description != "First line, second line." || p.DropTimeout != time.Minute || p.Line != 2 {
 		t.Errorf("profile = %+v", p)
+	}
+	if got := p.DescriptionIn("de"); got != "Erste Zeile, zweite Zeile." {
+		t.Errorf("DescriptionIn(de) = %q", got)
+	}
+	if got := p.DescriptionIn("es"); got != p.Description {
+		t.Errorf("DescriptionIn(es) = %q, want the English", got)
 	}
 	tests := []struct {
 		host string
@@ -213,6 +221,9 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"rule before profile", "\nrefuse port 25\n", 2, "before any profile"},
 		{"describe before profile", "describe hi\n", 1, "before any profile"},
+		{"describe.LANG before profile", "describe.de hallo\n", 1, "before any profile"},
+		{"describe in an unknown language", "profile a\n describe.fr salut\n", 2, "want a language of"},
+		{"describe.en", "profile a\n describe.en hi\n", 2, "describe alone is English"},
 		{"unknown directive", "profile a\n  block port 25\n", 2, `unknown directive "block"`},
 		{"duplicate profile", "profile a\nprofile b\nprofile A\n", 3, "already defined at line 1"},
 		{"bad profile name", "profile 1st\n", 1, "bad profile name"},

@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/portlab/portlab/internal/i18n"
 	"github.com/portlab/portlab/server/internal/textfile"
 )
 
@@ -63,6 +64,9 @@ func (p *parser) parseLine(text string) error {
 	name, args := strings.ToLower(fields[0]), fields[1:]
 	if name == "host" {
 		return p.hostDirective(args)
+	}
+	if lang, ok := strings.CutPrefix(name, "title."); ok {
+		return p.titleIn(lang, args)
 	}
 	if p.host == nil {
 		switch name {
@@ -257,6 +261,30 @@ func splitFields(line string) ([]string, error) {
 		}
 	}
 	return fields, nil
+}
+
+// titleIn reads "title.LANG "Title"": the host's title in another
+// language (internal/i18n.Translations, e.g. title.pt-BR).
+func (p *parser) titleIn(lang string, args []string) error {
+	tag := i18n.Supported(lang)
+	if tag == "" || tag == i18n.Default {
+		return p.errf("title.%s: want a language of %s (the host line's title is English)", lang, strings.Join(i18n.Translations, ", "))
+	}
+	if p.host == nil {
+		return p.errf("title.%s before any host line (start with: host NAME \"Title\")", tag)
+	}
+	if len(args) != 1 {
+		return p.errf(`want: title.%s "Title"`, tag)
+	}
+	t, err := unquoteTitle(args[0])
+	if err != nil {
+		return p.errf("%v", err)
+	}
+	if p.host.Titles == nil {
+		p.host.Titles = map[string]string{}
+	}
+	p.host.Titles[tag] = t
+	return nil
 }
 
 // unquoteTitle reads a quoted title. Titles end up in web pages and

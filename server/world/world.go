@@ -59,11 +59,23 @@ type Door struct {
 	PolicyPort int
 }
 
+// TitleIn is the host's title in lang, or the English one when it has
+// none in lang.
+func (h *Host) TitleIn(lang string) string {
+	if t := h.Titles[lang]; t != "" {
+		return t
+	}
+	return h.Title
+}
+
 // Host is one simulated machine. Treat it as read-only: a World hands out
 // the same *Host to every caller.
 type Host struct {
-	Name         string // lower case, without a trailing dot
-	Title        string // shown to students; may be empty
+	Name  string // lower case, without a trailing dot
+	Title string // shown to students; may be empty
+	// Titles are the title in other languages (internal/i18n), from
+	// "title.LANG "Title"" lines; TitleIn falls back to Title.
+	Titles       map[string]string
 	Doors        []Door // sorted by port
 	LocalDomains []string
 	// STARTTLS says whether the host's SMTP doors offer STARTTLS; it

@@ -124,6 +124,9 @@ func TestParseErrors(t *testing.T) {
 		msg        string
 	}{
 		{"door before host", "# hi\ndoor 25 smtp\n", 2, "before any host"},
+		{"title.LANG before host", "title.de \"Hallo\"\n", 1, "before any host"},
+		{"title in an unknown language", "host a.test\n  title.fr \"Salut\"\n", 2, "want a language of"},
+		{"title.LANG unquoted", "host a.test\n  title.de Hallo\n", 2, "double quotes"},
 		{"duplicate host", "host a.test\nhost b.test\nhost A.test.\n", 3, "already defined at line 1"},
 		{"port zero", "host a.test\n  door 0 smtp\n", 2, "not a port number"},
 		{"port too big", "host a.test\n  door 65536 smtp\n", 2, "not a port number"},
@@ -177,6 +180,7 @@ func TestParseFormat(t *testing.T) {
 	text := "# a comment\r\n" +
 		"HOST Mx.School.Test. \"A #1 school\"   # trailing comment\r\n" +
 		"\tdoor 2526 SUBMISSION Policy=587\r\n" +
+		"  title.de \"Eine Schule\"\n" +
 		"door 25 smtp\n" + // indentation is optional
 		"  local-domain school.test mail.school.test\n" +
 		"  starttls off\n" +
@@ -192,6 +196,9 @@ func TestParseFormat(t *testing.T) {
 	}
 	if h.Title != "A #1 school" || h.STARTTLS || h.Line != 2 || h.Greylist != 5*time.Minute || !h.UntrustedCert {
 		t.Errorf("host = %+v", h)
+	}
+	if h.TitleIn("de") != "Eine Schule" || h.TitleIn("it") != h.Title {
+		t.Errorf("TitleIn: de %q, it %q", h.TitleIn("de"), h.TitleIn("it"))
 	}
 	want := []Door{
 		{Host: "mx.school.test", Port: 25, Service: SMTPRelay, PolicyPort: 25},
