@@ -95,7 +95,7 @@ func TestBuiltinLessons(t *testing.T) {
 			t.Errorf("%s teaches %v, not %s (docs/teaching-map.md)", name, l.Teaches, id)
 		}
 	}
-	if got := lib.Languages("first-contact"); !slices.Equal(got, []string{"en", "pt-BR"}) {
+	if got := lib.Languages("first-contact"); len(got) < 2 || got[0] != "en" || !slices.Contains(got, "pt-BR") {
 		t.Errorf("Languages = %v", got)
 	}
 	pt, _ := lib.Lesson("first-contact", "pt-BR")
