@@ -95,7 +95,8 @@ func TestBuiltinLessons(t *testing.T) {
 			t.Errorf("%s teaches %v, not %s (docs/teaching-map.md)", name, l.Teaches, id)
 		}
 	}
-	if got := lib.Languages("first-contact"); !slices.Equal(got, []string{"en", "pt-BR"}) {
+	// Other translations of first-contact may exist too; en and pt-BR must.
+	if got := lib.Languages("first-contact"); !slices.Contains(got, "en") || !slices.Contains(got, "pt-BR") {
 		t.Errorf("Languages = %v", got)
 	}
 	pt, _ := lib.Lesson("first-contact", "pt-BR")
