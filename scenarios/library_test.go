@@ -108,6 +108,22 @@ func TestBuiltinLessons(t *testing.T) {
 	}
 }
 
+// TestTranslationsCurrent keeps every translation level with the
+// English lessons: an English change that leaves a language behind
+// fails here with the file:line to translate again and the source hash
+// to write (what `scenarios lint --lang TAG` prints).
+func TestTranslationsCurrent(t *testing.T) {
+	lib, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tag := range lesson.Languages {
+		for _, f := range lib.Lag(tag) {
+			t.Errorf("%s: %s", tag, f)
+		}
+	}
+}
+
 func TestLint(t *testing.T) {
 	good, err := fs.ReadFile(Files(), "first-contact.md")
 	if err != nil {
