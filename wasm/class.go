@@ -5,6 +5,7 @@ package main
 import (
 	"encoding/json"
 	"strconv"
+	"sync"
 	"syscall/js"
 
 	"github.com/portlab/portlab/scenarios/jspromise"
@@ -127,19 +128,38 @@ func (c *client) followClass(tok string) {
 		return
 	}
 	src := es.New("/api/classroom/me/events?token=" + js.Global().Call("encodeURIComponent", tok).String())
+	var mu sync.Mutex
+	first, seen := true, ""
 	on(src, "class", false, func(ev js.Value) {
 		var n struct {
-			Name    string `json:"name"`
-			Lesson  string `json:"lesson"`
-			Profile string `json:"profile"`
-			Ended   bool   `json:"ended"`
+			Name       string `json:"name"`
+			Lesson     string `json:"lesson"`
+			Profile    string `json:"profile"`
+			Ended      bool   `json:"ended"`
+			LabProfile string `json:"lab_profile"`
 		}
 		if json.Unmarshal([]byte(ev.Get("data").String()), &n) != nil {
 			return
 		}
-		if n.Profile != "" && n.Profile != c.currentProfile() {
-			c.setProfile(n.Profile)
-			c.describeProfile(n.Profile)
+		// The teacher's network for everyone wins over the page's own
+		// (a lesson's, the picker's); when the teacher undoes it, the page
+		// goes back to the lab's own. Otherwise the page keeps its choice.
+		mu.Lock()
+		want := ""
+		switch {
+		case first && n.Profile != "":
+			want = n.Profile
+		case !first && n.Profile != seen:
+			want = n.Profile
+			if want == "" {
+				want = n.LabProfile
+			}
+		}
+		first, seen = false, n.Profile
+		mu.Unlock()
+		if want != "" && want != c.currentProfile() {
+			c.setProfile(want)
+			c.describeProfile(want)
 		}
 		classNotice(n.Name, n.Lesson, n.Profile, n.Ended)
 	})

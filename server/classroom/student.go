@@ -28,6 +28,9 @@ type Notice struct {
 	Lesson  string `json:"lesson,omitempty"`  // the teacher asks everyone to open it
 	Profile string `json:"profile,omitempty"` // the network the teacher set for everyone
 	Ended   bool   `json:"ended,omitempty"`
+	// LabProfile is the student's lab's own profile, what the page goes
+	// back to when the teacher undoes a profile for everyone.
+	LabProfile string `json:"lab_profile,omitempty"`
 }
 
 func (cl *class) notice() Notice {
@@ -190,6 +193,9 @@ func (c *Classroom) meEvents(w http.ResponseWriter, r *http.Request, s *student)
 		}
 		c.mu.Lock()
 		n := s.class.notice()
+		if l, err := c.cfg.Labs.Open(s.lab.ID, s.lab.Key); err == nil {
+			n.LabProfile = l.Profile
+		}
 		c.mu.Unlock()
 		st.send("class", n)
 	})

@@ -52,12 +52,17 @@
         ev.preventDefault();
         try {
           await call("POST", "/api/classroom/session", { password: $("teach-password").value });
-          location.reload();
+          $("teach-login").hidden = true;
+          await showClasses();
         } catch (e) { showError("login-error", e); }
       });
       $("teach-password").focus();
       return;
     }
+    await showClasses();
+  }
+
+  async function showClasses() {
     $("teach-classes").hidden = false;
     const list = $("class-list");
     const classes = await call("GET", "/api/classroom/classes");
