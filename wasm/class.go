@@ -130,6 +130,7 @@ func (c *client) followClass(tok string) {
 	src := es.New("/api/classroom/me/events?token=" + js.Global().Call("encodeURIComponent", tok).String())
 	var mu sync.Mutex
 	first, seen := true, ""
+	before := "" // the page's own network, before the teacher's
 	on(src, "class", false, func(ev js.Value) {
 		var n struct {
 			Name       string `json:"name"`
@@ -143,14 +144,17 @@ func (c *client) followClass(tok string) {
 		}
 		// The teacher's network for everyone wins over the page's own
 		// (a lesson's, the picker's); when the teacher undoes it, the page
-		// goes back to the lab's own. Otherwise the page keeps its choice.
+		// goes back to what it had (or the lab's own). Otherwise the page
+		// keeps its choice.
 		mu.Lock()
 		want := ""
-		switch {
-		case first && n.Profile != "":
+		if (first || n.Profile != seen) && n.Profile != "" {
+			if seen == "" {
+				before = c.currentProfile()
+			}
 			want = n.Profile
-		case !first && n.Profile != seen:
-			want = n.Profile
+		} else if !first && n.Profile != seen {
+			want = before
 			if want == "" {
 				want = n.LabProfile
 			}

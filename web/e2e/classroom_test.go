@@ -67,6 +67,25 @@ func TestClassroomDashboardLive(t *testing.T) {
 		return tr && tr.textContent.includes('step 2 of') && tr.querySelector('[data-testid^=reply-] code') && tr.querySelector('[data-testid^=reply-] code').textContent === '220';
 	})()`, 3*time.Second)
 
+	// The network for everyone reaches the student's page at once: on
+	// 587, hotel Wi-Fi strips STARTTLS. Undo takes it back.
+	navigate(t, student, base+"/playground?host=smtp.relay.test")
+	waitReady(t, student)
+	waitFor(t, student, "the lab", `document.getElementById('lab').dataset.state === 'ready' && !!document.querySelector('[data-testid=class-notice]')`, 10*time.Second)
+	own := eval[string](t, student, `document.getElementById('profile').value`)
+	do(t, teacher, 5*time.Second, chromedp.SetValue(chromedp.ID("class-profile"), "hotel-wifi"), chromedp.Click(chromedp.CSS(`[data-testid=class-profile-set]`)))
+	waitFor(t, student, "the student's network switched", `document.getElementById('profile').value === 'hotel-wifi' && document.querySelector('[data-testid=class-notice]').textContent.includes('hotel-wifi')`, 5*time.Second)
+	typeLine(t, student, "open smtp.relay.test 587")
+	waitFor(t, student, "the greeting", `!!document.querySelector('#transcript li[data-code="220"]')`, 20*time.Second)
+	typeLine(t, student, "EHLO student.example")
+	typeLine(t, student, "STARTTLS")
+	waitFor(t, student, "STARTTLS answered", `[...document.querySelectorAll('#transcript li[data-who="server"]')].length >= 3`, 20*time.Second)
+	if got := eval[string](t, student, `document.getElementById('route-net-effect').textContent`); !contains(got, "STARTTLS stripped") {
+		t.Errorf("after the class switch to hotel-wifi the network box says %q", got)
+	}
+	do(t, teacher, 5*time.Second, chromedp.Click(chromedp.CSS(`[data-testid=class-profile-undo]`)))
+	waitFor(t, student, "the student's network back", `document.getElementById('profile').value === `+js(own)+` && !document.querySelector('[data-testid=class-notice]').textContent.includes('hotel-wifi')`, 5*time.Second)
+
 	// The transcript opens read-only.
 	do(t, teacher, 5*time.Second, chromedp.Click(chromedp.CSS(`tr[data-student=Ada] button`)))
 	waitFor(t, teacher, "the transcript", `document.getElementById('transcript').textContent.includes('220')`, 5*time.Second)
