@@ -95,7 +95,9 @@ type Classroom struct {
 	mu       sync.Mutex
 	classes  map[string]*class   // by id
 	students map[string]*student // by id
-	byLab    map[string]*student // by current lab id
+	// byLab finds a student by current lab id; a sync.Map because the
+	// bus asks it of every event, and the relay must not wait on mu.
+	byLab    sync.Map // string -> *student
 	sessions map[string]time.Time
 	failures map[string][]time.Time // wrong passwords per client address
 
@@ -135,7 +137,7 @@ func New(ctx context.Context, cfg Config) (*Classroom, error) {
 		cfg.Heartbeat = 25 * time.Second
 	}
 	c := &Classroom{
-		cfg: cfg, classes: map[string]*class{}, students: map[string]*student{}, byLab: map[string]*student{},
+		cfg: cfg, classes: map[string]*class{}, students: map[string]*student{},
 		sessions: map[string]time.Time{}, failures: map[string][]time.Time{}, done: make(chan struct{}),
 	}
 	if err := c.setPassword(cfg.Password); err != nil {

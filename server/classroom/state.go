@@ -49,6 +49,7 @@ type student struct {
 	maxLines   int
 	watchers   map[*watcher]struct{} // the student's own page
 	stuckShown bool                  // the dashboard was last sent "stuck"
+	records    int                   // progress records kept
 }
 
 // lessonStat is one lesson of one student, for the grid and the export.
@@ -69,6 +70,7 @@ var rank = map[string]int{"watched": 1, "passed": 2}
 
 // apply folds one progress record into the student's state.
 func (s *student) apply(p store.Progress) {
+	s.records++
 	if p.Lesson == "" {
 		return
 	}
@@ -188,9 +190,7 @@ type Line struct {
 
 // inClass is the bus filter: events of the labs of class students.
 func (c *Classroom) inClass(e events.Event) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_, ok := c.byLab[e.Lab]
+	_, ok := c.byLab.Load(e.Lab)
 	return ok
 }
 
@@ -199,12 +199,12 @@ func (c *Classroom) inClass(e events.Event) bool {
 func (c *Classroom) follow() {
 	defer c.wg.Done()
 	for e := range c.sub.C {
-		c.mu.Lock()
-		s := c.byLab[e.Lab]
-		if s == nil {
-			c.mu.Unlock()
+		v, ok := c.byLab.Load(e.Lab)
+		if !ok {
 			continue
 		}
+		s := v.(*student)
+		c.mu.Lock()
 		l := Line{Time: e.Time, Kind: string(e.Kind), Host: e.Host, Port: e.Port, Text: e.Text, Secure: e.Secure}
 		switch e.Kind {
 		case events.Reply:

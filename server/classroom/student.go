@@ -94,7 +94,7 @@ func (c *Classroom) join(w http.ResponseWriter, r *http.Request) {
 	s.lab = l
 	cl.students = append(cl.students, s)
 	c.students[s.ID] = s
-	c.byLab[l.ID] = s
+	c.byLab.Store(l.ID, s)
 	c.changedLocked(s)
 	c.classChangedLocked(cl) // the count of students
 	writeJSON(w, http.StatusCreated, Joined{Token: tok, Student: s.ID, Name: s.Name, Class: cl.notice(), Lab: l})
@@ -142,14 +142,14 @@ func (c *Classroom) labLocked(ctx context.Context, s *student) (lab.Lab, error) 
 			s.lab = l
 			return l, nil
 		}
-		delete(c.byLab, s.lab.ID)
+		c.byLab.Delete(s.lab.ID)
 	}
 	l, err := c.cfg.Labs.CreateInClass(s.class.Profile)
 	if err != nil {
 		return lab.Lab{}, err
 	}
 	s.lab = l
-	c.byLab[l.ID] = s
+	c.byLab.Store(l.ID, s)
 	s.Lab = l.ID
 	if err := c.cfg.Store.SetStudentLab(ctx, s.ID, l.ID); err != nil {
 		return lab.Lab{}, err
@@ -214,7 +214,18 @@ type progressBody struct {
 var kinds = map[string]bool{"progress": true, "step-failed": true, "hint": true, "open": true}
 var states = map[string]bool{"": true, "new": true, "running": true, "passed": true, "watched": true, "failed": true}
 
+// maxRecords bounds one student's progress records: the whole course is a
+// few hundred; a page that posts without end is refused, not stored.
+const maxRecords = 20000
+
 func (c *Classroom) progress(w http.ResponseWriter, r *http.Request, s *student) {
+	c.mu.Lock()
+	full := s.records >= maxRecords
+	c.mu.Unlock()
+	if full {
+		writeError(w, http.StatusTooManyRequests, "this student has posted the most progress records a student may")
+		return
+	}
 	var b progressBody
 	if !readBody(w, r, &b) {
 		return
