@@ -86,6 +86,10 @@ func TestClassroomDashboardLive(t *testing.T) {
 	do(t, teacher, 5*time.Second, chromedp.Click(chromedp.CSS(`[data-testid=class-profile-undo]`)))
 	waitFor(t, student, "the student's network back", `document.getElementById('profile').value === `+js(own)+` && !document.querySelector('[data-testid=class-notice]').textContent.includes('hotel-wifi')`, 5*time.Second)
 
+	// An assigned lesson shows on the student's page as a link.
+	do(t, teacher, 5*time.Second, chromedp.SetValue(chromedp.ID("class-lesson"), "tls-before-auth"), chromedp.Click(chromedp.CSS(`[data-testid=class-lesson-assign]`)))
+	waitFor(t, student, "the assigned lesson", `(() => { const a = document.querySelector('[data-testid=class-lesson]'); return !!a && a.getAttribute('href') === '/lessons/tls-before-auth'; })()`, 5*time.Second)
+
 	// The transcript opens read-only.
 	do(t, teacher, 5*time.Second, chromedp.Click(chromedp.CSS(`tr[data-student=Ada] button`)))
 	waitFor(t, teacher, "the transcript", `document.getElementById('transcript').textContent.includes('220')`, 5*time.Second)
