@@ -330,14 +330,14 @@ func joinPage(m pageMeta, code, script string) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "<h1>Join a class</h1><p class=\"notice\" data-testid=\"join-notice\"><strong>Your teacher will see</strong> the name you type here, your progress in the lessons (steps passed, hints asked for) and the transcripts of your SMTP connections in the sandbox. Use a name your teacher knows you by; it need not be your full name.</p><form id=\"join-form\" class=\"stack\" data-code=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "<h1>Join a class</h1><p id=\"join-class\" class=\"lead\" data-testid=\"join-class\"></p><p class=\"notice\" data-testid=\"join-notice\"><strong>Your teacher will see</strong> the name you type here, your progress in the lessons (steps passed, hints asked for) and the transcripts of your SMTP connections in the sandbox. Use a name your teacher knows you by; it need not be your full name.</p><form id=\"join-form\" class=\"stack\" data-code=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var17 string
 			templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinStringErrs(code)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `teach.templ`, Line: 153, Col: 53}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `teach.templ`, Line: 154, Col: 53}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var17))
 			if templ_7745c5c3_Err != nil {

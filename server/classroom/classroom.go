@@ -19,6 +19,7 @@
 //	GET    /api/classroom/classes/{id}/students/{sid}/transcript (teacher)
 //	GET    /api/classroom/classes/{id}/export.csv, export.json (teacher)
 //	GET    /api/classroom/classes/{id}/qr.svg   the join link as a QR code (teacher)
+//	GET    /api/classroom/join/{code}        the class's name, and whether it admits students
 //	POST   /api/classroom/join               {"code","name"}: a student joins; answers the token once
 //	GET    /api/classroom/me                 the student, the class and the lab (Bearer TOKEN)
 //	GET    /api/classroom/me/events?token=T  the class's instructions to the student, live (SSE)
@@ -293,6 +294,7 @@ func (c *Classroom) routes() *http.ServeMux {
 	mux.HandleFunc("GET /api/classroom/classes/{id}/export.json", c.teacher(c.exportJSON))
 	mux.HandleFunc("GET /api/classroom/classes/{id}/qr.svg", c.teacher(c.qr))
 	mux.HandleFunc("POST /api/classroom/join", c.join)
+	mux.HandleFunc("GET /api/classroom/join/{code}", c.joinInfo)
 	mux.HandleFunc("GET /api/classroom/me", c.student(c.me))
 	mux.HandleFunc("GET /api/classroom/me/events", c.student(c.meEvents))
 	mux.HandleFunc("POST /api/classroom/me/progress", c.student(c.progress))

@@ -404,9 +404,25 @@ func TestClassJoinsOutsideLabsPerClient(t *testing.T) {
 	// Locked, then ended: no one joins.
 	var cv2 classView
 	tc.must(http.StatusCreated, "POST", "/api/classroom/classes", map[string]any{"name": "Two"}, &cv2)
+	var info struct {
+		Name string
+		Open bool
+		Why  string
+	}
+	anon.must(http.StatusOK, "GET", "/api/classroom/join/"+strings.ToLower(cv2.Code), nil, &info)
+	if info.Name != "Two" || !info.Open {
+		t.Errorf("join info of an open class: %+v", info)
+	}
 	tc.must(http.StatusOK, "PATCH", "/api/classroom/classes/"+cv2.ID, map[string]any{"locked": true}, nil)
 	if code, _ := anon.do("POST", "/api/classroom/join", map[string]string{"code": cv2.Code, "name": "E"}); code != http.StatusForbidden {
 		t.Errorf("join a locked class: %d, want 403", code)
+	}
+	anon.must(http.StatusOK, "GET", "/api/classroom/join/"+cv2.Code, nil, &info)
+	if info.Open || !strings.Contains(info.Why, "locked") {
+		t.Errorf("join info of a locked class: %+v", info)
+	}
+	if code, _ := anon.do("GET", "/api/classroom/join/NOPE99", nil); code != http.StatusNotFound {
+		t.Errorf("join info of no class: %d, want 404", code)
 	}
 	tc.must(http.StatusOK, "PATCH", "/api/classroom/classes/"+cv2.ID, map[string]any{"locked": false, "ended": true}, nil)
 	if code, _ := anon.do("POST", "/api/classroom/join", map[string]string{"code": cv2.Code, "name": "E"}); code != http.StatusGone {

@@ -37,6 +37,34 @@ func (cl *class) notice() Notice {
 	return Notice{Name: cl.Name, Lesson: cl.Lesson, Profile: cl.Profile, Ended: !cl.Ended.IsZero()}
 }
 
+// closedWhy says why a class admits no one now ("" if it does).
+func (cl *class) closedWhy() (int, string) {
+	switch {
+	case !cl.Ended.IsZero():
+		return http.StatusGone, "this class has ended"
+	case cl.Locked:
+		return http.StatusForbidden, "the teacher has locked this class: ask them to open it for joining"
+	case len(cl.students) >= cl.Capacity:
+		return http.StatusServiceUnavailable, "this class is full: the teacher can create another class"
+	}
+	return 0, ""
+}
+
+// joinInfo names the class a join link leads to, so the page can say
+// which class the student is joining before they type a name.
+func (c *Classroom) joinInfo(w http.ResponseWriter, r *http.Request) {
+	sc, err := c.cfg.Store.ClassByCode(r.Context(), strings.ToUpper(r.PathValue("code")))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cl := c.classes[sc.ID]
+	if err != nil || cl == nil {
+		writeError(w, http.StatusNotFound, "no class has this code: check it with your teacher")
+		return
+	}
+	_, why := cl.closedWhy()
+	writeJSON(w, http.StatusOK, map[string]any{"name": cl.Name, "open": why == "", "why": why})
+}
+
 func (c *Classroom) join(w http.ResponseWriter, r *http.Request) {
 	if !sameOrigin(r) {
 		writeError(w, http.StatusForbidden, "join from this server's own /join page")
@@ -65,18 +93,12 @@ func (c *Classroom) join(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cl := c.classes[sc.ID]
-	switch {
-	case cl == nil:
+	if cl == nil {
 		writeError(w, http.StatusNotFound, "no class has this code: check it with your teacher")
 		return
-	case !cl.Ended.IsZero():
-		writeError(w, http.StatusGone, "this class has ended")
-		return
-	case cl.Locked:
-		writeError(w, http.StatusForbidden, "the teacher has locked this class: ask them to open it for joining")
-		return
-	case len(cl.students) >= cl.Capacity:
-		writeError(w, http.StatusServiceUnavailable, "this class is full: the teacher can create another class")
+	}
+	if code, why := cl.closedWhy(); why != "" {
+		writeError(w, code, why)
 		return
 	}
 	l, err := c.cfg.Labs.CreateInClass(cl.Profile)

@@ -42,7 +42,7 @@ func TestClassroomDashboardLive(t *testing.T) {
 
 	student := newBrowser(t)
 	navigate(t, student, link)
-	waitFor(t, student, "the join form", `!!document.getElementById('join-name')`, 10*time.Second)
+	waitFor(t, student, "the join form with the class's name", `!!document.getElementById('join-name') && document.getElementById('join-class').textContent.includes('Networks 1')`, 10*time.Second)
 	views(t, student, func(scheme string, width int64) {
 		screenshot(t, student, "join-"+scheme+"-"+itoa(int(width)))
 	})

@@ -224,6 +224,12 @@
   function joinPage() {
     const form = $("join-form");
     $("join-name").focus();
+    if (form.dataset.code) {
+      call("GET", "/api/classroom/join/" + encodeURIComponent(form.dataset.code)).then(function (c) {
+        $("join-class").textContent = "You are joining " + c.name + ".";
+        if (!c.open) showError("join-error", new Error(c.why));
+      }, function (e) { showError("join-error", e); });
+    }
     form.addEventListener("submit", async function (ev) {
       ev.preventDefault();
       const code = form.dataset.code || ($("join-code") ? $("join-code").value : "");
