@@ -19,7 +19,7 @@ import (
 // TestLoadClassDashboard (PORTLAB_BENCH=1): 300 students join one class and
 // each posts a progress record while the dashboard is connected; it
 // reports the delay from sending a record to its row on the dashboard
-// (p50, p95) and the heap per student. The students' pages are played by
+// (p50, p95) and the Go heap's growth per student. The students' pages are played by
 // plain HTTP clients here, not by the headless engine.
 func TestLoadClassDashboard(t *testing.T) {
 	if os.Getenv("PORTLAB_BENCH") == "" {
@@ -82,6 +82,6 @@ func TestLoadClassDashboard(t *testing.T) {
 		delays = append(delays, time.Since(sent))
 	}
 	slices.Sort(delays)
-	t.Logf("%d students: from sending a record to its row on the dashboard p50 %v, p95 %v; heap %.1f KiB per student (lab, store row, live state)",
+	t.Logf("%d students: from sending a record to its row on the dashboard p50 %v, p95 %v; Go heap growth %.1f KiB per joined student (server and this test's clients together; SQLite's own memory is not Go heap)",
 		n, delays[n/2], delays[n*95/100], float64(after.HeapAlloc-before.HeapAlloc)/n/1024)
 }
