@@ -33,13 +33,14 @@
     }
     const res = await fetch(path, init);
     if (!res.ok) {
-      // The server's own words say what to change (a JSON {"error"}).
-      let why = "";
-      try { why = (await res.json()).error || ""; } catch (e) { /* not JSON */ }
-      const err = new Error(method + " " + path + ": " + res.status + (why ? " " + why : ""));
+      // The API's JSON error ({"error": ..., and a policy's "errors"}):
+      // the server's own words say what to change.
+      let body = null;
+      try { body = await res.json(); } catch (e) { /* not JSON */ }
+      const why = body && body.error ? " " + body.error : "";
+      const err = new Error(method + " " + path + ": " + res.status + why);
       err.status = res.status;
-      // The API's JSON error ({"error": ..., and a policy's "errors"}).
-      try { err.body = await res.json(); } catch (e) { err.body = null; }
+      err.body = body;
       throw err;
     }
     if (res.status === 204) return null;
