@@ -26,6 +26,12 @@ func (s *site) routes() http.Handler {
 	mux.HandleFunc("GET /lessons/{name}", s.page(s.lesson(false)))
 	mux.HandleFunc("GET /embed/playground", s.page(s.playground(true)))
 	mux.HandleFunc("GET /embed/lessons/{name}", s.page(s.lesson(true)))
+	// The classroom: the teacher's pages and the students' join page
+	// (their data comes from /api/classroom/, the server's).
+	mux.HandleFunc("GET /teach", s.page(s.teach))
+	mux.HandleFunc("GET /teach/classes/{id}", s.page(s.teachClass))
+	mux.HandleFunc("GET /join", s.page(s.join))
+	mux.HandleFunc("GET /join/{code}", s.page(s.join))
 	mux.HandleFunc("GET /ca.pem", s.caPEM)
 	// The reply explanations, one JSON catalog per language, fetched by
 	// the wasm client: /explain/en.json revalidates, /explain/HASH/en.json
@@ -197,4 +203,16 @@ func (s *site) lesson(embed bool) pageFunc {
 
 func (s *site) notFound(r *http.Request) (int, templ.Component) {
 	return http.StatusNotFound, notFoundPage(s.meta(r, "Not found", "notfound", false))
+}
+
+func (s *site) teach(r *http.Request) (int, templ.Component) {
+	return http.StatusOK, teachPage(s.meta(r, "Teach a class", "teach", false), s.assets.url("teach.js"))
+}
+
+func (s *site) teachClass(r *http.Request) (int, templ.Component) {
+	return http.StatusOK, teachClassPage(s.meta(r, "Class dashboard", "teach-class", false), r.PathValue("id"), s.assets.url("teach.js"), s.lessons, s.cfg.Profiles)
+}
+
+func (s *site) join(r *http.Request) (int, templ.Component) {
+	return http.StatusOK, joinPage(s.meta(r, "Join a class", "join", false), strings.ToUpper(r.PathValue("code")), s.assets.url("teach.js"))
 }
