@@ -39,6 +39,8 @@ type serveOptions struct {
 	HTTPConns  int
 	HTTPPerIP  int
 	Verbose    bool
+	// TeacherPassword opens /teach; empty: one made up and printed.
+	TeacherPassword string
 }
 
 // stringList is a flag that may be given more than once.
@@ -74,6 +76,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
 	fs.IntVar(&o.HTTPConns, "http-conns", 0, "HTTP connections open at once, tunnels included (default: 40% of the open-file limit)")
 	fs.IntVar(&o.HTTPPerIP, "http-conns-per-client", 0, "HTTP connections one client address may hold (default: 512, or a quarter of --http-conns where that is less)")
 	fs.BoolVar(&o.Verbose, "v", false, "log every connection's events")
+	fs.StringVar(&o.TeacherPassword, "teacher-password", "", "password of the teacher's pages at /teach (default: one made up at start and printed)")
 	if err := fs.Parse(args); err != nil {
 		return o, exitError(2)
 	}
@@ -99,7 +102,7 @@ func (o serveOptions) config() sandbox.Config {
 		Policy: o.Policy, Hosts: o.Hosts, Profiles: o.Profiles, Origins: o.Origins, AllowHosts: o.AllowHosts,
 		LabTTL: o.LabTTL, LabsPerClient: o.LabsPerIP, DropTimeout: o.DropAfter,
 		HTTPConns: o.HTTPConns, HTTPConnsPerClient: o.HTTPPerIP,
-		ErrorLog: errLog, Version: version,
+		ErrorLog: errLog, Version: version, TeacherPassword: o.TeacherPassword,
 	}
 }
 
@@ -131,6 +134,12 @@ func printTable(w io.Writer, s *sandbox.Sandbox, data string) {
 	fmt.Fprintln(w, "portlab: the SMTP ports sandbox. Mail never leaves this machine.")
 	fmt.Fprintf(w, "web: %s/\n", s.URL())
 	fmt.Fprintf(w, "ca: %s (also at %s/ca.pem)\n", filepath.Join(data, "ca.pem"), s.URL())
+	if pw := s.TeacherPassword(); pw != "" {
+		fmt.Fprintf(w, "teach: %s/teach (password %s, made up at this start; --teacher-password sets one)\n", s.URL(), pw)
+	} else {
+		fmt.Fprintf(w, "teach: %s/teach (password: the --teacher-password given)\n", s.URL())
+	}
+	fmt.Fprintf(w, "classroom: %s (classes, students and progress kept across restarts)\n", filepath.Join(data, "classroom.db"))
 	fmt.Fprintf(w, "limits: %s\n\n", s.Budget())
 	if len(s.Listeners()) == 0 {
 		fmt.Fprintln(w, "No real SMTP listeners (--smtp-listen=false): browser gateway only.")

@@ -54,6 +54,7 @@ func main() {
 	c.term = term.New(term.Config{Dial: c.dial, RootCAs: c.roots, UI: c.ui, SetProfile: c.setProfile, Profile: c.currentProfile})
 	c.wireTerminal()
 	c.wirePickers()
+	c.watchClass() // class.go: only in a class
 	c.ui.wireTools()
 	onSync(document, "click", onCommandClick)
 	if data(document.Get("body"), "page") == "lesson" {

@@ -34,6 +34,12 @@ func (s *site) routes() http.Handler {
 		r.URL.Path = "/static/" + r.PathValue("file")
 		s.messages.serve(w, r)
 	})
+	// The classroom: the teacher's pages and the students' join page
+	// (their data comes from /api/classroom/, the server's).
+	mux.HandleFunc("GET /teach", s.page(s.teach))
+	mux.HandleFunc("GET /teach/classes/{id}", s.page(s.teachClass))
+	mux.HandleFunc("GET /join", s.page(s.join))
+	mux.HandleFunc("GET /join/{code}", s.page(s.join))
 	mux.HandleFunc("GET /ca.pem", s.caPEM)
 	// The reply explanations, one JSON catalog per language, fetched by
 	// the wasm client: /explain/en.json revalidates, /explain/HASH/en.json
@@ -248,4 +254,16 @@ func (s *site) lesson(embed bool) pageFunc {
 
 func (s *site) notFound(r *http.Request) (int, templ.Component) {
 	return http.StatusNotFound, notFoundPage(s.meta(r, "title.notfound", "notfound", false))
+}
+
+func (s *site) teach(r *http.Request) (int, templ.Component) {
+	return http.StatusOK, teachPage(s.meta(r, "title.teach", "teach", false), s.assets.url("teach.js"))
+}
+
+func (s *site) teachClass(r *http.Request) (int, templ.Component) {
+	return http.StatusOK, teachClassPage(s.meta(r, "title.teach-class", "teach-class", false), r.PathValue("id"), s.assets.url("teach.js"), s.lessons[i18n.Default], s.cfg.Profiles)
+}
+
+func (s *site) join(r *http.Request) (int, templ.Component) {
+	return http.StatusOK, joinPage(s.meta(r, "title.join", "join", false), strings.ToUpper(r.PathValue("code")), s.assets.url("teach.js"))
 }

@@ -323,7 +323,7 @@ func TestBodyCarriesClientFacts(t *testing.T) {
 // handler attributes and style attributes.
 func TestNoInlineCode(t *testing.T) {
 	h := testHandler(t, true)
-	for _, path := range []string{"/", "/playground", "/mailbox", "/ports", "/clients", "/lessons/first-contact", "/embed/playground", "/embed/lessons/first-contact", "/nope"} {
+	for _, path := range []string{"/", "/playground", "/mailbox", "/ports", "/clients", "/lessons/first-contact", "/embed/playground", "/embed/lessons/first-contact", "/nope", "/teach", "/teach/classes/x", "/join", "/join/abc123"} {
 		doc := parse(t, get(t, h, path))
 		walk(doc, func(n *html.Node) {
 			if n.Data == "script" {
@@ -348,7 +348,7 @@ func TestNoInlineCode(t *testing.T) {
 // controls.
 func TestAccessibleBasics(t *testing.T) {
 	h := testHandler(t, true)
-	for _, path := range []string{"/", "/playground", "/mailbox", "/ports", "/clients", "/lessons/first-contact", "/lab/policy"} {
+	for _, path := range []string{"/", "/playground", "/mailbox", "/ports", "/clients", "/lessons/first-contact", "/lab/policy", "/teach", "/teach/classes/x", "/join", "/join/abc123"} {
 		doc := parse(t, get(t, h, path))
 		if lang, _ := attr(elements(doc, "html")[0], "lang"); lang != "en" {
 			t.Errorf("%s: html lang=%q", path, lang)
@@ -384,5 +384,31 @@ func TestAccessibleBasics(t *testing.T) {
 				t.Errorf("%s: button without a name", path)
 			}
 		}
+	}
+}
+
+// TestJoinPage: the join page says what the teacher sees before the
+// student types a name, carries the link's code, and asks for a code
+// only when the link had none.
+func TestJoinPage(t *testing.T) {
+	h := testHandler(t, true)
+	doc := parse(t, get(t, h, "/join/abc123"))
+	if n := byTestID(doc, "join-notice"); n == nil || !strings.Contains(textOf(n), "progress") || !strings.Contains(textOf(n), "transcripts") {
+		t.Error("/join/CODE: no notice that the teacher sees progress and transcripts")
+	}
+	var form *html.Node
+	walk(doc, func(n *html.Node) {
+		if id, _ := attr(n, "id"); id == "join-form" {
+			form = n
+		}
+	})
+	if code, _ := attr(form, "data-code"); code != "ABC123" {
+		t.Errorf("/join/abc123: form code %q, want ABC123", code)
+	}
+	if byTestID(doc, "join-code") != nil {
+		t.Error("/join/CODE asks for the code again")
+	}
+	if byTestID(parse(t, get(t, h, "/join")), "join-code") == nil {
+		t.Error("/join does not ask for the code")
 	}
 }

@@ -275,6 +275,10 @@ func TestTranslationLag(t *testing.T) {
 		t.Fatal(err)
 	}
 	lag := Check(base, tr)
+	// The outdated step is reported at its source: line, where the update goes.
+	if n := tr.Steps[base.Steps[0].ID].Line; !strings.HasPrefix(strings.Split(src, "\n")[n-1], "source: 00000000") {
+		t.Errorf("outdated step reported at line %d, not at its source: line", n)
+	}
 	want := []string{
 		fmt.Sprintf("first-contact.de.md:%d: step %s outdated: the English text changed (translate it again, then write source: %s)", tr.Steps[base.Steps[0].ID].Line, base.Steps[0].ID, old),
 		fmt.Sprintf("first-contact.md:%d: step %s not translated", base.Steps[1].Line, base.Steps[1].ID),

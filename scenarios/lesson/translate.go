@@ -24,8 +24,9 @@ type Translation struct {
 	Intro            string
 	// Source is the SourceHash of the English title, summary and
 	// introduction this text was made from (front matter "source:").
-	Source string
-	Steps  map[string]StepText
+	Source     string
+	SourceLine int
+	Steps      map[string]StepText
 }
 
 // StepText is one step's translated text.
@@ -39,7 +40,8 @@ type StepText struct {
 	Goal, Predict string
 	Choices       []ChoiceText
 	// Source is the StepHash of the English step this text was made
-	// from ("source:" in the step block); Line is the heading's line.
+	// from ("source:" in the step block); Line is that source: line's
+	// (the heading's when there is none), where an update goes.
 	Source string
 	Line   int
 }
@@ -94,7 +96,7 @@ func ParseTranslation(file string, src []byte, base *Lesson) (*Translation, erro
 		case "summary":
 			t.Summary = f.value
 		case "source":
-			t.Source = f.value
+			t.Source, t.SourceLine = f.value, f.line
 		default:
 			s.errorf(f.line, "a translation's front matter holds only title, summary and source; %q comes from %s.md", f.key, name)
 		}
@@ -150,7 +152,7 @@ func ParseTranslation(file string, src []byte, base *Lesson) (*Translation, erro
 				}
 				st.Choices = append(st.Choices, ChoiceText{Text: c.Text, Why: c.Why})
 			case "source":
-				st.Source = f.value
+				st.Source, st.Line = f.value, f.line
 			default:
 				s.errorf(f.line, "a translation's step block holds only hint:, goal:, predict:, choice: and source:; %s: comes from %s.md", f.key, name)
 			}
@@ -251,7 +253,7 @@ func Check(base *Lesson, t *Translation) []Finding {
 	var out []Finding
 	file := t.File
 	if want := IntroHash(base); t.Source != want {
-		out = append(out, Finding{File: file, Line: 1, Want: want})
+		out = append(out, Finding{File: file, Line: max(t.SourceLine, 1), Want: want})
 	}
 	for _, st := range base.Steps {
 		want := StepHash(st)

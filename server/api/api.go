@@ -191,7 +191,7 @@ func labError(w http.ResponseWriter, err error) {
 	case errors.Is(err, lab.ErrShared):
 		writeError(w, http.StatusForbidden, "the shared classroom lab cannot be changed or deleted; create your own lab with POST /api/labs")
 	case errors.Is(err, lab.ErrTooMany):
-		writeError(w, http.StatusTooManyRequests, "too many labs for this address: delete one or wait for it to expire")
+		writeError(w, http.StatusTooManyRequests, "too many labs for this address (the server's --labs-per-client): in a class, join with the teacher's link (/join), whose labs do not count here; else end a lab (the page's new-lab button ends the old one), wait for an idle one to expire (--lab-ttl), or have the server started with a higher --labs-per-client")
 	case errors.Is(err, lab.ErrFull):
 		writeError(w, http.StatusServiceUnavailable, "the sandbox is full: try again when idle labs have expired")
 	case errors.Is(err, lab.ErrProfile):

@@ -138,22 +138,39 @@ func (m *Manager) Create(client netip.Addr, profile string) (Lab, error) {
 	if !m.cfg.Profiles(profile) {
 		return Lab{}, ErrProfile
 	}
+	return m.create(client, profile, true)
+}
+
+// CreateInClass opens a lab for a student who joined a class: it does not
+// count against any client address, since a whole class may sit behind
+// one school address; the class bounds its own students.
+func (m *Manager) CreateInClass(profile string) (Lab, error) {
+	if profile == "" {
+		profile = m.cfg.Default
+	}
+	if !m.cfg.Profiles(profile) {
+		return Lab{}, ErrProfile
+	}
+	return m.create(netip.Addr{}, profile, false)
+}
+
+func (m *Manager) create(client netip.Addr, profile string, perClient bool) (Lab, error) {
 	m.mu.Lock()
 	gone := m.sweepLocked()
-	l, err := m.createLocked(client, profile)
+	l, err := m.createLocked(client, profile, perClient)
 	m.mu.Unlock()
 	m.expire(gone) // their mailboxes go too, as after Sweep
 	return l, err
 }
 
-func (m *Manager) createLocked(client netip.Addr, profile string) (Lab, error) {
+func (m *Manager) createLocked(client netip.Addr, profile string, perClient bool) (Lab, error) {
 	held := 0
 	for _, l := range m.labs {
-		if l.client == client && l.ID != Classroom {
+		if perClient && l.client == client && l.ID != Classroom {
 			held++
 		}
 	}
-	if held >= m.cfg.MaxPerClient {
+	if perClient && held >= m.cfg.MaxPerClient {
 		return Lab{}, ErrTooMany
 	}
 	if len(m.labs)-1 >= m.cfg.MaxLabs { // the classroom does not count

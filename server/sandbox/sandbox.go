@@ -19,9 +19,12 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/portlab/portlab/scenarios"
 	"github.com/portlab/portlab/scenarios/tunnel"
 	"github.com/portlab/portlab/server/api"
 	"github.com/portlab/portlab/server/ca"
+	"github.com/portlab/portlab/server/classroom"
+	"github.com/portlab/portlab/server/classroom/store"
 	"github.com/portlab/portlab/server/events"
 	"github.com/portlab/portlab/server/gateway"
 	"github.com/portlab/portlab/server/internal/httpguard"
@@ -86,6 +89,9 @@ type Config struct {
 	ErrorLog *log.Logger
 	// Version is shown in the page footer.
 	Version string
+	// TeacherPassword opens /teach; empty makes one up (see
+	// [Sandbox.TeacherPassword]).
+	TeacherPassword string
 }
 
 // DefaultLabTTL is how long an idle lab lives unless Config says.
@@ -110,6 +116,8 @@ type Sandbox struct {
 	profiles  *netsim.Set
 	labs      *lab.Manager
 	gateway   *gateway.Gateway
+	classes   store.Store
+	classroom *classroom.Classroom
 	listeners []Listener
 	smtpLns   []net.Listener
 	httpLn    net.Listener
@@ -196,6 +204,10 @@ func New(cfg Config) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.openClassroom(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if cfg.PortOffset != "" {
 		if err := s.listenSMTP(offset); err != nil {
 			s.Close()
@@ -223,6 +235,34 @@ func New(cfg Config) (*Sandbox, error) {
 	go s.httpSrv.Serve(httpguard.Listen(s.httpLn, httpguard.Limits{PerClient: budget.HTTPPerClient, Total: budget.HTTP}))
 	go s.sweep()
 	return s, nil
+}
+
+// openClassroom opens the class store in --data (in memory without it)
+// and the classroom on it.
+func (s *Sandbox) openClassroom() error {
+	st, err := store.Open(context.Background(), s.cfg.Data)
+	if err != nil {
+		return err
+	}
+	s.classes = st
+	lessons := func(string) bool { return false }
+	if lib, err := scenarios.Builtin(); err == nil {
+		lessons = func(n string) bool { _, ok := lib.Lesson(n, "en"); return ok }
+	}
+	s.classroom, err = classroom.New(context.Background(), classroom.Config{
+		Store: st, Labs: s.labs, Bus: s.bus, Password: s.cfg.TeacherPassword, Lessons: lessons,
+		Profiles: func(n string) bool { _, ok := s.profiles.Profile(n); return ok },
+	})
+	return err
+}
+
+// TeacherPassword is the password /teach asks for when the sandbox made it
+// up ("" when Config gave one).
+func (s *Sandbox) TeacherPassword() string {
+	if s.classroom == nil {
+		return ""
+	}
+	return s.classroom.GeneratedPassword()
 }
 
 // LoadWorld reads the hosts and profiles files (empty: the built-in ones)
@@ -434,12 +474,19 @@ func (s *Sandbox) Close() {
 	if s.relay != nil {
 		s.relay.Close()
 	}
+	if s.classroom != nil {
+		s.classroom.Close()
+	}
+	if s.classes != nil {
+		s.classes.Close()
+	}
 }
 
 // routes: the JSON API, the WebSocket gateway, and the pages for the rest.
 func (s *Sandbox) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api.New(api.Config{Labs: s.labs, Store: s.store, Bus: s.bus, Profiles: s.profiles, World: s.world}))
+	mux.Handle("/api/classroom/", s.classroom)
 	mux.Handle("GET "+tunnel.Path, s.gateway)
 	mux.Handle("/", web.New(s.webConfig()))
 	return mux

@@ -33,10 +33,14 @@
     }
     const res = await fetch(path, init);
     if (!res.ok) {
-      const err = new Error(method + " " + path + ": " + res.status);
+      // The API's JSON error ({"error": ..., and a policy's "errors"}):
+      // the server's own words say what to change.
+      let body = null;
+      try { body = await res.json(); } catch (e) { /* not JSON */ }
+      const why = body && body.error ? " " + body.error : "";
+      const err = new Error(method + " " + path + ": " + res.status + why);
       err.status = res.status;
-      // The API's JSON error ({"error": ..., and a policy's "errors"}).
-      try { err.body = await res.json(); } catch (e) { err.body = null; }
+      err.body = body;
       throw err;
     }
     if (res.status === 204) return null;
@@ -44,7 +48,28 @@
     return type.includes("json") ? res.json() : res.text();
   }
 
+  // A student in a class has the class's lab, whatever the address's
+  // limit: the class token (kept by the join page) opens it, or a new one
+  // when it ended or the server restarted.
+  const CLASS_KEY = "portlab.class";
+  async function classLab() {
+    const cls = load(CLASS_KEY);
+    if (!cls || !cls.token) return null;
+    try {
+      const me = await api("GET", "/api/classroom/me", undefined, cls.token);
+      if (load(LAB_KEY) && load(LAB_KEY).id !== me.lab.id) labReplaced = true;
+      save(LAB_KEY, me.lab);
+      return me.lab;
+    } catch (e) {
+      if (e.status !== 401 && e.status !== 404) throw e;
+      localStorage.removeItem(CLASS_KEY); // the class no longer knows this token
+      return null;
+    }
+  }
+
   async function openLab(profile) {
+    const inClass = await classLab();
+    if (inClass) return inClass;
     const kept = load(LAB_KEY);
     if (kept && kept.id && kept.key) {
       try {

@@ -1,0 +1,120 @@
+package classroom
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// watcher is one live stream: a teacher's dashboard or a student's page.
+// Changes mark what to send and wake the stream, which sends the newest
+// state of what is marked: a burst of changes to one student is one row,
+// and a slow reader never holds up the relay or the other streams.
+type watcher struct {
+	mu    sync.Mutex
+	dirty map[string]bool // student ids
+	class bool            // the class's settings
+	wake  chan struct{}
+}
+
+func newWatcher() *watcher {
+	return &watcher{dirty: map[string]bool{}, wake: make(chan struct{}, 1)}
+}
+
+func (w *watcher) mark(student string, class bool) {
+	w.mu.Lock()
+	if student != "" {
+		w.dirty[student] = true
+	}
+	w.class = w.class || class
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (w *watcher) take() (ids []string, class bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for id := range w.dirty {
+		ids = append(ids, id)
+	}
+	clear(w.dirty)
+	class, w.class = w.class, false
+	return ids, class
+}
+
+// changedLocked tells the class's dashboards that a student's row
+// changed.
+func (c *Classroom) changedLocked(s *student) {
+	s.stuckShown = s.stuck(c.cfg.Now()) != ""
+	for w := range s.class.watchers {
+		w.mark(s.ID, false)
+	}
+}
+
+// classChangedLocked tells the dashboards and the students' pages that
+// the class's settings changed.
+func (c *Classroom) classChangedLocked(cl *class) {
+	for w := range cl.watchers {
+		w.mark("", true)
+	}
+	for _, s := range cl.students {
+		for w := range s.watchers {
+			w.mark("", true)
+		}
+	}
+}
+
+// stream is a Server-Sent Events response: no read deadline (nothing is
+// read), a fresh write deadline per write.
+type stream struct {
+	w  http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func startStream(w http.ResponseWriter) *stream {
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Time{})
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, ": portlab classroom\n\n")
+	return &stream{w, rc}
+}
+
+func (s *stream) send(event string, v any) {
+	data, _ := json.Marshal(v)
+	s.rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(s.w, "event: %s\ndata: %s\n\n", event, data)
+}
+
+func (s *stream) flush() bool { return s.rc.Flush() == nil }
+
+// run sends what the watcher marks until the request or the classroom
+// ends; send writes the events for one wake-up.
+func (c *Classroom) run(r *http.Request, st *stream, wt *watcher, send func(ids []string, class bool)) {
+	tick := time.NewTicker(c.cfg.Heartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-c.done:
+			return
+		case <-tick.C:
+			st.rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+			fmt.Fprint(st.w, ": keep-alive\n\n")
+		case <-wt.wake:
+			send(wt.take())
+		}
+		if !st.flush() {
+			return
+		}
+	}
+}

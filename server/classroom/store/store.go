@@ -1,0 +1,344 @@
+// Package store keeps classes, their students and the students' progress
+// records. [Store] is the interface the classroom uses; [Open] backs it
+// with an embedded SQLite database (pure Go, modernc.org/sqlite) in the
+// sandbox's data directory. The SQL is plain enough for PostgreSQL too
+// (placeholders $1.., BIGINT times in Unix milliseconds, no AUTOINCREMENT,
+// no SQLite pragmas in the migrations), so a pgx-backed Store can run the
+// same migrations.
+//
+// Migrations are the embedded migrations/NNN_*.sql files, applied in
+// order, each in its own transaction with its number written to
+// schema_version.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrNotFound: no such class or student.
+var ErrNotFound = errors.New("not found")
+
+// Class is one class a teacher created.
+type Class struct {
+	ID        string
+	Name      string
+	Code      string // the short join code students type
+	Created   time.Time
+	Capacity  int       // students the class admits
+	Locked    bool      // no one may join
+	Ended     time.Time // zero while the class runs
+	Profile   string    // the network profile set for everyone ("" : each their own)
+	Lesson    string    // the lesson the teacher asks everyone to open
+	StuckFail int       // failures of one step that mark a student stuck
+	StuckMins int       // minutes without progress that mark a student stuck
+}
+
+// Student is one student in a class. The token itself is never stored:
+// TokenHash is its SHA-256, so the database does not hold what lets a
+// page act as the student.
+type Student struct {
+	ID        string
+	ClassID   string
+	Name      string
+	TokenHash string
+	Joined    time.Time
+	Lab       string // the student's current lab (labs live in memory)
+}
+
+// Progress is one record a student's page posts: a lesson's step passed,
+// finished or failed, a hint asked for.
+type Progress struct {
+	StudentID string
+	Seq       int64 // the student's record number, from 1; set by AddProgress
+	At        time.Time
+	Kind      string // "progress", "step-failed", "hint", "open"
+	Lesson    string
+	Step      int
+	Total     int
+	State     string // running, passed, watched, failed
+	Who       string // who did each step (JSON object: step ID -> student, hint, shown, played)
+}
+
+// Store is where classes live. Implementations are safe for concurrent use.
+type Store interface {
+	CreateClass(ctx context.Context, c Class) error
+	UpdateClass(ctx context.Context, c Class) error
+	Class(ctx context.Context, id string) (Class, error)
+	ClassByCode(ctx context.Context, code string) (Class, error)
+	Classes(ctx context.Context) ([]Class, error)
+
+	AddStudent(ctx context.Context, s Student) error
+	SetStudentLab(ctx context.Context, id, lab string) error
+	StudentByToken(ctx context.Context, tokenHash string) (Student, error)
+	Students(ctx context.Context, classID string) ([]Student, error)
+
+	// AddProgress appends a record and returns it with its Seq.
+	AddProgress(ctx context.Context, p Progress) (Progress, error)
+	// Progress is every record of a class's students, oldest first.
+	Progress(ctx context.Context, classID string) ([]Progress, error)
+
+	Close() error
+}
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// SQL is a Store on a database/sql database whose driver takes $1-style
+// placeholders (SQLite does; so does pgx's stdlib driver).
+type SQL struct {
+	db *sql.DB
+}
+
+var _ Store = (*SQL)(nil)
+
+// Open opens (creating it if need be) the SQLite database classroom.db in
+// dir and brings its schema up to date; an empty dir keeps the database
+// in memory, for tests and a sandbox without --data.
+func Open(ctx context.Context, dir string) (*SQL, error) {
+	dsn := "file::memory:"
+	if dir != "" {
+		dsn = "file:" + filepath.Join(dir, "classroom.db")
+	}
+	// WAL lets the dashboard read while a student's record is written;
+	// the busy time-out waits out the other writer instead of failing.
+	dsn += "?_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	// SQLite has one writer at a time; one connection also keeps the
+	// in-memory database one database.
+	db.SetMaxOpenConns(1)
+	if err := Migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("classroom database: %w", err)
+	}
+	return &SQL{db: db}, nil
+}
+
+// Migrate applies the migrations db has not had yet, in order.
+func Migrate(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	var have int
+	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&have); err != nil {
+		return err
+	}
+	files, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		n, err := strconv.Atoi(strings.SplitN(filepath.Base(f), "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("%s: the name must start with its number", f)
+		}
+		if n <= have {
+			continue
+		}
+		body, err := migrations.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES ($1)`, n); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Version is the schema version the database is at.
+func (s *SQL) Version(ctx context.Context) (int, error) {
+	var v int
+	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&v)
+	return v, err
+}
+
+// Close closes the database.
+func (s *SQL) Close() error { return s.db.Close() }
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+func flag(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+const classCols = `id, name, code, created_at, capacity, locked, ended_at, profile, lesson, stuck_fails, stuck_minutes`
+
+func (s *SQL) CreateClass(ctx context.Context, c Class) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO classes (`+classCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		c.ID, c.Name, c.Code, ms(c.Created), c.Capacity, flag(c.Locked), ms(c.Ended), c.Profile, c.Lesson, c.StuckFail, c.StuckMins)
+	return err
+}
+
+// UpdateClass writes every field but the id, code and creation time.
+func (s *SQL) UpdateClass(ctx context.Context, c Class) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE classes SET name = $2, capacity = $3, locked = $4, ended_at = $5, profile = $6, lesson = $7, stuck_fails = $8, stuck_minutes = $9 WHERE id = $1`,
+		c.ID, c.Name, c.Capacity, flag(c.Locked), ms(c.Ended), c.Profile, c.Lesson, c.StuckFail, c.StuckMins)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+type scanner interface{ Scan(...any) error }
+
+func scanClass(r scanner) (Class, error) {
+	var c Class
+	var created, ended int64
+	var locked int
+	err := r.Scan(&c.ID, &c.Name, &c.Code, &created, &c.Capacity, &locked, &ended, &c.Profile, &c.Lesson, &c.StuckFail, &c.StuckMins)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	c.Created, c.Ended, c.Locked = fromMS(created), fromMS(ended), locked != 0
+	return c, err
+}
+
+func (s *SQL) Class(ctx context.Context, id string) (Class, error) {
+	return scanClass(s.db.QueryRowContext(ctx, `SELECT `+classCols+` FROM classes WHERE id = $1`, id))
+}
+
+func (s *SQL) ClassByCode(ctx context.Context, code string) (Class, error) {
+	return scanClass(s.db.QueryRowContext(ctx, `SELECT `+classCols+` FROM classes WHERE code = $1`, code))
+}
+
+func (s *SQL) Classes(ctx context.Context) ([]Class, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+classCols+` FROM classes ORDER BY created_at, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Class
+	for rows.Next() {
+		c, err := scanClass(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+const studentCols = `id, class_id, name, token_hash, joined_at, lab_id`
+
+func (s *SQL) AddStudent(ctx context.Context, st Student) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO students (`+studentCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+		st.ID, st.ClassID, st.Name, st.TokenHash, ms(st.Joined), st.Lab)
+	return err
+}
+
+func (s *SQL) SetStudentLab(ctx context.Context, id, lab string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE students SET lab_id = $2 WHERE id = $1`, id, lab)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+func scanStudent(r scanner) (Student, error) {
+	var st Student
+	var joined int64
+	err := r.Scan(&st.ID, &st.ClassID, &st.Name, &st.TokenHash, &joined, &st.Lab)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, ErrNotFound
+	}
+	st.Joined = fromMS(joined)
+	return st, err
+}
+
+func (s *SQL) StudentByToken(ctx context.Context, tokenHash string) (Student, error) {
+	return scanStudent(s.db.QueryRowContext(ctx, `SELECT `+studentCols+` FROM students WHERE token_hash = $1`, tokenHash))
+}
+
+func (s *SQL) Students(ctx context.Context, classID string) ([]Student, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+studentCols+` FROM students WHERE class_id = $1 ORDER BY joined_at, id`, classID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Student
+	for rows.Next() {
+		st, err := scanStudent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+func (s *SQL) AddProgress(ctx context.Context, p Progress) (Progress, error) {
+	// The next number is taken in the INSERT itself, so two records of
+	// one student never share one.
+	err := s.db.QueryRowContext(ctx, `INSERT INTO progress (student_id, seq, at, kind, lesson, step, total, state, who)
+		SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6, $7, $8 FROM progress WHERE student_id = $1
+		RETURNING seq`,
+		p.StudentID, ms(p.At), p.Kind, p.Lesson, p.Step, p.Total, p.State, p.Who).Scan(&p.Seq)
+	return p, err
+}
+
+func (s *SQL) Progress(ctx context.Context, classID string) ([]Progress, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT p.student_id, p.seq, p.at, p.kind, p.lesson, p.step, p.total, p.state, p.who
+		FROM progress p JOIN students s ON s.id = p.student_id WHERE s.class_id = $1 ORDER BY p.at, p.student_id, p.seq`, classID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Progress
+	for rows.Next() {
+		var p Progress
+		var at int64
+		if err := rows.Scan(&p.StudentID, &p.Seq, &at, &p.Kind, &p.Lesson, &p.Step, &p.Total, &p.State, &p.Who); err != nil {
+			return nil, err
+		}
+		p.At = fromMS(at)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}

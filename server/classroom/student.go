@@ -1,0 +1,278 @@
+package classroom
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/portlab/portlab/server/classroom/store"
+	"github.com/portlab/portlab/server/lab"
+)
+
+// Joined is what a student's page gets: who it is, its class and its lab
+// (with the lab's key). Only the answer to a join holds Token.
+type Joined struct {
+	Token   string  `json:"token,omitempty"`
+	Student string  `json:"student"`
+	Name    string  `json:"name"`
+	Class   Notice  `json:"class"`
+	Lab     lab.Lab `json:"lab"`
+}
+
+// Notice is what a student sees of the class: its name and the teacher's
+// instructions.
+type Notice struct {
+	Name    string `json:"name"`
+	Lesson  string `json:"lesson,omitempty"`  // the teacher asks everyone to open it
+	Profile string `json:"profile,omitempty"` // the network the teacher set for everyone
+	Ended   bool   `json:"ended,omitempty"`
+	// LabProfile is the student's lab's own profile, what the page goes
+	// back to when the teacher undoes a profile for everyone.
+	LabProfile string `json:"lab_profile,omitempty"`
+}
+
+func (cl *class) notice() Notice {
+	return Notice{Name: cl.Name, Lesson: cl.Lesson, Profile: cl.Profile, Ended: !cl.Ended.IsZero()}
+}
+
+// closedWhy says why a class admits no one now ("" if it does).
+func (cl *class) closedWhy() (int, string) {
+	switch {
+	case !cl.Ended.IsZero():
+		return http.StatusGone, "this class has ended"
+	case cl.Locked:
+		return http.StatusForbidden, "the teacher has locked this class: ask them to open it for joining"
+	case len(cl.students) >= cl.Capacity:
+		return http.StatusServiceUnavailable, "this class is full: the teacher can create another class"
+	}
+	return 0, ""
+}
+
+// joinInfo names the class a join link leads to, so the page can say
+// which class the student is joining before they type a name.
+func (c *Classroom) joinInfo(w http.ResponseWriter, r *http.Request) {
+	sc, err := c.cfg.Store.ClassByCode(r.Context(), strings.ToUpper(r.PathValue("code")))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cl := c.classes[sc.ID]
+	if err != nil || cl == nil {
+		writeError(w, http.StatusNotFound, "no class has this code: check it with your teacher")
+		return
+	}
+	_, why := cl.closedWhy()
+	writeJSON(w, http.StatusOK, map[string]any{"name": cl.Name, "open": why == "", "why": why})
+}
+
+func (c *Classroom) join(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		writeError(w, http.StatusForbidden, "join from this server's own /join page")
+		return
+	}
+	var b struct {
+		Code string `json:"code"`
+		Name string `json:"name"`
+	}
+	if !readBody(w, r, &b) {
+		return
+	}
+	name, ok := cleanName(b.Name, 40)
+	if !ok {
+		writeError(w, http.StatusBadRequest, "type a display name of 1 to 40 characters")
+		return
+	}
+	sc, err := c.cfg.Store.ClassByCode(r.Context(), strings.ToUpper(strings.TrimSpace(b.Code)))
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "no class has this code: check it with your teacher")
+		return
+	} else if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cl := c.classes[sc.ID]
+	if cl == nil {
+		writeError(w, http.StatusNotFound, "no class has this code: check it with your teacher")
+		return
+	}
+	if code, why := cl.closedWhy(); why != "" {
+		writeError(w, code, why)
+		return
+	}
+	l, err := c.cfg.Labs.CreateInClass(cl.Profile)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "no lab for you: "+err.Error())
+		return
+	}
+	tok := token(32)
+	st := store.Student{ID: token(10), ClassID: cl.ID, Name: name, TokenHash: hashToken(tok), Joined: c.cfg.Now().UTC(), Lab: l.ID}
+	if err := c.cfg.Store.AddStudent(r.Context(), st); err != nil {
+		writeError(w, http.StatusInternalServerError, "could not keep you in the class: "+err.Error())
+		return
+	}
+	s := newStudent(st, cl, c.cfg.Transcript)
+	s.lab = l
+	cl.students = append(cl.students, s)
+	c.students[s.ID] = s
+	c.byLab.Store(l.ID, s)
+	c.changedLocked(s)
+	c.classChangedLocked(cl) // the count of students
+	writeJSON(w, http.StatusCreated, Joined{Token: tok, Student: s.ID, Name: s.Name, Class: cl.notice(), Lab: l})
+}
+
+// student serves h for the student whose token the request brings
+// (Authorization: Bearer TOKEN, or ?token= on the event stream, which
+// EventSource cannot give headers).
+func (c *Classroom) student(h func(http.ResponseWriter, *http.Request, *student)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if changes(r) && !sameOrigin(r) {
+			writeError(w, http.StatusForbidden, "requests from another site are refused")
+			return
+		}
+		t := bearer(r)
+		if t == "" && r.Method == http.MethodGet {
+			t = r.URL.Query().Get("token")
+		}
+		if t == "" {
+			writeError(w, http.StatusUnauthorized, "this needs your class token (join the class at /join)")
+			return
+		}
+		st, err := c.cfg.Store.StudentByToken(r.Context(), hashToken(t))
+		if err != nil {
+			writeError(w, http.StatusNotFound, "no such student: join the class again at /join")
+			return
+		}
+		c.mu.Lock()
+		s := c.students[st.ID]
+		c.mu.Unlock()
+		if s == nil {
+			writeError(w, http.StatusNotFound, "no such student: join the class again at /join")
+			return
+		}
+		h(w, r, s)
+	}
+}
+
+// labLocked is the student's lab, a new one if it expired or the server
+// restarted (labs live in memory; the student and their progress do not).
+func (c *Classroom) labLocked(ctx context.Context, s *student) (lab.Lab, error) {
+	if s.lab.ID != "" {
+		if l, err := c.cfg.Labs.Open(s.lab.ID, s.lab.Key); err == nil {
+			l.Key = s.lab.Key
+			s.lab = l
+			return l, nil
+		}
+		c.byLab.Delete(s.lab.ID)
+	}
+	l, err := c.cfg.Labs.CreateInClass(s.class.Profile)
+	if err != nil {
+		return lab.Lab{}, err
+	}
+	s.lab = l
+	c.byLab.Store(l.ID, s)
+	s.Lab = l.ID
+	if err := c.cfg.Store.SetStudentLab(ctx, s.ID, l.ID); err != nil {
+		return lab.Lab{}, err
+	}
+	c.changedLocked(s)
+	return l, nil
+}
+
+func (c *Classroom) me(w http.ResponseWriter, r *http.Request, s *student) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l, err := c.labLocked(r.Context(), s)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "no lab for you: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, Joined{Student: s.ID, Name: s.Name, Class: s.class.notice(), Lab: l})
+}
+
+// meEvents streams the class's instructions to a student's page: the
+// lesson to open, the network for everyone, the end of the class.
+func (c *Classroom) meEvents(w http.ResponseWriter, r *http.Request, s *student) {
+	c.mu.Lock()
+	st := startStream(w)
+	n := s.class.notice()
+	wt := newWatcher()
+	s.watchers[wt] = struct{}{}
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(s.watchers, wt)
+		c.mu.Unlock()
+	}()
+	st.send("class", n)
+	if !st.flush() {
+		return
+	}
+	c.run(r, st, wt, func(_ []string, changed bool) {
+		if !changed {
+			return
+		}
+		c.mu.Lock()
+		n := s.class.notice()
+		if l, err := c.cfg.Labs.Open(s.lab.ID, s.lab.Key); err == nil {
+			n.LabProfile = l.Profile
+		}
+		c.mu.Unlock()
+		st.send("class", n)
+	})
+}
+
+// progressBody is one record a student's page posts.
+type progressBody struct {
+	Kind   string            `json:"kind"` // progress, step-failed, hint, open
+	Lesson string            `json:"lesson"`
+	Step   int               `json:"step"`
+	Total  int               `json:"total"`
+	State  string            `json:"state"`
+	Steps  map[string]string `json:"steps"`
+}
+
+var kinds = map[string]bool{"progress": true, "step-failed": true, "hint": true, "open": true}
+var states = map[string]bool{"": true, "new": true, "running": true, "passed": true, "watched": true, "failed": true}
+
+// maxRecords bounds one student's progress records: the whole course is a
+// few hundred; a page that posts without end is refused, not stored.
+const maxRecords = 20000
+
+func (c *Classroom) progress(w http.ResponseWriter, r *http.Request, s *student) {
+	c.mu.Lock()
+	full := s.records >= maxRecords
+	c.mu.Unlock()
+	if full {
+		writeError(w, http.StatusTooManyRequests, "this student has posted the most progress records a student may")
+		return
+	}
+	var b progressBody
+	if !readBody(w, r, &b) {
+		return
+	}
+	if !kinds[b.Kind] || !states[b.State] || b.Lesson == "" || !c.cfg.Lessons(b.Lesson) ||
+		b.Step < 0 || b.Step > 1000 || b.Total < 0 || b.Total > 1000 || len(b.Steps) > 1000 {
+		writeError(w, http.StatusBadRequest, "a progress record names a known lesson, a kind (progress, step-failed, hint, open) and a state")
+		return
+	}
+	who, _ := json.Marshal(b.Steps)
+	p := store.Progress{StudentID: s.ID, At: c.cfg.Now().UTC(), Kind: b.Kind, Lesson: b.Lesson, Step: b.Step, Total: b.Total, State: b.State, Who: string(who)}
+	p, err := c.cfg.Store.AddProgress(r.Context(), p)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "could not keep the record: "+err.Error())
+		return
+	}
+	c.mu.Lock()
+	s.apply(p)
+	c.changedLocked(s)
+	c.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (c *Classroom) myTranscript(w http.ResponseWriter, r *http.Request, s *student) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	writeJSON(w, http.StatusOK, transcriptView(s))
+}

@@ -1,0 +1,111 @@
+package e2e_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/portlab/portlab/server/sandbox"
+)
+
+// TestClassroomDashboardLive: a teacher signs in and creates a class; a
+// student, in another browser, joins by the link with a display name and
+// does the first step of a lesson; the teacher's dashboard row shows the
+// lesson, the step and the reply without a reload.
+func TestClassroomDashboardLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	const password = "teach me"
+	base := startSandboxWith(t, func(c *sandbox.Config) { c.TeacherPassword = password })
+
+	teacher := newBrowser(t)
+	navigate(t, teacher, base+"/teach")
+	waitFor(t, teacher, "the sign-in form", `!document.getElementById('teach-login').hidden`, 10*time.Second)
+	do(t, teacher, 10*time.Second,
+		chromedp.SendKeys(chromedp.ID("teach-password"), password+kb.Enter))
+	waitFor(t, teacher, "the classes", `!!document.getElementById('teach-classes') && !document.getElementById('teach-classes').hidden`, 10*time.Second)
+	// The form goes to the new class's dashboard.
+	loadAfter(t, teacher, chromedp.SendKeys(chromedp.ID("class-name"), "Networks 1"+kb.Enter))
+	waitFor(t, teacher, "the dashboard, live", `document.getElementById('live') && document.getElementById('live').dataset.state === 'on' && document.getElementById('class-code').textContent.length === 6`, 10*time.Second)
+	link := eval[string](t, teacher, `document.getElementById('class-link').href`)
+	if !contains(link, "/join/") {
+		t.Fatalf("join link %q", link)
+	}
+	if !eval[bool](t, teacher, `document.getElementById('class-qr').complete && document.getElementById('class-qr').naturalWidth > 0`) {
+		waitFor(t, teacher, "the QR code", `document.getElementById('class-qr').naturalWidth > 0`, 5*time.Second)
+	}
+
+	student := newBrowser(t)
+	navigate(t, student, link)
+	waitFor(t, student, "the join form with the class's name", `!!document.getElementById('join-name') && document.getElementById('join-class').textContent.includes('Networks 1')`, 10*time.Second)
+	views(t, student, func(scheme string, width int64) {
+		screenshot(t, student, "join-"+scheme+"-"+itoa(int(width)))
+	})
+	loadAfter(t, student, chromedp.SendKeys(chromedp.ID("join-name"), "Ada"+kb.Enter))
+	if p := eval[string](t, student, `location.pathname`); p != "/course" {
+		t.Fatalf("after joining the student is at %s, want /course", p)
+	}
+	waitFor(t, teacher, "Ada's row", `!!document.querySelector('tr[data-student=Ada]')`, 5*time.Second)
+
+	navigate(t, student, base+"/lessons/first-contact")
+	waitReady(t, student)
+	waitFor(t, student, "the class notice", `!!document.querySelector('[data-testid=class-notice]')`, 10*time.Second)
+	waitFor(t, teacher, "Ada in first-contact", `document.querySelector('tr[data-student=Ada]').dataset.lesson === 'first-contact'`, 5*time.Second)
+	do(t, student, 5*time.Second, chromedp.Click(chromedp.ID("lesson-start")))
+	waitFor(t, student, "the first step to wait", `document.getElementById('lesson-do').dataset.waiting === 'true'`, 20*time.Second)
+	typeLine(t, student, "telnet mx.sandbox.test 25")
+	waitFor(t, student, "step 1 passed", `document.getElementById('step-0').dataset.state === 'passed'`, 20*time.Second)
+
+	// Live: the row moves without a reload, within a second or two.
+	waitFor(t, teacher, "the row at step 2 with the 220", `(() => {
+		const tr = document.querySelector('tr[data-student=Ada]');
+		return tr && tr.textContent.includes('step 2 of') && tr.querySelector('[data-testid^=reply-] code') && tr.querySelector('[data-testid^=reply-] code').textContent === '220';
+	})()`, 3*time.Second)
+
+	// The network for everyone reaches the student's page at once: on
+	// 587, hotel Wi-Fi strips STARTTLS. Undo takes it back.
+	navigate(t, student, base+"/playground?host=smtp.relay.test")
+	waitReady(t, student)
+	waitFor(t, student, "the lab", `document.getElementById('lab').dataset.state === 'ready' && !!document.querySelector('[data-testid=class-notice]')`, 10*time.Second)
+	own := eval[string](t, student, `document.getElementById('profile').value`)
+	do(t, teacher, 5*time.Second, chromedp.SetValue(chromedp.ID("class-profile"), "hotel-wifi"), chromedp.Click(chromedp.CSS(`[data-testid=class-profile-set]`)))
+	waitFor(t, student, "the student's network switched", `document.getElementById('profile').value === 'hotel-wifi' && document.querySelector('[data-testid=class-notice]').textContent.includes('hotel-wifi')`, 5*time.Second)
+	typeLine(t, student, "open smtp.relay.test 587")
+	waitFor(t, student, "the greeting", `!!document.querySelector('#transcript li[data-code="220"]')`, 20*time.Second)
+	typeLine(t, student, "EHLO student.example")
+	typeLine(t, student, "STARTTLS")
+	waitFor(t, student, "STARTTLS answered", `[...document.querySelectorAll('#transcript li[data-who="server"]')].length >= 3`, 20*time.Second)
+	if got := eval[string](t, student, `document.getElementById('route-net-effect').textContent`); !contains(got, "STARTTLS stripped") {
+		t.Errorf("after the class switch to hotel-wifi the network box says %q", got)
+	}
+	do(t, teacher, 5*time.Second, chromedp.Click(chromedp.CSS(`[data-testid=class-profile-undo]`)))
+	waitFor(t, student, "the student's network back", `document.getElementById('profile').value === `+js(own)+` && !document.querySelector('[data-testid=class-notice]').textContent.includes('hotel-wifi')`, 5*time.Second)
+
+	// An assigned lesson shows on the student's page as a link.
+	do(t, teacher, 5*time.Second, chromedp.SetValue(chromedp.ID("class-lesson"), "tls-before-auth"), chromedp.Click(chromedp.CSS(`[data-testid=class-lesson-assign]`)))
+	waitFor(t, student, "the assigned lesson", `(() => { const a = document.querySelector('[data-testid=class-lesson]'); return !!a && a.getAttribute('href') === '/lessons/tls-before-auth'; })()`, 5*time.Second)
+
+	// The transcript opens read-only.
+	do(t, teacher, 5*time.Second, chromedp.Click(chromedp.CSS(`tr[data-student=Ada] button`)))
+	waitFor(t, teacher, "the transcript", `document.getElementById('transcript').textContent.includes('220')`, 5*time.Second)
+	views(t, teacher, func(scheme string, width int64) {
+		screenshot(t, teacher, "dashboard-"+scheme+"-"+itoa(int(width)))
+	})
+}
+
+// loadAfter runs an action that makes the page go to another one, and
+// waits for that page's load event.
+func loadAfter(t *testing.T, ctx context.Context, trigger chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(tctx, chromedp.WaitEvent(page.LoadEventFired, nil, trigger)); err != nil {
+		screenshot(t, ctx, "failed-load")
+		t.Fatalf("waiting for the next page: %v", err)
+	}
+}

@@ -1,0 +1,254 @@
+// portlab classroom pages: the teacher's sign-in and classes (/teach), a
+// class's live dashboard (/teach/classes/ID) and the students' join page
+// (/join). Everything comes from the classroom API (/api/classroom/); no
+// inline script (the CSP forbids it).
+"use strict";
+
+(function () {
+  const page = document.body.dataset.page;
+
+  async function call(method, path, payload, token) {
+    const init = { method, headers: { "Accept": "application/json" }, credentials: "same-origin" };
+    if (token) init.headers["Authorization"] = "Bearer " + token;
+    if (payload !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(payload);
+    }
+    const res = await fetch(path, init);
+    if (!res.ok) {
+      let why = "";
+      try { why = (await res.json()).error || ""; } catch (e) { /* not JSON */ }
+      const err = new Error(why || (method + " " + path + ": " + res.status));
+      err.status = res.status;
+      throw err;
+    }
+    if (res.status === 204) return null;
+    return res.json();
+  }
+
+  function $(id) { return document.getElementById(id); }
+  function el(tag, attrs, children) {
+    const e = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") e.textContent = attrs[k];
+      else e.setAttribute(k, attrs[k]);
+    });
+    (children || []).forEach(function (c) { if (c != null) e.append(c); });
+    return e;
+  }
+  function showError(id, e) {
+    const p = $(id);
+    if (!p) return;
+    p.hidden = !e;
+    p.textContent = e ? e.message : "";
+  }
+
+  // ---- /teach ---------------------------------------------------------
+  async function teachPage() {
+    const s = await call("GET", "/api/classroom/session");
+    if (!s.teacher) {
+      $("teach-login").hidden = false;
+      $("login-form").addEventListener("submit", async function (ev) {
+        ev.preventDefault();
+        try {
+          await call("POST", "/api/classroom/session", { password: $("teach-password").value });
+          $("teach-login").hidden = true;
+          await showClasses();
+        } catch (e) { showError("login-error", e); }
+      });
+      $("teach-password").focus();
+      return;
+    }
+    await showClasses();
+  }
+
+  async function showClasses() {
+    $("teach-classes").hidden = false;
+    const list = $("class-list");
+    const classes = await call("GET", "/api/classroom/classes");
+    classes.forEach(function (c) {
+      list.append(el("li", { "data-testid": "class-" + c.code }, [
+        el("a", { href: "/teach/classes/" + encodeURIComponent(c.id), text: c.name }),
+        el("p", { class: "muted", text: "code " + c.code + " · " + c.students + " of " + c.capacity + " students" + (c.ended_at ? " · ended" : c.locked ? " · locked" : "") }),
+      ]));
+    });
+    $("class-form").addEventListener("submit", async function (ev) {
+      ev.preventDefault();
+      try {
+        const c = await call("POST", "/api/classroom/classes", { name: $("class-name").value, capacity: Number($("class-capacity").value) || 0 });
+        location.href = "/teach/classes/" + encodeURIComponent(c.id);
+      } catch (e) { showError("class-error", e); }
+    });
+    $("sign-out").addEventListener("click", async function () {
+      await call("DELETE", "/api/classroom/session").catch(function () {});
+      location.reload();
+    });
+  }
+
+  // ---- /teach/classes/ID ----------------------------------------------
+  function ago(t) {
+    if (!t || t.indexOf("0001-") === 0) return "";
+    const s = Math.max(0, Math.round((Date.now() - new Date(t).getTime()) / 1000));
+    if (s < 60) return s + " s ago";
+    if (s < 3600) return Math.floor(s / 60) + " min ago";
+    return Math.floor(s / 3600) + " h ago";
+  }
+
+  function dashboard() {
+    const box = $("dashboard");
+    const id = box.dataset.class;
+    const base = "/api/classroom/classes/" + encodeURIComponent(id);
+    const rows = new Map();
+    let cls = null;
+
+    function showClass(c) {
+      cls = c;
+      $("class-title").textContent = c.name;
+      document.title = c.name + " · portlab";
+      $("class-link").textContent = c.join_url;
+      $("class-link").href = c.join_url;
+      $("class-code").textContent = c.code;
+      const state = [c.students + " of " + c.capacity + " students"];
+      if (c.ended_at) state.push("ended");
+      else if (c.locked) state.push("joining locked");
+      if (c.profile) state.push("network for everyone: " + c.profile);
+      if (c.lesson) state.push("assigned: " + c.lesson);
+      $("class-state").textContent = state.join(" · ");
+      $("class-lock").textContent = c.locked ? "Unlock joining" : "Lock joining";
+      $("class-end").disabled = !!c.ended_at;
+      $("profile-undo").disabled = !c.can_undo_profile;
+      if (c.profile) $("class-profile").value = c.profile;
+      $("class-lesson").value = c.lesson || "";
+      if (document.activeElement !== $("stuck-fails")) $("stuck-fails").value = c.stuck_fails;
+      if (document.activeElement !== $("stuck-minutes")) $("stuck-minutes").value = c.stuck_minutes;
+    }
+
+    function cell(text, attrs) { return el("td", attrs || {}, [text]); }
+    function rowEl(r) {
+      const name = el("button", { type: "button", class: "link", "data-testid": "open-" + r.id, text: r.name });
+      name.addEventListener("click", function () { openTranscript(r); });
+      const where = r.lesson ? r.lesson + " · step " + Math.min(r.step + (r.state === "passed" || r.state === "watched" ? 0 : 1), r.total || 0) + " of " + (r.total || "?") + (r.state && r.state !== "running" && r.state !== "open" ? " (" + r.state + ")" : "") : "not in a lesson yet";
+      const reply = r.last_reply ? el("span", {}, [el("code", { class: "code-" + r.last_reply[0] + "xx", text: r.last_reply }), " ", el("span", { class: "muted ago", "data-time": r.last_reply_at, text: ago(r.last_reply_at) })]) : "—";
+      const tr = el("tr", { "data-testid": "row-" + r.id, "data-student": r.name, "data-stuck": r.stuck ? "true" : "false", "data-lesson": r.lesson || "" }, [
+        el("th", { scope: "row" }, [name]),
+        cell(where, { "data-testid": "where-" + r.id }),
+        cell(String(r.passed.length), { title: r.passed.join(", "), "data-testid": "passed-" + r.id }),
+        cell(String(r.watched.length), { title: r.watched.join(", ") }),
+        cell(String(r.hints)),
+        el("td", { "data-testid": "reply-" + r.id }, [reply]),
+        cell(r.stuck ? "stuck: " + r.stuck : "", { class: r.stuck ? "stuck" : "" }),
+      ]);
+      return tr;
+    }
+
+    function render() {
+      const tbody = $("rows");
+      const filter = $("filter").value;
+      const sort = $("sort").value;
+      let list = Array.from(rows.values());
+      if (filter === "stuck") list = list.filter(function (r) { return !!r.stuck; });
+      else if (filter.indexOf("lesson:") === 0) list = list.filter(function (r) { return r.lesson === filter.slice(7); });
+      const by = {
+        joined: function (a, b) { return a.joined < b.joined ? -1 : 1; },
+        name: function (a, b) { return a.name.localeCompare(b.name); },
+        stuck: function (a, b) { return (b.stuck ? 1 : 0) - (a.stuck ? 1 : 0) || (a.joined < b.joined ? -1 : 1); },
+        progress: function (a, b) { return b.passed.length - a.passed.length || b.step - a.step; },
+      }[sort];
+      list.sort(by);
+      tbody.replaceChildren.apply(tbody, list.map(rowEl));
+      $("no-students").hidden = rows.size > 0;
+    }
+
+    async function openTranscript(r) {
+      const panel = $("transcript-panel");
+      panel.hidden = false;
+      $("transcript-title").textContent = "Transcript of " + r.name;
+      try {
+        const t = await call("GET", base + "/students/" + encodeURIComponent(r.id) + "/transcript");
+        // The swaks-style marks of the page's transcript: -> sent, <- received,
+        // ~> and <~ inside TLS, === the rest.
+        $("transcript").textContent = t.lines.map(function (l) {
+          const mark = l.kind === "command" ? (l.secure ? "~>" : "->") : l.kind === "reply" ? (l.secure ? "<~" : "<-") : "===";
+          return new Date(l.time).toLocaleTimeString() + " " + (l.host ? l.host + ":" + l.port + " " : "") + mark + " " + (l.kind === "command" || l.kind === "reply" ? "" : l.kind + " ") + l.text;
+        }).join("\n") || "(nothing yet)";
+      } catch (e) { $("transcript").textContent = e.message; }
+      $("transcript").focus();
+    }
+    $("transcript-close").addEventListener("click", function () { $("transcript-panel").hidden = true; });
+
+    async function control(method, path, payload) {
+      try {
+        showClass(await call(method, base + path, payload));
+        showError("control-error", null);
+      } catch (e) { showError("control-error", e); }
+    }
+    $("profile-form").addEventListener("submit", function (ev) { ev.preventDefault(); control("POST", "/profile", { profile: $("class-profile").value }); });
+    $("profile-undo").addEventListener("click", function () { control("POST", "/profile", { profile: "" }); });
+    $("lesson-form").addEventListener("submit", function (ev) { ev.preventDefault(); control("PATCH", "", { lesson: $("class-lesson").value }); });
+    $("stuck-form").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      control("PATCH", "", { stuck_fails: Number($("stuck-fails").value) || 0, stuck_minutes: Number($("stuck-minutes").value) || 0 });
+    });
+    $("class-lock").addEventListener("click", function () { control("PATCH", "", { locked: !(cls && cls.locked) }); });
+    $("class-end").addEventListener("click", function () {
+      if (confirm("End this class? Students can no longer join; their progress is kept.")) control("PATCH", "", { ended: true });
+    });
+    $("export-csv").href = base + "/export.csv";
+    $("export-json").href = base + "/export.json";
+    $("class-qr").src = base + "/qr.svg";
+    $("filter").addEventListener("change", render);
+    $("sort").addEventListener("change", render);
+
+    // The live grid: the stream sends the class and every row at once,
+    // then each change (Server-Sent Events; the browser reconnects).
+    const live = $("live");
+    const es = new EventSource(base + "/events");
+    es.onopen = function () { live.dataset.state = "on"; live.textContent = "live"; };
+    es.onerror = function () {
+      live.dataset.state = "off"; live.textContent = "reconnecting";
+      call("GET", "/api/classroom/session").then(function (s) { if (!s.teacher) location.href = "/teach"; }).catch(function () {});
+    };
+    es.addEventListener("class", function (ev) { showClass(JSON.parse(ev.data)); });
+    es.addEventListener("row", function (ev) {
+      const r = JSON.parse(ev.data);
+      rows.set(r.id, r);
+      render();
+    });
+    // "how long ago" moves on by itself.
+    setInterval(function () {
+      document.querySelectorAll("#rows .ago").forEach(function (s) { s.textContent = ago(s.dataset.time); });
+    }, 5000);
+  }
+
+  // ---- /join ----------------------------------------------------------
+  function joinPage() {
+    const form = $("join-form");
+    $("join-name").focus();
+    if (form.dataset.code) {
+      call("GET", "/api/classroom/join/" + encodeURIComponent(form.dataset.code)).then(function (c) {
+        $("join-class").textContent = "You are joining " + c.name + ".";
+        if (!c.open) showError("join-error", new Error(c.why));
+      }, function (e) { showError("join-error", e); });
+    }
+    form.addEventListener("submit", async function (ev) {
+      ev.preventDefault();
+      const code = form.dataset.code || ($("join-code") ? $("join-code").value : "");
+      try {
+        const j = await call("POST", "/api/classroom/join", { code: code, name: $("join-name").value });
+        // The token is this browser's place in the class; the lab is the
+        // student's own (the page script opens it as any kept lab).
+        localStorage.setItem("portlab.class", JSON.stringify({ token: j.token, student: j.student, name: j.name, class: j.class.name }));
+        localStorage.setItem("portlab.lab", JSON.stringify(j.lab));
+        location.href = j.class.lesson ? "/lessons/" + encodeURIComponent(j.class.lesson) : "/course";
+      } catch (e) { showError("join-error", e); }
+    });
+  }
+
+  function start() {
+    if (page === "teach") teachPage().catch(function (e) { showError("login-error", e); $("teach-login").hidden = false; });
+    else if (page === "teach-class") dashboard();
+    else if (page === "join") joinPage();
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
