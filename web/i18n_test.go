@@ -17,6 +17,7 @@ var sitePages = []string{
 	"/", "/playground", "/mailbox", "/ports", "/clients", "/course",
 	"/lab/policy", "/lessons/first-contact", "/lessons/tls-before-auth",
 	"/embed/playground", "/embed/lessons/first-contact", "/no-such-page",
+	"/teach", "/join",
 }
 
 // TestEveryPageInEveryLanguage: every page, asked for in every language

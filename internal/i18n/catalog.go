@@ -7,10 +7,7 @@ import (
 	"maps"
 	"slices"
 
-	"golang.org/x/text/feature/plural"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
-	"golang.org/x/text/message/catalog"
+	"strconv"
 )
 
 // Message is one catalog entry: a Printf format, or plural forms keyed
@@ -87,57 +84,35 @@ func Missing(translated Messages) []string {
 
 // Catalog prints one language's messages, falling back to English for
 // each key the language's file lacks. Numbers are formatted for the
-// language (x/text/message: "1.234" in German).
+// language where x/text is linked (format_other.go: "1.234" in German).
 type Catalog struct {
 	Lang string
-	p    *message.Printer
+	msgs Messages
 }
-
-// pluralOrder is the order x/text/feature/plural tries cases in: exact
-// counts first, then CLDR categories, "other" last.
-var pluralOrder = []string{"zero", "one", "two", "few", "many", "other"}
 
 // NewCatalog builds lang's catalog from its file's messages (nil for
 // English alone).
 func NewCatalog(lang string, translated Messages) (*Catalog, error) {
-	tag, err := language.Parse(lang)
-	if err != nil {
-		return nil, err
+	if Supported(lang) != lang {
+		return nil, fmt.Errorf("i18n: no language %q (want one of %v)", lang, Languages)
 	}
-	b := catalog.NewBuilder(catalog.Fallback(language.English))
-	set := func(key string, m Message) error {
-		if m.Plural == nil {
-			return b.SetString(tag, key, m.Text)
-		}
-		var cases []any
-		for _, k := range slices.Sorted(maps.Keys(m.Plural)) {
-			if len(k) > 1 && k[0] == '=' {
-				cases = append(cases, k, m.Plural[k])
-			}
-		}
-		for _, k := range pluralOrder {
-			if v, ok := m.Plural[k]; ok {
-				cases = append(cases, k, v)
-			}
-		}
-		return b.Set(tag, key, plural.Selectf(1, "%d", cases...))
-	}
+	msgs := make(Messages, len(english))
 	for k, m := range english {
-		if t, ok := translated[k]; !ok || t.Empty() {
-			if err := set(k, m); err != nil {
-				return nil, fmt.Errorf("en: %s: %w", k, err)
-			}
-		}
+		msgs[k] = m
 	}
 	for k, m := range translated {
 		if m.Empty() {
 			continue
 		}
-		if err := set(k, m); err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", lang, k, err)
+		if _, ok := english[k]; !ok {
+			continue // a key English no longer has (the locales test reports it)
 		}
+		if m.Plural != nil && m.Plural["other"] == "" {
+			return nil, fmt.Errorf("%s: %s: plural forms need \"other\"", lang, k)
+		}
+		msgs[k] = m
 	}
-	return &Catalog{Lang: lang, p: message.NewPrinter(tag, message.Catalog(b))}, nil
+	return &Catalog{Lang: lang, msgs: msgs}, nil
 }
 
 // EnglishCatalog prints the source catalog; the engine and the wasm use
@@ -150,11 +125,42 @@ var EnglishCatalog = func() *Catalog {
 	return c
 }()
 
-// T formats the message key with args in the catalog's language. A nil
-// Catalog prints English.
+// T formats the message key with args in the catalog's language; a
+// plural message picks its form by its first argument, an int. A key
+// not in the catalog prints as itself. A nil Catalog prints English.
 func (c *Catalog) T(key string, args ...any) string {
 	if c == nil {
 		c = EnglishCatalog
 	}
-	return c.p.Sprintf(key, args...)
+	m, ok := c.msgs[key]
+	if !ok {
+		return key
+	}
+	text := m.Text
+	if m.Plural != nil {
+		n, _ := firstInt(args)
+		text = m.Plural["other"]
+		if t, ok := m.Plural["="+strconv.Itoa(n)]; ok {
+			text = t
+		} else if t, ok := m.Plural[pluralForm(c.Lang, n)]; ok {
+			text = t
+		}
+	}
+	if len(args) == 0 {
+		return text
+	}
+	return sprintf(c.Lang, text, args...)
+}
+
+func firstInt(args []any) (int, bool) {
+	if len(args) == 0 {
+		return 0, false
+	}
+	switch n := args[0].(type) {
+	case int:
+		return n, true
+	case int64:
+		return int(n), true
+	}
+	return 0, false
 }

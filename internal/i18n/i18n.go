@@ -3,6 +3,13 @@
 // Accept-Language, BCP 47 matching) and the message catalogs that the
 // pages, the wasm terminal and player and the lesson engine print from.
 //
+// The wasm client imports this package too, so what it links stays
+// small: golang.org/x/text (the BCP 47 matcher, CLDR plural tables and
+// number formats, some 100 kB brotli) is linked only outside js builds.
+// Negotiation is the server's alone; plural forms come from rules
+// checked against x/text's CLDR data (plural_test.go); numbers are
+// formatted by x/text/message on the server and by fmt in the browser.
+//
 // Catalogs are data: locales/LANG.json, one object of message keys. A
 // value is a Printf format ("%d", "%s"), or, for a message that depends on
 // a count, an object of CLDR plural forms ({"one": "...", "other":
@@ -17,8 +24,6 @@ package i18n
 import (
 	"slices"
 	"strings"
-
-	"golang.org/x/text/language"
 )
 
 // Default is the source language of every text and the fallback.
@@ -46,17 +51,6 @@ var names = map[string]string{
 // Name is a language's name in that language ("Deutsch").
 func Name(lang string) string { return names[lang] }
 
-var (
-	tags = func() []language.Tag {
-		out := make([]language.Tag, len(Languages))
-		for i, l := range Languages {
-			out[i] = language.MustParse(l)
-		}
-		return out
-	}()
-	matcher = language.NewMatcher(tags)
-)
-
 // Supported returns the language of Languages that s names exactly
 // (case aside: "PT-br" is pt-BR), or "".
 func Supported(s string) string {
@@ -80,36 +74,3 @@ const (
 
 // CookieName is the cookie the header's picker sets.
 const CookieName = "lang"
-
-// Negotiate chooses a request's language: ?lang= when it names one of
-// Languages, then the picker's cookie, then the Accept-Language header
-// matched with BCP 47 rules (golang.org/x/text/language's Matcher: a bare
-// "pt" is pt-BR, CLDR's default region, while pt-PT and the regions CLDR
-// derives from it, such as pt-AO, get pt-PT; de-CH gets de), else
-// English.
-func Negotiate(query, cookie, acceptLanguage string) (string, Source) {
-	if l := Supported(query); l != "" {
-		return l, FromQuery
-	}
-	if l := Supported(cookie); l != "" {
-		return l, FromCookie
-	}
-	if l := Match(acceptLanguage); l != "" {
-		return l, FromHeader
-	}
-	return Default, FromDefault
-}
-
-// Match is the language of Languages that best serves an Accept-Language
-// header, or "" when none does.
-func Match(acceptLanguage string) string {
-	prefs, _, err := language.ParseAcceptLanguage(acceptLanguage)
-	if err != nil || len(prefs) == 0 {
-		return ""
-	}
-	_, i, conf := matcher.Match(prefs...)
-	if conf == language.No {
-		return ""
-	}
-	return Languages[i]
-}
