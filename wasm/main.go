@@ -48,6 +48,7 @@ func main() {
 	if p := byID("profile"); exists(p) {
 		c.profile = p.Get("value").String()
 	}
+	loadMessages(c.server)
 	c.roots = loadCA(c.server, c.ui)
 	go c.ui.explain.catalog() // fetched once, before the first reply is opened
 	c.openLab()
@@ -72,7 +73,7 @@ func main() {
 	if pl := portlabJS(); exists(pl) && exists(pl.Get("clientReady")) {
 		pl.Call("clientReady")
 	}
-	c.ui.Line(term.Note("portlab terminal ready. Type: telnet " + value("connect-host") + " " + firstDoor() + "   (or help)"))
+	c.ui.Line(term.Note(tr("term.ready", "telnet "+value("connect-host")+" "+firstDoor())))
 	select {}
 }
 

@@ -53,7 +53,7 @@ func startPlayer(c *client) {
 		c.ui.Line(term.Error("the lessons do not load: " + err.Error()))
 		return
 	}
-	l, ok := lib.Lesson(name, "en")
+	l, ok := lib.Lesson(name, ui.Lang) // the page language's text, English where it has none
 	if !ok {
 		c.ui.Line(term.Error("no lesson " + strconv.Quote(name)))
 		return
@@ -169,6 +169,7 @@ func (p *player) start(all bool) {
 	hint := byID("lesson-hint")
 	hint.Set("hidden", true)
 	eng := &scenarios.Engine{
+		Catalog: ui,
 		Dialer:  playerDialer{p.c},
 		Mailbox: labMailbox{p.c},
 		Policy:  labPolicy{p.c},

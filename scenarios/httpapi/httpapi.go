@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portlab/portlab/internal/i18n"
 	"github.com/portlab/portlab/scenarios"
 	"github.com/portlab/portlab/scenarios/explain"
 )
@@ -144,6 +145,24 @@ func (c *Client) Explanations(ctx context.Context, path string) (*explain.Catalo
 		return nil, fmt.Errorf("GET %s: %s", path, resp.status)
 	}
 	return explain.Load(resp.body)
+}
+
+// UICatalog fetches a UI catalog file (internal/i18n/locales, served at
+// /messages/HASH/LANG.json) and builds lang's catalog over the English
+// one the client carries.
+func (c *Client) UICatalog(ctx context.Context, path, lang string) (*i18n.Catalog, error) {
+	resp, err := c.roundTrip(ctx, "GET", path, "", nil, 1<<20)
+	if err != nil {
+		return nil, err
+	}
+	if resp.code != 200 {
+		return nil, fmt.Errorf("GET %s: %s", path, resp.status)
+	}
+	msgs, err := i18n.Parse(resp.body)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", path, err)
+	}
+	return i18n.NewCatalog(lang, msgs)
 }
 
 // Mailbox is one lab's mailbox, for the scenario engine.

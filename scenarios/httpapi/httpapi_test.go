@@ -98,3 +98,30 @@ func TestCANotPEM(t *testing.T) {
 		t.Errorf("CA = %v", err)
 	}
 }
+
+// UICatalog builds the language's catalog from the served file, English
+// under it for the keys the file lacks or leaves empty.
+func TestUICatalog(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/messages/de.json" {
+			http.NotFound(w, r)
+			return
+		}
+		io.WriteString(w, `{"nav.playground": "Spielwiese", "nav.ports": ""}`)
+	}))
+	defer srv.Close()
+	c := &httpapi.Client{Server: srv.URL}
+	cat, err := c.UICatalog(context.Background(), "/messages/de.json", "de")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cat.T("nav.playground"); got != "Spielwiese" {
+		t.Errorf("nav.playground = %q", got)
+	}
+	if got := cat.T("nav.ports"); got != "Ports" {
+		t.Errorf("nav.ports = %q, want the English", got)
+	}
+	if _, err := c.UICatalog(context.Background(), "/messages/xx.json", "de"); err == nil {
+		t.Error("a 404 gave a catalog")
+	}
+}
