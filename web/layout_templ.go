@@ -609,9 +609,9 @@ func navLink(m pageMeta, href, label string) templ.Component {
 	})
 }
 
-// langPicker chooses the page language: a form that works without
-// JavaScript (pick, then the button), which app.js submits as soon as the
-// selection changes. POST /lang keeps the choice in a cookie.
+// langPicker chooses the page language: pick, then the button (no
+// script: a select that reloaded the page on change would change context
+// on input, WCAG 3.2.2). POST /lang keeps the choice in a cookie.
 func langPicker(m pageMeta) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context

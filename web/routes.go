@@ -151,8 +151,8 @@ func requestLang(r *http.Request) (string, i18n.Source) {
 
 // setLang is the header's language picker: it keeps the choice in a
 // cookie for a year and goes back to the page it was made on (a local
-// path only, so the form cannot send a reader elsewhere). The form works
-// without JavaScript; app.js submits it when the selection changes.
+// path only, so the form cannot send a reader elsewhere). It is a plain
+// form: it works without JavaScript.
 func (s *site) setLang(w http.ResponseWriter, r *http.Request) {
 	lang := i18n.Supported(r.FormValue("lang"))
 	if lang == "" {
