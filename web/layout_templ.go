@@ -611,7 +611,7 @@ func navLink(m pageMeta, href, label string) templ.Component {
 
 // langPicker chooses the page language: pick, then the button (no
 // script: a select that reloaded the page on change would change context
-// on input, WCAG 3.2.2). POST /lang keeps the choice in a cookie.
+// on input, WCAG 3.2.2). GET /lang keeps the choice in a cookie.
 func langPicker(m pageMeta) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -633,12 +633,12 @@ func langPicker(m pageMeta) templ.Component {
 			templ_7745c5c3_Var31 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 59, "<form class=\"lang-picker\" method=\"post\" action=\"/lang\" data-testid=\"lang-picker\"><input type=\"hidden\" name=\"next\" value=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 59, "<form class=\"lang-picker\" method=\"get\" action=\"/lang\" data-testid=\"lang-picker\"><input type=\"hidden\" name=\"next\" value=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var32 string
-		templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs(m.Path)
+		templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs(m.Next)
 		if templ_7745c5c3_Err != nil {
 			return templ.Error{Err: templ_7745c5c3_Err, FileName: `layout.templ`, Line: 115, Col: 49}
 		}

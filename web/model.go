@@ -13,9 +13,12 @@ import (
 
 // pageMeta is what the layout needs for every page.
 type pageMeta struct {
-	Title   string
-	Page    string // home, playground, mailbox, ports, clients, lesson, notfound
-	Path    string
+	Title string
+	Page  string // home, playground, mailbox, ports, clients, lesson, notfound
+	Path  string
+	// Next is the page's path and query, where the language picker
+	// comes back to.
+	Next    string
 	Embed   bool
 	Version string
 	CSSURL  string

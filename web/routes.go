@@ -27,7 +27,10 @@ func (s *site) routes() http.Handler {
 	mux.HandleFunc("GET /lessons/{name}", s.page(s.lesson(false)))
 	mux.HandleFunc("GET /embed/playground", s.page(s.playground(true)))
 	mux.HandleFunc("GET /embed/lessons/{name}", s.page(s.lesson(true)))
-	mux.HandleFunc("POST /lang", s.setLang)
+	// GET, not POST: the pages send no referrer, so a browser's form POST
+	// carries "Origin: null", which the server's origin check refuses;
+	// and choosing a language is idempotent, harmless to replay.
+	mux.HandleFunc("GET /lang", s.setLang)
 	// The UI catalogs, one JSON file per language, fetched by the wasm
 	// client like the explanations: /messages/HASH/LANG.json.
 	mux.HandleFunc("GET /messages/{file...}", func(w http.ResponseWriter, r *http.Request) {
