@@ -1,14 +1,18 @@
 package web
 
 import (
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/portlab/portlab/internal/i18n"
 	"github.com/portlab/portlab/internal/i18n/locales"
+	"github.com/portlab/portlab/scenarios"
+	"github.com/portlab/portlab/scenarios/lesson"
 	"golang.org/x/net/html"
 )
 
@@ -198,5 +202,62 @@ func TestProfileDescriptionInLanguage(t *testing.T) {
 		if got != want {
 			t.Errorf("%s: description %q, want %q", lang, got, want)
 		}
+	}
+}
+
+// TestUntranslatedStepNote: a lesson page in a language that lacks some
+// steps shows them in English, each with the note (and lang="en" on its
+// title), the translated ones without it; in English no step has it.
+func TestUntranslatedStepNote(t *testing.T) {
+	src := scenarios.Files()
+	en, err := fs.ReadFile(src, "first-contact.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lib, err := scenarios.Load(fstest.MapFS{
+		"COURSE":           {Data: []byte("first-contact\n")},
+		"first-contact.md": {Data: en},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _ := lib.Lesson("first-contact", "en")
+	// A German file with the first step only.
+	de := "---\ntitle: Erster Kontakt\nsummary: Klopf an.\nsource: " + lesson.IntroHash(base) + "\n---\n\n" +
+		"## Anklopfen {#" + base.Steps[0].ID + "}\n\nText.\n\n```step\nsource: " + lesson.StepHash(base.Steps[0]) + "\n```\n"
+	lib, err = scenarios.Load(fstest.MapFS{
+		"COURSE":              {Data: []byte("first-contact\n")},
+		"first-contact.md":    {Data: en},
+		"first-contact.de.md": {Data: []byte(de)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSite(testCfg, testStatic(t, true))
+	s.lessons = lessonsIn(lib)
+	h := s.routes()
+	notes := func(path string) (n int, englishTitles int) {
+		walk(parse(t, get(t, h, path)), func(x *html.Node) {
+			if id, _ := attr(x, "data-testid"); id == "untranslated" {
+				n++
+			}
+			if c, _ := attr(x, "class"); c == "step-title" {
+				if l, _ := attr(x, "lang"); l == "en" {
+					englishTitles++
+				}
+			}
+		})
+		return n, englishTitles
+	}
+	want := len(base.Steps) - 1
+	if n, titles := notes("/lessons/first-contact?lang=de"); n != want || titles != want {
+		t.Errorf("de: %d notes, %d English titles; want %d", n, titles, want)
+	}
+	if n, _ := notes("/lessons/first-contact"); n != 0 {
+		t.Errorf("en: %d notes", n)
+	}
+	// A language without the file shows every step with the note.
+	if n, _ := notes("/lessons/first-contact?lang=it"); n != len(base.Steps) {
+		t.Errorf("it: %d notes, want %d", n, len(base.Steps))
 	}
 }

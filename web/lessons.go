@@ -64,6 +64,11 @@ func lessonCatalog() map[string][]lessonInfo {
 		// than no site at all.
 		return nil
 	}
+	return lessonsIn(lib)
+}
+
+// lessonsIn lists lib's lessons in every page language.
+func lessonsIn(lib *scenarios.Library) map[string][]lessonInfo {
 	out := map[string][]lessonInfo{}
 	for _, lang := range i18n.Languages {
 		missing := map[string]bool{} // "lesson.md/step"
