@@ -107,8 +107,11 @@ func TestLessonStatusBar(t *testing.T) {
 			}
 			painted(t, ctx, `document.querySelector('.lesson-tabs').scrollIntoView()`)
 			viewShot(t, ctx, "terminal-390-"+scheme)
-			do(t, ctx, 5*time.Second, chromedp.Click(chromedp.ID("tab-steps")))
-			painted(t, ctx, `document.getElementById('step-0').scrollIntoView()`)
+			// "Read the step" shows the current step, below the tabs.
+			painted(t, ctx, `document.getElementById('lesson-read-step').click()`)
+			if top := eval[float64](t, ctx, `document.getElementById('step-0').getBoundingClientRect().top - document.querySelector('.lesson-tabs').getBoundingClientRect().bottom`); top < 0 || top > 200 {
+				t.Errorf("%s, 390 px: after Read the step, step 1 is %v px below the tabs", scheme, top)
+			}
 			viewShot(t, ctx, "steps-390-"+scheme)
 			return
 		}
