@@ -300,6 +300,7 @@ func (p *player) event(ev scenarios.Event) {
 		watched := ev.Step.Mode == lesson.Played || p.all
 		ctx := p.ctx
 		p.mu.Unlock()
+		pacing(watched || p.pace.Paused())
 		if watched && !resuming && ev.Index > 0 && ctx != nil {
 			// Pace the steps the player plays so that the student can
 			// read each one (Pause holds, Next goes on at once).
@@ -580,13 +581,19 @@ func (p *player) togglePause() {
 
 // showPacing shows Pause and Next while a lesson runs, Start while not.
 func showPacing(running bool) {
-	for _, id := range []string{"lesson-pause", "lesson-next-step"} {
-		if b := byID(id); exists(b) {
-			b.Set("hidden", !running)
-		}
-	}
+	pacing(running)
 	if b := byID("lesson-start"); exists(b) {
 		b.Set("hidden", running)
+	}
+}
+
+// pacing shows or hides Pause and Next: they are for steps the player
+// plays, not for the student's own.
+func pacing(show bool) {
+	for _, id := range []string{"lesson-pause", "lesson-next-step"} {
+		if b := byID(id); exists(b) {
+			b.Set("hidden", !show)
+		}
 	}
 }
 

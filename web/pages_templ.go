@@ -1164,7 +1164,22 @@ func lessonBar(m pageMeta, l lessonInfo) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 95, "\" value=\"0\" aria-label=\"Lesson progress\"></progress> <span id=\"scenario-status\" class=\"scenario-status\" data-testid=\"scenario-status\" data-state=\"idle\" role=\"status\" aria-live=\"polite\">Not started</span></div><div id=\"lesson-instruction\" class=\"bar-instruction\" data-testid=\"lesson-instruction\" data-step=\"-1\"><p class=\"bar-title\"><strong id=\"lesson-step-title\">Press Start, or type in the terminal.</strong></p><span id=\"lesson-step-do\" class=\"bar-do\"></span> <button type=\"button\" id=\"lesson-read-step\" class=\"linkish\" data-testid=\"lesson-read-step\" hidden>Read the step</button></div><p id=\"lesson-feedback\" class=\"hint\" data-testid=\"lesson-feedback\" role=\"alert\" hidden></p>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 95, "\" value=\"0\" aria-label=\"Lesson progress\"></progress> <span id=\"scenario-status\" class=\"scenario-status\" data-testid=\"scenario-status\" data-state=\"idle\" role=\"status\" aria-live=\"polite\">Not started</span></div><div id=\"lesson-instruction\" class=\"bar-instruction\" data-testid=\"lesson-instruction\" data-step=\"-1\"><p class=\"bar-title\"><strong id=\"lesson-step-title\">")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		if len(l.Steps) > 0 && (l.Steps[0].Typed || l.Steps[0].Task) {
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 96, "Press Start, or type your first command in the terminal.")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+		} else {
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 97, "Press Start to begin.")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 98, "</strong></p><span id=\"lesson-step-do\" class=\"bar-do\"></span> <button type=\"button\" id=\"lesson-read-step\" class=\"linkish\" data-testid=\"lesson-read-step\" hidden>Read the step</button></div><p id=\"lesson-feedback\" class=\"hint\" data-testid=\"lesson-feedback\" role=\"alert\" hidden></p>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -1172,30 +1187,30 @@ func lessonBar(m pageMeta, l lessonInfo) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 96, "<fieldset id=\"player-controls\" class=\"player-controls\" disabled><legend class=\"visually-hidden\">Lesson controls</legend> <button type=\"button\" id=\"lesson-start\" data-testid=\"lesson-start\">Start</button> <button type=\"button\" id=\"lesson-play-step\" class=\"secondary\" data-testid=\"lesson-play-step\">Play this step for me</button> <button type=\"button\" id=\"lesson-pause\" class=\"secondary\" data-testid=\"lesson-pause\" aria-pressed=\"false\" hidden>Pause</button> <button type=\"button\" id=\"lesson-next-step\" class=\"secondary\" data-testid=\"lesson-next-step\" disabled hidden>Next</button> <button type=\"button\" id=\"lesson-play-all\" class=\"secondary\" data-testid=\"lesson-play-all\">Play the whole lesson</button> <button type=\"button\" id=\"lesson-restart\" class=\"secondary\" data-testid=\"lesson-restart\">Restart</button> ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 99, "<fieldset id=\"player-controls\" class=\"player-controls\" disabled><legend class=\"visually-hidden\">Lesson controls</legend> <button type=\"button\" id=\"lesson-start\" data-testid=\"lesson-start\">Start</button> <button type=\"button\" id=\"lesson-play-step\" class=\"secondary\" data-testid=\"lesson-play-step\">Play this step for me</button> <button type=\"button\" id=\"lesson-pause\" class=\"secondary\" data-testid=\"lesson-pause\" aria-pressed=\"false\" hidden>Pause</button> <button type=\"button\" id=\"lesson-next-step\" class=\"secondary\" data-testid=\"lesson-next-step\" disabled hidden>Next</button> <button type=\"button\" id=\"lesson-play-all\" class=\"secondary\" data-testid=\"lesson-play-all\">Play the whole lesson</button> <button type=\"button\" id=\"lesson-restart\" class=\"secondary\" data-testid=\"lesson-restart\">Restart</button> ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		if l.NextName != "" {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 97, "<a class=\"button\" id=\"lesson-bar-next\" data-testid=\"lesson-bar-next\" href=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 100, "<a class=\"button\" id=\"lesson-bar-next\" data-testid=\"lesson-bar-next\" href=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var64 templ.SafeURL
 			templ_7745c5c3_Var64, templ_7745c5c3_Err = templ.JoinURLErrs(templ.SafeURL(nextPath(m, l.NextName)))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 305, Col: 118}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 313, Col: 118}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var64))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 98, "\" hidden>Next lesson</a>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 101, "\" hidden>Next lesson</a>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 99, "</fieldset></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 102, "</fieldset></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -1226,7 +1241,7 @@ func lessonEnd(m pageMeta, l lessonInfo) templ.Component {
 			templ_7745c5c3_Var65 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 100, "<section id=\"lesson-end\" class=\"lesson-end\" data-testid=\"lesson-end\" aria-labelledby=\"lesson-end-title\" hidden tabindex=\"-1\"><h2 id=\"lesson-end-title\">What you learned</h2>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 103, "<section id=\"lesson-end\" class=\"lesson-end\" data-testid=\"lesson-end\" aria-labelledby=\"lesson-end-title\" hidden tabindex=\"-1\"><h2 id=\"lesson-end-title\">What you learned</h2>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -1236,67 +1251,67 @@ func lessonEnd(m pageMeta, l lessonInfo) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else if l.Summary != "" {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 101, "<p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 104, "<p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var66 string
 			templ_7745c5c3_Var66, templ_7745c5c3_Err = templ.JoinStringErrs(l.Summary)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 319, Col: 17}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 327, Col: 17}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var66))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 102, "</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 105, "</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 103, "<p class=\"actions\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 106, "<p class=\"actions\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		if l.NextName != "" {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 104, "<a class=\"button\" data-testid=\"lesson-next\" href=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 107, "<a class=\"button\" data-testid=\"lesson-next\" href=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var67 templ.SafeURL
 			templ_7745c5c3_Var67, templ_7745c5c3_Err = templ.JoinURLErrs(templ.SafeURL(nextPath(m, l.NextName)))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 323, Col: 93}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 331, Col: 93}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var67))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 105, "\">Next lesson: ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 108, "\">Next lesson: ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var68 string
 			templ_7745c5c3_Var68, templ_7745c5c3_Err = templ.JoinStringErrs(l.NextTitle)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 323, Col: 122}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `pages.templ`, Line: 331, Col: 122}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var68))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 106, "</a> ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 109, "</a> ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
 		if !m.Embed {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 107, "<a class=\"button secondary\" href=\"/course\" data-testid=\"lesson-end-course\">Course map</a>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 110, "<a class=\"button secondary\" href=\"/course\" data-testid=\"lesson-end-course\">Course map</a>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 108, "</p></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 111, "</p></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -1328,7 +1343,7 @@ func lessonDoControls() templ.Component {
 			templ_7745c5c3_Var69 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 109, "<div id=\"lesson-do\" class=\"lesson-do\" data-testid=\"lesson-do\" hidden><div class=\"lesson-do-buttons\"><button type=\"button\" id=\"lesson-hint-next\" class=\"secondary\" data-testid=\"lesson-hint-next\">Hint</button> <button type=\"button\" id=\"lesson-check\" data-testid=\"lesson-check\" hidden>Check</button> <button type=\"button\" id=\"lesson-show-me\" class=\"secondary\" data-testid=\"lesson-show-me\">Show me</button></div><ol id=\"lesson-hints\" class=\"lesson-hints\" data-testid=\"lesson-hints\" aria-live=\"polite\"></ol></div><div id=\"lesson-predict\" class=\"lesson-predict\" data-testid=\"lesson-predict\" hidden><p id=\"lesson-predict-question\" class=\"lesson-predict-question\"></p><div id=\"lesson-predict-choices\" class=\"lesson-predict-choices\" role=\"group\" aria-labelledby=\"lesson-predict-question\"></div><p id=\"lesson-predict-verdict\" class=\"lesson-predict-verdict\" data-testid=\"lesson-predict-verdict\" role=\"status\" aria-live=\"polite\" hidden></p></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 112, "<div id=\"lesson-do\" class=\"lesson-do\" data-testid=\"lesson-do\" hidden><div class=\"lesson-do-buttons\"><button type=\"button\" id=\"lesson-hint-next\" class=\"secondary\" data-testid=\"lesson-hint-next\">Hint</button> <button type=\"button\" id=\"lesson-check\" data-testid=\"lesson-check\" hidden>Check</button> <button type=\"button\" id=\"lesson-show-me\" class=\"secondary\" data-testid=\"lesson-show-me\">Show me</button></div><ol id=\"lesson-hints\" class=\"lesson-hints\" data-testid=\"lesson-hints\" aria-live=\"polite\"></ol></div><div id=\"lesson-predict\" class=\"lesson-predict\" data-testid=\"lesson-predict\" hidden><p id=\"lesson-predict-question\" class=\"lesson-predict-question\"></p><div id=\"lesson-predict-choices\" class=\"lesson-predict-choices\" role=\"group\" aria-labelledby=\"lesson-predict-question\"></div><p id=\"lesson-predict-verdict\" class=\"lesson-predict-verdict\" data-testid=\"lesson-predict-verdict\" role=\"status\" aria-live=\"polite\" hidden></p></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
