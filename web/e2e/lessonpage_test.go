@@ -39,6 +39,14 @@ func TestLessonProfileBeforeStart(t *testing.T) {
 		t.Errorf("a lesson that opens with a played step started from the terminal: %q", s)
 	}
 
+	// tls-before-auth opens with "telnet smtp.relay.test 587", typed by
+	// the student: the terminal's first line must not say it first.
+	navigate(t, ctx, base+"/lessons/tls-before-auth")
+	waitReady(t, ctx)
+	if tr := transcript(t, ctx); contains(tr, "smtp.relay.test 587") {
+		t.Errorf("the terminal gives the first step's answer away:\n%s", tr)
+	}
+
 	// first-contact opens with a typed step.
 	navigate(t, ctx, base+"/lessons/first-contact")
 	waitReady(t, ctx)
