@@ -554,9 +554,16 @@ func (p *player) ended(verdict string) {
 	if next := byID("lesson-bar-next"); exists(next) {
 		next.Set("hidden", !done)
 	}
+	// At the end: Restart or the next lesson; nothing left to play.
+	for _, id := range []string{"lesson-play-step", "lesson-play-all"} {
+		if b := byID(id); exists(b) {
+			b.Set("hidden", done)
+		}
+	}
 	if !done {
 		return
 	}
+	byID("lesson-start").Set("hidden", true)
 	setText(byID("lesson-step-title"), "The end.")
 	setText(byID("lesson-step-do"), "")
 	read := byID("lesson-read-step")
@@ -583,7 +590,8 @@ func (p *player) togglePause() {
 func showPacing(running bool) {
 	pacing(running)
 	if b := byID("lesson-start"); exists(b) {
-		b.Set("hidden", running)
+		end := byID("lesson-end")
+		b.Set("hidden", running || (exists(end) && !end.Get("hidden").Bool()))
 	}
 }
 

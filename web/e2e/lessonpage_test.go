@@ -113,7 +113,7 @@ func TestLessonStatusBar(t *testing.T) {
 			if h := eval[float64](t, ctx, `innerHeight`); near > h {
 				t.Errorf("%s, 390 px: the input is %v px below the current step, more than a screen (%v)", scheme, near, h)
 			}
-			painted(t, ctx, `document.querySelector('.lesson-tabs').scrollIntoView()`)
+			painted(t, ctx, `scrollTo(0, 0)`)
 			viewShot(t, ctx, "terminal-390-"+scheme)
 			// "Read the step" shows the current step, below the tabs.
 			painted(t, ctx, `document.getElementById('lesson-read-step').click()`)
@@ -247,7 +247,7 @@ func TestLessonPlayedAtPace(t *testing.T) {
 		viewShot(t, ctx, "end-"+itoa(int(width))+"-"+scheme)
 		if width == 390 {
 			do(t, ctx, 5*time.Second, chromedp.Click(chromedp.ID("tab-terminal")))
-			painted(t, ctx, `document.querySelector('.lesson-tabs').scrollIntoView()`)
+			painted(t, ctx, `scrollTo(0, 0)`)
 			viewShot(t, ctx, "end-bar-390-"+scheme)
 		}
 	})
@@ -257,6 +257,12 @@ func TestLessonPlayedAtPace(t *testing.T) {
 	if s := eval[string](t, ctx, `document.getElementById('home-start').textContent`); s != "Continue with "+next.Title {
 		t.Errorf("home: %q, want %q", s, "Continue with "+next.Title)
 	}
+	if h := eval[string](t, ctx, `document.getElementById('home-start').getAttribute('href')`); h != "/lessons/"+next.Name {
+		t.Errorf("Continue goes to %q, want /lessons/%s", h, next.Name)
+	}
+	views(t, ctx, func(scheme string, width int64) {
+		viewShot(t, ctx, "home-"+itoa(int(width))+"-"+scheme)
+	})
 }
 
 // viewShot saves what the screen shows (not the whole page).
