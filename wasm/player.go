@@ -186,7 +186,6 @@ func (p *player) start(all bool) {
 	for i := range p.l.Steps {
 		p.stepState(i, "pending", "")
 	}
-	p.useProfile(p.l.Profile)
 	p.ended("")
 	feedback("")
 	eng := &scenarios.Engine{
@@ -514,6 +513,8 @@ func (m labMailbox) Messages(ctx context.Context) ([]scenarios.Message, error) {
 // useProfile makes name the network of the terminal's own connections:
 // the lesson's from the page's load, then each one the lesson switches
 // to, so that a line typed outside a step crosses the lesson's network.
+// (A class's network for everyone, class.go, arrives after the load and
+// wins until the lesson switches networks itself.)
 func (p *player) useProfile(name string) {
 	if name == "" {
 		return
