@@ -110,7 +110,9 @@ func TestLessonStatusBar(t *testing.T) {
 		if width == 390 {
 			do(t, ctx, 5*time.Second, chromedp.Click(chromedp.ID("tab-terminal")))
 			near := eval[float64](t, ctx, `document.getElementById('term-input').getBoundingClientRect().bottom - document.getElementById('lesson-instruction').getBoundingClientRect().top`)
-			if h := eval[float64](t, ctx, `innerHeight`); near > h {
+			h := eval[float64](t, ctx, `innerHeight`)
+			t.Logf("%s, 390 px: from the current step to the input's bottom: %v px of %v", scheme, near, h)
+			if near > h {
 				t.Errorf("%s, 390 px: the input is %v px below the current step, more than a screen (%v)", scheme, near, h)
 			}
 			painted(t, ctx, `scrollTo(0, 0)`)
@@ -166,7 +168,9 @@ func TestLessonInFrames(t *testing.T) {
 				t.Error("the terminal tab shows the steps too")
 			}
 			near := eval[float64](t, ctx, doc+`.getElementById('term-input').getBoundingClientRect().bottom - `+doc+`.getElementById('lesson-instruction').getBoundingClientRect().top`)
-			if h := eval[float64](t, ctx, `document.getElementById('lp-frame').contentWindow.innerHeight`); near > h {
+			h := eval[float64](t, ctx, `document.getElementById('lp-frame').contentWindow.innerHeight`)
+			t.Logf("%d px frame: from the current step to the input's bottom: %v px of %v", width, near, h)
+			if near > h {
 				t.Errorf("%d px frame: the input is %v px below the current step, more than a screen (%v)", width, near, h)
 			}
 			painted(t, ctx, `document.getElementById('lp-frame').scrollIntoView()`)
