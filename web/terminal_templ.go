@@ -502,92 +502,122 @@ func terminal(m pageMeta, d playgroundData) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, "<form id=\"connect-form\" class=\"connect\" data-testid=\"connect-form\"><fieldset id=\"connect-fields\" disabled><legend class=\"visually-hidden\">Connect</legend> <span class=\"pair host-pair\"><label for=\"connect-host\">Host</label> <input id=\"connect-host\" name=\"host\" value=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, "<form id=\"connect-form\" class=\"connect\" data-testid=\"connect-form\"><fieldset id=\"connect-fields\" disabled><legend class=\"visually-hidden\">Connect</legend> <span class=\"pair host-pair\"><label for=\"connect-host\">Host</label>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		var templ_7745c5c3_Var28 string
-		templ_7745c5c3_Var28, templ_7745c5c3_Err = templ.JoinStringErrs(d.Host)
-		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 107, Col: 56}
+		if m.Lesson != "" {
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "<input id=\"connect-host\" name=\"host\" placeholder=\"host name\" list=\"host-names\" autocomplete=\"off\" spellcheck=\"false\" data-testid=\"connect-host\">")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+		} else {
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "<input id=\"connect-host\" name=\"host\" value=\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var28 string
+			templ_7745c5c3_Var28, templ_7745c5c3_Err = templ.JoinStringErrs(d.Host)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 112, Col: 57}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var28))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "\" list=\"host-names\" autocomplete=\"off\" spellcheck=\"false\" data-testid=\"connect-host\">")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
 		}
-		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var28))
-		if templ_7745c5c3_Err != nil {
-			return templ_7745c5c3_Err
-		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "\" list=\"host-names\" autocomplete=\"off\" spellcheck=\"false\" data-testid=\"connect-host\"></span> <datalist id=\"host-names\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 45, "</span> <datalist id=\"host-names\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		for _, h := range d.Hosts {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "<option value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "<option value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var29 string
 			templ_7745c5c3_Var29, templ_7745c5c3_Err = templ.JoinStringErrs(h.Name)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 111, Col: 28}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 117, Col: 28}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var29))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "\"></option>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 47, "\"></option>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 45, "</datalist> <span class=\"pair\"><label for=\"connect-port\">Port</label> <input id=\"connect-port\" name=\"port\" type=\"number\" min=\"1\" max=\"65535\" value=\"587\" data-testid=\"connect-port\"></span> <label class=\"check inline\" for=\"connect-tls\"><input type=\"checkbox\" id=\"connect-tls\" data-testid=\"connect-tls\"> TLS at once</label> <button type=\"submit\" id=\"connect-button\" data-testid=\"connect-button\">Connect</button> <button type=\"button\" id=\"disconnect-button\" class=\"secondary\" data-testid=\"disconnect-button\" disabled>Disconnect</button></fieldset></form><!-- Not a live region: a lesson played at once would read every line.\n\t\t     #term-announce says the connection's changes instead. --><ol id=\"transcript\" class=\"transcript\" aria-label=\"SMTP transcript\" aria-describedby=\"transcript-help\" data-testid=\"transcript\" tabindex=\"0\"></ol><p id=\"transcript-help\" class=\"visually-hidden\">Each server reply opens to an explanation: its button says explain.</p><p id=\"cmd-fill-help\" class=\"visually-hidden\">Puts the command in the terminal's input, to send with Enter.</p><p id=\"term-notice\" class=\"term-notice\" role=\"status\" data-testid=\"term-notice\" hidden></p><form id=\"term-form\" class=\"term-input\" data-testid=\"terminal-form\"><fieldset id=\"term-fields\" disabled><legend class=\"visually-hidden\">Send a line</legend> <label for=\"term-input\" class=\"prompt\" aria-label=\"Command\">&gt;</label> <input id=\"term-input\" name=\"line\" autocomplete=\"off\" autocapitalize=\"off\" spellcheck=\"false\" data-testid=\"terminal-input\" aria-describedby=\"term-help\" placeholder=\"telnet mx.sandbox.test 25\"> <button type=\"submit\" data-testid=\"terminal-send\">Send</button></fieldset></form><p id=\"term-help\" class=\"muted small\">Enter sends a line; ↑ and ↓ recall earlier lines. Type <code>telnet HOST PORT</code> to connect (<code>open HOST PORT</code> starts TLS at once on 465), <code>close</code> to hang up. Markers like swaks: <code>-&gt;</code> you, <code>&lt;-</code> server, <code>~&gt;</code> and <code>&lt;~</code> inside TLS, <code>===</code> notes; <code>&gt;</code> a line you typed that was not sent as typed. Open a reply (click, or Enter on it) to see what it means.</p><div class=\"quick\" role=\"group\" aria-label=\"Quick commands\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 48, "</datalist> <span class=\"pair\"><label for=\"connect-port\">Port</label> ")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		if m.Lesson != "" {
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 49, "<input id=\"connect-port\" name=\"port\" type=\"number\" min=\"1\" max=\"65535\" placeholder=\"25\" data-testid=\"connect-port\">")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+		} else {
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 50, "<input id=\"connect-port\" name=\"port\" type=\"number\" min=\"1\" max=\"65535\" value=\"587\" data-testid=\"connect-port\">")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 51, "</span> <label class=\"check inline\" for=\"connect-tls\"><input type=\"checkbox\" id=\"connect-tls\" data-testid=\"connect-tls\"> TLS at once</label> <button type=\"submit\" id=\"connect-button\" data-testid=\"connect-button\">Connect</button> <button type=\"button\" id=\"disconnect-button\" class=\"secondary\" data-testid=\"disconnect-button\" disabled>Disconnect</button></fieldset></form><!-- Not a live region: a lesson played at once would read every line.\n\t\t     #term-announce says the connection's changes instead. --><ol id=\"transcript\" class=\"transcript\" aria-label=\"SMTP transcript\" aria-describedby=\"transcript-help\" data-testid=\"transcript\" tabindex=\"0\"></ol><p id=\"transcript-help\" class=\"visually-hidden\">Each server reply opens to an explanation: its button says explain.</p><p id=\"cmd-fill-help\" class=\"visually-hidden\">Puts the command in the terminal's input, to send with Enter.</p><p id=\"term-notice\" class=\"term-notice\" role=\"status\" data-testid=\"term-notice\" hidden></p><form id=\"term-form\" class=\"term-input\" data-testid=\"terminal-form\"><fieldset id=\"term-fields\" disabled><legend class=\"visually-hidden\">Send a line</legend> <label for=\"term-input\" class=\"prompt\" aria-label=\"Command\">&gt;</label> <input id=\"term-input\" name=\"line\" autocomplete=\"off\" autocapitalize=\"off\" spellcheck=\"false\" data-testid=\"terminal-input\" aria-describedby=\"term-help\" placeholder=\"telnet mx.sandbox.test 25\"> <button type=\"submit\" data-testid=\"terminal-send\">Send</button></fieldset></form><p id=\"term-help\" class=\"muted small\">Enter sends a line; ↑ and ↓ recall earlier lines. Type <code>telnet HOST PORT</code> to connect (<code>open HOST PORT</code> starts TLS at once on 465), <code>close</code> to hang up. Markers like swaks: <code>-&gt;</code> you, <code>&lt;-</code> server, <code>~&gt;</code> and <code>&lt;~</code> inside TLS, <code>===</code> notes; <code>&gt;</code> a line you typed that was not sent as typed. Open a reply (click, or Enter on it) to see what it means.</p><div class=\"quick\" role=\"group\" aria-label=\"Quick commands\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		for _, c := range quickCommands {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "<button type=\"button\" class=\"chip\" data-cmd=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 52, "<button type=\"button\" class=\"chip\" data-cmd=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var30 string
 			templ_7745c5c3_Var30, templ_7745c5c3_Err = templ.JoinStringErrs(c)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 143, Col: 51}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 153, Col: 51}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var30))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 47, "\" data-testid=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 53, "\" data-testid=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var31 string
 			templ_7745c5c3_Var31, templ_7745c5c3_Err = templ.JoinStringErrs("quick-" + chipID(c))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 143, Col: 88}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 153, Col: 88}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var31))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 48, "\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 54, "\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var32 string
 			templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs(c)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 143, Col: 94}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `terminal.templ`, Line: 153, Col: 94}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var32))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 49, "</button>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 55, "</button>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 50, "</div><div class=\"helpers\"><details id=\"auth-helper\" data-testid=\"auth-helper\"><summary>AUTH helper</summary><form id=\"auth-form\" class=\"helper-form\"><div class=\"field\"><label for=\"auth-mech\">Mechanism</label> <select id=\"auth-mech\" name=\"mech\" data-testid=\"auth-mech\"><option value=\"PLAIN\" selected>PLAIN</option> <option value=\"LOGIN\">LOGIN</option></select></div><div class=\"field\"><label for=\"auth-user\">User</label> <input id=\"auth-user\" name=\"user\" value=\"foo\" autocomplete=\"off\" data-testid=\"auth-user\"></div><div class=\"field\"><label for=\"auth-pass\">Password</label> <input id=\"auth-pass\" name=\"password\" value=\"barbaz\" autocomplete=\"off\" data-testid=\"auth-pass\"></div><p class=\"muted small\" id=\"auth-preview\" aria-live=\"polite\"></p><button type=\"submit\" data-testid=\"auth-send\">Send AUTH</button></form></details> <details id=\"data-helper\" data-testid=\"data-helper\"><summary>Message helper (MAIL, RCPT, DATA)</summary><form id=\"data-form\" class=\"helper-form\"><div class=\"field\"><label for=\"msg-from\">From</label> <input id=\"msg-from\" name=\"from\" value=\"foo@relay.test\" autocomplete=\"off\" data-testid=\"msg-from\"></div><div class=\"field\"><label for=\"msg-to\">To</label> <input id=\"msg-to\" name=\"to\" value=\"student@sandbox.test\" autocomplete=\"off\" data-testid=\"msg-to\"></div><div class=\"field\"><label for=\"msg-subject\">Subject</label> <input id=\"msg-subject\" name=\"subject\" value=\"Hello from portlab\" autocomplete=\"off\" data-testid=\"msg-subject\"></div><div class=\"field wide\"><label for=\"msg-body\">Body</label> <textarea id=\"msg-body\" name=\"body\" rows=\"4\" data-testid=\"msg-body\">Sent from my own browser tab.</textarea></div><label class=\"check\"><input type=\"checkbox\" id=\"msg-envelope\" checked data-testid=\"msg-envelope\"> also send MAIL FROM and RCPT TO</label> <button type=\"submit\" data-testid=\"data-send\">Send message</button><p class=\"muted small\">The helper ends the message with a line holding a single dot, and doubles a leading dot on any other line (RFC 5321 §4.5.2).</p></form></details></div></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 56, "</div><div class=\"helpers\"><details id=\"auth-helper\" data-testid=\"auth-helper\"><summary>AUTH helper</summary><form id=\"auth-form\" class=\"helper-form\"><div class=\"field\"><label for=\"auth-mech\">Mechanism</label> <select id=\"auth-mech\" name=\"mech\" data-testid=\"auth-mech\"><option value=\"PLAIN\" selected>PLAIN</option> <option value=\"LOGIN\">LOGIN</option></select></div><div class=\"field\"><label for=\"auth-user\">User</label> <input id=\"auth-user\" name=\"user\" value=\"foo\" autocomplete=\"off\" data-testid=\"auth-user\"></div><div class=\"field\"><label for=\"auth-pass\">Password</label> <input id=\"auth-pass\" name=\"password\" value=\"barbaz\" autocomplete=\"off\" data-testid=\"auth-pass\"></div><p class=\"muted small\" id=\"auth-preview\" aria-live=\"polite\"></p><button type=\"submit\" data-testid=\"auth-send\">Send AUTH</button></form></details> <details id=\"data-helper\" data-testid=\"data-helper\"><summary>Message helper (MAIL, RCPT, DATA)</summary><form id=\"data-form\" class=\"helper-form\"><div class=\"field\"><label for=\"msg-from\">From</label> <input id=\"msg-from\" name=\"from\" value=\"foo@relay.test\" autocomplete=\"off\" data-testid=\"msg-from\"></div><div class=\"field\"><label for=\"msg-to\">To</label> <input id=\"msg-to\" name=\"to\" value=\"student@sandbox.test\" autocomplete=\"off\" data-testid=\"msg-to\"></div><div class=\"field\"><label for=\"msg-subject\">Subject</label> <input id=\"msg-subject\" name=\"subject\" value=\"Hello from portlab\" autocomplete=\"off\" data-testid=\"msg-subject\"></div><div class=\"field wide\"><label for=\"msg-body\">Body</label> <textarea id=\"msg-body\" name=\"body\" rows=\"4\" data-testid=\"msg-body\">Sent from my own browser tab.</textarea></div><label class=\"check\"><input type=\"checkbox\" id=\"msg-envelope\" checked data-testid=\"msg-envelope\"> also send MAIL FROM and RCPT TO</label> <button type=\"submit\" data-testid=\"data-send\">Send message</button><p class=\"muted small\">The helper ends the message with a line holding a single dot, and doubles a leading dot on any other line (RFC 5321 §4.5.2).</p></form></details></div></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -617,7 +647,7 @@ func labPanel() templ.Component {
 			templ_7745c5c3_Var33 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 51, "<aside id=\"lab\" class=\"lab\" data-testid=\"lab\" data-state=\"none\" aria-labelledby=\"lab-title\"><h2 id=\"lab-title\">Your lab</h2><dl><dt>Lab</dt><dd><code id=\"lab-id\" data-testid=\"lab-id\">…</code></dd><dt>Demo account</dt><dd><code>foo</code> / <code>barbaz</code></dd><dt>Lab account</dt><dd><code id=\"lab-user\">…</code> / <code id=\"lab-password\">…</code></dd><dt>Expires</dt><dd><time id=\"lab-expires\">…</time></dd></dl><button type=\"button\" id=\"lab-reset\" class=\"secondary\" data-testid=\"lab-reset\">Start a new lab</button></aside>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 57, "<aside id=\"lab\" class=\"lab\" data-testid=\"lab\" data-state=\"none\" aria-labelledby=\"lab-title\"><h2 id=\"lab-title\">Your lab</h2><dl><dt>Lab</dt><dd><code id=\"lab-id\" data-testid=\"lab-id\">…</code></dd><dt>Demo account</dt><dd><code>foo</code> / <code>barbaz</code></dd><dt>Lab account</dt><dd><code id=\"lab-user\">…</code> / <code id=\"lab-password\">…</code></dd><dt>Expires</dt><dd><time id=\"lab-expires\">…</time></dd></dl><button type=\"button\" id=\"lab-reset\" class=\"secondary\" data-testid=\"lab-reset\">Start a new lab</button></aside>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -653,7 +683,7 @@ func mailboxPanel(full bool) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 52, "<section id=\"mailbox\" class=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 58, "<section id=\"mailbox\" class=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -666,17 +696,17 @@ func mailboxPanel(full bool) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 53, "\" data-testid=\"mailbox\" data-state=\"loading\" aria-labelledby=\"mailbox-title\"><div class=\"mailbox-head\"><h2 id=\"mailbox-title\">Mailbox</h2><span id=\"mailbox-live\" class=\"live\" data-testid=\"mailbox-live\" data-state=\"off\">offline</span></div><p id=\"mailbox-empty\" class=\"muted\" data-testid=\"mailbox-empty\">No messages yet. Send one from the terminal.</p><div class=\"mailbox-body\"><ol id=\"mailbox-list\" class=\"messages\" data-testid=\"mailbox-list\" aria-live=\"polite\"></ol>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 59, "\" data-testid=\"mailbox\" data-state=\"loading\" aria-labelledby=\"mailbox-title\"><div class=\"mailbox-head\"><h2 id=\"mailbox-title\">Mailbox</h2><span id=\"mailbox-live\" class=\"live\" data-testid=\"mailbox-live\" data-state=\"off\">offline</span></div><p id=\"mailbox-empty\" class=\"muted\" data-testid=\"mailbox-empty\">No messages yet. Send one from the terminal.</p><div class=\"mailbox-body\"><ol id=\"mailbox-list\" class=\"messages\" data-testid=\"mailbox-list\" aria-live=\"polite\"></ol>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		if full {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 54, "<section id=\"message-view\" class=\"message-view\" data-testid=\"message-view\" hidden aria-labelledby=\"message-view-title\" tabindex=\"-1\"><h3 id=\"message-view-title\">Message</h3><ol id=\"message-meta\" class=\"messages\"></ol><h4>Headers</h4><div class=\"table-wrap\"><table id=\"message-headers\" class=\"headers\" data-testid=\"message-headers\"></table></div><h4>Raw source</h4><pre id=\"message-raw\" class=\"raw\" data-testid=\"message-raw\" tabindex=\"0\"></pre></section>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 60, "<section id=\"message-view\" class=\"message-view\" data-testid=\"message-view\" hidden aria-labelledby=\"message-view-title\" tabindex=\"-1\"><h3 id=\"message-view-title\">Message</h3><ol id=\"message-meta\" class=\"messages\"></ol><h4>Headers</h4><div class=\"table-wrap\"><table id=\"message-headers\" class=\"headers\" data-testid=\"message-headers\"></table></div><h4>Raw source</h4><pre id=\"message-raw\" class=\"raw\" data-testid=\"message-raw\" tabindex=\"0\"></pre></section>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 55, "</div></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 61, "</div></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -718,12 +748,12 @@ func playgroundPage(m pageMeta, d playgroundData) templ.Component {
 			}
 			ctx = templ.InitializeContext(ctx)
 			if !m.Embed {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 56, "<h1>Playground</h1><p class=\"lead\">Pick a network, pick a host, knock on a door. Your tab speaks SMTP to the sandbox itself, TLS handshake included.</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 62, "<h1>Playground</h1><p class=\"lead\">Pick a network, pick a host, knock on a door. Your tab speaks SMTP to the sandbox itself, TLS handshake included.</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 57, " ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 63, " ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -732,7 +762,7 @@ func playgroundPage(m pageMeta, d playgroundData) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 58, "<div class=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 64, "<div class=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -745,7 +775,7 @@ func playgroundPage(m pageMeta, d playgroundData) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 59, "\"><div class=\"col controls\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 65, "\"><div class=\"col controls\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -767,7 +797,7 @@ func playgroundPage(m pageMeta, d playgroundData) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 60, "</div><div class=\"col main-col\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 66, "</div><div class=\"col main-col\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -779,7 +809,7 @@ func playgroundPage(m pageMeta, d playgroundData) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 61, "</div></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 67, "</div></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -826,7 +856,7 @@ func mailboxPage(m pageMeta) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 62, "<h1>Mailbox</h1><p class=\"lead\">What the sandbox's relays accepted for your lab: the envelope, the port and TLS state each message arrived with, its headers and its raw source. The list updates live.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 68, "<h1>Mailbox</h1><p class=\"lead\">What the sandbox's relays accepted for your lab: the envelope, the port and TLS state each message arrived with, its headers and its raw source. The list updates live.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
