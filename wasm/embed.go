@@ -131,11 +131,12 @@ func (p *player) reset() {
 	for i := range p.l.Steps {
 		p.stepState(i, "pending", "")
 	}
-	for _, id := range []string{"lesson-hint", "lesson-do", "lesson-predict"} {
+	for _, id := range []string{"lesson-feedback", "lesson-do", "lesson-predict"} {
 		if e := byID(id); exists(e) {
 			e.Set("hidden", true)
 		}
 	}
+	p.ended("")
 	p.progress(0)
 	p.status("idle", "Not started")
 	emit("portlab:progress", lessonEvent(p.l, 0, "new"))

@@ -73,7 +73,13 @@ func main() {
 	if pl := portlabJS(); exists(pl) && exists(pl.Get("clientReady")) {
 		pl.Call("clientReady")
 	}
-	c.ui.Line(term.Note(tr("term.ready", "telnet "+value("connect-host")+" "+firstDoor())))
+	example := value("connect-host") + " " + firstDoor()
+	if data(document.Get("body"), "page") == "lesson" {
+		// A lesson's first command may be its first step's answer, which
+		// the student finds before being told.
+		example = "HOST PORT"
+	}
+	c.ui.Line(term.Note(tr("term.ready", "telnet "+example)))
 	select {}
 }
 

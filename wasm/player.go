@@ -7,15 +7,16 @@ import (
 	"encoding/json"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall/js"
-	"time"
 
 	"github.com/portlab/portlab/scenarios"
 	"github.com/portlab/portlab/scenarios/httpapi"
 	"github.com/portlab/portlab/scenarios/lesson"
 	"github.com/portlab/portlab/scenarios/session"
 	"github.com/portlab/portlab/scenarios/tunnel"
+	"github.com/portlab/portlab/wasm/internal/pace"
 	"github.com/portlab/portlab/wasm/internal/progress"
 	"github.com/portlab/portlab/wasm/internal/term"
 )
@@ -24,7 +25,9 @@ import (
 // as `portlab scenarios run`, dialling the same gateway. Typed steps wait
 // for the student's line in the terminal; "Play this step for me" types
 // the step's answer; "Play the whole lesson" (and ?autoplay=1) types every
-// answer. Progress is kept per lesson in localStorage (not per lab: it is
+// answer. Steps the player plays are paced (pace.Gap, with Pause and
+// Next), and the status bar on top of the terminal shows the current one:
+// the page itself is never scrolled under the student. Progress is kept per lesson in localStorage (not per lab: it is
 // the student's, and outlives any lab), so a reload resumes:
 // the steps passed before are replayed quickly (a live SMTP session cannot
 // survive the reload), then the student goes on where they were.
@@ -41,6 +44,13 @@ type player struct {
 	do       doState // the step the student is doing
 	cancel   context.CancelFunc
 	done     chan struct{} // closed when the current run ends
+	ctx      context.Context
+	pace     *pace.Pacer
+	// begun is set once a run has started (or the lesson was finished
+	// before); early is a line typed before the first run, which goes to
+	// the first step when that step is the student's.
+	begun bool
+	early string
 	// who did each step meant for the student, by step ID (see
 	// progress.Verdict): passed or only watched.
 	who map[string]string
@@ -58,7 +68,11 @@ func startPlayer(c *client) {
 		c.ui.Line(term.Error("no lesson " + strconv.Quote(name)))
 		return
 	}
-	p := &player{c: c, l: l, who: map[string]string{}}
+	p := &player{c: c, l: l, who: map[string]string{}, pace: pace.New(pace.Gap)}
+	// The lesson's network is in force from the page's load: a line typed
+	// before Start crosses the network the lesson is about.
+	p.useProfile(l.Profile)
+	p.pace.OnWait = func(waiting bool) { byID("lesson-next-step").Set("disabled", !waiting) }
 	c.inputHook = p.typed
 	c.player = p
 	on(byID("lesson-start"), "click", false, func(js.Value) {
@@ -71,6 +85,8 @@ func startPlayer(c *client) {
 	on(byID("lesson-play-all"), "click", false, func(js.Value) { p.start(true) })
 	on(byID("lesson-play-step"), "click", false, func(js.Value) { p.playStep() })
 	on(byID("lesson-restart"), "click", false, func(js.Value) { p.restart() })
+	on(byID("lesson-pause"), "click", false, func(js.Value) { p.togglePause() })
+	on(byID("lesson-next-step"), "click", false, func(js.Value) { p.pace.Next() })
 	p.wireDo()
 
 	saved := p.saved()
@@ -81,6 +97,7 @@ func startPlayer(c *client) {
 	case data(document.Get("body"), "autoplay") == "1":
 		go p.start(true)
 	case saved.State == progress.Passed || saved.State == progress.Watched:
+		p.begun = true
 		for i := range l.Steps {
 			p.stepState(i, "passed", "")
 		}
@@ -90,6 +107,7 @@ func startPlayer(c *client) {
 			p.status("watched", "Watched: the player did some of your steps. Restart to do them yourself.")
 		}
 		p.progress(len(l.Steps))
+		p.ended(saved.State)
 	case saved.Step > 0 && saved.Step < len(l.Steps):
 		p.mu.Lock()
 		p.resumeTo = saved.Step
@@ -150,24 +168,26 @@ func (p *player) start(all bool) {
 		p.mu.Unlock()
 		return
 	}
-	p.running = true
+	p.running, p.begun = true, true
 	ctx, cancel := context.WithCancel(context.Background())
-	p.cancel = cancel
+	p.cancel, p.ctx = cancel, ctx
 	done := make(chan struct{})
 	p.done = done
 	p.mu.Unlock()
+	showPacing(true)
 	defer func() {
 		p.mu.Lock()
-		p.running, p.all, p.waiting = false, false, nil
+		p.running, p.all, p.waiting, p.early = false, false, nil, ""
 		p.mu.Unlock()
+		showPacing(false)
 		close(done)
 	}()
 
 	for i := range p.l.Steps {
 		p.stepState(i, "pending", "")
 	}
-	hint := byID("lesson-hint")
-	hint.Set("hidden", true)
+	p.ended("")
+	feedback("")
 	eng := &scenarios.Engine{
 		Catalog: ui,
 		Dialer:  playerDialer{p.c},
@@ -192,6 +212,9 @@ func (p *player) start(all bool) {
 // restart forgets the progress and plays from the first step.
 func (p *player) restart() {
 	p.reset()
+	if p.pace.Paused() {
+		p.togglePause() // a new run starts at the usual pace
+	}
 	p.start(false)
 }
 
@@ -219,7 +242,17 @@ func (p *player) typed(line string) bool {
 		p.waiting = nil
 	}
 	ahead := w == nil && p.typeAhead(line)
+	early := w == nil && !p.running && !p.begun && p.firstForStudent()
+	if early {
+		// Typed before Start, at a lesson that opens with the student's
+		// step: the line starts the lesson and answers that step.
+		p.early, p.begun = line, true
+	}
 	p.mu.Unlock()
+	if early {
+		go p.start(false)
+		return true
+	}
 	if w == nil {
 		return ahead
 	}
@@ -252,7 +285,6 @@ func (p *player) index(st *lesson.Step) int {
 // event shows the engine's progress on the page.
 func (p *player) event(ev scenarios.Event) {
 	defer p.embedStep(ev) // after record: the event says who did it
-	hint := byID("lesson-hint")
 	p.doEvent(ev)
 	switch ev.Kind {
 	case scenarios.LessonStarted:
@@ -261,35 +293,47 @@ func (p *player) event(ev scenarios.Event) {
 	case scenarios.StepStarted:
 		p.stepState(ev.Index, "current", "")
 		p.progress(ev.Index)
-		hint.Set("hidden", true)
+		p.current(ev.Index)
+		feedback("")
 		p.mu.Lock()
-		fast := p.all || ev.Index < p.resumeTo
+		resuming := ev.Index < p.resumeTo
+		watched := ev.Step.Mode == lesson.Played || p.all
+		ctx := p.ctx
 		p.mu.Unlock()
-		if ev.Step.Mode == lesson.Played && !fast {
-			// Pace played steps so the narration can be followed.
-			time.Sleep(400 * time.Millisecond)
+		pacing(watched || p.pace.Paused())
+		if watched && !resuming && ev.Index > 0 && ctx != nil {
+			// Pace the steps the player plays so that the student can
+			// read each one (Pause holds, Next goes on at once).
+			p.pace.Wait(ctx)
 		}
 	case scenarios.StepRetry:
-		msg := "Not yet: " + ev.Reason + "."
-		if ev.Hint != "" {
-			msg += " Hint: " + ev.Hint
+		// The feedback says why; the hint goes to the one list of hints
+		// (the engine's hint for the n-th try is the n-th of that list).
+		msg := ev.Reason
+		if !strings.HasPrefix(msg, "not yet") { // a task's check says it itself
+			msg = "not yet: " + msg
 		}
-		setHint(hint, msg, ev.Index, answerOf(ev.Step))
-		hint.Set("hidden", false)
+		feedback(strings.ToUpper(msg[:1]) + msg[1:] + ".")
+		if ev.Hint != "" {
+			p.showHints(ev.Index, ev.Attempt)
+		}
 		p.stepResult(ev.Index, ev.Result)
 	case scenarios.StepPassed:
 		p.record(ev.Index)
 		p.stepState(ev.Index, "passed", ev.Result)
 		p.progress(ev.Index + 1)
-		hint.Set("hidden", true)
+		feedback("")
+		if a := ev.Step.Action; a.Kind == lesson.Profile {
+			p.useProfile(a.ProfileName)
+		}
 		p.save(ev.Index+1, "running")
 		// Step results go through the paced live region, not one live
 		// region per step: a lesson played at once is not read line by line.
 		p.c.ui.announce.Announce("Step " + strconv.Itoa(ev.Index+1) + " passed.")
 	case scenarios.StepFailed:
 		p.stepState(ev.Index, "failed", ev.Reason)
-		setHint(hint, "Step "+strconv.Itoa(ev.Index+1)+" failed: "+ev.Reason, ev.Index, answerOf(ev.Step))
-		hint.Set("hidden", false)
+		setHint(byID("lesson-feedback"), "Step "+strconv.Itoa(ev.Index+1)+" failed: "+ev.Reason, ev.Index, answerOf(ev.Step))
+		byID("lesson-feedback").Set("hidden", false)
 	case scenarios.LessonPassed:
 		p.mu.Lock()
 		verdict := progress.Verdict(p.l, p.who)
@@ -302,6 +346,7 @@ func (p *player) event(ev scenarios.Event) {
 			p.status("watched", "Watched: every step ran, but the player did some of yours. Restart to do them yourself.")
 		}
 		p.save(len(p.l.Steps), verdict)
+		p.ended(verdict)
 		p.mu.Lock()
 		p.resumeTo = 0
 		p.mu.Unlock()
@@ -375,9 +420,8 @@ func (p *player) stepState(i int, state, result string) {
 	if after := li.Call("querySelector", "[data-role=after]"); exists(after) {
 		after.Set("hidden", state != "passed")
 	}
-	if state == "current" {
-		li.Call("scrollIntoView", map[string]any{"block": "nearest"})
-	}
+	// No scrollIntoView: the page stays where the student put it; the
+	// status bar shows the current step.
 	p.stepResult(i, result)
 }
 
@@ -465,4 +509,110 @@ func (m labMailbox) Messages(ctx context.Context) ([]scenarios.Message, error) {
 		}
 	}()
 	return out, nil
+}
+
+// useProfile makes name the network of the terminal's own connections:
+// the lesson's from the page's load, then each one the lesson switches
+// to, so that a line typed outside a step crosses the lesson's network.
+// (A class's network for everyone, class.go, arrives after the load and
+// wins until the lesson switches networks itself.)
+func (p *player) useProfile(name string) {
+	if name == "" {
+		return
+	}
+	p.c.mu.Lock()
+	p.c.profile = name
+	p.c.mu.Unlock()
+	setText(byID("board-profile"), name)
+}
+
+// current shows step i in the status bar: its number, title and what it
+// asks (the step's own line, with its command buttons).
+func (p *player) current(i int) {
+	box := byID("lesson-instruction")
+	if !exists(box) || i < 0 || i >= len(p.l.Steps) {
+		return
+	}
+	setData(box, "step", strconv.Itoa(i))
+	setText(byID("lesson-step-title"), strconv.Itoa(i+1)+". "+p.l.Steps[i].Title)
+	do := byID("lesson-step-do")
+	do.Set("textContent", "")
+	if src := document.Call("querySelector", "#step-"+strconv.Itoa(i)+" [data-role=do]"); exists(src) {
+		do.Call("appendChild", src.Call("cloneNode", true))
+	}
+	read := byID("lesson-read-step")
+	setData(read, "target", "step-"+strconv.Itoa(i))
+	setText(read, "Read the step")
+	read.Set("hidden", false)
+}
+
+// ended shows the end of the lesson (verdict passed or watched): what it
+// taught and the next lesson; "" hides them again.
+func (p *player) ended(verdict string) {
+	done := verdict == progress.Passed || verdict == progress.Watched
+	if end := byID("lesson-end"); exists(end) {
+		end.Set("hidden", !done)
+	}
+	if next := byID("lesson-bar-next"); exists(next) {
+		next.Set("hidden", !done)
+	}
+	// At the end: Restart or the next lesson; nothing left to play.
+	for _, id := range []string{"lesson-play-step", "lesson-play-all"} {
+		if b := byID(id); exists(b) {
+			b.Set("hidden", done)
+		}
+	}
+	if !done {
+		return
+	}
+	byID("lesson-start").Set("hidden", true)
+	setText(byID("lesson-step-title"), "The end.")
+	setText(byID("lesson-step-do"), "")
+	read := byID("lesson-read-step")
+	setData(read, "target", "lesson-end")
+	setText(read, "What you learned")
+	read.Set("hidden", false)
+}
+
+// togglePause holds or releases the player between steps.
+func (p *player) togglePause() {
+	b := byID("lesson-pause")
+	if p.pace.Paused() {
+		p.pace.Resume()
+		setText(b, "Pause")
+		b.Call("setAttribute", "aria-pressed", "false")
+		return
+	}
+	p.pace.Pause()
+	setText(b, "Resume")
+	b.Call("setAttribute", "aria-pressed", "true")
+}
+
+// showPacing shows Pause and Next while a lesson runs, Start while not.
+func showPacing(running bool) {
+	pacing(running)
+	if b := byID("lesson-start"); exists(b) {
+		end := byID("lesson-end")
+		b.Set("hidden", running || (exists(end) && !end.Get("hidden").Bool()))
+	}
+}
+
+// pacing shows or hides Pause and Next: they are for steps the player
+// plays, not for the student's own.
+func pacing(show bool) {
+	for _, id := range []string{"lesson-pause", "lesson-next-step"} {
+		if b := byID(id); exists(b) {
+			b.Set("hidden", !show)
+		}
+	}
+}
+
+// feedback shows the status bar's one line of feedback ("" hides it).
+func feedback(msg string) {
+	f := byID("lesson-feedback")
+	if !exists(f) {
+		return
+	}
+	setText(f, msg)
+	f.Set("hidden", msg == "")
 }

@@ -28,6 +28,16 @@ type doState struct {
 	ahead  []string
 }
 
+// firstForStudent reports whether the lesson opens with a step the
+// student types or does. p.mu is held.
+func (p *player) firstForStudent() bool {
+	if len(p.l.Steps) == 0 {
+		return false
+	}
+	m := p.l.Steps[0].Mode
+	return m == lesson.Typed || m == lesson.Task
+}
+
 // typeAhead keeps a line typed while a step the student does is busy;
 // it reports whether it kept it. p.mu is held.
 func (p *player) typeAhead(line string) bool {
@@ -84,6 +94,14 @@ func (p *player) typedStep(ctx context.Context, st *lesson.Step, attempt int) (s
 			p.do = doState{step: idx}
 		}
 		fast := p.all || idx < p.resumeTo
+		if idx == 0 && p.early != "" && !fast {
+			line := p.early
+			p.early = ""
+			p.mu.Unlock()
+			linesTaken++
+			setData(byID("lesson-do"), "taken", strconv.Itoa(linesTaken))
+			return line, nil
+		}
 		if fast && len(p.do.queue) == 0 {
 			if p.do.shown {
 				p.mu.Unlock()
@@ -107,11 +125,13 @@ func (p *player) typedStep(ctx context.Context, st *lesson.Step, attempt int) (s
 		w := make(chan string, 1)
 		p.waiting = w
 		p.mu.Unlock()
-		what := "Type in the terminal"
+		// The bar's instruction says what the step asks; the status only
+		// whose turn it is.
+		what := "Your turn."
 		if st.Mode == lesson.Task {
-			what = "Reach the goal with the terminal, any way you like; press Check when you think you have"
+			what = "Your turn: any way you like, then Check."
 		}
-		p.status("running", "Your turn: step "+strconv.Itoa(idx+1)+". "+what+", or ask for a hint.")
+		p.status("running", what)
 		// The page says when the engine waits for a line (the browser
 		// tests type then).
 		setData(byID("lesson-do"), "waiting", "true")
@@ -133,23 +153,39 @@ func (p *player) typedStep(ctx context.Context, st *lesson.Step, attempt int) (s
 	}
 }
 
-// nextHint shows the step's next hint, one per request; a hint that
-// spells out the step's command makes it a button that fills the input.
+// nextHint shows the step's next hint, one per request.
 func (p *player) nextHint() {
 	p.mu.Lock()
-	if p.do.step < 0 || p.do.step >= len(p.l.Steps) {
-		p.mu.Unlock()
-		return
-	}
-	idx := p.do.step
-	st := p.l.Steps[idx]
-	if p.do.hints >= len(st.Hints) {
-		p.mu.Unlock()
-		return
-	}
-	p.do.hints++
-	n := p.do.hints
+	idx, n := p.do.step, p.do.hints+1
 	p.mu.Unlock()
+	p.showHints(idx, n)
+}
+
+// showHints shows the hints of step idx up to the n-th, in the status
+// bar's one list of hints: on request (Hint) or after a wrong try. A hint
+// that spells out the step's command makes it a button that fills the
+// input.
+func (p *player) showHints(idx, n int) {
+	for {
+		p.mu.Lock()
+		if idx != p.do.step || idx < 0 || idx >= len(p.l.Steps) {
+			p.mu.Unlock()
+			return
+		}
+		st := p.l.Steps[idx]
+		if p.do.hints >= min(n, len(st.Hints)) {
+			p.mu.Unlock()
+			return
+		}
+		p.do.hints++
+		k := p.do.hints
+		p.mu.Unlock()
+		p.hintItem(st, idx, k)
+	}
+}
+
+// hintItem adds the n-th hint of step idx to the list.
+func (p *player) hintItem(st *lesson.Step, idx, n int) {
 	list := byID("lesson-hints")
 	if exists(list) {
 		li := elem("li", "lesson-hint-item", "")
@@ -259,7 +295,7 @@ func (p *player) Predict(ctx context.Context, st *lesson.Step) (int, error) {
 				return n, nil
 			}
 			// A line typed in the terminal while the question is open.
-			p.status("running", "First choose what you predict, above the steps.")
+			p.status("running", "First choose what you predict, above the terminal.")
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		}

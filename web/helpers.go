@@ -79,3 +79,12 @@ func authLabel(auth string) string {
 	}
 	return "clients.auth.none"
 }
+
+// nextPath is the address of another lesson from a lesson page: an
+// embedded lesson links to the embedded next one, keeping its frame.
+func nextPath(m pageMeta, name string) string {
+	if m.Embed {
+		return "/embed/lessons/" + name
+	}
+	return "/lessons/" + name
+}

@@ -30,6 +30,12 @@ type lessonInfo struct {
 	EditsPolicy bool
 	// Lang is the language of the text (internal/i18n.Languages).
 	Lang string
+	// Closing is trusted HTML: the lesson's closing sections ("What you
+	// learned"), shown when it ends; NextName and NextTitle name the
+	// next lesson in course order ("" after the last).
+	Closing   string
+	NextName  string
+	NextTitle string
 }
 
 // lessonStep is one step of a lesson page.
@@ -92,6 +98,10 @@ func lessonsIn(lib *scenarios.Library) map[string][]lessonInfo {
 			}
 			out[lang] = append(out[lang], info)
 		}
+		ls := out[lang]
+		for i := range ls[:max(len(ls)-1, 0)] {
+			ls[i].NextName, ls[i].NextTitle = ls[i+1].Name, ls[i+1].Title
+		}
 	}
 	return out
 }
@@ -102,13 +112,19 @@ func fromLesson(l *lesson.Lesson) lessonInfo {
 		Profile: l.Profile, Teaches: l.Teaches, Summary: l.Summary,
 		Intro: markdown(dropTitle(l.Intro)),
 	}
-	for _, s := range l.Steps {
+	for i, s := range l.Steps {
+		after := s.After
+		if i == len(l.Steps)-1 {
+			var closing string
+			after, closing = splitClosing(after)
+			info.Closing = markdown(closing)
+		}
 		info.EditsPolicy = info.EditsPolicy || editsPolicy(s)
 		info.Steps = append(info.Steps, lessonStep{
 			ID:        s.ID,
 			Title:     s.Title,
 			Narration: markdown(s.Narration),
-			After:     markdown(s.After),
+			After:     markdown(after),
 			Typed:     s.Mode == lesson.Typed,
 			Task:      s.Mode == lesson.Task,
 			Goal:      s.Goal,
@@ -130,6 +146,22 @@ func editsPolicy(s *lesson.Step) bool {
 		}
 	}
 	return false
+}
+
+// splitClosing splits the last step's After text from the lesson's
+// closing sections, which the parser appends to it as "## Title" blocks
+// (scenarios/lesson: a plain section such as "## What you learned"). The
+// end panel has its own "What you learned" heading: a closing section of
+// that name gives only its text, any other keeps its title one level down.
+func splitClosing(after string) (step, closing string) {
+	i := strings.Index("\n"+after, "\n## ")
+	if i < 0 {
+		return after, ""
+	}
+	step, closing = strings.TrimSpace(after[:i]), after[i:]
+	closing = strings.ReplaceAll("\n"+closing, "\n## ", "\n### ")
+	closing = strings.Replace(closing, "\n### What you learned\n", "\n", 1)
+	return step, strings.TrimSpace(closing)
 }
 
 // dropTitle removes a leading "# Title" line: the page has its own h1.

@@ -412,3 +412,30 @@ func TestJoinPage(t *testing.T) {
 		t.Error("/join does not ask for the code")
 	}
 }
+
+// A lesson's connect form starts empty: tls-before-auth's first step is
+// to connect to smtp.relay.test on 587, which a filled form would give
+// away. The playground keeps its ready-to-use form.
+func TestLessonConnectFormEmpty(t *testing.T) {
+	h := testHandler(t, true)
+	form := func(path string) (host, port string) {
+		doc := parse(t, get(t, h, path))
+		for _, in := range elements(doc, "input") {
+			id, _ := attr(in, "id")
+			v, _ := attr(in, "value")
+			switch id {
+			case "connect-host":
+				host = v
+			case "connect-port":
+				port = v
+			}
+		}
+		return host, port
+	}
+	if host, port := form("/lessons/tls-before-auth"); host != "" || port != "" {
+		t.Errorf("lesson connect form holds %q %q", host, port)
+	}
+	if host, port := form("/playground"); host != "smtp.relay.test" || port != "587" {
+		t.Errorf("playground connect form holds %q %q", host, port)
+	}
+}

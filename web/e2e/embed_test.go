@@ -111,8 +111,8 @@ func TestEmbedExamplePage(t *testing.T) {
 	}
 	// The player stops after the chosen step: the next typed step waits
 	// for the student.
-	waitFor(t, ctx, "the lesson going on", has(`e.type === "step" && e.id === "starttls" && e.state === "current"`), 60*time.Second)
-	if eval[bool](t, ctx, has(`e.type === "step" && e.id === "starttls" && e.state === "passed"`)) {
+	waitFor(t, ctx, "the lesson going on", has(`e.type === "step" && e.id === "auth-before-tls" && e.state === "current"`), 60*time.Second)
+	if eval[bool](t, ctx, has(`e.type === "step" && e.id === "auth-before-tls" && e.state === "passed"`)) {
 		t.Errorf("the player went past the chosen step: %s", events("step"))
 	}
 	// A step behind the lesson cannot be played again without a reset.

@@ -37,7 +37,7 @@ func TestLessonTaskAndPrediction(t *testing.T) {
 	}
 	waitFor(t, ctx, "the task to wait", `document.getElementById('lesson-do').dataset.waiting === 'true'`, 30*time.Second)
 	do(t, ctx, 5*time.Second, chromedp.Click(chromedp.ID("lesson-check")))
-	waitFor(t, ctx, "not yet", `document.getElementById('lesson-hint').textContent.includes('not yet')`, 30*time.Second)
+	waitFor(t, ctx, "not yet", `document.getElementById('lesson-feedback').textContent.toLowerCase().includes('not yet')`, 30*time.Second)
 	// Another route than the solution: 465 first (it times out), then
 	// 2525 with AUTH PLAIN.
 	for _, line := range []string{

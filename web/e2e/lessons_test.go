@@ -65,7 +65,7 @@ func TestLessonByTyping(t *testing.T) {
 				// A wrong try shows the hint and keeps the step open.
 				wrongTried = true
 				typeLine(t, ctx, "HELP ME")
-				waitFor(t, ctx, "the hint", `!document.getElementById('lesson-hint').hidden`, 20*time.Second)
+				waitFor(t, ctx, "the hint", `!document.getElementById('lesson-feedback').hidden && document.querySelectorAll('#lesson-hints li').length > 0`, 20*time.Second)
 				if s := eval[string](t, ctx, step); s != "current" {
 					t.Errorf("step %d is %q after a wrong try", i+1, s)
 				}

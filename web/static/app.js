@@ -594,9 +594,85 @@
     refreshMailbox: function () { const b = document.getElementById("mailbox"); return b ? refreshMailbox(b) : Promise.resolve(); },
   };
 
+  // ---- the lesson page: steps and terminal as tabs below 960 px ----------
+  // Both panels show side by side on wide screens (the tabs are hidden
+  // there); below 960 px one shows at a time. Start and the status bar's
+  // "Read the step" move between them; nothing else scrolls the page.
+  function wireLessonTabs() {
+    const lesson = document.querySelector(".lesson[data-view]");
+    if (!lesson) return;
+    const tabs = Array.from(lesson.querySelectorAll(".lesson-tabs [role=tab]"));
+    function show(view, focusTab) {
+      lesson.dataset.view = view;
+      tabs.forEach(function (t) {
+        const on = t.dataset.view === view;
+        t.setAttribute("aria-selected", on ? "true" : "false");
+        t.tabIndex = on ? 0 : -1;
+        if (on && focusTab) t.focus();
+      });
+    }
+    tabs.forEach(function (t, i) {
+      t.addEventListener("click", function () { show(t.dataset.view); });
+      t.addEventListener("keydown", function (e) {
+        if (e.key !== "ArrowRight" && e.key !== "ArrowLeft") return;
+        e.preventDefault();
+        show(tabs[(i + (e.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length].dataset.view, true);
+      });
+    });
+    show(lesson.dataset.view || "steps");
+    lesson.querySelectorAll(".to-terminal [data-view]").forEach(function (b) {
+      b.addEventListener("click", function () { show(b.dataset.view); });
+    });
+    ["lesson-start", "lesson-play-all", "lesson-play-step"].forEach(function (id) {
+      const b = document.getElementById(id);
+      if (b) b.addEventListener("click", function () { show("terminal"); });
+    });
+    const read = document.getElementById("lesson-read-step");
+    if (read) read.addEventListener("click", function () {
+      const target = document.getElementById(read.dataset.target || "");
+      if (!target) return;
+      show("steps");
+      // Asked for: the one scroll the page makes.
+      target.scrollIntoView({ block: "start" });
+      if (target.tabIndex < 0 && !target.hasAttribute("tabindex")) target.tabIndex = -1;
+      target.focus({ preventScroll: true });
+    });
+  }
+
+  // The home page's Start becomes "Continue with …": the lesson last
+  // worked on if it is not finished, else the first in course order not
+  // finished yet (passed or watched). Course order is the lesson list's.
+  function continueLink() {
+    const link = document.getElementById("home-start");
+    if (!link) return;
+    const all = progress.all();
+    const names = Object.keys(all);
+    if (names.length === 0) return;
+    const items = Array.from(document.querySelectorAll(".lesson-list [data-lesson]"));
+    const title = {};
+    items.forEach(function (li) { const a = li.querySelector("a"); title[li.dataset.lesson] = a ? a.textContent : li.dataset.lesson; });
+    let pick = "";
+    let newest = "";
+    names.forEach(function (n) {
+      const p = all[n];
+      const open = p.state === "running" || p.state === "failed";
+      if (open && title[n] && (p.updated || "") >= newest) { pick = n; newest = p.updated || ""; }
+    });
+    if (!pick) {
+      const next = items.find(function (li) { const p = all[li.dataset.lesson]; return !p || !(RANK[p.best] || RANK[p.state]); });
+      if (next) pick = next.dataset.lesson;
+    }
+    if (!pick) return;
+    link.href = "/lessons/" + encodeURIComponent(pick);
+    link.textContent = "Continue with " + title[pick];
+    link.dataset.lesson = pick;
+  }
+
   function start() {
     watchHeight();
     showProgressBadges();
+    continueLink();
+    wireLessonTabs();
     const reset = document.getElementById("lab-reset");
     if (reset) reset.addEventListener("click", function () {
       resetLab().then(function () { if (source) startMailbox(); showProgressBadges(); });
