@@ -60,12 +60,12 @@ func startPlayer(c *client) {
 	name := data(document.Get("body"), "lesson")
 	lib, err := scenarios.Builtin()
 	if err != nil {
-		c.ui.Line(term.Error("the lessons do not load: " + err.Error()))
+		c.ui.Line(term.Error(tr("player.no-lessons", err.Error())))
 		return
 	}
 	l, ok := lib.Lesson(name, ui.Lang) // the page language's text, English where it has none
 	if !ok {
-		c.ui.Line(term.Error("no lesson " + strconv.Quote(name)))
+		c.ui.Line(term.Error(tr("player.no-lesson", name)))
 		return
 	}
 	p := &player{c: c, l: l, who: map[string]string{}, pace: pace.New(pace.Gap)}
@@ -102,9 +102,9 @@ func startPlayer(c *client) {
 			p.stepState(i, "passed", "")
 		}
 		if saved.State == progress.Passed {
-			p.status("passed", "Passed. Restart to play it again.")
+			p.status("passed", tr("player.passed-before"))
 		} else {
-			p.status("watched", "Watched: the player did some of your steps. Restart to do them yourself.")
+			p.status("watched", tr("player.watched-before"))
 		}
 		p.progress(len(l.Steps))
 		p.ended(saved.State)
@@ -112,7 +112,7 @@ func startPlayer(c *client) {
 		p.mu.Lock()
 		p.resumeTo = saved.Step
 		p.mu.Unlock()
-		p.status("idle", "Resuming at step "+strconv.Itoa(saved.Step+1)+"…")
+		p.status("idle", tr("player.resuming", saved.Step+1))
 		go p.start(false)
 	}
 }
@@ -204,7 +204,7 @@ func (p *player) start(all bool) {
 	}
 	if err := eng.Run(ctx, p.l); err != nil && ctx.Err() == nil {
 		if _, ok := err.(*scenarios.StepError); !ok {
-			p.status("failed", "The lesson stopped: "+err.Error())
+			p.status("failed", tr("player.stopped", err.Error()))
 		}
 	}
 }
@@ -288,7 +288,7 @@ func (p *player) event(ev scenarios.Event) {
 	p.doEvent(ev)
 	switch ev.Kind {
 	case scenarios.LessonStarted:
-		p.status("running", "Running")
+		p.status("running", tr("player.running"))
 		p.save(0, "running")
 	case scenarios.StepStarted:
 		p.stepState(ev.Index, "current", "")
@@ -309,11 +309,8 @@ func (p *player) event(ev scenarios.Event) {
 	case scenarios.StepRetry:
 		// The feedback says why; the hint goes to the one list of hints
 		// (the engine's hint for the n-th try is the n-th of that list).
-		msg := ev.Reason
-		if !strings.HasPrefix(msg, "not yet") { // a task's check says it itself
-			msg = "not yet: " + msg
-		}
-		feedback(strings.ToUpper(msg[:1]) + msg[1:] + ".")
+		// A task's check says "not yet" itself; the page's words say it once.
+		feedback(tr("player.not-yet", strings.TrimPrefix(ev.Reason, "not yet: ")))
 		if ev.Hint != "" {
 			p.showHints(ev.Index, ev.Attempt)
 		}
@@ -329,21 +326,21 @@ func (p *player) event(ev scenarios.Event) {
 		p.save(ev.Index+1, "running")
 		// Step results go through the paced live region, not one live
 		// region per step: a lesson played at once is not read line by line.
-		p.c.ui.announce.Announce("Step " + strconv.Itoa(ev.Index+1) + " passed.")
+		p.c.ui.announce.Announce(tr("player.step-passed", ev.Index+1))
 	case scenarios.StepFailed:
 		p.stepState(ev.Index, "failed", ev.Reason)
-		setHint(byID("lesson-feedback"), "Step "+strconv.Itoa(ev.Index+1)+" failed: "+ev.Reason, ev.Index, answerOf(ev.Step))
+		setHint(byID("lesson-feedback"), tr("player.step-failed", ev.Index+1, ev.Reason), ev.Index, answerOf(ev.Step))
 		byID("lesson-feedback").Set("hidden", false)
 	case scenarios.LessonPassed:
 		p.mu.Lock()
 		verdict := progress.Verdict(p.l, p.who)
 		p.mu.Unlock()
 		if verdict == progress.Passed {
-			p.c.ui.announce.Announce("Lesson passed.")
-			p.status("passed", "Passed: you did every step yourself.")
+			p.c.ui.announce.Announce(tr("player.lesson-passed"))
+			p.status("passed", tr("player.passed"))
 		} else {
-			p.c.ui.announce.Announce("Lesson watched.")
-			p.status("watched", "Watched: every step ran, but the player did some of yours. Restart to do them yourself.")
+			p.c.ui.announce.Announce(tr("player.lesson-watched"))
+			p.status("watched", tr("player.watched"))
 		}
 		p.save(len(p.l.Steps), verdict)
 		p.ended(verdict)
@@ -351,7 +348,7 @@ func (p *player) event(ev scenarios.Event) {
 		p.resumeTo = 0
 		p.mu.Unlock()
 	case scenarios.LessonFailed:
-		p.status("failed", "Failed at step "+strconv.Itoa(ev.Index+1)+": "+ev.Reason)
+		p.status("failed", tr("player.failed-at", ev.Index+1, ev.Reason))
 		p.save(ev.Index, "failed")
 	}
 }
@@ -407,7 +404,7 @@ func (p *player) progress(done int) {
 	if cur > len(p.l.Steps) {
 		cur = len(p.l.Steps)
 	}
-	setText(byID("lesson-progress-text"), "Step "+strconv.Itoa(cur)+" of "+strconv.Itoa(len(p.l.Steps)))
+	setText(byID("lesson-progress-text"), tr("lesson.step-of", cur, len(p.l.Steps)))
 }
 
 func (p *player) stepState(i int, state, result string) {
@@ -542,7 +539,7 @@ func (p *player) current(i int) {
 	}
 	read := byID("lesson-read-step")
 	setData(read, "target", "step-"+strconv.Itoa(i))
-	setText(read, "Read the step")
+	setText(read, tr("lesson.read-step"))
 	read.Set("hidden", false)
 }
 
@@ -570,7 +567,7 @@ func (p *player) ended(verdict string) {
 	setText(byID("lesson-step-do"), "")
 	read := byID("lesson-read-step")
 	setData(read, "target", "lesson-end")
-	setText(read, "What you learned")
+	setText(read, tr("lesson.learned"))
 	read.Set("hidden", false)
 }
 
@@ -579,12 +576,12 @@ func (p *player) togglePause() {
 	b := byID("lesson-pause")
 	if p.pace.Paused() {
 		p.pace.Resume()
-		setText(b, "Pause")
+		setText(b, tr("lesson.btn.pause"))
 		b.Call("setAttribute", "aria-pressed", "false")
 		return
 	}
 	p.pace.Pause()
-	setText(b, "Resume")
+	setText(b, tr("lesson.btn.resume"))
 	b.Call("setAttribute", "aria-pressed", "true")
 }
 

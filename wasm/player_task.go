@@ -127,9 +127,9 @@ func (p *player) typedStep(ctx context.Context, st *lesson.Step, attempt int) (s
 		p.mu.Unlock()
 		// The bar's instruction says what the step asks; the status only
 		// whose turn it is.
-		what := "Your turn."
+		what := tr("player.your-turn")
 		if st.Mode == lesson.Task {
-			what = "Your turn: any way you like, then Check."
+			what = tr("player.your-turn-task")
 		}
 		p.status("running", what)
 		// The page says when the engine waits for a line (the browser
@@ -214,7 +214,7 @@ func (p *player) doEvent(ev scenarios.Event) {
 			byID("lesson-hints").Set("innerHTML", "")
 			hint := byID("lesson-hint-next")
 			hint.Set("disabled", len(ev.Step.Hints) == 0)
-			setText(hint, "Hint")
+			setText(hint, tr("lesson.btn.hint"))
 			byID("lesson-check").Set("hidden", ev.Step.Mode != lesson.Task)
 		}
 		if exists(pred) {
@@ -228,12 +228,12 @@ func (p *player) doEvent(ev scenarios.Event) {
 			box.Set("hidden", true)
 		}
 	case scenarios.TaskChecked:
-		p.stepResult(ev.Index, "Not yet: "+ev.Reason)
+		p.stepResult(ev.Index, tr("player.not-yet", strings.TrimPrefix(ev.Reason, "not yet: ")))
 	case scenarios.StepPredicted:
 		v := byID("lesson-predict-verdict")
-		verdict := "Right: " + ev.Reason
+		verdict := tr("player.predict-right", ev.Reason)
 		if !ev.Correct {
-			verdict = "Not quite. " + ev.Result
+			verdict = tr("player.predict-wrong", ev.Result)
 		}
 		setData(v, "correct", strconv.FormatBool(ev.Correct))
 		setText(v, verdict)
@@ -276,7 +276,7 @@ func (p *player) Predict(ctx context.Context, st *lesson.Step) (int, error) {
 		list.Call("appendChild", b)
 	}
 	box.Set("hidden", false)
-	p.status("running", "Step "+strconv.Itoa(idx+1)+": what do you predict? Choose, then see.")
+	p.status("running", tr("player.predict", idx+1))
 	for {
 		w := make(chan string, 1)
 		p.mu.Lock()
@@ -295,7 +295,7 @@ func (p *player) Predict(ctx context.Context, st *lesson.Step) (int, error) {
 				return n, nil
 			}
 			// A line typed in the terminal while the question is open.
-			p.status("running", "First choose what you predict, above the terminal.")
+			p.status("running", tr("player.predict-first"))
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		}

@@ -156,9 +156,11 @@ func setHint(hint js.Value, msg string, step int, answer string) {
 	}
 	hint.Set("textContent", msg)
 	cands := []string{answer}
-	// A graded hint's last words spell the command out: "Type telnet …".
-	if _, typed, ok := strings.Cut(msg, "Type "); ok {
-		cands = append(cands, strings.TrimRight(strings.TrimSpace(typed), "."))
+	// A graded hint spells the command out, in the page's language
+	// ("Type telnet …", "Digite telnet …"): the command is found by the
+	// terminal's grammar, not by the English words around it.
+	if cmd := term.HintCommand(msg); cmd != "" {
+		cands = append(cands, cmd)
 	}
 	if b := document.Call("querySelector", "#step-"+strconv.Itoa(step)+" .step-command [data-cmd]"); exists(b) {
 		cands = append([]string{b.Call("getAttribute", "data-cmd").String()}, cands...)

@@ -200,3 +200,56 @@ func (a *Announcer) flush() {
 		a.Say(s)
 	}
 }
+
+// HintCommand is the command a hint spells out, in any language, or "":
+// "Type telnet mx.sandbox.test 25 again." and "Digite telnet
+// mx.sandbox.test 25" give "telnet mx.sandbox.test 25". A run of the
+// hint's words is the shortest that is [Typeable], then the words after
+// it that look like arguments (a host, a port, an address, tls or plain;
+// AUTH's user and password). The first run with such an argument wins
+// ("EHLO relay.example, and read the list for STARTTLS"), else the last
+// bare one ("Type QUIT"), so a verb named in a sentence ("EHLO followed
+// by a name") is passed over.
+func HintCommand(hint string) string {
+	trim := func(s string) string { return strings.TrimRight(s, ".,;:!?…)»”\"'") }
+	words := strings.Fields(hint)
+	for i, w := range words {
+		words[i] = trim(w)
+	}
+	last := ""
+	for start := 0; start < len(words); start++ {
+		run, end := "", start
+		for e := start + 1; e <= len(words) && e <= start+6; e++ {
+			if c := strings.Join(words[start:e], " "); Typeable(c) {
+				run, end = c, e
+				break
+			}
+		}
+		if run == "" {
+			continue
+		}
+		auth := strings.EqualFold(words[start], "AUTH")
+		for end < len(words) && (argLike(words[end]) || auth && end < start+4) && Typeable(run+" "+words[end]) {
+			run += " " + words[end]
+			end++
+		}
+		for _, w := range words[start+1 : end] {
+			if argLike(w) {
+				return run
+			}
+		}
+		last = run
+		start = end - 1
+	}
+	return last
+}
+
+// argLike reports a word that reads as a command's argument rather than
+// as a word of a sentence.
+func argLike(w string) bool {
+	switch strings.ToLower(w) {
+	case "tls", "plain":
+		return true
+	}
+	return strings.ContainsAny(w, ".:<>@/=0123456789") || (w == strings.ToUpper(w) && w != strings.ToLower(w))
+}

@@ -2,11 +2,13 @@ package term
 
 import (
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/portlab/portlab/scenarios"
 	"github.com/portlab/portlab/scenarios/session"
 )
 
@@ -96,4 +98,53 @@ func TestAnnouncerThrottles(t *testing.T) {
 			t.Errorf("said %q, want %q", said, want)
 		}
 	})
+}
+
+func TestHintCommand(t *testing.T) {
+	for hint, want := range map[string]string{
+		"Type telnet mx.sandbox.test 25":                                           "telnet mx.sandbox.test 25",
+		"Type telnet mx.sandbox.test 25 again, from home this time.":               "telnet mx.sandbox.test 25",
+		"Type EHLO followed by a name for your computer, e.g. EHLO laptop.example": "EHLO laptop.example",
+		"Type QUIT":                           "QUIT",
+		"Digite QUIT e depois feche.":         "QUIT",
+		"Digite telnet mx.sandbox.test 25":    "telnet mx.sandbox.test 25",
+		"Tippe open smtp.relay.test 465 tls.": "open smtp.relay.test 465 tls",
+		"O telnet recebe duas coisas: o host em que bater e o número da porta.":              "",
+		"The command that introduces a client starts with E (its older form starts with H).": "",
+		"Escribe MAIL FROM:<foo@relay.test> y luego RCPT TO.":                                "MAIL FROM:<foo@relay.test>",
+	} {
+		if got := HintCommand(hint); got != want {
+			t.Errorf("HintCommand(%q) = %q, want %q", hint, got, want)
+		}
+	}
+}
+
+// Every built-in English hint that says "Type COMMAND" gives that
+// command, the way the hints were read before they were translated, less
+// the words of the sentence around it ("again").
+func TestHintCommandOnLessons(t *testing.T) {
+	lib, err := scenarios.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, l := range lib.Lessons() {
+		for _, st := range l.Steps {
+			for _, h := range st.Hints {
+				_, typed, ok := strings.Cut(h, "Type ")
+				want := strings.TrimRight(strings.TrimSpace(typed), ".")
+				if !ok || !Typeable(want) {
+					continue
+				}
+				n++
+				if got := HintCommand(h); got == "" || !strings.Contains(want, got) {
+					t.Errorf("%s/%s: HintCommand(%q) = %q, want %q", l.Name, st.ID, h, got, want)
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no hint says Type COMMAND")
+	}
+	t.Logf("%d hints", n)
 }
