@@ -88,6 +88,15 @@ func TestPageTextFromCatalog(t *testing.T) {
 	if nav == nil {
 		t.Fatal("no picker")
 	}
+	// The picker comes back to this page, query and all.
+	doc = parse(t, get(t, h, "/playground?profile=home-isp"))
+	for _, in := range elements(byTestID(doc, "lang-picker"), "input") {
+		if name, _ := attr(in, "name"); name == "next" {
+			if v, _ := attr(in, "value"); v != "/playground?profile=home-isp" {
+				t.Errorf("picker next = %q", v)
+			}
+		}
+	}
 }
 
 // TestPickerSetsCookie: the picker's request keeps the choice in a cookie and

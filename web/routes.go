@@ -102,6 +102,7 @@ func (s *site) meta(r *http.Request, titleKey, page string, embed bool) pageMeta
 		Title:      cat.T(titleKey),
 		Page:       page,
 		Path:       r.URL.Path,
+		Next:       r.URL.RequestURI(),
 		Embed:      embed,
 		Version:    s.cfg.Version,
 		CSSURL:     s.assets.url("style.css"),
