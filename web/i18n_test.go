@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -268,5 +269,30 @@ func TestUntranslatedStepNote(t *testing.T) {
 	// A language without the file shows every step with the note.
 	if n, _ := notes("/lessons/first-contact?lang=it"); n != len(base.Steps) {
 		t.Errorf("it: %d notes, want %d", n, len(base.Steps))
+	}
+}
+
+// TestScriptStrings: every page hands app.js its strings in the page
+// language (data-ui), plural forms as objects for the browser's rules.
+func TestScriptStrings(t *testing.T) {
+	h := testHandler(t, true)
+	for _, lang := range i18n.Languages {
+		body := elements(parse(t, get(t, h, "/mailbox?lang="+lang)), "body")[0]
+		raw, _ := attr(body, "data-ui")
+		var ui map[string]any
+		if err := json.Unmarshal([]byte(raw), &ui); err != nil {
+			t.Fatalf("%s: data-ui: %v", lang, err)
+		}
+		if s, _ := ui["app.loading"].(string); s == "" {
+			t.Errorf("%s: no app.loading", lang)
+		}
+		if p, _ := ui["app.policy.errors"].(map[string]any); p["other"] == "" || p["other"] == nil {
+			t.Errorf("%s: app.policy.errors has no plural forms: %v", lang, ui["app.policy.errors"])
+		}
+		for k := range ui {
+			if !strings.HasPrefix(k, "app.") {
+				t.Errorf("%s: data-ui carries %s", lang, k)
+			}
+		}
 	}
 }

@@ -38,6 +38,9 @@ type pageMeta struct {
 	LangSource  i18n.Source
 	ExplainURL  string
 	MessagesURL string
+	// UI is app.js's strings in the page language (catalog keys "app."),
+	// as JSON for <body data-ui>: the CSP allows no inline script.
+	UI string
 	// cat prints the page's UI strings in its language.
 	cat *i18n.Catalog
 	// Theme is an embedded page's ?theme= (light or dark), which overrides

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -111,6 +112,9 @@ func (s *site) meta(r *http.Request, titleKey, page string, embed bool) pageMeta
 		Lang:       lang,
 		LangSource: src,
 		cat:        cat,
+	}
+	if b, err := json.Marshal(cat.Messages("app.")); err == nil {
+		m.UI = string(b)
 	}
 	if embed {
 		m.Theme = pageTheme(r.URL.Query().Get("theme"))

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"strconv"
+	"strings"
 )
 
 // Message is one catalog entry: a Printf format, or plural forms keyed
@@ -163,4 +164,26 @@ func firstInt(args []any) (int, bool) {
 		return int(n), true
 	}
 	return 0, false
+}
+
+// Messages returns the catalog's messages whose keys start with prefix,
+// each a string or its plural forms, unformatted: the page script
+// (web/static/app.js) formats them itself (%s in order, plural forms by
+// the browser's Intl.PluralRules).
+func (c *Catalog) Messages(prefix string) map[string]any {
+	if c == nil {
+		c = EnglishCatalog
+	}
+	out := map[string]any{}
+	for k, m := range c.msgs {
+		if !strings.HasPrefix(k, prefix) {
+			continue
+		}
+		if m.Plural != nil {
+			out[k] = m.Plural
+		} else {
+			out[k] = m.Text
+		}
+	}
+	return out
 }

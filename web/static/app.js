@@ -142,7 +142,7 @@
         note.dataset.testid = "lab-replaced";
         panel.appendChild(note);
       }
-      note.textContent = "Your previous lab had ended, so this is a new one. Your lesson progress is kept.";
+      note.textContent = t("app.lab-replaced");
     }
     text("lab-id", l.id);
     text("lab-user", l.user || "—");
@@ -208,11 +208,11 @@
       const p = all[name];
       if (!p) return;
       const best = p.best || (RANK[p.state] ? p.state : "");
-      if (best === "passed" || p.state === "passed") { el.dataset.state = "passed"; el.textContent = "passed"; }
+      if (best === "passed" || p.state === "passed") { el.dataset.state = "passed"; el.textContent = t("app.badge.passed"); }
       else if (p.state === "running" || p.state === "failed") {
         el.dataset.state = p.state === "failed" ? "failed" : "started";
-        el.textContent = (p.state === "failed" ? "failed at step " : "step ") + ((p.step || 0) + 1) + (p.total && p.state !== "failed" ? " of " + p.total : "") + (best ? " (watched before)" : "");
-      } else if (best === "watched") { el.dataset.state = "watched"; el.textContent = "watched"; }
+        el.textContent = (p.state === "failed" ? t("app.badge.failed", (p.step || 0) + 1) : p.total ? t("app.badge.step-of", (p.step || 0) + 1, p.total) : t("app.badge.step", (p.step || 0) + 1)) + (best ? t("app.badge.watched-before") : "");
+      } else if (best === "watched") { el.dataset.state = "watched"; el.textContent = t("app.badge.watched"); }
     });
   }
 
@@ -269,14 +269,14 @@
       dl.appendChild(el("dt", { text: k }));
       dl.appendChild(el("dd", { text: String(v) }));
     }
-    row("From", m.from);
-    row("To", (m.to || []).join(", "));
-    row("Arrived", (m.host || "") + (m.port ? ":" + m.port : ""));
+    row(t("app.msg.from"), m.from);
+    row(t("app.msg.to"), (m.to || []).join(", "));
+    row(t("app.msg.arrived"), (m.host || "") + (m.port ? ":" + m.port : ""));
     row("TLS", m.tls ? [m.tls_version, m.tls_cipher].filter(Boolean).join(", ") || "yes" : "none (plaintext)");
     row("AUTH", m.auth_user || "none");
-    row("Size", m.size ? m.size + " bytes" : "");
-    row("Received", m.received_at ? new Date(m.received_at).toLocaleString() : "");
-    if (m.relayed) row("Relayed", "yes");
+    row(t("app.msg.size"), m.size ? t("app.msg.bytes", m.size) : "");
+    row(t("app.msg.received"), m.received_at ? new Date(m.received_at).toLocaleString() : "");
+    if (m.relayed) row(t("app.msg.relayed"), t("app.yes"));
     const badges = el("p", {}, [
       el("span", { class: "badge", text: "port " + (m.port || "?") }),
       el("span", { class: "badge " + (m.tls ? "tls" : "plain"), text: m.tls ? "TLS" : "plaintext" }),
@@ -285,7 +285,7 @@
     const subject = el("span", { class: "subject", text: m.subject || "(no subject)" });
     const children = [subject, badges, dl];
     if (full) {
-      const btn = el("button", { type: "button", class: "secondary", text: "Show headers and source", "data-testid": "message-open" });
+      const btn = el("button", { type: "button", class: "secondary", text: t("app.msg.open"), "data-testid": "message-open" });
       btn.addEventListener("click", function () { openMessage(m); });
       children.push(btn);
     }
@@ -311,11 +311,11 @@
       else li.removeAttribute("aria-current");
     });
     const raw = document.getElementById("message-raw");
-    raw.textContent = "Loading…";
+    raw.textContent = t("app.loading");
     try {
       raw.textContent = await api("GET", "/api/labs/" + encodeURIComponent(l.id) + "/messages/" + encodeURIComponent(m.id) + "/raw", undefined, l.key);
     } catch (e) {
-      raw.textContent = "Could not load the raw source: " + e.message;
+      raw.textContent = t("app.msg.raw-error", e.message);
     }
     // Beside the list (wide screens) the view is already in sight; below
     // it (narrow ones) bring it into view. Focus moves there either way.
@@ -349,7 +349,7 @@
     const go = function () {
       refreshMailbox(box).catch(function (e) {
         box.dataset.state = "error";
-        text("mailbox-empty", "The mailbox is not reachable: " + e.message);
+        text("mailbox-empty", t("app.mailbox.unreachable", e.message));
       });
     };
     lab().then(function (l) {
@@ -359,9 +359,9 @@
       // EventSource cannot set headers: the key goes in the query.
       const es = new EventSource("/api/labs/" + encodeURIComponent(l.id) + "/events?key=" + encodeURIComponent(l.key || ""));
       source = es;
-      es.onopen = function () { live.dataset.state = "on"; live.textContent = "live"; };
+      es.onopen = function () { live.dataset.state = "on"; live.textContent = t("app.mailbox.live"); };
       es.onerror = function () {
-        live.dataset.state = "off"; live.textContent = "reconnecting";
+        live.dataset.state = "off"; live.textContent = t("app.mailbox.reconnecting");
         // EventSource hides the status code: ask the API whether the lab
         // is still there (a restart empties the server's memory).
         api("GET", "/api/labs/" + encodeURIComponent(l.id), undefined, l.key).catch(function (e) {
@@ -378,7 +378,7 @@
       };
     }, function (e) {
       box.dataset.state = "error";
-      text("mailbox-empty", "No lab: " + e.message);
+      text("mailbox-empty", t("app.no-lab", e.message));
     });
   }
   document.addEventListener("portlab:lab", function () { if (source) startMailbox(); });
@@ -386,19 +386,19 @@
   // labExpired says so in the mailbox, with a way to start a new lab.
   function labExpired(box, live) {
     live.dataset.state = "expired";
-    live.textContent = "expired";
+    live.textContent = t("app.mailbox.expired");
     box.dataset.state = "expired";
     const note = document.getElementById("mailbox-empty");
     if (!note) return;
     const said = note.textContent;
-    const again = el("button", { type: "button", text: "Start a new lab", "data-testid": "lab-new" });
+    const again = el("button", { type: "button", text: t("app.lab.new"), "data-testid": "lab-new" });
     again.addEventListener("click", function () {
       note.textContent = said;
       // The new lab's portlab:lab event restarts the mailbox.
       resetLab().then(showProgressBadges);
     });
     note.hidden = false;
-    note.replaceChildren(el("span", { "data-testid": "lab-expired", text: "This lab has expired (labs end when idle, and a restart of the server ends them all). " }), again);
+    note.replaceChildren(el("span", { "data-testid": "lab-expired", text: t("app.lab.expired") + " " }), again);
   }
 
   // ---- the wasm client -----------------------------------------------------
@@ -437,7 +437,7 @@
       got += r.value.length;
       const pct = Math.min(100, Math.round(got * 100 / total));
       if (bar) bar.value = pct;
-      text("client-progress-text", pct + "% of " + (total / 1048576).toFixed(1) + " MiB");
+      text("client-progress-text", t("app.client.progress", pct, (total / 1048576).toLocaleString(document.documentElement.lang, { maximumFractionDigits: 1 })));
     }
     if (got === total) return buf.buffer;
     // The size hint was wrong: join what came.
@@ -461,10 +461,10 @@
       const result = await WebAssembly.instantiate(bytes, go.importObject);
       window.portlabTimings.instantiated = performance.now();
       go.run(result.instance).then(function () {
-        loaderState("error", "The SMTP client stopped. Reload the page to start it again.");
+        loaderState("error", t("app.client.stopped"));
       });
     } catch (e) {
-      loaderState("error", "Could not start the SMTP client: " + e.message);
+      loaderState("error", t("app.client.failed", e.message));
       const term = document.getElementById("terminal");
       if (term) term.dataset.ready = "error";
     }
@@ -499,7 +499,7 @@
     ta.value = p.text || "";
     policyGutter();
     ed.dataset.state = p.own ? "own" : "server";
-    text("policy-state", p.own ? "Your lab follows its own policy." : "Your lab follows the server's policy. Edit it and press Apply to make it yours.");
+    text("policy-state", p.own ? t("app.policy.own") : t("app.policy.server"));
   }
 
   function policyErrors(list, title) {
@@ -513,7 +513,7 @@
         ol.appendChild(el("li", { "data-testid": "policy-error", text: e.message }));
         return;
       }
-      const jump = el("button", { type: "button", class: "link", "data-line": String(e.line) }, [document.createTextNode("line " + e.line)]);
+      const jump = el("button", { type: "button", class: "link", "data-line": String(e.line) }, [document.createTextNode(t("app.policy.line", e.line))]);
       jump.addEventListener("click", function () { selectLine(e.line); });
       ol.appendChild(el("li", { "data-testid": "policy-error", "data-line": String(e.line) }, [jump, document.createTextNode(": " + e.message)]));
     });
@@ -555,15 +555,15 @@
         const l = await lab();
         showPolicy(await api("PUT", policyPath(l), { text: ta.value }, l.key));
         policyErrors(null);
-        text("policy-state", "Applied: your lab follows its own policy. Open a new connection to see it.");
+        text("policy-state", t("app.policy.applied"));
       } catch (e) {
         const b = e.body || {};
         if (e.status === 422 && b.errors) {
           ed.dataset.state = "refused";
-          text("policy-state", "Not applied: your lab keeps the policy it had.");
-          policyErrors(b.errors, b.errors.length === 1 ? "1 error:" : b.errors.length + " errors:");
+          text("policy-state", t("app.policy.refused"));
+          policyErrors(b.errors, t("app.policy.errors", b.errors.length));
         } else {
-          policyErrors([{ line: 0, message: b.error || e.message }], "Not applied.");
+          policyErrors([{ line: 0, message: b.error || e.message }], t("app.policy.not-applied"));
         }
       } finally { busy(false); }
     });
@@ -574,10 +574,10 @@
         showPolicy(await api("DELETE", policyPath(l), undefined, l.key));
         policyErrors(null);
       } catch (e) {
-        text("policy-state", "Could not reset: " + e.message);
+        text("policy-state", t("app.policy.reset-failed", e.message));
       } finally { busy(false); }
     });
-    refreshPolicy().catch(function (e) { text("policy-state", "Could not load the policy: " + e.message); });
+    refreshPolicy().catch(function (e) { text("policy-state", t("app.policy.load-failed", e.message)); });
   }
   document.addEventListener("portlab:lab", function () {
     refreshPolicy().catch(function () { /* said by the lab panel */ });
@@ -664,8 +664,29 @@
     }
     if (!pick) return;
     link.href = "/lessons/" + encodeURIComponent(pick);
-    link.textContent = "Continue with " + title[pick];
+    link.textContent = t("app.continue", title[pick]);
     link.dataset.lesson = pick;
+  }
+
+  // ---- the page language's strings ----------------------------------------
+  // The page carries this script's strings in its language in
+  // data-ui (internal/i18n, keys "app."): %s takes the arguments in
+  // order, %% is a percent sign, and a message with plural forms picks
+  // one by its first argument with the browser's CLDR rules.
+  let ui = null;
+  function t(key) {
+    if (!ui) {
+      try { ui = JSON.parse(document.body.dataset.ui || "{}"); } catch (e) { ui = {}; }
+    }
+    const args = Array.prototype.slice.call(arguments, 1);
+    let m = ui[key];
+    if (m && typeof m === "object") {
+      const form = new Intl.PluralRules(document.documentElement.lang || "en").select(Number(args[0]));
+      m = m[form] || m.other;
+    }
+    if (typeof m !== "string") return key;
+    let i = 0;
+    return m.replace(/%[sd%]/g, function (v) { return v === "%%" ? "%" : String(args[i++]); });
   }
 
   function start() {
@@ -677,7 +698,7 @@
     if (reset) reset.addEventListener("click", function () {
       resetLab().then(function () { if (source) startMailbox(); showProgressBadges(); });
     });
-    if (document.getElementById("lab")) lab().catch(function (e) { text("lab-id", "unavailable (" + e.message + ")"); });
+    if (document.getElementById("lab")) lab().catch(function (e) { text("lab-id", t("app.lab.unavailable", e.message)); });
     startMailbox();
     startPolicyEditor();
     startClient();
