@@ -67,7 +67,7 @@ func (u *domUI) explainable(li js.Value, d term.Display, parts ...js.Value) {
 	for _, p := range parts {
 		btn.Call("appendChild", p)
 	}
-	btn.Call("appendChild", elem("span", "explain-cue", "explain"))
+	btn.Call("appendChild", elem("span", "explain-cue", tr("term.explain-cue")))
 	panel := elem("div", "explain", "")
 	panel.Set("hidden", true)
 	panel.Get("dataset").Set("testid", "explain-panel")

@@ -72,9 +72,11 @@ func newDomUI() *domUI {
 	return u
 }
 
+// whoLabel is the catalog key that says, to a screen reader, who wrote
+// a transcript line.
 var whoLabel = map[string]string{
-	"client": "you", "server": "server", "tls": "TLS", "note": "note", "error": "error",
-	"typed": "you typed", "hint": "hint",
+	"client": "term.who.client", "server": "term.who.server", "tls": "term.who.tls", "note": "term.who.note", "error": "term.who.error",
+	"typed": "term.who.typed", "hint": "term.who.hint",
 }
 
 func (u *domUI) Line(d term.Display) {
@@ -94,9 +96,9 @@ func (u *domUI) Line(d term.Display) {
 	mark := elem("span", "mark", d.Mark)
 	mark.Call("setAttribute", "aria-hidden", "true")
 	li.Call("appendChild", mark)
-	sr := whoLabel[d.Who]
+	sr := tr(whoLabel[d.Who])
 	if d.Secure {
-		sr += " (inside TLS)"
+		sr = tr("term.who.secure", sr)
 	}
 	li.Call("appendChild", elem("span", "visually-hidden", sr+": "))
 	var parts []js.Value
@@ -269,14 +271,14 @@ func setCell(port int, s term.PortState) {
 	}
 	setData(cell, "state", string(s))
 	v := cell.Call("querySelector", "[data-role=verdict]")
-	verdict := s.VerdictAt(boardNames())
+	profile, host := boardNames()
+	verdict := s.VerdictAt(ui, profile, host)
 	setText(v, verdict)
-	svc := cell.Call("querySelector", ".port-svc")
-	label := "Port " + strconv.Itoa(port)
-	if exists(svc) {
-		label += ", " + svc.Get("textContent").String()
+	svc := ""
+	if e := cell.Call("querySelector", ".port-svc"); exists(e) {
+		svc = e.Get("textContent").String()
 	}
-	cell.Call("setAttribute", "aria-label", label+": "+verdict)
+	cell.Call("setAttribute", "aria-label", tr("board.cell-label", strconv.Itoa(port), svc, verdict))
 }
 
 // Route draws the terminal's route diagram (web/route.templ).
@@ -294,13 +296,13 @@ func drawRoute(r term.Route) {
 	setData(el, "effect", string(r.Effect()))
 	setData(el, "door", string(r.Door()))
 	setData(el, "secure", strconv.FormatBool(r.Secure))
-	setText(byID("route-sentence"), r.Sentence())
+	setText(byID("route-sentence"), r.Sentence(ui))
 	profile, host := boardNames()
 	if r.Profile != "" {
 		profile = r.Profile
 	}
 	setText(byID("route-profile"), profile)
-	effect := r.NetworkLabel()
+	effect := r.NetworkLabel(ui)
 	if effect == "" {
 		effect = "network"
 	}
@@ -309,7 +311,7 @@ func drawRoute(r term.Route) {
 		host = r.Host + ":" + strconv.Itoa(r.Port)
 	}
 	setText(byID("route-host"), host)
-	door := r.DoorLabel()
+	door := r.DoorLabel(ui)
 	if door == "" {
 		door = "host"
 	}

@@ -13,6 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/portlab/portlab/internal/i18n"
 	"github.com/portlab/portlab/scenarios"
 	"github.com/portlab/portlab/scenarios/explain"
 	"github.com/portlab/portlab/scenarios/session"
@@ -113,45 +114,46 @@ const (
 	PortAuthOK       PortState = "auth-ok"
 )
 
-// Verdict is the words a port board cell shows for a state.
-func (p PortState) Verdict() string {
+// Verdict is the words a port board cell shows for a state, in c's
+// language (nil: English).
+func (p PortState) Verdict(c *i18n.Catalog) string {
 	switch p {
 	case PortUntried:
-		return "untried"
+		return c.T("board.untried")
 	case PortConnecting:
-		return "connecting…"
+		return c.T("board.connecting")
 	case PortOpen:
-		return "open"
+		return c.T("board.open")
 	case PortSilent:
-		return "open, silent"
+		return c.T("board.silent")
 	case PortRefused:
-		return "refused by the network"
+		return c.T("board.refused")
 	case PortNoDoor:
-		return "no door on the host"
+		return c.T("board.no-door")
 	case PortTimeout:
-		return "timed out"
+		return c.T("board.timeout")
 	case PortUnknown:
-		return "unknown host"
+		return c.T("board.unknown")
 	case PortTLS:
-		return "open, TLS"
+		return c.T("board.tls")
 	case PortAuthNeedsTLS:
-		return "AUTH needs TLS"
+		return c.T("board.auth-needs-tls")
 	case PortAuthOK:
-		return "TLS + AUTH ok"
+		return c.T("board.auth-ok")
 	}
 	return string(p)
 }
 
 // VerdictAt is [PortState.Verdict] naming who refused: the profile for
 // a refusal by the network, the host for a missing door.
-func (p PortState) VerdictAt(profile, host string) string {
+func (p PortState) VerdictAt(c *i18n.Catalog, profile, host string) string {
 	switch {
 	case p == PortRefused && profile != "":
-		return "refused by " + profile
+		return c.T("route.net.refused", profile)
 	case p == PortNoDoor && host != "":
-		return "no door on " + host
+		return c.T("route.door.none", host)
 	}
-	return p.Verdict()
+	return p.Verdict(c)
 }
 
 // FromLine turns a session transcript line into its display form, with

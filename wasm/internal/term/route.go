@@ -1,9 +1,9 @@
 package term
 
 import (
-	"fmt"
 	"strconv"
 
+	"github.com/portlab/portlab/internal/i18n"
 	"github.com/portlab/portlab/scenarios"
 	"github.com/portlab/portlab/scenarios/tunnel"
 )
@@ -103,96 +103,98 @@ func (r Route) Door() DoorState {
 }
 
 // profile names the network in the student's words.
-func (r Route) profile() string {
+func (r Route) profile(c *i18n.Catalog) string {
 	if r.Profile == "" {
-		return "your network"
+		return c.T("route.your-network")
 	}
 	return r.Profile
 }
 
-// NetworkLabel is the words under the network box.
-func (r Route) NetworkLabel() string {
+// NetworkLabel is the words under the network box, in c's language.
+func (r Route) NetworkLabel(c *i18n.Catalog) string {
+	port := strconv.Itoa(r.Port)
 	switch r.Effect() {
 	case EffectTrying:
-		return "trying port " + strconv.Itoa(r.Port) + "…"
+		return c.T("route.net.trying", port)
 	case EffectPasses:
-		return "passes port " + strconv.Itoa(r.Port)
+		return c.T("route.net.passes", port)
 	case EffectRefused:
-		return "refused by " + r.profile()
+		return c.T("route.net.refused", r.profile(c))
 	case EffectDropped:
-		return "dropped by " + r.profile()
+		return c.T("route.net.dropped", r.profile(c))
 	case EffectIntercepted:
-		return "intercepted by " + r.InterceptedBy
+		return c.T("route.net.intercepted", r.InterceptedBy)
 	case EffectStripped:
-		return "STARTTLS stripped to XXXXXXXX"
+		return c.T("route.net.stripped")
 	}
 	return ""
 }
 
-// DoorLabel is the words under the host box.
-func (r Route) DoorLabel() string {
+// DoorLabel is the words under the host box, in c's language.
+func (r Route) DoorLabel(c *i18n.Catalog) string {
+	port := strconv.Itoa(r.Port)
 	switch r.Door() {
 	case DoorOpen:
 		if r.InterceptedBy != "" {
-			return r.InterceptedBy + " answers instead"
+			return c.T("route.door.instead", r.InterceptedBy)
 		}
-		return "door " + strconv.Itoa(r.Port) + " open"
+		return c.T("route.door.open", port)
 	case DoorSilent:
-		return "door " + strconv.Itoa(r.Port) + " open, silent"
+		return c.T("route.door.silent", port)
 	case DoorNone:
-		return "no door on " + r.Host
+		return c.T("route.door.none", r.Host)
 	case DoorUnknown:
-		return "not in the world"
+		return c.T("route.door.unknown")
 	case DoorClosed:
-		return "connection closed"
+		return c.T("route.door.closed")
 	}
 	if r.Effect() == EffectRefused || r.Effect() == EffectDropped {
-		return "never reached"
+		return c.T("route.door.unreached")
 	}
 	return ""
 }
 
 // Sentence is the diagram as one sentence, for a screen reader and as
-// the diagram's caption.
-func (r Route) Sentence() string {
-	p, host, port := r.profile(), r.Host, r.Port
+// the diagram's caption, in c's language (nil: English).
+func (r Route) Sentence(c *i18n.Catalog) string {
+	p, host, port := r.profile(c), r.Host, strconv.Itoa(r.Port)
 	if host == "" || r.State == Idle || r.State == "" {
 		if r.Profile == "" {
-			return "No connection yet."
+			return c.T("route.s.none")
 		}
-		return fmt.Sprintf("No connection yet: connections cross the %s network.", p)
+		return c.T("route.none", p)
 	}
 	switch r.State {
 	case Connecting:
-		return fmt.Sprintf("Connecting to %s port %d through %s.", host, port, p)
+		return c.T("route.s.connecting", host, port, p)
 	case Refused:
 		if r.Refused == scenarios.RefusedByHost {
-			return fmt.Sprintf("%s lets port %d through, but %s has no door on port %d: the host refuses it.", p, port, host, port)
+			return c.T("route.s.no-door", p, port, host, port)
 		}
-		return fmt.Sprintf("%s refuses outbound port %d before it reaches %s.", p, port, host)
+		return c.T("route.s.refused", p, port, host)
 	case TimedOut:
-		return fmt.Sprintf("%s drops port %d: nothing reaches %s, and the connection times out.", p, port, host)
+		return c.T("route.s.dropped", p, port, host)
 	case UnknownHost:
-		return fmt.Sprintf("%s is not a host of the sandbox's world: nothing was dialled.", host)
+		return c.T("route.s.unknown", host)
 	}
 	var s string
 	switch r.Effect() {
 	case EffectIntercepted:
-		s = fmt.Sprintf("%s intercepts port %d: %s answers instead of %s", p, port, r.InterceptedBy, host)
+		s = c.T("route.s.intercepted", p, port, r.InterceptedBy, host)
 	case EffectStripped:
-		s = fmt.Sprintf("%s passes port %d to %s but strips STARTTLS from the server's list (it reads XXXXXXXX)", p, port, host)
+		s = c.T("route.s.stripped", p, port, host)
 	default:
-		s = fmt.Sprintf("%s passes port %d to %s", p, port, host)
+		s = c.T("route.s.passes", p, port, host)
 	}
 	switch {
 	case r.State == Closed:
-		return s + "; the connection is closed."
+		return c.T("route.s.closed", s)
 	case r.Secure:
-		return s + "; every hop is encrypted with TLS."
+		return c.T("route.s.secure", s)
 	case r.State == Silent:
-		return s + "; the server is silent, waiting for TLS."
+		return c.T("route.s.silent", s)
 	}
-	return s + "; nothing is encrypted yet."
+	return c.T("route.s.plain", s)
 }
 
 // RouteUI is a UI that draws the route diagram; the terminal tells it

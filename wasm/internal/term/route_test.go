@@ -53,11 +53,11 @@ func TestRouteWords(t *testing.T) {
 			if r.Effect() != tt.effect || r.Door() != tt.door {
 				t.Errorf("effect %q door %q, want %q %q", r.Effect(), r.Door(), tt.effect, tt.door)
 			}
-			if r.NetworkLabel() != tt.net || r.DoorLabel() != tt.doorLabel {
-				t.Errorf("labels %q / %q, want %q / %q", r.NetworkLabel(), r.DoorLabel(), tt.net, tt.doorLabel)
+			if r.NetworkLabel(nil) != tt.net || r.DoorLabel(nil) != tt.doorLabel {
+				t.Errorf("labels %q / %q, want %q / %q", r.NetworkLabel(nil), r.DoorLabel(nil), tt.net, tt.doorLabel)
 			}
-			if r.Sentence() != tt.sentence {
-				t.Errorf("sentence\n %q\nwant\n %q", r.Sentence(), tt.sentence)
+			if r.Sentence(nil) != tt.sentence {
+				t.Errorf("sentence\n %q\nwant\n %q", r.Sentence(nil), tt.sentence)
 			}
 		})
 	}
@@ -73,7 +73,7 @@ func TestVerdictAt(t *testing.T) {
 		{PortTimeout, "timed out"},
 		{PortOpen, "open"},
 	} {
-		if got := tt.p.VerdictAt("home-isp", "smtp.relay.test"); got != tt.want {
+		if got := tt.p.VerdictAt(nil, "home-isp", "smtp.relay.test"); got != tt.want {
 			t.Errorf("%s: %q, want %q", tt.p, got, tt.want)
 		}
 	}
@@ -130,7 +130,7 @@ func TestTerminalRoute(t *testing.T) {
 			term.Open("mx.sandbox.test", 25, false)
 			ui.waitFor(t, "refused", func(r *recorder) bool { return r.last() == Refused })
 			ui.waitFor(t, "route", func(*recorder) bool { return ui.lastRoute().State == Refused })
-			if got := ui.lastRoute().Sentence(); got != tt.want {
+			if got := ui.lastRoute().Sentence(nil); got != tt.want {
 				t.Errorf("%d: %q, want %q", tt.code, got, tt.want)
 			}
 			ui.mu.Lock()
@@ -153,8 +153,8 @@ func TestTerminalRoute(t *testing.T) {
 		t.Cleanup(func() { s.Close(); term.Close() })
 		ui.waitFor(t, "connected", func(*recorder) bool { return ui.lastRoute().State == Connected })
 		r := ui.lastRoute()
-		if r.NetworkLabel() != "STARTTLS stripped to XXXXXXXX" || r.Profile != "hotel-wifi" {
-			t.Errorf("route %+v: %q", r, r.NetworkLabel())
+		if r.NetworkLabel(nil) != "STARTTLS stripped to XXXXXXXX" || r.Profile != "hotel-wifi" {
+			t.Errorf("route %+v: %q", r, r.NetworkLabel(nil))
 		}
 	})
 }
