@@ -30,6 +30,9 @@ type pageMeta struct {
 	Client      clientInfo
 	Lesson      string
 	Autoplay    bool
+	// Pace is a lesson page's ?pace=MS, the gap between played steps
+	// (0 to 5000 ms); "" is the player's own readable pace.
+	Pace string
 	// Lang is the page's language (internal/i18n.Negotiate), LangSource
 	// where it came from; ExplainURL the address of its reply
 	// explanations (scenarios/explain) and MessagesURL of its UI catalog
