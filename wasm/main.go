@@ -52,7 +52,7 @@ func main() {
 	c.roots = loadCA(c.server, c.ui)
 	go c.ui.explain.catalog() // fetched once, before the first reply is opened
 	c.openLab()
-	c.term = term.New(term.Config{Dial: c.dial, RootCAs: c.roots, UI: c.ui, SetProfile: c.setProfile, Profile: c.currentProfile})
+	c.term = term.New(term.Config{Catalog: ui, Dial: c.dial, RootCAs: c.roots, UI: c.ui, SetProfile: c.setProfile, Profile: c.currentProfile})
 	c.wireTerminal()
 	c.wirePickers()
 	c.watchClass() // class.go: only in a class

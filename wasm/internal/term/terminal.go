@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/portlab/portlab/internal/i18n"
 	"github.com/portlab/portlab/scenarios"
 	"github.com/portlab/portlab/scenarios/lesson"
 	"github.com/portlab/portlab/scenarios/session"
@@ -68,9 +69,6 @@ func commandWord(line string) string {
 	return ""
 }
 
-// notSent says why a line was not sent: there is no connection.
-const notSent = "Not sent: not connected. Type open HOST PORT first, for example open smtp.relay.test 587 (help lists the rest)."
-
 // DialFunc opens a connection to a simulated host and port: the gateway
 // tunnel in the browser, anything in tests.
 type DialFunc func(ctx context.Context, host string, port int) (net.Conn, error)
@@ -94,6 +92,10 @@ type Config struct {
 	// Profile names the network profile the next connection crosses,
 	// for the route diagram; nil leaves it to the gateway's word.
 	Profile func() string
+	// Catalog prints the terminal's own messages in the page language
+	// (internal/i18n); nil is English. Commands and replies stay as
+	// typed and as sent.
+	Catalog *i18n.Catalog
 }
 
 // Terminal is one telnet-like terminal: at most one connection at a time.
@@ -267,7 +269,7 @@ func (t *Terminal) Input(line string) {
 	a, err := lesson.ParseTyped(line)
 	if err != nil {
 		t.cfg.UI.Line(Typed(line))
-		t.cfg.UI.Line(Error("Not sent: " + err.Error()))
+		t.cfg.UI.Line(Error(t.cfg.Catalog.T("term.not-sent", err.Error())))
 		return
 	}
 	switch {
@@ -290,19 +292,19 @@ func (t *Terminal) Do(a lesson.Action) {
 	switch a.Kind {
 	case lesson.Connect:
 		if a.Under != "" {
-			t.cfg.UI.Line(Error("under PROFILE is for lessons: type profile " + a.Under + " first"))
+			t.cfg.UI.Line(Error(t.cfg.Catalog.T("term.under", a.Under)))
 			return
 		}
 		t.Open(a.Host, a.Port, a.TLS)
 	case lesson.Close:
 		if !t.Connected() {
-			t.cfg.UI.Line(Note("No connection is open."))
+			t.cfg.UI.Line(Note(t.cfg.Catalog.T("engine.no-connection")))
 			return
 		}
 		t.Close()
 	case lesson.Profile:
 		if t.cfg.SetProfile == nil {
-			t.cfg.UI.Line(Error("this terminal cannot switch profiles"))
+			t.cfg.UI.Line(Error(t.cfg.Catalog.T("term.no-profiles")))
 			return
 		}
 		t.Close()
@@ -310,7 +312,7 @@ func (t *Terminal) Do(a lesson.Action) {
 			t.cfg.UI.Line(Error("profile " + a.ProfileName + ": " + err.Error()))
 			return
 		}
-		t.cfg.UI.Line(Note("Network profile: " + a.ProfileName))
+		t.cfg.UI.Line(Note(t.cfg.Catalog.T("engine.profile", a.ProfileName)))
 	case lesson.StartTLS:
 		if c := t.active(); c != nil {
 			c.enqueue(func(ctx context.Context, s *session.Session) error {
@@ -366,21 +368,12 @@ func (t *Terminal) exec(c *conn, line string) {
 // help answers a line typed while no connection is open.
 func (t *Terminal) help(verb string) {
 	if verb != "HELP" && verb != "?" {
-		t.cfg.UI.Line(Error(notSent))
+		t.cfg.UI.Line(Error(t.cfg.Catalog.T("term.not-connected")))
 		return
 	}
-	for _, s := range []string{
-		"open HOST PORT         connect; TLS at once on 465 (like openssl s_client)",
-		"open HOST PORT plain   connect without TLS, even on 465",
-		"open HOST PORT tls     connect with implicit TLS on any port",
-		"telnet HOST PORT       connect in plaintext, like telnet",
-		"starttls               STARTTLS, then the TLS handshake in your tab",
-		"auth plain USER PASS   AUTH PLAIN (or login) with the base64 built for you",
-		`message from A to B subject "S"   a whole message: MAIL, RCPT, DATA`,
-		"profile NAME           switch the network profile;  close   hang up",
-		"Any other line goes to the server as typed. The same lines work in the lessons.",
-	} {
-		t.cfg.UI.Line(Note(s))
+	// The commands stay as typed; translators word what they do.
+	for _, k := range []string{"term.help.1", "term.help.2", "term.help.3", "term.help.4", "term.help.5", "term.help.6", "term.help.7", "term.help.8", "term.help.9"} {
+		t.cfg.UI.Line(Note(t.cfg.Catalog.T(k)))
 	}
 }
 
@@ -472,7 +465,7 @@ func (t *Terminal) active() *conn {
 	c := t.cur
 	t.mu.Unlock()
 	if c == nil || c.done.Load() {
-		t.cfg.UI.Line(Error(notSent))
+		t.cfg.UI.Line(Error(t.cfg.Catalog.T("term.not-connected")))
 		return nil
 	}
 	return c
