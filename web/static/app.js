@@ -150,7 +150,7 @@
     const exp = document.getElementById("lab-expires");
     if (exp && l.expires_at) {
       exp.dateTime = l.expires_at;
-      exp.textContent = new Date(l.expires_at).toLocaleString();
+      exp.textContent = new Date(l.expires_at).toLocaleString(document.documentElement.lang || undefined);
     }
   }
 
@@ -275,7 +275,7 @@
     row("TLS", m.tls ? [m.tls_version, m.tls_cipher].filter(Boolean).join(", ") || "yes" : "none (plaintext)");
     row("AUTH", m.auth_user || "none");
     row(t("app.msg.size"), m.size ? t("app.msg.bytes", m.size) : "");
-    row(t("app.msg.received"), m.received_at ? new Date(m.received_at).toLocaleString() : "");
+    row(t("app.msg.received"), m.received_at ? new Date(m.received_at).toLocaleString(document.documentElement.lang || undefined) : "");
     if (m.relayed) row(t("app.msg.relayed"), t("app.yes"));
     const badges = el("p", {}, [
       el("span", { class: "badge", text: "port " + (m.port || "?") }),
