@@ -138,7 +138,7 @@ func (p *player) reset() {
 	}
 	p.ended("")
 	p.progress(0)
-	p.status("idle", "Not started")
+	p.status("idle", tr("lesson.not-started"))
 	emit("portlab:progress", lessonEvent(p.l, 0, "new"))
 }
 

@@ -37,18 +37,18 @@ func (u *domUI) copyTranscript() {
 	setData(btn, "copied", text)
 	clip := global.Get("navigator").Get("clipboard")
 	if text == "" {
-		u.say("The transcript is empty.")
+		u.say(tr("tool.empty"))
 		return
 	}
 	if !exists(clip) {
-		u.say("Copying needs a secure page (https or localhost): use Download instead.")
+		u.say(tr("tool.insecure"))
 		return
 	}
 	if _, err := jspromise.Await(clip.Call("writeText", text)); err != nil {
-		u.say("Could not copy the transcript: " + err.Error())
+		u.say(tr("tool.copy-failed", err.Error()))
 		return
 	}
-	u.say("Transcript copied: " + lines(u.text.Len()) + ".")
+	u.say(tr("tool.copied", u.text.Len()))
 }
 
 // downloadTranscript offers the transcript as a .txt file through a Blob
@@ -68,7 +68,7 @@ func (u *domUI) downloadTranscript() {
 	a.Set("href", url.Call("createObjectURL", blob))
 	a.Set("download", "portlab-transcript-"+time.Now().UTC().Format("20060102-150405")+".txt")
 	a.Call("click")
-	u.say("Transcript downloaded: " + lines(u.text.Len()) + ".")
+	u.say(tr("tool.downloaded", u.text.Len()))
 }
 
 // clearTranscript empties the transcript (the connection stays as it is)
@@ -80,7 +80,7 @@ func (u *domUI) clearTranscript() {
 		first.Call("remove")
 	}
 	u.text.Clear()
-	u.say("Transcript cleared.")
+	u.say(tr("tool.cleared"))
 	if exists(u.input) {
 		u.input.Call("focus")
 	}
@@ -89,13 +89,6 @@ func (u *domUI) clearTranscript() {
 // say puts a sentence in the polite live region at once: the answer to
 // the student's own action is never held back.
 func (u *domUI) say(s string) { setText(byID("term-announce"), s) }
-
-func lines(n int) string {
-	if n == 1 {
-		return "1 line"
-	}
-	return strconv.Itoa(n) + " lines"
-}
 
 // fillCommands turns the typeable commands among the code elements that
 // match selector into buttons that put the command in the terminal's
@@ -120,7 +113,7 @@ func commandButton(cmd string) js.Value {
 	btn.Set("type", "button")
 	btn.Call("setAttribute", "data-cmd", cmd)
 	btn.Call("setAttribute", "aria-describedby", "cmd-fill-help")
-	btn.Set("title", "Put in the terminal's input")
+	btn.Set("title", tr("tool.fill"))
 	btn.Call("appendChild", elem("code", "", cmd))
 	return btn
 }
