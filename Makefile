@@ -40,13 +40,15 @@ FORCE:
 run: build
 	$(BIN) serve $(ARGS)
 
-# Third-party clients for the interop tests and the browser for the
-# browser tests, from Debian's packages.
+# Third-party clients for the interop tests, the browser for the
+# browser tests and PostgreSQL for the shared-store tests (which start
+# their own server from /usr/lib/postgresql), from Debian's packages.
 test-deps:
 	@missing=""; \
 	for p in swaks:swaks chromium:chromium curl:curl openssl:openssl python3:python3; do \
 	  command -v $${p%%:*} >/dev/null 2>&1 || missing="$$missing $${p#*:}"; \
 	done; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
