@@ -41,6 +41,12 @@ type serveOptions struct {
 	Verbose    bool
 	// TeacherPassword opens /teach; empty: one made up and printed.
 	TeacherPassword string
+
+	// Several replicas: a shared store and the same secrets everywhere.
+	Store               string
+	CACert, CAKey       string
+	CADir               string
+	TeacherPasswordFile string
 }
 
 // stringList is a flag that may be given more than once.
@@ -77,6 +83,12 @@ func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
 	fs.IntVar(&o.HTTPPerIP, "http-conns-per-client", 0, "HTTP connections one client address may hold (default: 512, or a quarter of --http-conns where that is less)")
 	fs.BoolVar(&o.Verbose, "v", false, "log every connection's events")
 	fs.StringVar(&o.TeacherPassword, "teacher-password", "", "password of the teacher's pages at /teach (default: one made up at start and printed)")
+	// Several replicas (one block, to keep them together).
+	fs.StringVar(&o.Store, "store", "", "where classes, students and progress live: a postgres:// URL that several replicas share (default: the embedded database in --data)")
+	fs.StringVar(&o.CACert, "ca-cert", "", "the sandbox CA's certificate file, read and never written, so that every replica presents the same CA (with --ca-key)")
+	fs.StringVar(&o.CAKey, "ca-key", "", "the sandbox CA's key file (with --ca-cert)")
+	fs.StringVar(&o.CADir, "ca-dir", "", "a directory holding the CA's ca.pem and ca-key.pem, read-only (a mounted Secret); instead of --ca-cert and --ca-key")
+	fs.StringVar(&o.TeacherPasswordFile, "teacher-password-file", "", "a file whose first line is the teacher password (instead of --teacher-password)")
 	if err := fs.Parse(args); err != nil {
 		return o, exitError(2)
 	}
@@ -84,7 +96,37 @@ func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
 		fmt.Fprintf(stderr, "portlab serve: unexpected argument %q\n", fs.Arg(0))
 		return o, exitError(2)
 	}
+	if err := o.readSecrets(); err != nil {
+		fmt.Fprintln(stderr, "portlab serve:", err)
+		return o, exitError(2)
+	}
 	return o, nil
+}
+
+// readSecrets turns --ca-dir into --ca-cert and --ca-key and reads
+// --teacher-password-file.
+func (o *serveOptions) readSecrets() error {
+	if o.CADir != "" {
+		if o.CACert != "" || o.CAKey != "" {
+			return fmt.Errorf("--ca-dir or --ca-cert and --ca-key, not both")
+		}
+		o.CACert, o.CAKey = filepath.Join(o.CADir, "ca.pem"), filepath.Join(o.CADir, "ca-key.pem")
+	}
+	if o.TeacherPasswordFile != "" {
+		if o.TeacherPassword != "" {
+			return fmt.Errorf("--teacher-password or --teacher-password-file, not both")
+		}
+		b, err := os.ReadFile(o.TeacherPasswordFile)
+		if err != nil {
+			return err
+		}
+		// The first line: a Secret's file often ends with a newline.
+		pw, _, _ := strings.Cut(string(b), "\n")
+		if o.TeacherPassword = strings.TrimRight(pw, "\r"); o.TeacherPassword == "" {
+			return fmt.Errorf("%s: the teacher password is empty", o.TeacherPasswordFile)
+		}
+	}
+	return nil
 }
 
 // config is the sandbox these flags ask for.
@@ -103,6 +145,7 @@ func (o serveOptions) config() sandbox.Config {
 		LabTTL: o.LabTTL, LabsPerClient: o.LabsPerIP, DropTimeout: o.DropAfter,
 		HTTPConns: o.HTTPConns, HTTPConnsPerClient: o.HTTPPerIP,
 		ErrorLog: errLog, Version: version, TeacherPassword: o.TeacherPassword,
+		Store: o.Store, CACert: o.CACert, CAKey: o.CAKey,
 	}
 }
 
@@ -119,7 +162,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, w := range s.Warnings() {
 		fmt.Fprintln(stderr, "portlab: warning:", w)
 	}
-	printTable(stdout, s, o.Data)
+	printTable(stdout, s, o)
 	if o.Verbose {
 		go logEvents(ctx, s.Bus(), stderr)
 	}
@@ -130,16 +173,25 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // printTable is the start-up summary: where each lesson port really is
 // and the rules it follows.
-func printTable(w io.Writer, s *sandbox.Sandbox, data string) {
+func printTable(w io.Writer, s *sandbox.Sandbox, o serveOptions) {
+	data := o.Data
+	caFile := filepath.Join(data, "ca.pem")
+	if o.CACert != "" {
+		caFile = o.CACert
+	}
 	fmt.Fprintln(w, "portlab: the SMTP ports sandbox. Mail never leaves this machine.")
 	fmt.Fprintf(w, "web: %s/\n", s.URL())
-	fmt.Fprintf(w, "ca: %s (also at %s/ca.pem)\n", filepath.Join(data, "ca.pem"), s.URL())
+	fmt.Fprintf(w, "ca: %s (also at %s/ca.pem)\n", caFile, s.URL())
 	if pw := s.TeacherPassword(); pw != "" {
 		fmt.Fprintf(w, "teach: %s/teach (password %s, made up at this start; --teacher-password sets one)\n", s.URL(), pw)
 	} else {
 		fmt.Fprintf(w, "teach: %s/teach (password: the --teacher-password given)\n", s.URL())
 	}
-	fmt.Fprintf(w, "classroom: %s (classes, students and progress kept across restarts)\n", filepath.Join(data, "classroom.db"))
+	if o.Store != "" {
+		fmt.Fprintln(w, "classroom: PostgreSQL (--store; classes, students and progress shared by every replica)")
+	} else {
+		fmt.Fprintf(w, "classroom: %s (classes, students and progress kept across restarts)\n", filepath.Join(data, "classroom.db"))
+	}
 	fmt.Fprintf(w, "limits: %s\n\n", s.Budget())
 	if len(s.Listeners()) == 0 {
 		fmt.Fprintln(w, "No real SMTP listeners (--smtp-listen=false): browser gateway only.")

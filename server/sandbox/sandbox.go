@@ -92,6 +92,15 @@ type Config struct {
 	// TeacherPassword opens /teach; empty makes one up (see
 	// [Sandbox.TeacherPassword]).
 	TeacherPassword string
+
+	// Store is where classes, students and progress live: empty for the
+	// embedded SQLite database in Data (in memory without Data), or a
+	// postgres:// URL that several replicas share.
+	Store string
+	// CACert and CAKey, both or neither, are the sandbox CA's files, read
+	// and never written (a Kubernetes Secret), so that every replica
+	// presents the same CA. Neither: the CA in Data.
+	CACert, CAKey string
 }
 
 // DefaultLabTTL is how long an idle lab lives unless Config says.
@@ -174,7 +183,7 @@ func New(cfg Config) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	auth, err := ca.Open(cfg.Data, nil)
+	auth, err := openCA(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -237,10 +246,31 @@ func New(cfg Config) (*Sandbox, error) {
 	return s, nil
 }
 
-// openClassroom opens the class store in --data (in memory without it)
-// and the classroom on it.
+// openCA is the CA of Config.CACert and CAKey, or else the one in Data.
+func openCA(cfg Config) (*ca.Authority, error) {
+	switch {
+	case cfg.CACert != "" && cfg.CAKey != "":
+		return ca.OpenFiles(cfg.CACert, cfg.CAKey, nil)
+	case cfg.CACert != "" || cfg.CAKey != "":
+		return nil, fmt.Errorf("the CA needs both its certificate and its key file (--ca-cert and --ca-key)")
+	}
+	return ca.Open(cfg.Data, nil)
+}
+
+// openClassroom opens the class store (Config.Store) and the classroom on
+// it.
 func (s *Sandbox) openClassroom() error {
-	st, err := store.Open(context.Background(), s.cfg.Data)
+	ctx := context.Background()
+	var st *store.SQL
+	var err error
+	switch {
+	case s.cfg.Store == "":
+		st, err = store.Open(ctx, s.cfg.Data)
+	case store.IsPostgres(s.cfg.Store):
+		st, err = store.OpenPostgres(ctx, s.cfg.Store)
+	default:
+		err = fmt.Errorf("--store %q: want a postgres:// URL, or nothing for the embedded database", s.cfg.Store)
+	}
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,9 @@
 // own, a unix socket in that directory (no TCP port, so parallel test
 // packages never collide), stopped when the package's tests end.
 //
-// A test package calls [DSN] for a fresh empty database and [Main] from
-// its TestMain. Where PostgreSQL is not installed the test is skipped
+// A test calls [DSN] for a fresh empty database. A package whose
+// TestMain calls [Main] shares one server among its tests; in any other
+// the server is the test's own, stopped at its cleanup. Where PostgreSQL is not installed the test is skipped
 // with the command that installs it; with CI=true it fails instead, so a
 // CI machine never passes by skipping.
 package pgtest
@@ -14,6 +15,7 @@ package pgtest
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -37,14 +39,17 @@ type server struct {
 }
 
 var (
+	shared  atomic.Bool // Main runs the tests
 	once    sync.Once
 	srv     server
 	started atomic.Bool
 	dbSeq   atomic.Int64
 )
 
-// Main runs the package's tests and stops the server after them.
+// Main runs the package's tests, which share one server, and stops it
+// after them.
 func Main(m *testing.M) {
+	shared.Store(true)
 	code := m.Run()
 	if started.Load() {
 		srv.stop()
@@ -52,20 +57,32 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
-// DSN returns the address of a new, empty database (a key=value
-// connection string for pgx), starting the server on first use.
+// DSN returns the address of a new, empty database (a postgres://
+// URL), starting the server on first use.
 func DSN(t testing.TB) string {
 	t.Helper()
-	once.Do(func() { srv.err = srv.start() })
-	if srv.err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL: %v", srv.err)
+	s := &srv
+	if shared.Load() {
+		once.Do(func() {
+			srv.err = srv.start()
+			started.Store(srv.err == nil)
+		})
+	} else {
+		s = &server{}
+		s.err = s.start()
+		if s.err == nil {
+			t.Cleanup(s.stop)
 		}
-		t.Skipf("PostgreSQL: %v (skipped; CI=true fails instead)", srv.err)
+	}
+	if s.err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL: %v", s.err)
+		}
+		t.Skipf("PostgreSQL: %v (skipped; CI=true fails instead)", s.err)
 	}
 	name := fmt.Sprintf("t%d_%d", os.Getpid(), dbSeq.Add(1))
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, srv.dsn("postgres"))
+	conn, err := pgx.Connect(ctx, s.dsn("postgres"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,11 +90,14 @@ func DSN(t testing.TB) string {
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatal(err)
 	}
-	return srv.dsn(name)
+	return s.dsn(name)
 }
 
+// dsn is a postgres:// URL, the form --store takes; the socket's
+// directory goes in the host parameter.
 func (s *server) dsn(db string) string {
-	return fmt.Sprintf("host=%s port=5432 user=%s dbname=%s sslmode=disable", s.dir, s.user, db)
+	q := url.Values{"host": {s.dir}, "user": {s.user}, "sslmode": {"disable"}}
+	return "postgres:///" + db + "?" + q.Encode()
 }
 
 // binDir is the newest /usr/lib/postgresql/N/bin holding initdb.
@@ -98,8 +118,12 @@ func version(initdb string) int {
 	return n
 }
 
-func (s *server) start() error {
-	var err error
+func (s *server) start() (err error) {
+	defer func() {
+		if err != nil && s.dir != "" {
+			os.RemoveAll(s.dir)
+		}
+	}()
 	if s.bin, err = binDir(); err != nil {
 		return err
 	}
@@ -138,7 +162,6 @@ func (s *server) start() error {
 		log, _ := os.ReadFile(filepath.Join(s.dir, "log"))
 		return fmt.Errorf("pg_ctl start: %v\n%s\n%s", err, out, log)
 	}
-	started.Store(true)
 	return nil
 }
 

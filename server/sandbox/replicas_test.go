@@ -1,0 +1,140 @@
+package sandbox
+
+import (
+	"bytes"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/portlab/portlab/server/ca"
+	"github.com/portlab/portlab/server/internal/pgtest"
+)
+
+// TestReplicasPresentOneCA: two sandboxes given the same CA files (a
+// mounted Secret) serve that CA at /ca.pem and sign the certificate of
+// their port 465 with it, and neither writes into the CA's directory.
+func TestReplicasPresentOneCA(t *testing.T) {
+	dir := t.TempDir()
+	made, err := ca.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadDir(dir)
+	for i := range 2 {
+		s, err := New(Config{PortOffset: "-1", CACert: filepath.Join(dir, "ca.pem"), CAKey: filepath.Join(dir, "ca-key.pem")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Close)
+		res, err := http.Get(s.URL() + "/ca.pem")
+		if err != nil {
+			t.Fatal(err)
+		}
+		served, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if !bytes.Equal(served, made.CertPEM()) {
+			t.Errorf("replica %d serves another CA at /ca.pem", i)
+		}
+		// The client trusts the files' CA only.
+		c, err := tls.Dial("tcp", s.SMTPAddr(465), &tls.Config{RootCAs: made.Pool(), ServerName: "localhost"})
+		if err != nil {
+			t.Fatalf("replica %d, port 465: %v", i, err)
+		}
+		c.Close()
+	}
+	if after, _ := os.ReadDir(dir); len(after) != len(before) {
+		t.Errorf("the sandboxes wrote into the CA's directory: %d files, then %d", len(before), len(after))
+	}
+	if _, err := New(Config{CACert: filepath.Join(dir, "ca.pem")}); err == nil {
+		t.Error("a CA certificate without its key was accepted")
+	}
+}
+
+// TestClassroomOnPostgres: with Store a postgres:// URL, a class, its
+// student and their progress written through one sandbox are there for
+// the next sandbox on the same database.
+func TestClassroomOnPostgres(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	const pw = "correct horse"
+	a, err := New(Config{Store: dsn, TeacherPassword: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	teach := browser(t, a)
+	teach.call(http.StatusOK, "POST", "/api/classroom/session", map[string]string{"password": pw}, nil)
+	var class struct{ ID, Code string }
+	teach.call(http.StatusCreated, "POST", "/api/classroom/classes", map[string]any{"name": "Networks 1"}, &class)
+	student := browser(t, a)
+	var joined struct{ Token string }
+	student.call(http.StatusCreated, "POST", "/api/classroom/join", map[string]string{"code": class.Code, "name": "Ada"}, &joined)
+	student.token = joined.Token
+	student.call(http.StatusNoContent, "POST", "/api/classroom/me/progress", map[string]any{"kind": "progress", "lesson": "first-contact", "step": 5, "total": 5, "state": "passed"}, nil)
+	a.Close()
+
+	b, err := New(Config{Store: dsn, TeacherPassword: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	teach = browser(t, b)
+	teach.call(http.StatusOK, "POST", "/api/classroom/session", map[string]string{"password": pw}, nil)
+	var d struct {
+		Class struct{ Code string }
+		Rows  []struct {
+			Name   string
+			Passed []string
+		}
+	}
+	teach.call(http.StatusOK, "GET", "/api/classroom/classes/"+class.ID, nil, &d)
+	if d.Class.Code != class.Code || len(d.Rows) != 1 || d.Rows[0].Name != "Ada" || len(d.Rows[0].Passed) != 1 {
+		t.Fatalf("the next sandbox reads %+v", d)
+	}
+	if _, err := New(Config{Store: "mysql://x"}); err == nil {
+		t.Error("a store that is not PostgreSQL was accepted")
+	}
+}
+
+// page is one browser on a sandbox: cookies, its origin, a bearer token.
+type page struct {
+	t     *testing.T
+	base  string
+	http  *http.Client
+	token string
+}
+
+func browser(t *testing.T, s *Sandbox) *page {
+	jar, _ := cookiejar.New(nil)
+	return &page{t: t, base: s.URL(), http: &http.Client{Jar: jar}}
+}
+
+// call does a request that must answer want, and decodes its body into v.
+func (p *page) call(want int, method, path string, body, v any) {
+	p.t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, p.base+path, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", p.base)
+	if p.token != "" {
+		req.Header.Set("Authorization", "Bearer "+p.token)
+	}
+	res, err := p.http.Do(req)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	got, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		p.t.Fatalf("%s %s: %d %s, want %d", method, path, res.StatusCode, got, want)
+	}
+	if v != nil {
+		if err := json.Unmarshal(got, v); err != nil {
+			p.t.Fatalf("%s %s: %v in %s", method, path, err, got)
+		}
+	}
+}
