@@ -48,6 +48,9 @@ type Event struct {
 	OK   bool   `json:"ok,omitempty"`
 	// Message id, on Kind Message and Evicted.
 	MessageID string `json:"message_id,omitempty"`
+	// Remote marks an event another replica published, passed on here:
+	// it is not passed back.
+	Remote bool `json:"-"`
 }
 
 // Bus fans events out to subscribers.

@@ -45,6 +45,7 @@ type Lab struct {
 	client    netip.Addr
 	policy    *policy.Policy // nil: the server's
 	text      string         // the policy's text, as the student wrote it
+	saved     time.Time      // the expiry Shared holds
 }
 
 var (
@@ -87,6 +88,30 @@ type Config struct {
 	// MaxPolicyBytes bounds the labs' policy texts together (0:
 	// the package's MaxPolicyBytes; tests set less).
 	MaxPolicyBytes int
+	// Shared keeps the labs where every replica finds them (nil: this
+	// process alone). The manager then holds the labs it has seen, and
+	// looks up in Shared any lab it does not hold or holds as expired.
+	Shared Shared
+}
+
+// Shared is where several replicas keep their labs (a database).
+type Shared interface {
+	// SaveLab writes a lab, new or changed.
+	SaveLab(Record) error
+	// LoadLab reads a lab; false: no such lab.
+	LoadLab(id string) (Record, bool)
+	// DeleteLab removes a lab; with expiredOnly, only if its expiry is
+	// not after now (another replica may have seen it in use since).
+	DeleteLab(id string, expiredOnly bool, now time.Time)
+}
+
+// Record is a lab as [Shared] keeps it: its key, its client address and
+// its own policy's text too.
+type Record struct {
+	Lab
+	Key        string `json:"key"`
+	Client     string `json:"client"`
+	PolicyText string `json:"policy_text,omitempty"`
 }
 
 func (c Config) maxPolicyBytes() int {
@@ -180,8 +205,65 @@ func (m *Manager) createLocked(client netip.Addr, profile string, perClient bool
 	id := token(16)
 	l := &Lab{ID: id, User: id, Password: token(10), Key: token(16), Profile: profile, Created: now, LastSeen: now, client: client}
 	l.Expires = now.Add(m.cfg.TTL)
+	if err := m.save(l); err != nil {
+		return Lab{}, err
+	}
 	m.labs[id] = l
 	return *l, nil
+}
+
+// get finds a lab, in Shared where this replica does not hold it or
+// holds it as expired (another replica may have seen it since); m.mu is
+// held. nil: no such lab, or it expired.
+func (m *Manager) get(id string) *Lab {
+	l := m.labs[id]
+	if (l == nil || m.expired(l)) && m.cfg.Shared != nil && id != Classroom {
+		if r, ok := m.cfg.Shared.LoadLab(id); ok {
+			l = m.fromRecord(r)
+			m.labs[id] = l
+		}
+	}
+	if l == nil || m.expired(l) {
+		return nil
+	}
+	return l
+}
+
+// fromRecord is a lab read from Shared; a policy text that no longer
+// parses (the server's policy changed) puts it on the server's.
+func (m *Manager) fromRecord(r Record) *Lab {
+	l := r.Lab
+	l.Key = r.Key
+	l.client, _ = netip.ParseAddr(r.Client)
+	l.policy, l.text, l.OwnPolicy = nil, "", false
+	if r.PolicyText != "" {
+		if p, errs := policy.ParseLab(PolicyFile, strings.NewReader(r.PolicyText), m.cfg.Policy); len(errs) == 0 {
+			l.policy, l.text, l.OwnPolicy = p, r.PolicyText, true
+		}
+	}
+	if old := m.labs[l.ID]; old != nil {
+		m.policyBytes -= len(old.text)
+	}
+	m.policyBytes += len(l.text)
+	l.saved = l.Expires
+	return &l
+}
+
+// save writes a lab to Shared, if any; m.mu is held.
+func (m *Manager) save(l *Lab) error {
+	if m.cfg.Shared == nil || l.ID == Classroom {
+		return nil
+	}
+	r := Record{Lab: *l, Key: l.Key, PolicyText: l.text}
+	if l.client.IsValid() {
+		r.Client = l.client.String()
+	}
+	r.Lab.Key = ""
+	if err := m.cfg.Shared.SaveLab(r); err != nil {
+		return err
+	}
+	l.saved = l.Expires
+	return nil
 }
 
 // view is a lab as anyone but its creator's first answer sees it: without
@@ -198,8 +280,8 @@ func view(l *Lab) Lab {
 func (m *Manager) Open(id, key string) (Lab, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l, ok := m.labs[id]
-	if !ok || m.expired(l) {
+	l := m.get(id)
+	if l == nil {
 		return Lab{}, ErrNotFound
 	}
 	if l.ID != Classroom {
@@ -220,7 +302,7 @@ func (m *Manager) Open(id, key string) (Lab, error) {
 func (m *Manager) Touch(id string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if l, ok := m.labs[id]; ok {
+	if l := m.get(id); l != nil {
 		m.touch(l)
 	}
 }
@@ -229,6 +311,11 @@ func (m *Manager) touch(l *Lab) {
 	l.LastSeen = m.cfg.Now()
 	if l.ID != Classroom {
 		l.Expires = l.LastSeen.Add(m.cfg.TTL)
+		// Other replicas learn of the activity when the expiry Shared
+		// holds is a sixteenth of the TTL behind: not on every touch.
+		if l.Expires.Sub(l.saved) > m.cfg.TTL/16 {
+			m.save(l)
+		}
 	}
 }
 
@@ -247,12 +334,15 @@ func (m *Manager) SetProfile(id, profile string) (Lab, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l, ok := m.labs[id]
-	if !ok || m.expired(l) {
+	l := m.get(id)
+	if l == nil {
 		return Lab{}, ErrNotFound
 	}
 	l.Profile = profile
 	m.touch(l)
+	if err := m.save(l); err != nil {
+		return Lab{}, err
+	}
 	return view(l), nil
 }
 
@@ -264,11 +354,16 @@ func (m *Manager) Delete(id string) error {
 	m.mu.Lock()
 	l, ok := m.labs[id]
 	if !ok {
-		m.mu.Unlock()
-		return ErrNotFound
+		if l = m.get(id); l == nil {
+			m.mu.Unlock()
+			return ErrNotFound
+		}
 	}
 	m.dropPolicy(l)
 	delete(m.labs, l.ID)
+	if m.cfg.Shared != nil {
+		m.cfg.Shared.DeleteLab(id, false, m.cfg.Now())
+	}
 	m.mu.Unlock()
 	if m.cfg.OnExpire != nil {
 		m.cfg.OnExpire(id)
@@ -300,6 +395,11 @@ func (m *Manager) sweepLocked() []string {
 			m.dropPolicy(l)
 			delete(m.labs, id)
 			gone = append(gone, id)
+			if m.cfg.Shared != nil {
+				// Gone for every replica only if none has seen it
+				// in use since.
+				m.cfg.Shared.DeleteLab(id, true, m.cfg.Now())
+			}
 		}
 	}
 	return gone
@@ -310,8 +410,8 @@ func (m *Manager) sweepLocked() []string {
 func (m *Manager) Lookup(user string) (password, lab string, ok bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l, found := m.labs[user]
-	if !found || l.ID == Classroom || m.expired(l) {
+	l := m.get(user)
+	if l == nil || l.ID == Classroom {
 		return "", "", false
 	}
 	return l.Password, l.ID, true
@@ -322,8 +422,11 @@ func (m *Manager) Lookup(user string) (password, lab string, ok bool) {
 func (m *Manager) LabOf(user string) (string, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l, ok := m.labs[user]
-	if !ok || l.ID == Classroom {
+	l := m.labs[user]
+	if l == nil && m.cfg.Shared != nil {
+		l = m.get(user)
+	}
+	if l == nil || l.ID == Classroom {
 		return "", false
 	}
 	return l.ID, true
@@ -353,8 +456,8 @@ const PolicyFile = "lab.policy"
 func (m *Manager) Policy(id string) (text string, own bool, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l, ok := m.labs[id]
-	if !ok || m.expired(l) {
+	l := m.get(id)
+	if l == nil {
 		return "", false, ErrNotFound
 	}
 	if l.policy == nil {
@@ -381,8 +484,8 @@ func (m *Manager) SetPolicy(id, text string) ([]*policy.ParseError, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l, ok := m.labs[id]
-	if !ok || m.expired(l) {
+	l := m.get(id)
+	if l == nil {
 		return nil, ErrNotFound
 	}
 	if m.policyBytes-len(l.text)+len(text) > m.cfg.maxPolicyBytes() {
@@ -391,7 +494,7 @@ func (m *Manager) SetPolicy(id, text string) ([]*policy.ParseError, error) {
 	m.policyBytes += len(text) - len(l.text)
 	l.policy, l.text, l.OwnPolicy = p, text, true
 	m.touch(l)
-	return nil, nil
+	return nil, m.save(l)
 }
 
 // ResetPolicy puts a lab back on the server's policy.
@@ -401,13 +504,13 @@ func (m *Manager) ResetPolicy(id string) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l, ok := m.labs[id]
-	if !ok || m.expired(l) {
+	l := m.get(id)
+	if l == nil {
 		return ErrNotFound
 	}
 	m.dropPolicy(l)
 	m.touch(l)
-	return nil
+	return m.save(l)
 }
 
 // dropPolicy puts a lab back on the server's policy; m.mu is held.
@@ -422,8 +525,8 @@ func (m *Manager) dropPolicy(l *Lab) {
 func (m *Manager) PolicyFor(id string) *policy.Policy {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l, ok := m.labs[id]
-	if !ok || m.expired(l) {
+	l := m.get(id)
+	if l == nil {
 		return nil
 	}
 	return l.policy

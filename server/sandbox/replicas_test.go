@@ -1,17 +1,23 @@
 package sandbox
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/smtp"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/portlab/portlab/server/ca"
+	"github.com/portlab/portlab/server/events"
 	"github.com/portlab/portlab/server/internal/pgtest"
 )
 
@@ -136,5 +142,96 @@ func (p *page) call(want int, method, path string, body, v any) {
 		if err := json.Unmarshal(got, v); err != nil {
 			p.t.Fatalf("%s %s: %v in %s", method, path, err, got)
 		}
+	}
+}
+
+// TestMailAcrossReplicas: two sandboxes on one PostgreSQL database. A lab
+// created through A; its mailbox's live stream opened on B; a message
+// submitted on A's port 587 with the lab's account shows on B's stream
+// (LISTEN/NOTIFY, no polling), and, acknowledged with 250, it is still in
+// the lab's mailbox, read through B, after A is closed.
+func TestMailAcrossReplicas(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	a, err := New(Config{Store: dsn, PortOffset: "-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := New(Config{Store: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+
+	var l struct{ ID, User, Password, Key string }
+	browser(t, a).call(http.StatusCreated, "POST", "/api/labs", map[string]string{}, &l)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a failure bound only
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", b.URL()+"/api/labs/"+l.ID+"/events?key="+l.Key, nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("B's event stream of a lab A created: %s", res.Status)
+	}
+	stream := bufio.NewScanner(res.Body)
+	if !stream.Scan() { // ": portlab events": B subscribed
+		t.Fatal(stream.Err())
+	}
+
+	c, err := smtp.Dial(a.SMTPAddr(587))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.StartTLS(&tls.Config{ServerName: "smtp.relay.test", RootCAs: a.Roots()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Auth(smtp.PlainAuth("", l.User, l.Password, "127.0.0.1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Mail("foo@sandbox.test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("bob@sandbox.test"); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, "Subject: across replicas\r\n\r\nhello\r\n")
+	if err := w.Close(); err != nil { // 250
+		t.Fatal(err)
+	}
+	c.Quit()
+
+	var got events.Event
+	for got.MessageID == "" && stream.Scan() {
+		line := stream.Text()
+		if data, ok := strings.CutPrefix(line, "data: "); ok {
+			var e events.Event
+			if json.Unmarshal([]byte(data), &e) == nil && e.Kind == events.Message {
+				got = e
+			}
+		}
+	}
+	if got.MessageID == "" {
+		t.Fatalf("B's stream ended without the message: %v", stream.Err())
+	}
+	if got.Lab != l.ID {
+		t.Errorf("the message event names lab %q, want %q", got.Lab, l.ID)
+	}
+
+	a.Close()
+	var msgs []struct{ ID, Subject string }
+	p := browser(t, b)
+	p.token = l.Key
+	p.call(http.StatusOK, "GET", "/api/labs/"+l.ID+"/messages", nil, &msgs)
+	if len(msgs) != 1 || msgs[0].ID != got.MessageID || msgs[0].Subject != "across replicas" {
+		t.Fatalf("after A closed, B reads %+v; want message %s", msgs, got.MessageID)
 	}
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/portlab/portlab/server/netsim"
 	"github.com/portlab/portlab/server/policy"
 	"github.com/portlab/portlab/server/relay"
+	"github.com/portlab/portlab/server/replica"
 	"github.com/portlab/portlab/server/world"
 	"github.com/portlab/portlab/web"
 )
@@ -126,6 +127,7 @@ type Sandbox struct {
 	labs      *lab.Manager
 	gateway   *gateway.Gateway
 	classes   store.Store
+	replica   *replica.Replica // nil: this process alone
 	classroom *classroom.Classroom
 	listeners []Listener
 	smtpLns   []net.Listener
@@ -188,10 +190,20 @@ func New(cfg Config) (*Sandbox, error) {
 		return nil, err
 	}
 	s := &Sandbox{done: make(chan struct{}), cfg: cfg, policy: pol, ca: auth, bus: events.NewBus(), world: w, profiles: profiles, budget: budget, warnings: warnings}
+	if err := s.openStore(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.store = mailbox.New(pol.Limits.MailboxSize, 256<<20, nil)
 	s.store.Notify(s.bus)
+	var shared lab.Shared
+	if s.replica != nil {
+		s.store.Share(s.replica)
+		shared = s.replica
+	}
 	s.labs = lab.NewManager(lab.Config{
-		TTL: cfg.LabTTL, MaxPerClient: cfg.LabsPerClient, MaxLabs: 100000, Default: profiles.DefaultProfile(),
+		Shared: shared,
+		TTL:    cfg.LabTTL, MaxPerClient: cfg.LabsPerClient, MaxLabs: 100000, Default: profiles.DefaultProfile(),
 		Profiles: func(n string) bool { _, ok := s.profiles.Profile(n); return ok },
 		OnExpire: s.store.DeleteLab,
 		// A lab's own policy starts from, and is checked against, the
@@ -257,28 +269,39 @@ func openCA(cfg Config) (*ca.Authority, error) {
 	return ca.Open(cfg.Data, nil)
 }
 
-// openClassroom opens the class store (Config.Store) and the classroom on
-// it.
-func (s *Sandbox) openClassroom() error {
+// openStore opens the store (Config.Store): the embedded database for the
+// classes, or PostgreSQL for the classes, the labs and their mail, shared
+// with the other replicas.
+func (s *Sandbox) openStore() error {
 	ctx := context.Background()
-	var st *store.SQL
-	var err error
-	switch {
-	case s.cfg.Store == "":
-		st, err = store.Open(ctx, s.cfg.Data)
-	case store.IsPostgres(s.cfg.Store):
-		st, err = store.OpenPostgres(ctx, s.cfg.Store)
-	default:
-		err = fmt.Errorf("--store %q: want a postgres:// URL, or nothing for the embedded database", s.cfg.Store)
+	if s.cfg.Store == "" {
+		st, err := store.Open(ctx, s.cfg.Data)
+		if err != nil {
+			return err
+		}
+		s.classes = st
+		return nil
 	}
+	if !store.IsPostgres(s.cfg.Store) {
+		return fmt.Errorf("--store %q: want a postgres:// URL, or nothing for the embedded database", s.cfg.Store)
+	}
+	st, err := store.OpenPostgres(ctx, s.cfg.Store)
 	if err != nil {
 		return err
 	}
 	s.classes = st
+	s.replica, err = replica.New(ctx, st.DB(), s.cfg.Store, s.bus, s.cfg.ErrorLog)
+	return err
+}
+
+// openClassroom opens the classroom on the class store.
+func (s *Sandbox) openClassroom() error {
+	st := s.classes
 	lessons := func(string) bool { return false }
 	if lib, err := scenarios.Builtin(); err == nil {
 		lessons = func(n string) bool { _, ok := lib.Lesson(n, "en"); return ok }
 	}
+	var err error
 	s.classroom, err = classroom.New(context.Background(), classroom.Config{
 		Store: st, Labs: s.labs, Bus: s.bus, Password: s.cfg.TeacherPassword, Lessons: lessons,
 		Profiles: func(n string) bool { _, ok := s.profiles.Profile(n); return ok },
@@ -506,6 +529,9 @@ func (s *Sandbox) Close() {
 	}
 	if s.classroom != nil {
 		s.classroom.Close()
+	}
+	if s.replica != nil {
+		s.replica.Close()
 	}
 	if s.classes != nil {
 		s.classes.Close()

@@ -251,6 +251,9 @@ func migrate(ctx context.Context, db *sql.DB, d dialect) error {
 	return nil
 }
 
+// DB is the database, for the labs and mail that replicas share.
+func (s *SQL) DB() *sql.DB { return s.db }
+
 // Version is the schema version the database is at.
 func (s *SQL) Version(ctx context.Context) (int, error) {
 	var v int
