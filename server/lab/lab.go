@@ -11,8 +11,10 @@ package lab
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base32"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -46,6 +48,7 @@ type Lab struct {
 	policy    *policy.Policy // nil: the server's
 	text      string         // the policy's text, as the student wrote it
 	saved     time.Time      // the expiry Shared holds
+	keyHash   string         // hex SHA-256 of Key, which Open compares
 }
 
 var (
@@ -105,13 +108,19 @@ type Shared interface {
 	DeleteLab(id string, expiredOnly bool, now time.Time)
 }
 
-// Record is a lab as [Shared] keeps it: its key, its client address and
-// its own policy's text too.
+// Record is a lab as [Shared] keeps it: with its client address, its own
+// policy's text, and its key's SHA-256, not the key: the database does
+// not hold what opens the lab's mailbox.
 type Record struct {
 	Lab
-	Key        string `json:"key"`
+	KeyHash    string `json:"key_sha256"`
 	Client     string `json:"client"`
 	PolicyText string `json:"policy_text,omitempty"`
+}
+
+func keyHash(key string) string {
+	h := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(h[:])
 }
 
 func (c Config) maxPolicyBytes() int {
@@ -204,6 +213,7 @@ func (m *Manager) createLocked(client netip.Addr, profile string, perClient bool
 	now := m.cfg.Now()
 	id := token(16)
 	l := &Lab{ID: id, User: id, Password: token(10), Key: token(16), Profile: profile, Created: now, LastSeen: now, client: client}
+	l.keyHash = keyHash(l.Key)
 	l.Expires = now.Add(m.cfg.TTL)
 	if err := m.save(l); err != nil {
 		return Lab{}, err
@@ -233,7 +243,7 @@ func (m *Manager) get(id string) *Lab {
 // parses (the server's policy changed) puts it on the server's.
 func (m *Manager) fromRecord(r Record) *Lab {
 	l := r.Lab
-	l.Key = r.Key
+	l.Key, l.keyHash = "", r.KeyHash
 	l.client, _ = netip.ParseAddr(r.Client)
 	l.policy, l.text, l.OwnPolicy = nil, "", false
 	if r.PolicyText != "" {
@@ -254,7 +264,7 @@ func (m *Manager) save(l *Lab) error {
 	if m.cfg.Shared == nil || l.ID == Classroom {
 		return nil
 	}
-	r := Record{Lab: *l, Key: l.Key, PolicyText: l.text}
+	r := Record{Lab: *l, KeyHash: l.keyHash, PolicyText: l.text}
 	if l.client.IsValid() {
 		r.Client = l.client.String()
 	}
@@ -290,7 +300,7 @@ func (m *Manager) Open(id, key string) (Lab, error) {
 		}
 		// Constant time: the answer must not tell how much of a guess
 		// was right.
-		if subtle.ConstantTimeCompare([]byte(key), []byte(l.Key)) != 1 {
+		if subtle.ConstantTimeCompare([]byte(keyHash(key)), []byte(l.keyHash)) != 1 {
 			return Lab{}, ErrBadKey
 		}
 	}

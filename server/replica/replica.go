@@ -1,10 +1,10 @@
 // Package replica lets several portlab processes serve one school from one
 // PostgreSQL database (--store postgres://…): the labs ([lab.Shared]) and
 // their mail ([mailbox.Shared]) live in the database, in the tables of the
-// classroom store's migrations, and the events a lab's mailbox shows
-// (a message stored, one evicted) cross replicas through PostgreSQL's
-// LISTEN/NOTIFY, so a page served by one replica sees mail another
-// accepted without polling.
+// classroom store's migrations, and every lab's events (its transcript,
+// a message stored, one evicted) cross replicas through PostgreSQL's
+// LISTEN/NOTIFY, so a page served by one replica sees what happens on
+// another (a real client on its port 587, a tunnel) without polling.
 //
 // A message is in the database before the relay answers 250, so a replica
 // that dies loses no acknowledged mail.
@@ -58,8 +58,8 @@ var (
 const timeout = 10 * time.Second
 
 // New links this process to the database at dsn through db (opened and
-// migrated by the classroom store), and passes the mailbox events of bus
-// to the other replicas and theirs to bus. It listens before it returns,
+// migrated by the classroom store), and passes the lab events of bus to
+// the other replicas and theirs to bus. It listens before it returns,
 // so nothing published after is missed. Close stops it.
 func New(ctx context.Context, db *sql.DB, dsn string, bus *events.Bus, logger *log.Logger) (*Replica, error) {
 	var id [8]byte
@@ -71,9 +71,7 @@ func New(ctx context.Context, db *sql.DB, dsn string, bus *events.Bus, logger *l
 		r.cancel()
 		return nil, err
 	}
-	sub := bus.Subscribe(4096, func(e events.Event) bool {
-		return !e.Remote && (e.Kind == events.Message || e.Kind == events.Evicted)
-	})
+	sub := bus.Subscribe(4096, func(e events.Event) bool { return !e.Remote && e.Lab != "" })
 	r.wg.Go(func() { r.receive(conn) })
 	r.wg.Go(func() { r.send(sub) })
 	return r, nil
@@ -91,7 +89,7 @@ type note struct {
 	Event events.Event `json:"event"`
 }
 
-// send passes this replica's mailbox events to the others.
+// send passes this replica's lab events to the others, in order.
 func (r *Replica) send(sub *events.Subscription) {
 	defer sub.Close()
 	for {

@@ -150,6 +150,10 @@ func TestLabExpiryAcrossReplicas(t *testing.T) {
 	if pw, id, ok := b.Lookup(l.ID); !ok || id != l.ID || pw != l.Password {
 		t.Fatal("B's relay does not know A's lab account")
 	}
+	var record string
+	if err := ra.db.QueryRow(`SELECT record FROM labs WHERE id = $1`, l.ID).Scan(&record); err != nil || strings.Contains(record, l.Key) {
+		t.Fatalf("the database holds the lab's key: %s, %v", record, err)
+	}
 	clk.Add(ttl * 3 / 4)
 	b.Touch(l.ID) // in use on B
 	clk.Add(ttl / 2)

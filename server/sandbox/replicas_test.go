@@ -210,14 +210,24 @@ func TestMailAcrossReplicas(t *testing.T) {
 	c.Quit()
 
 	var got events.Event
+	sawAuth := false
 	for got.MessageID == "" && stream.Scan() {
 		line := stream.Text()
 		if data, ok := strings.CutPrefix(line, "data: "); ok {
 			var e events.Event
-			if json.Unmarshal([]byte(data), &e) == nil && e.Kind == events.Message {
+			if json.Unmarshal([]byte(data), &e) != nil {
+				continue
+			}
+			switch e.Kind {
+			case events.Message:
 				got = e
+			case events.Auth:
+				sawAuth = sawAuth || e.OK
 			}
 		}
+	}
+	if !sawAuth {
+		t.Error("B's stream did not show the AUTH on A (the lab's transcript)")
 	}
 	if got.MessageID == "" {
 		t.Fatalf("B's stream ended without the message: %v", stream.Err())
