@@ -12,6 +12,7 @@ import (
 	"net/smtp"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -244,4 +245,77 @@ func TestMailAcrossReplicas(t *testing.T) {
 	if len(msgs) != 1 || msgs[0].ID != got.MessageID || msgs[0].Subject != "across replicas" {
 		t.Fatalf("after A closed, B reads %+v; want message %s", msgs, got.MessageID)
 	}
+}
+
+// TestBenchCrossReplicaDelay (PORTLAB_BENCH=1) reports the delay from the
+// 250 a client gets on replica A to the message's event on B's stream.
+func TestBenchCrossReplicaDelay(t *testing.T) {
+	if os.Getenv("PORTLAB_BENCH") == "" {
+		t.Skip("a measurement: PORTLAB_BENCH=1")
+	}
+	dsn := pgtest.DSN(t)
+	a, err := New(Config{Store: dsn, PortOffset: "-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := New(Config{Store: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var l struct{ ID, User, Password, Key string }
+	browser(t, a).call(http.StatusCreated, "POST", "/api/labs", map[string]string{}, &l)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", b.URL()+"/api/labs/"+l.ID+"/events?key="+l.Key, nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	arrived := make(chan time.Time, 1000)
+	stream := bufio.NewScanner(res.Body)
+	stream.Scan()
+	go func() {
+		for stream.Scan() {
+			if stream.Text() == "event: message" {
+				arrived <- time.Now()
+			}
+		}
+	}()
+	c, err := smtp.Dial(a.SMTPAddr(587))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.StartTLS(&tls.Config{ServerName: "smtp.relay.test", RootCAs: a.Roots()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Auth(smtp.PlainAuth("", l.User, l.Password, "127.0.0.1")); err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	var delays []time.Duration
+	for range n {
+		c.Mail("foo@sandbox.test")
+		c.Rcpt("bob@sandbox.test")
+		w, err := c.Data()
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(w, "Subject: bench\r\n\r\nhello\r\n")
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		got250 := time.Now()
+		select {
+		case at := <-arrived:
+			delays = append(delays, max(at.Sub(got250), 0)) // 0: the event came first
+		case <-time.After(30 * time.Second): // a failure bound only
+			t.Fatal("no event on B")
+		}
+	}
+	slices.Sort(delays)
+	t.Logf("250 on A to the event on B's stream, %d messages: p50 %v, p95 %v, max %v", n, delays[n/2], delays[n*95/100], delays[n-1])
 }
