@@ -106,6 +106,8 @@ type Shared interface {
 	// DeleteLab removes a lab; with expiredOnly, only if its expiry is
 	// not after now (another replica may have seen it in use since).
 	DeleteLab(id string, expiredOnly bool, now time.Time)
+	// ExtendLab moves a lab's expiry to expires, if that is later.
+	ExtendLab(id string, expires time.Time)
 }
 
 // Record is a lab as [Shared] keeps it: with its client address, its own
@@ -223,12 +225,18 @@ func (m *Manager) createLocked(client netip.Addr, profile string, perClient bool
 }
 
 // get finds a lab, in Shared where this replica does not hold it or
-// holds it as expired (another replica may have seen it since); m.mu is
-// held. nil: no such lab, or it expired.
+// holds it as expired (another replica may have seen it since). m.mu is
+// held, and released while Shared is asked: a slow database must not
+// stall the labs this replica holds. nil: no such lab, or it expired.
 func (m *Manager) get(id string) *Lab {
 	l := m.labs[id]
 	if (l == nil || m.expired(l)) && m.cfg.Shared != nil && id != Classroom {
-		if r, ok := m.cfg.Shared.LoadLab(id); ok {
+		m.mu.Unlock()
+		r, ok := m.cfg.Shared.LoadLab(id)
+		m.mu.Lock()
+		switch l = m.labs[id]; {
+		case l != nil && !m.expired(l): // loaded meanwhile
+		case ok:
 			l = m.fromRecord(r)
 			m.labs[id] = l
 		}
@@ -311,22 +319,40 @@ func (m *Manager) Open(id, key string) (Lab, error) {
 // Touch records activity in a lab (a connection, a mailbox read).
 func (m *Manager) Touch(id string) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	var extend func()
 	if l := m.get(id); l != nil {
-		m.touch(l)
+		extend = m.touchLocal(l)
+	}
+	m.mu.Unlock()
+	if extend != nil {
+		extend()
 	}
 }
 
+// touch records activity under the lock; the other replicas hear of it
+// after, from a goroutine of its own.
 func (m *Manager) touch(l *Lab) {
-	l.LastSeen = m.cfg.Now()
-	if l.ID != Classroom {
-		l.Expires = l.LastSeen.Add(m.cfg.TTL)
-		// Other replicas learn of the activity when the expiry Shared
-		// holds is a sixteenth of the TTL behind: not on every touch.
-		if l.Expires.Sub(l.saved) > m.cfg.TTL/16 {
-			m.save(l)
-		}
+	if extend := m.touchLocal(l); extend != nil {
+		go extend()
 	}
+}
+
+// touchLocal records activity here, and returns what tells the other
+// replicas (nil: nothing yet), to run without the lock. They learn of it
+// when the expiry Shared holds is a sixteenth of the TTL behind: not on
+// every touch.
+func (m *Manager) touchLocal(l *Lab) (extend func()) {
+	l.LastSeen = m.cfg.Now()
+	if l.ID == Classroom {
+		return nil
+	}
+	l.Expires = l.LastSeen.Add(m.cfg.TTL)
+	if m.cfg.Shared == nil || l.Expires.Sub(l.saved) <= m.cfg.TTL/16 {
+		return nil
+	}
+	l.saved = l.Expires
+	id, expires := l.ID, l.Expires
+	return func() { m.cfg.Shared.ExtendLab(id, expires) }
 }
 
 func (m *Manager) expired(l *Lab) bool {

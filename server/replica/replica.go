@@ -192,6 +192,16 @@ func (r *Replica) LoadLab(id string) (lab.Record, bool) {
 	return rec, true
 }
 
+// ExtendLab moves a lab's expiry later, never earlier: replicas that saw
+// it in use at different times agree on the latest.
+func (r *Replica) ExtendLab(id string, expires time.Time) {
+	ctx, cancel := context.WithTimeout(r.ctx, timeout)
+	defer cancel()
+	if _, err := r.db.ExecContext(ctx, `UPDATE labs SET expires_at = GREATEST(expires_at, $2) WHERE id = $1`, id, expires.UnixMilli()); err != nil && r.ctx.Err() == nil {
+		r.logger.Printf("replica: extend lab: %v", err)
+	}
+}
+
 // DeleteLab removes a lab and its mail.
 func (r *Replica) DeleteLab(id string, expiredOnly bool, now time.Time) {
 	ctx, cancel := context.WithTimeout(r.ctx, timeout)
