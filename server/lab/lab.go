@@ -108,6 +108,9 @@ type Shared interface {
 	DeleteLab(id string, expiredOnly bool, now time.Time)
 	// ExtendLab moves a lab's expiry to expires, if that is later.
 	ExtendLab(id string, expires time.Time)
+	// CountLabs counts the labs not expired at now: those of client,
+	// and all, so the bounds hold over every replica.
+	CountLabs(client string, now time.Time) (ofClient, all int, err error)
 }
 
 // Record is a lab as [Shared] keeps it: with its client address, its own
@@ -200,19 +203,26 @@ func (m *Manager) create(client netip.Addr, profile string, perClient bool) (Lab
 }
 
 func (m *Manager) createLocked(client netip.Addr, profile string, perClient bool) (Lab, error) {
-	held := 0
+	now := m.cfg.Now()
+	held, all := 0, len(m.labs)-1 // the classroom does not count
 	for _, l := range m.labs {
 		if perClient && l.client == client && l.ID != Classroom {
 			held++
 		}
 	}
+	if m.cfg.Shared != nil {
+		// Two replicas creating at once may each pass the bound by one.
+		var err error
+		if held, all, err = m.cfg.Shared.CountLabs(clientText(client), now); err != nil {
+			return Lab{}, err
+		}
+	}
 	if perClient && held >= m.cfg.MaxPerClient {
 		return Lab{}, ErrTooMany
 	}
-	if len(m.labs)-1 >= m.cfg.MaxLabs { // the classroom does not count
+	if all >= m.cfg.MaxLabs {
 		return Lab{}, ErrFull
 	}
-	now := m.cfg.Now()
 	id := token(16)
 	l := &Lab{ID: id, User: id, Password: token(10), Key: token(16), Profile: profile, Created: now, LastSeen: now, client: client}
 	l.keyHash = keyHash(l.Key)
@@ -267,15 +277,21 @@ func (m *Manager) fromRecord(r Record) *Lab {
 	return &l
 }
 
+// clientText is a client address as Shared keeps it ("" for a class
+// lab, which counts against no address).
+func clientText(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
 // save writes a lab to Shared, if any; m.mu is held.
 func (m *Manager) save(l *Lab) error {
 	if m.cfg.Shared == nil || l.ID == Classroom {
 		return nil
 	}
-	r := Record{Lab: *l, KeyHash: l.keyHash, PolicyText: l.text}
-	if l.client.IsValid() {
-		r.Client = l.client.String()
-	}
+	r := Record{Lab: *l, KeyHash: l.keyHash, PolicyText: l.text, Client: clientText(l.client)}
 	r.Lab.Key = ""
 	if err := m.cfg.Shared.SaveLab(r); err != nil {
 		return err

@@ -166,9 +166,9 @@ func (r *Replica) SaveLab(rec lab.Record) error {
 	}
 	ctx, cancel := context.WithTimeout(r.ctx, timeout)
 	defer cancel()
-	_, err = r.db.ExecContext(ctx, `INSERT INTO labs (id, record, expires_at) VALUES ($1, $2, $3)
+	_, err = r.db.ExecContext(ctx, `INSERT INTO labs (id, client, record, expires_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (id) DO UPDATE SET record = excluded.record, expires_at = GREATEST(labs.expires_at, excluded.expires_at)`,
-		rec.ID, string(b), rec.Expires.UnixMilli())
+		rec.ID, rec.Client, string(b), rec.Expires.UnixMilli())
 	return err
 }
 
@@ -190,6 +190,15 @@ func (r *Replica) LoadLab(id string) (lab.Record, bool) {
 	}
 	rec.Expires = time.UnixMilli(expires)
 	return rec, true
+}
+
+// CountLabs counts the labs of client, and all, not expired at now.
+func (r *Replica) CountLabs(client string, now time.Time) (ofClient, all int, err error) {
+	ctx, cancel := context.WithTimeout(r.ctx, timeout)
+	defer cancel()
+	err = r.db.QueryRowContext(ctx, `SELECT COUNT(*) FILTER (WHERE client = $1 AND client <> ''), COUNT(*) FROM labs WHERE expires_at > $2`,
+		client, now.UnixMilli()).Scan(&ofClient, &all)
+	return ofClient, all, err
 }
 
 // ExtendLab moves a lab's expiry later, never earlier: replicas that saw

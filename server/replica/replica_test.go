@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -171,5 +172,30 @@ func TestLabExpiryAcrossReplicas(t *testing.T) {
 	}
 	if n := len(mail.List(l.ID)); n != 0 {
 		t.Fatalf("the expired lab still has %d messages", n)
+	}
+}
+
+// TestLabBoundsAcrossReplicas: the labs one address may hold, and the
+// labs overall, are counted over every replica.
+func TestLabBoundsAcrossReplicas(t *testing.T) {
+	ra, join := open(t)
+	rb := join()
+	a := lab.NewManager(lab.Config{TTL: time.Hour, MaxPerClient: 2, MaxLabs: 3, Shared: ra})
+	b := lab.NewManager(lab.Config{TTL: time.Hour, MaxPerClient: 2, MaxLabs: 3, Shared: rb})
+	school := netip.MustParseAddr("192.0.2.7")
+	if _, err := a.Create(school, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Create(school, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Create(school, ""); !errors.Is(err, lab.ErrTooMany) {
+		t.Fatalf("a third lab for one address, over two replicas: %v", err)
+	}
+	if _, err := b.CreateInClass(""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.CreateInClass(""); !errors.Is(err, lab.ErrFull) {
+		t.Fatalf("a fourth lab over two replicas: %v", err)
 	}
 }

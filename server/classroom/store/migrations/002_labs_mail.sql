@@ -4,9 +4,11 @@
 -- a message its JSON (mailbox.Message) and its raw bytes apart.
 CREATE TABLE labs (
 	id         TEXT PRIMARY KEY,
+	client     TEXT NOT NULL DEFAULT '', -- the creator's address ('' in a class)
 	record     TEXT NOT NULL,
 	expires_at BIGINT NOT NULL
 );
+CREATE INDEX labs_client ON labs (client, expires_at);
 
 CREATE TABLE messages (
 	id   TEXT PRIMARY KEY,
