@@ -84,7 +84,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
 	fs.BoolVar(&o.Verbose, "v", false, "log every connection's events")
 	fs.StringVar(&o.TeacherPassword, "teacher-password", "", "password of the teacher's pages at /teach (default: one made up at start and printed)")
 	// Several replicas (one block, to keep them together).
-	fs.StringVar(&o.Store, "store", "", "where classes, students and progress live: a postgres:// URL that several replicas share (default: the embedded database in --data)")
+	fs.StringVar(&o.Store, "store", "", "a postgres:// URL: classes, students, progress, labs and mailboxes in PostgreSQL, shared by several replicas (default: classes in the embedded database in --data, labs and mail in memory)")
 	fs.StringVar(&o.CACert, "ca-cert", "", "the sandbox CA's certificate file, read and never written, so that every replica presents the same CA (with --ca-key)")
 	fs.StringVar(&o.CAKey, "ca-key", "", "the sandbox CA's key file (with --ca-cert)")
 	fs.StringVar(&o.CADir, "ca-dir", "", "a directory holding the CA's ca.pem and ca-key.pem, read-only (a mounted Secret); instead of --ca-cert and --ca-key")

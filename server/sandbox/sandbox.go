@@ -96,7 +96,8 @@ type Config struct {
 
 	// Store is where classes, students and progress live: empty for the
 	// embedded SQLite database in Data (in memory without Data), or a
-	// postgres:// URL that several replicas share.
+	// postgres:// URL that several replicas share, which holds the labs
+	// and their mail too (see package replica).
 	Store string
 	// CACert and CAKey, both or neither, are the sandbox CA's files, read
 	// and never written (a Kubernetes Secret), so that every replica
@@ -283,7 +284,8 @@ func (s *Sandbox) openStore() error {
 		return nil
 	}
 	if !store.IsPostgres(s.cfg.Store) {
-		return fmt.Errorf("--store %q: want a postgres:// URL, or nothing for the embedded database", s.cfg.Store)
+		// Not the value itself: it may hold a password.
+		return fmt.Errorf("--store: want a postgres:// URL, or nothing for the embedded database")
 	}
 	st, err := store.OpenPostgres(ctx, s.cfg.Store)
 	if err != nil {
