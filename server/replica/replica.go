@@ -241,6 +241,18 @@ func (r *Replica) DeliverMessage(m *mailbox.Message, held int64, b mailbox.Bound
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, deliveryLock); err != nil {
 		return nil, 0, err
 	}
+	// The lab's row, held until the message is in: a lab deleted
+	// meanwhile on any replica either waits for this delivery (and
+	// then deletes the message with the lab) or refuses it here.
+	if m.Lab != lab.Classroom {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM labs WHERE id = $1 FOR SHARE`, m.Lab).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, 0, mailbox.ErrNoLab
+		} else if err != nil {
+			return nil, 0, err
+		}
+	}
 	var all, seq int64
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(held), 0), COALESCE(MAX(seq), 0) FROM messages`).Scan(&all, &seq); err != nil {
 		return nil, 0, err

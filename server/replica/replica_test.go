@@ -55,6 +55,14 @@ func TestBoundsAsInMemory(t *testing.T) {
 	shared.Notify(busShared)
 	evMem, evShared := busMem.Subscribe(1000, nil), busShared.Subscribe(1000, nil)
 	at := time.UnixMilli(1_700_000_000_000)
+	for i := range 40 {
+		if err := r.SaveLab(lab.Record{Lab: lab.Lab{ID: fmt.Sprintf("lab%d", i), Expires: at.Add(time.Hour)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := shared.Deliver(&mailbox.Message{Lab: "gone", Raw: []byte("Subject: x\r\n\r\nx\r\n")}); !errors.Is(err, mailbox.ErrNoLab) {
+		t.Fatalf("mail for a lab no replica holds: %v", err)
+	}
 	answers := map[error]int{}
 	for i := range 240 {
 		labID := fmt.Sprintf("lab%d", i%40)
