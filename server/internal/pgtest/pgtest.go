@@ -7,10 +7,11 @@
 //
 // A test calls [DSN] for a fresh empty database. A package whose
 // TestMain calls [Main] shares one server among its tests; in any other
-// the server is the test's own, stopped at its cleanup. Where PostgreSQL is not installed the test is skipped
-// with the command that installs it; with CI=true (or under make test,
-// which installs it) it fails instead, so a CI machine never passes by
-// skipping.
+// the server is the test's own, stopped at its cleanup.
+//
+// Where PostgreSQL is not installed the test is skipped with the command
+// that installs it; with CI=true (or under make test, which installs it)
+// it fails instead, so a CI machine never passes by skipping.
 package pgtest
 
 import (
