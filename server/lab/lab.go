@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -103,9 +104,11 @@ type Shared interface {
 	SaveLab(Record) error
 	// LoadLab reads a lab; false: no such lab.
 	LoadLab(id string) (Record, bool)
-	// DeleteLab removes a lab; with expiredOnly, only if its expiry is
-	// not after now (another replica may have seen it in use since).
-	DeleteLab(id string, expiredOnly bool, now time.Time)
+	// DeleteLab removes a lab.
+	DeleteLab(id string)
+	// ExpireLabs removes the labs expired at now, whichever replica made
+	// them (it may be gone), and names them.
+	ExpireLabs(now time.Time) []string
 	// ExtendLab moves a lab's expiry to expires, if that is later.
 	ExtendLab(id string, expires time.Time)
 	// CountLabs counts the labs not expired at now: those of client,
@@ -414,7 +417,7 @@ func (m *Manager) Delete(id string) error {
 	m.dropPolicy(l)
 	delete(m.labs, l.ID)
 	if m.cfg.Shared != nil {
-		m.cfg.Shared.DeleteLab(id, false, m.cfg.Now())
+		m.cfg.Shared.DeleteLab(id)
 	}
 	m.mu.Unlock()
 	if m.cfg.OnExpire != nil {
@@ -423,11 +426,19 @@ func (m *Manager) Delete(id string) error {
 	return nil
 }
 
-// Sweep deletes expired labs; the server calls it periodically.
+// Sweep deletes expired labs; the server calls it periodically. With
+// Shared, the labs this replica holds expired are forgotten here, and
+// gone for every replica once no replica has seen them in use for the
+// TTL (ExpireLabs), which also ends the labs of replicas that are gone.
 func (m *Manager) Sweep() {
 	m.mu.Lock()
 	gone := m.sweepLocked()
 	m.mu.Unlock()
+	if m.cfg.Shared != nil {
+		gone = append(gone, m.cfg.Shared.ExpireLabs(m.cfg.Now())...)
+		slices.Sort(gone)
+		gone = slices.Compact(gone)
+	}
 	m.expire(gone)
 }
 
@@ -447,11 +458,6 @@ func (m *Manager) sweepLocked() []string {
 			m.dropPolicy(l)
 			delete(m.labs, id)
 			gone = append(gone, id)
-			if m.cfg.Shared != nil {
-				// Gone for every replica only if none has seen it
-				// in use since.
-				m.cfg.Shared.DeleteLab(id, true, m.cfg.Now())
-			}
 		}
 	}
 	return gone

@@ -211,17 +211,33 @@ func (r *Replica) ExtendLab(id string, expires time.Time) {
 	}
 }
 
-// DeleteLab removes a lab and its mail.
-func (r *Replica) DeleteLab(id string, expiredOnly bool, now time.Time) {
+// DeleteLab removes a lab; its mail goes with DeleteMessages.
+func (r *Replica) DeleteLab(id string) {
 	ctx, cancel := context.WithTimeout(r.ctx, timeout)
 	defer cancel()
-	q, args := `DELETE FROM labs WHERE id = $1`, []any{id}
-	if expiredOnly {
-		q, args = q+` AND expires_at <= $2`, append(args, now.UnixMilli())
-	}
-	if _, err := r.db.ExecContext(ctx, q, args...); err != nil {
+	if _, err := r.db.ExecContext(ctx, `DELETE FROM labs WHERE id = $1`, id); err != nil {
 		r.logger.Printf("replica: delete lab: %v", err)
 	}
+}
+
+// ExpireLabs removes the labs no replica has seen in use for their TTL.
+func (r *Replica) ExpireLabs(now time.Time) []string {
+	ctx, cancel := context.WithTimeout(r.ctx, timeout)
+	defer cancel()
+	rows, err := r.db.QueryContext(ctx, `DELETE FROM labs WHERE expires_at <= $1 RETURNING id`, now.UnixMilli())
+	if err != nil {
+		r.logger.Printf("replica: expire labs: %v", err)
+		return nil
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if rows.Scan(&id) == nil {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // DeliverMessage stores m under the bounds, as mailbox.Store does in

@@ -173,8 +173,22 @@ func TestLabExpiryAcrossReplicas(t *testing.T) {
 	if len(mail.List(l.ID)) != 1 {
 		t.Fatal("the lab's mail went while B kept it in use")
 	}
+	// A lab of a replica that is gone (b never sweeps) ends too.
+	orphan, err := b.CreateInClass("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mail.Deliver(&mailbox.Message{Lab: orphan.ID, Raw: []byte("Subject: orphan\r\n\r\nx\r\n")}); err != nil {
+		t.Fatal(err)
+	}
 	clk.Add(ttl + time.Minute)
 	a.Sweep()
+	if n := len(mail.List(orphan.ID)); n != 0 {
+		t.Fatalf("the lab of a gone replica, expired, still has %d messages", n)
+	}
+	if _, err := a.Open(orphan.ID, orphan.Key); !errors.Is(err, lab.ErrNotFound) {
+		t.Fatalf("the lab of a gone replica, expired, opens: %v", err)
+	}
 	if _, err := b.Open(l.ID, l.Key); !errors.Is(err, lab.ErrNotFound) {
 		t.Fatalf("after the TTL idle everywhere, B opens the lab: %v", err)
 	}
