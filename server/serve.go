@@ -43,6 +43,9 @@ type serveOptions struct {
 	// TeacherPassword opens /teach; empty: one made up and printed.
 	TeacherPassword string
 	Metrics         string
+	// UnknownEnv are PORTLAB_ variables that name no flag (a typo in a
+	// deployment would otherwise go unseen); serve warns of them.
+	UnknownEnv      []string
 	LogFormat       string
 	LogLevel        string
 	ShutdownTimeout time.Duration
@@ -105,6 +108,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
 		fmt.Fprintln(stderr, "portlab serve:", err)
 		return o, exitError(2)
 	}
+	o.UnknownEnv = unknownEnv(fs, os.Environ())
 	if _, err := newLogger(o, io.Discard); err != nil {
 		fmt.Fprintln(stderr, "portlab serve:", err)
 		return o, exitError(2)
@@ -146,6 +150,20 @@ func fromEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
 		}
 	})
 	return err
+}
+
+// unknownEnv lists the PORTLAB_ variables of env that are no flag's twin.
+func unknownEnv(fs *flag.FlagSet, env []string) []string {
+	twins := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) { twins[envName(f.Name)] = true })
+	var unknown []string
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "PORTLAB_") && !twins[name] {
+			unknown = append(unknown, name)
+		}
+	}
+	return unknown
 }
 
 // newLogger is the structured logger --log-format and --log-level ask
@@ -199,6 +217,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer s.Close()
 	for _, w := range s.Warnings() {
 		logger.Warn(w)
+	}
+	for _, name := range o.UnknownEnv {
+		logger.Warn("environment variable names no flag of portlab serve; ignored", "name", name)
 	}
 	printTable(stdout, s, o.Data)
 	logger.Info("serving", "version", version, "web", s.URL(), "metrics", s.MetricsURL(), "smtp_listeners", len(s.Listeners()))

@@ -30,6 +30,11 @@ func TestFlagsFromEnvironment(t *testing.T) {
 		t.Errorf("from the environment: lab-ttl %v, smtp-listen %v, origins %q", o.LabTTL, o.SMTPListen, o.Origins)
 	}
 
+	t.Setenv("PORTLAB_LAB_TLL", "5m")
+	if o, _ := parseServeFlags(nil, io.Discard); !slices.Contains(o.UnknownEnv, "PORTLAB_LAB_TLL") || slices.Contains(o.UnknownEnv, "PORTLAB_LAB_TTL") {
+		t.Errorf("unknown variables: %q; want PORTLAB_LAB_TLL, not PORTLAB_LAB_TTL", o.UnknownEnv)
+	}
+
 	t.Setenv("PORTLAB_LABS_PER_CLIENT", "ten")
 	var stderr strings.Builder
 	if _, err := parseServeFlags(nil, &stderr); err == nil || !strings.Contains(stderr.String(), "PORTLAB_LABS_PER_CLIENT") {
@@ -87,7 +92,9 @@ func TestServeStopsOnSignal(t *testing.T) {
 		if err := json.Unmarshal(logs.Bytes(), &rec); err != nil {
 			t.Fatalf("not a JSON log line: %s", logs.Text())
 		}
-		msgs = append(msgs, rec.Msg)
+		if rec.Level == "INFO" {
+			msgs = append(msgs, rec.Msg)
+		}
 		if rec.Msg == "serving" {
 			cancel() // as SIGTERM does
 		}
