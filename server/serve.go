@@ -228,7 +228,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	<-ctx.Done()
 	// SIGTERM or SIGINT (main's context): drain within the deadline.
-	logger.Info("shutting down", "timeout", o.ShutdownTimeout)
+	logger.Info("shutting down", "timeout", o.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), o.ShutdownTimeout)
 	defer cancel()
 	if err := s.Shutdown(sctx); err != nil {

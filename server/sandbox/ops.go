@@ -90,10 +90,7 @@ func (s *Sandbox) Ready(ctx context.Context) error {
 	if p, ok := s.classes.(Pinger); ok {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
-		start := time.Now()
-		err := p.Ping(ctx)
-		s.metrics.StoreOp("Ping", start)
-		if err != nil {
+		if err := p.Ping(ctx); err != nil {
 			return errors.New("class store unreachable: " + err.Error())
 		}
 	}
@@ -127,8 +124,10 @@ type timedStore struct {
 	m *metrics.Metrics
 }
 
+// Ping asks the store beneath, if it can be asked (a database server).
 func (t timedStore) Ping(ctx context.Context) error {
 	if p, ok := t.Store.(Pinger); ok {
+		defer t.m.StoreOp("Ping", time.Now())
 		return p.Ping(ctx)
 	}
 	return nil
