@@ -39,6 +39,7 @@ type serveOptions struct {
 	DropAfter  time.Duration
 	HTTPConns  int
 	HTTPPerIP  int
+	TunnelsIP  int
 	Verbose    bool
 	// TeacherPassword opens /teach; empty: one made up and printed.
 	TeacherPassword string
@@ -83,6 +84,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
 	fs.DurationVar(&o.DropAfter, "drop-timeout", 0, "how long a dropped connection takes to time out (default: the profile's, 5s)")
 	fs.IntVar(&o.HTTPConns, "http-conns", 0, "HTTP connections open at once, tunnels included (default: 40% of the open-file limit)")
 	fs.IntVar(&o.HTTPPerIP, "http-conns-per-client", 0, "HTTP connections one client address may hold (default: 512, or a quarter of --http-conns where that is less)")
+	fs.IntVar(&o.TunnelsIP, "tunnels-per-client", 0, "WebSocket tunnels one client address may hold (default: 100); behind a reverse proxy every browser has the proxy's address")
 	fs.BoolVar(&o.Verbose, "v", false, "log every connection's events")
 	fs.StringVar(&o.TeacherPassword, "teacher-password", "", "password of the teacher's pages at /teach (default: one made up at start and printed)")
 	fs.StringVar(&o.Metrics, "metrics", "", "address serving /metrics alone (e.g. :9090, for a cluster's Prometheus); empty: /metrics on the --http address")
@@ -195,7 +197,7 @@ func (o serveOptions) config(logger *slog.Logger) sandbox.Config {
 		HTTP: o.HTTP, SMTPHost: o.SMTPHost, PortOffset: offset, Data: o.Data,
 		Policy: o.Policy, Hosts: o.Hosts, Profiles: o.Profiles, Origins: o.Origins, AllowHosts: o.AllowHosts,
 		LabTTL: o.LabTTL, LabsPerClient: o.LabsPerIP, DropTimeout: o.DropAfter,
-		HTTPConns: o.HTTPConns, HTTPConnsPerClient: o.HTTPPerIP,
+		HTTPConns: o.HTTPConns, HTTPConnsPerClient: o.HTTPPerIP, TunnelsPerClient: o.TunnelsIP,
 		ErrorLog: errLog, Version: version, TeacherPassword: o.TeacherPassword,
 		MetricsAddr: o.Metrics,
 	}
