@@ -110,6 +110,7 @@ func (s *Sandbox) Shutdown(ctx context.Context) error {
 	}
 	err := s.relay.Shutdown(ctx)
 	s.gateway.CloseTunnels()
+	s.endRequests() // live event streams end; the page reconnects elsewhere
 	if e := s.httpSrv.Shutdown(ctx); err == nil && !errors.Is(e, http.ErrServerClosed) {
 		err = e
 	}

@@ -90,6 +90,9 @@ func TestShutdown(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	// Shutdown's own deadline: passing it means something held it.
+	sctx, scancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer scancel()
 	u, err := tunnel.Target{Server: s.URL(), Lab: l.ID, Key: l.Key, Profile: "datacenter", Host: "mx.sandbox.test", Port: 25}.URL()
 	if err != nil {
 		t.Fatal(err)
@@ -99,6 +102,13 @@ func TestShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ws.CloseNow()
+	// A page's live event stream, which never goes idle, must not hold
+	// the shutdown to its deadline.
+	stream, err := http.Get(s.URL() + "/api/labs/" + l.ID + "/events?key=" + l.Key)
+	if err != nil || stream.StatusCode != 200 {
+		t.Fatalf("event stream: %v %v", stream, err)
+	}
+	defer stream.Body.Close()
 	var tunnelled strings.Builder
 	readTunnel := func(until string) error {
 		for !strings.Contains(tunnelled.String(), until) {
@@ -115,7 +125,7 @@ func TestShutdown(t *testing.T) {
 	}
 
 	done := make(chan error, 1)
-	go func() { done <- s.Shutdown(ctx) }()
+	go func() { done <- s.Shutdown(sctx) }()
 
 	if _, msg, err := idle.ReadResponse(421); err != nil || msg != "4.3.2 mx.sandbox.test Service shutting down" {
 		t.Fatalf("the idle session got %q, %v", msg, err)

@@ -133,7 +133,8 @@ type Sandbox struct {
 	metrics   *metrics.Metrics
 	metricsLn net.Listener
 	// draining: Shutdown has begun; /readyz answers 503 from then on.
-	draining atomic.Bool
+	draining    atomic.Bool
+	endRequests context.CancelFunc
 }
 
 // New starts a sandbox. Close stops it.
@@ -245,6 +246,12 @@ func New(cfg Config) (*Sandbox, error) {
 		timeouts = httpguard.DefaultTimeouts
 	}
 	s.httpSrv = httpguard.NewServer(httpguard.Handler(s.routes(), guard), timeouts, nil)
+	// Requests live under a context Shutdown ends, so that live event
+	// streams, which never go idle, end instead of holding the shutdown
+	// to its deadline.
+	reqCtx, endRequests := context.WithCancel(context.Background())
+	s.httpSrv.BaseContext = func(net.Listener) context.Context { return reqCtx }
+	s.endRequests = endRequests
 	go s.httpSrv.Serve(httpguard.Listen(s.httpLn, httpguard.Limits{PerClient: budget.HTTPPerClient, Total: budget.HTTP}))
 	if cfg.MetricsAddr != "" {
 		if err := s.serveMetrics(cfg.MetricsAddr); err != nil {
@@ -479,6 +486,9 @@ func (s *Sandbox) Close() {
 	}
 	if s.metricsLn != nil {
 		s.metricsLn.Close()
+	}
+	if s.endRequests != nil {
+		s.endRequests()
 	}
 	if s.httpSrv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
