@@ -2,11 +2,13 @@ package sandbox
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/smtp"
 	"net/textproto"
 	"strings"
 	"testing"
@@ -188,6 +190,20 @@ func TestMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd(t, c, "QUIT", 221)
+	// STARTTLS and AUTH on 587: one good password, one bad.
+	for _, pw := range []string{"barbaz", "wrong"} {
+		sc, err := smtp.Dial(s.SMTPAddr(587))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sc.StartTLS(&tls.Config{RootCAs: s.Roots(), ServerName: "localhost"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := sc.Auth(smtp.PlainAuth("", "foo", pw, "127.0.0.1")); (err == nil) != (pw == "barbaz") {
+			t.Fatalf("AUTH with %q: %v", pw, err)
+		}
+		sc.Close()
+	}
 	if _, err := s.Lab(""); err != nil {
 		t.Fatal(err)
 	}
@@ -206,6 +222,9 @@ func TestMetrics(t *testing.T) {
 		`portlab_mailbox_messages 1`,
 		`portlab_store_seconds_count{op="Classes"} `,
 		`portlab_lessons_passed_total 0`,
+		`portlab_smtp_auth_total{result="ok"} 1`,
+		`portlab_smtp_auth_total{result="failed"} 1`,
+		`portlab_tls_handshakes_total{version="TLS 1.3"} 2`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
