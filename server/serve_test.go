@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -24,7 +25,7 @@ func TestServePrintsTeacherPassword(t *testing.T) {
 			t.Fatal(err)
 		}
 		o.Data = t.TempDir()
-		s, err := sandbox.New(o.config())
+		s, err := sandbox.New(o.config(slog.New(slog.DiscardHandler)))
 		if err != nil {
 			t.Fatal(err)
 		}
