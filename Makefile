@@ -33,7 +33,7 @@ generate:
 HAVE_WEB  := $(wildcard web/internal/assets/main.go)
 
 $(BIN): $(if $(HAVE_WEB),$(WASM_OUT) generate) FORCE
-	$(GO) build -trimpath -o $(BIN) ./server
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./server
 
 FORCE:
 
@@ -58,7 +58,7 @@ check-generated: generate
 	@git diff --exit-code -- 'web/*_templ.go' || { echo "web/*_templ.go are stale: run make generate and commit"; exit 1; }
 
 lint: check-generated
-	@out=$$(gofmt -l $(wildcard server wasm web scenarios)); [ -z "$$out" ] || { echo "gofmt needed:"; echo "$$out"; exit 1; }
+	@out=$$(gofmt -l $(wildcard server wasm web scenarios deploy)); [ -z "$$out" ] || { echo "gofmt needed:"; echo "$$out"; exit 1; }
 	$(GO) vet ./...
 	$(if $(wildcard wasm/*.go scenarios/*/*.go),GOOS=js GOARCH=wasm $(GO) vet $(if $(wildcard wasm/*.go),./wasm/...) $(if $(wildcard scenarios/*/*.go),./scenarios/...))
 	$(GO) tool staticcheck ./...

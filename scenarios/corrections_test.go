@@ -192,11 +192,17 @@ func TestCapstoneHintsQuoteTheExplainer(t *testing.T) {
 	}
 	quoted := regexp.MustCompile(`"(?:\.\.\. )?([^"]+)"`)
 	tasks := 0
-	for _, st := range l.Steps {
+	for i, st := range l.Steps {
 		if st.Mode != lesson.Task {
 			continue
 		}
 		tasks++
+		// A case broken by a certificate ends in the client's own
+		// refusal, which the transcript words in full; the explainer
+		// explains servers' replies, so there is nothing of it to quote.
+		if i > 0 && slices.ContainsFunc(l.Steps[i-1].Expect, func(e lesson.Expect) bool { return e.Kind == lesson.TLSRefused }) {
+			continue
+		}
 		n := 0
 		for _, h := range st.Hints[:min(2, len(st.Hints))] { // the third is the near answer
 			for _, m := range quoted.FindAllStringSubmatch(h, -1) {
@@ -210,8 +216,8 @@ func TestCapstoneHintsQuoteTheExplainer(t *testing.T) {
 			t.Errorf("%s: %d quotes of the explainer in its hints, want the gist and what to try next", st.ID, n)
 		}
 	}
-	if tasks < 5 {
-		t.Errorf("%d task steps, want one per broken setup (5)", tasks)
+	if tasks < 6 {
+		t.Errorf("%d task steps, want one per broken setup (6)", tasks)
 	}
 }
 

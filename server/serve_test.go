@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,7 +27,7 @@ func TestServePrintsTeacherPassword(t *testing.T) {
 			t.Fatal(err)
 		}
 		o.Data = t.TempDir()
-		s, err := sandbox.New(o.config())
+		s, err := sandbox.New(o.config(slog.New(slog.DiscardHandler)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,9 +62,18 @@ func TestServeSecretsFromFiles(t *testing.T) {
 	if o.TeacherPassword != "s3cret-word" {
 		t.Errorf("teacher password %q", o.TeacherPassword)
 	}
-	if cfg := o.config(); cfg.CACert != "/secrets/ca/ca.pem" || cfg.CAKey != "/secrets/ca/ca-key.pem" || cfg.TeacherPassword != "s3cret-word" {
+	if cfg := o.config(slog.New(slog.DiscardHandler)); cfg.CACert != "/secrets/ca/ca.pem" || cfg.CAKey != "/secrets/ca/ca-key.pem" || cfg.TeacherPassword != "s3cret-word" {
 		t.Errorf("config: cert %q key %q password %q", cfg.CACert, cfg.CAKey, cfg.TeacherPassword)
 	}
+	// The environment twins name the files as well (a Kubernetes
+	// Deployment sets them so).
+	t.Setenv("PORTLAB_TEACHER_PASSWORD_FILE", pwFile)
+	t.Setenv("PORTLAB_CA_DIR", "/secrets/ca")
+	if o, err := parseServeFlags(nil, io.Discard); err != nil || o.TeacherPassword != "s3cret-word" || o.CACert != "/secrets/ca/ca.pem" {
+		t.Errorf("from the environment: password %q, CA %q, %v", o.TeacherPassword, o.CACert, err)
+	}
+	t.Setenv("PORTLAB_TEACHER_PASSWORD_FILE", "")
+	t.Setenv("PORTLAB_CA_DIR", "")
 	for _, args := range [][]string{
 		{"--teacher-password-file", pwFile, "--teacher-password", "x"},
 		{"--ca-dir", dir, "--ca-cert", "c.pem"},

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"syscall/js"
+	"time"
 
 	"github.com/portlab/portlab/scenarios"
 	"github.com/portlab/portlab/scenarios/httpapi"
@@ -68,7 +69,11 @@ func startPlayer(c *client) {
 		c.ui.Line(term.Error("no lesson " + strconv.Quote(name)))
 		return
 	}
-	p := &player{c: c, l: l, who: map[string]string{}, pace: pace.New(pace.Gap)}
+	gap := pace.Gap
+	if ms, err := strconv.Atoi(data(document.Get("body"), "pace")); err == nil {
+		gap = time.Duration(ms) * time.Millisecond // ?pace=MS, bounded by the page
+	}
+	p := &player{c: c, l: l, who: map[string]string{}, pace: pace.New(gap)}
 	// The lesson's network is in force from the page's load: a line typed
 	// before Start crosses the network the lesson is about.
 	p.useProfile(l.Profile)

@@ -23,6 +23,9 @@ type pageMeta struct {
 	Client      clientInfo
 	Lesson      string
 	Autoplay    bool
+	// Pace is a lesson page's ?pace=MS, the gap between played steps
+	// (0 to 5000 ms); "" is the player's own readable pace.
+	Pace string
 	// Lang is the page's language; ExplainURL the address of its reply
 	// explanations (scenarios/explain), which the wasm client fetches.
 	Lang       string

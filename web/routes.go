@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -140,11 +141,12 @@ func pageTheme(q string) string {
 }
 
 // fullURL is the full page of an /embed/ one, with its query but for what
-// only an embedded page uses (autoplay, theme): ?lang=, ?profile= and
+// only an embedded page uses (autoplay, pace, theme): ?lang=, ?profile= and
 // ?host= carry over.
 func fullURL(u *url.URL) string {
 	q := u.Query()
 	q.Del("autoplay")
+	q.Del("pace")
 	q.Del("theme")
 	full := strings.TrimPrefix(u.Path, "/embed")
 	if enc := q.Encode(); enc != "" {
@@ -194,6 +196,7 @@ func (s *site) lesson(embed bool) pageFunc {
 				m.NeedsClient = true
 				m.Lesson = l.Name
 				m.Autoplay = r.URL.Query().Get("autoplay") == "1"
+				m.Pace = lessonPace(r.URL.Query().Get("pace"))
 				return http.StatusOK, lessonPage(m, l, s.playgroundData(r))
 			}
 		}
@@ -215,4 +218,15 @@ func (s *site) teachClass(r *http.Request) (int, templ.Component) {
 
 func (s *site) join(r *http.Request) (int, templ.Component) {
 	return http.StatusOK, joinPage(s.meta(r, "Join a class", "join", false), strings.ToUpper(r.PathValue("code")), s.assets.url("teach.js"))
+}
+
+// lessonPace reads ?pace=MS: the milliseconds between played steps, for a
+// docs page that wants a quicker demonstration (or tests); out of range
+// or not a number keeps the player's own pace.
+func lessonPace(v string) string {
+	ms, err := strconv.Atoi(v)
+	if err != nil || ms < 0 || ms > 5000 {
+		return ""
+	}
+	return strconv.Itoa(ms)
 }

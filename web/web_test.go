@@ -438,3 +438,21 @@ func TestLessonConnectFormEmpty(t *testing.T) {
 		t.Errorf("playground connect form holds %q %q", host, port)
 	}
 }
+
+// ?pace=MS reaches the player as data-pace, within 0..5000 ms; the full
+// page an embed links to drops it with autoplay.
+func TestLessonPace(t *testing.T) {
+	h := testHandler(t, true)
+	for q, want := range map[string]string{"?pace=0": "0", "?pace=250": "250", "?pace=9000": "", "?pace=x": "", "": ""} {
+		body := elements(parse(t, get(t, h, "/embed/lessons/first-contact"+q)), "body")[0]
+		if got, _ := attr(body, "data-pace"); got != want {
+			t.Errorf("%q: data-pace %q, want %q", q, got, want)
+		}
+	}
+	doc := parse(t, get(t, h, "/embed/lessons/first-contact?autoplay=1&pace=0&lang=en"))
+	for _, a := range elements(doc, "a") {
+		if href, _ := attr(a, "href"); strings.Contains(href, "pace=") {
+			t.Errorf("link %q keeps pace", href)
+		}
+	}
+}

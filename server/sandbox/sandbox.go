@@ -17,6 +17,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/portlab/portlab/scenarios"
@@ -28,6 +29,7 @@ import (
 	"github.com/portlab/portlab/server/events"
 	"github.com/portlab/portlab/server/gateway"
 	"github.com/portlab/portlab/server/internal/httpguard"
+	"github.com/portlab/portlab/server/internal/metrics"
 	"github.com/portlab/portlab/server/lab"
 	"github.com/portlab/portlab/server/mailbox"
 	"github.com/portlab/portlab/server/netsim"
@@ -93,6 +95,9 @@ type Config struct {
 	// TeacherPassword opens /teach; empty makes one up (see
 	// [Sandbox.TeacherPassword]).
 	TeacherPassword string
+	// Metrics, when set, serves /metrics on its own address (see
+	// cmd serve's --metrics) instead of on HTTP.
+	MetricsAddr string
 
 	// Store is where classes, students and progress live: empty for the
 	// embedded SQLite database in Data (in memory without Data), or a
@@ -137,6 +142,11 @@ type Sandbox struct {
 	budget    Budget
 	warnings  []string
 	done      chan struct{}
+	metrics   *metrics.Metrics
+	metricsLn net.Listener
+	// draining: Shutdown has begun; /readyz answers 503 from then on.
+	draining    atomic.Bool
+	endRequests context.CancelFunc
 }
 
 // New starts a sandbox. Close stops it.
@@ -191,6 +201,8 @@ func New(cfg Config) (*Sandbox, error) {
 		return nil, err
 	}
 	s := &Sandbox{done: make(chan struct{}), cfg: cfg, policy: pol, ca: auth, bus: events.NewBus(), world: w, profiles: profiles, budget: budget, warnings: warnings}
+	s.metrics = metrics.New()
+	s.bus.Observe(s.metrics.Observe)
 	if err := s.openStore(); err != nil {
 		s.Close()
 		return nil, err
@@ -245,7 +257,9 @@ func New(cfg Config) (*Sandbox, error) {
 		World: s.world, Profiles: s.profiles, Labs: s.labs, Relay: relayDoors{s.relay}, Certs: auth, Bus: s.bus,
 		AllowOrigins: cfg.Origins, DropTimeout: cfg.DropTimeout,
 		MaxPerClient: cfg.TunnelsPerClient, MaxMessage: cfg.MaxMessage,
+		Closed: s.metrics.TunnelClosed,
 	})
+	s.gauges()
 	// HTTP hardening: Host and Origin checks, time-outs, connection caps.
 	hosts, anyIP := httpguard.DefaultHosts(cfg.HTTP)
 	guard := httpguard.Config{Hosts: append(hosts, cfg.AllowHosts...), AnyIP: anyIP, Origins: cfg.Origins}
@@ -254,7 +268,19 @@ func New(cfg Config) (*Sandbox, error) {
 		timeouts = httpguard.DefaultTimeouts
 	}
 	s.httpSrv = httpguard.NewServer(httpguard.Handler(s.routes(), guard), timeouts, nil)
+	// Requests live under a context Shutdown ends, so that live event
+	// streams, which never go idle, end instead of holding the shutdown
+	// to its deadline.
+	reqCtx, endRequests := context.WithCancel(context.Background())
+	s.httpSrv.BaseContext = func(net.Listener) context.Context { return reqCtx }
+	s.endRequests = endRequests
 	go s.httpSrv.Serve(httpguard.Listen(s.httpLn, httpguard.Limits{PerClient: budget.HTTPPerClient, Total: budget.HTTP}))
+	if cfg.MetricsAddr != "" {
+		if err := s.serveMetrics(cfg.MetricsAddr); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	go s.sweep()
 	return s, nil
 }
@@ -280,7 +306,7 @@ func (s *Sandbox) openStore() error {
 		if err != nil {
 			return err
 		}
-		s.classes = st
+		s.classes = timedStore{st, s.metrics}
 		return nil
 	}
 	if !store.IsPostgres(s.cfg.Store) {
@@ -291,21 +317,20 @@ func (s *Sandbox) openStore() error {
 	if err != nil {
 		return err
 	}
-	s.classes = st
+	s.classes = timedStore{st, s.metrics}
 	s.replica, err = replica.New(ctx, st.DB(), s.cfg.Store, s.bus, s.cfg.ErrorLog)
 	return err
 }
 
 // openClassroom opens the classroom on the class store.
 func (s *Sandbox) openClassroom() error {
-	st := s.classes
 	lessons := func(string) bool { return false }
 	if lib, err := scenarios.Builtin(); err == nil {
 		lessons = func(n string) bool { _, ok := lib.Lesson(n, "en"); return ok }
 	}
 	var err error
 	s.classroom, err = classroom.New(context.Background(), classroom.Config{
-		Store: st, Labs: s.labs, Bus: s.bus, Password: s.cfg.TeacherPassword, Lessons: lessons,
+		Store: s.classes, Labs: s.labs, Bus: s.bus, Password: s.cfg.TeacherPassword, Lessons: lessons,
 		Profiles: func(n string) bool { _, ok := s.profiles.Profile(n); return ok },
 	})
 	return err
@@ -513,6 +538,12 @@ func (s *Sandbox) Close() {
 	if s.gateway != nil {
 		s.gateway.Close()
 	}
+	if s.metricsLn != nil {
+		s.metricsLn.Close()
+	}
+	if s.endRequests != nil {
+		s.endRequests()
+	}
 	if s.httpSrv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		s.httpSrv.Shutdown(ctx)
@@ -547,6 +578,11 @@ func (s *Sandbox) routes() http.Handler {
 	mux.Handle("/api/classroom/", s.classroom)
 	mux.Handle("GET "+tunnel.Path, s.gateway)
 	mux.Handle("/", web.New(s.webConfig()))
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	if s.cfg.MetricsAddr == "" {
+		mux.Handle("GET /metrics", s.metrics.Handler())
+	}
 	return mux
 }
 

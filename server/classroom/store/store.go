@@ -251,6 +251,10 @@ func migrate(ctx context.Context, db *sql.DB, d dialect) error {
 	return nil
 }
 
+// Ping says whether the database answers (a PostgreSQL server may not):
+// what /readyz asks.
+func (s *SQL) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
 // DB is the database, for the labs and mail that replicas share.
 func (s *SQL) DB() *sql.DB { return s.db }
 
