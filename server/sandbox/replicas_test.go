@@ -20,6 +20,7 @@ import (
 	"github.com/portlab/portlab/server/ca"
 	"github.com/portlab/portlab/server/events"
 	"github.com/portlab/portlab/server/internal/pgtest"
+	"github.com/portlab/portlab/server/lab"
 )
 
 // TestReplicasPresentOneCA: two sandboxes given the same CA files (a
@@ -146,11 +147,12 @@ func (p *page) call(want int, method, path string, body, v any) {
 	}
 }
 
-// TestMailAcrossReplicas: two sandboxes on one PostgreSQL database. A lab
-// created through A; its mailbox's live stream opened on B; a message
-// submitted on A's port 587 with the lab's account shows on B's stream
-// (LISTEN/NOTIFY, no polling), and, acknowledged with 250, it is still in
-// the lab's mailbox, read through B, after A is closed.
+// TestMailAcrossReplicas: three sandboxes on one PostgreSQL database meet
+// in one lab. The lab is created through A; its live stream opened on C;
+// a tunnel through B says EHLO, and a message is submitted on A's port
+// 587 with the lab's account: C's stream shows both (LISTEN/NOTIFY, no
+// polling), and the message, acknowledged with 250, is still in the
+// lab's mailbox, read through B, after A is closed.
 func TestMailAcrossReplicas(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	a, err := New(Config{Store: dsn, PortOffset: "-1"})
@@ -163,25 +165,32 @@ func TestMailAcrossReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
+	c3, err := New(Config{Store: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c3.Close()
 
 	var l struct{ ID, User, Password, Key string }
-	browser(t, a).call(http.StatusCreated, "POST", "/api/labs", map[string]string{}, &l)
+	// A network where port 25 is open, for the tunnel.
+	browser(t, a).call(http.StatusCreated, "POST", "/api/labs", map[string]string{"profile": "other-datacenter"}, &l)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a failure bound only
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", b.URL()+"/api/labs/"+l.ID+"/events?key="+l.Key, nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", c3.URL()+"/api/labs/"+l.ID+"/events?key="+l.Key, nil)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		t.Fatalf("B's event stream of a lab A created: %s", res.Status)
+		t.Fatalf("C's event stream of a lab A created: %s", res.Status)
 	}
 	stream := bufio.NewScanner(res.Body)
-	if !stream.Scan() { // ": portlab events": B subscribed
+	if !stream.Scan() { // ": portlab events": C subscribed
 		t.Fatal(stream.Err())
 	}
+	dialRelay(t, b, lab.Lab{ID: l.ID, Key: l.Key}) // a tunnel on B: EHLO ops.other.example
 
 	c, err := smtp.Dial(a.SMTPAddr(587))
 	if err != nil {
@@ -211,8 +220,8 @@ func TestMailAcrossReplicas(t *testing.T) {
 	c.Quit()
 
 	var got events.Event
-	sawAuth := false
-	for got.MessageID == "" && stream.Scan() {
+	sawAuth, sawEHLO := false, false
+	for (got.MessageID == "" || !sawEHLO) && stream.Scan() {
 		line := stream.Text()
 		if data, ok := strings.CutPrefix(line, "data: "); ok {
 			var e events.Event
@@ -224,14 +233,16 @@ func TestMailAcrossReplicas(t *testing.T) {
 				got = e
 			case events.Auth:
 				sawAuth = sawAuth || e.OK
+			case events.Command:
+				sawEHLO = sawEHLO || e.Text == "EHLO ops.other.example"
 			}
 		}
 	}
 	if !sawAuth {
-		t.Error("B's stream did not show the AUTH on A (the lab's transcript)")
+		t.Error("C's stream did not show the AUTH on A (the lab's transcript)")
 	}
-	if got.MessageID == "" {
-		t.Fatalf("B's stream ended without the message: %v", stream.Err())
+	if got.MessageID == "" || !sawEHLO {
+		t.Fatalf("C's stream ended without the message (%q) or B's tunnel's EHLO (%v): %v", got.MessageID, sawEHLO, stream.Err())
 	}
 	if got.Lab != l.ID {
 		t.Errorf("the message event names lab %q, want %q", got.Lab, l.ID)
