@@ -33,20 +33,22 @@ generate:
 HAVE_WEB  := $(wildcard web/internal/assets/main.go)
 
 $(BIN): $(if $(HAVE_WEB),$(WASM_OUT) generate) FORCE
-	$(GO) build -trimpath -o $(BIN) ./server
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./server
 
 FORCE:
 
 run: build
 	$(BIN) serve $(ARGS)
 
-# Third-party clients for the interop tests and the browser for the
-# browser tests, from Debian's packages.
+# Third-party clients for the interop tests, the browser for the
+# browser tests and PostgreSQL for the shared-store tests (which start
+# their own server from /usr/lib/postgresql), from Debian's packages.
 test-deps:
 	@missing=""; \
 	for p in swaks:swaks chromium:chromium curl:curl openssl:openssl python3:python3; do \
 	  command -v $${p%%:*} >/dev/null 2>&1 || missing="$$missing $${p#*:}"; \
 	done; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
@@ -56,7 +58,7 @@ check-generated: generate
 	@git diff --exit-code -- 'web/*_templ.go' || { echo "web/*_templ.go are stale: run make generate and commit"; exit 1; }
 
 lint: check-generated
-	@out=$$(gofmt -l $(wildcard server wasm web scenarios)); [ -z "$$out" ] || { echo "gofmt needed:"; echo "$$out"; exit 1; }
+	@out=$$(gofmt -l $(wildcard server wasm web scenarios deploy)); [ -z "$$out" ] || { echo "gofmt needed:"; echo "$$out"; exit 1; }
 	$(GO) vet ./...
 	$(if $(wildcard wasm/*.go scenarios/*/*.go),GOOS=js GOARCH=wasm $(GO) vet $(if $(wildcard wasm/*.go),./wasm/...) $(if $(wildcard scenarios/*/*.go),./scenarios/...))
 	$(GO) tool staticcheck ./...
@@ -70,7 +72,7 @@ fuzz:
 
 test: test-deps build lint
 	PORTLAB_REQUIRE_TOOLS=1 PORTLAB_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 ./...
-	$(GO) test -count=1 -race ./server/relay/ ./server/events/ ./server/mailbox/ ./server/gateway/ ./scenarios/...
+	$(GO) test -count=1 -race ./server/relay/ ./server/events/ ./server/mailbox/ ./server/gateway/ ./server/lab/ ./server/replica/ ./scenarios/...
 	$(BIN) scenarios lint
 	$(BIN) scenarios run --all
 	$(MAKE) --no-print-directory fuzz
@@ -84,6 +86,7 @@ bench: build
 	$(GO) test -run '^$$' -bench HeldTunnels -benchtime 5000x ./server/gateway/
 	PORTLAB_BENCH=1 PORTLAB_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run TestLoadDescriptorFlood -v ./server/
 	PORTLAB_BENCH=1 $(GO) test -count=1 -run TestBenchClient -v ./web/e2e/
+	PORTLAB_BENCH=1 $(GO) test -count=1 -run TestBenchCrossReplicaDelay -v ./server/sandbox/
 
 clean:
 	rm -rf bin web/static/wasm/portlab.wasm* web/static/wasm/wasm_exec.js

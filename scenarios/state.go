@@ -140,6 +140,8 @@ func DialFailure(err error) string {
 			return "this lab has expired; reload the page for a new one"
 		case tunnel.CodeTooBig:
 			return "message too big for the gateway"
+		case tunnel.CodeGoingAway:
+			return "the sandbox server is shutting down; wait a moment and connect again"
 		}
 		if ce.Reason != "" {
 			return ce.Reason

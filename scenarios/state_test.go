@@ -34,3 +34,13 @@ func TestRefusedBy(t *testing.T) {
 		}
 	}
 }
+
+// A server that shuts down closes the tunnel with 1001; the page words
+// it, whatever reason the gateway sent.
+func TestGoingAwayNote(t *testing.T) {
+	err := &tunnel.CloseError{Code: tunnel.CodeGoingAway, Reason: "anything"}
+	got := (StateChange{State: StateClosed, ByPeer: true, Err: err}).Note()
+	if want := "Connection closed by foreign host: the sandbox server is shutting down; wait a moment and connect again"; got != want {
+		t.Errorf("note = %q, want %q", got, want)
+	}
+}

@@ -40,6 +40,8 @@
 //
 //     1000 normal closure: the server side closed the TCP stream (a reader
 //     sees io.EOF), or the client closed it.
+//     1001 [CodeGoingAway]: the server is shutting down (SIGTERM); the
+//     reason says so in words. An SMTP session got its 421 first.
 //     1009 message too big: a binary message exceeded the gateway's limit.
 //     4001 [CodeRefused]: connection refused by the network: the profile
 //     refuses the port before it reaches the host. Reported as [ErrRefused].
@@ -101,6 +103,9 @@ const (
 	// CodeNormal: the server side closed the TCP stream, or the client
 	// closed the tunnel. A reader sees io.EOF.
 	CodeNormal = 1000
+	// CodeGoingAway: the server is shutting down (RFC 6455 §7.4.1
+	// "going away"); an SMTP session got its 421 before it.
+	CodeGoingAway = 1001
 	// CodeTooBig: a message exceeded the gateway's size limit.
 	CodeTooBig = 1009
 	// CodeRefused: "Connection refused", like a TCP RST to the SYN, sent

@@ -98,10 +98,16 @@ func Open(dir string, now func() time.Time) (*Authority, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.finish()
+	return a, nil
+}
+
+// finish sets up what follows from the CA certificate.
+func (a *Authority) finish() {
 	a.pool = x509.NewCertPool()
 	a.pool.AddCert(a.cert)
 	a.untrusted = sync.OnceValues(func() (*Authority, error) {
-		u := &Authority{now: now, commonName: untrustedCommonName, leafs: map[string]*tls.Certificate{}, servers: map[string]*tls.Config{}}
+		u := &Authority{now: a.now, commonName: untrustedCommonName, leafs: map[string]*tls.Certificate{}, servers: map[string]*tls.Config{}}
 		if err := u.create(); err != nil {
 			return nil, err
 		}
@@ -109,6 +115,26 @@ func Open(dir string, now func() time.Time) (*Authority, error) {
 		u.pool.AddCert(u.cert)
 		return u, nil
 	})
+}
+
+// OpenFiles loads the CA from a certificate and a key file made
+// elsewhere and never writes them: a Kubernetes Secret mounted read-only,
+// so that every replica presents the same CA. Leafs stay in memory; each
+// replica issues its own, all signed by this CA. now is as for [Open].
+func OpenFiles(certPath, keyPath string, now func() time.Time) (*Authority, error) {
+	if now == nil {
+		now = time.Now
+	}
+	a := &Authority{
+		now:        now,
+		commonName: caCommonName,
+		leafs:      make(map[string]*tls.Certificate),
+		servers:    make(map[string]*tls.Config),
+	}
+	if err := a.load(certPath, keyPath); err != nil {
+		return nil, err
+	}
+	a.finish()
 	return a, nil
 }
 

@@ -493,3 +493,29 @@ func TestConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenFiles: a CA read from a read-only pair of files (a mounted
+// Secret) is that CA, signs leafs a client trusting it accepts, and
+// writes nothing beside the files.
+func TestOpenFiles(t *testing.T) {
+	dir := t.TempDir()
+	made := open(t, dir, nil)
+	before := snapshot(t, dir)
+	a, err := OpenFiles(filepath.Join(dir, caFile), filepath.Join(dir, caKeyFile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.CertPEM(), made.CertPEM()) {
+		t.Fatal("OpenFiles presents another CA than the files hold")
+	}
+	l := leaf(t, a, "mx.sandbox.test")
+	if err := verify(made, l, "mx.sandbox.test", time.Now()); err != nil {
+		t.Errorf("leaf of the loaded CA: %v", err)
+	}
+	if after := snapshot(t, dir); !maps.Equal(before, after) {
+		t.Errorf("OpenFiles wrote into the CA's directory: %v", after)
+	}
+	if _, err := OpenFiles(filepath.Join(dir, caFile), filepath.Join(dir, "missing.pem"), nil); err == nil {
+		t.Error("a missing key file was not an error")
+	}
+}

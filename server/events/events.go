@@ -48,6 +48,9 @@ type Event struct {
 	OK   bool   `json:"ok,omitempty"`
 	// Message id, on Kind Message and Evicted.
 	MessageID string `json:"message_id,omitempty"`
+	// Remote marks an event another replica published, passed on here:
+	// it is not passed back.
+	Remote bool `json:"-"`
 }
 
 // Bus fans events out to subscribers.
@@ -56,6 +59,16 @@ type Bus struct {
 	subs    map[*Subscription]struct{}
 	dropped atomic.Uint64
 	labOf   func(user string) (lab string, ok bool)
+	observe func(Event)
+}
+
+// Observe makes f see every event as it is published, before any
+// subscriber's buffer can drop it (the metrics count from here). f must
+// be quick and must not publish.
+func (b *Bus) Observe(f func(Event)) {
+	b.mu.Lock()
+	b.observe = f
+	b.mu.Unlock()
 }
 
 // RouteAuth makes the bus send every AUTH event whose user names a lab to
@@ -115,6 +128,9 @@ func (b *Bus) Publish(e Event) {
 			e.Lab = lab
 		}
 	}
+	if b.observe != nil {
+		b.observe(e)
+	}
 	for s := range b.subs {
 		if s.filter != nil && !s.filter(e) {
 			continue
@@ -138,5 +154,5 @@ func (b *Bus) HasSubscribers() bool {
 	}
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	return len(b.subs) > 0
+	return len(b.subs) > 0 || b.observe != nil
 }

@@ -20,6 +20,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -65,6 +66,9 @@ type Config struct {
 	MaxMessage int64
 	// MaxPerLab and MaxPerClient bound open tunnels.
 	MaxPerLab, MaxPerClient int
+	// Closed, when set, is told the code of every close the gateway
+	// sends (the metrics count them).
+	Closed func(code int)
 }
 
 // Gateway serves GET /ws/dial.
@@ -75,6 +79,10 @@ type Gateway struct {
 	perAddr  map[netip.Addr]int
 	ctx      context.Context
 	shutdown context.CancelFunc
+	// draining: Drain was called; every tunnel ends with 1001 from now.
+	draining atomic.Bool
+	stopping chan struct{} // closed by Drain
+	tunnels  map[*wholeMessages]struct{}
 }
 
 // New returns a gateway.
@@ -89,18 +97,61 @@ func New(cfg Config) *Gateway {
 		cfg.MaxPerClient = 100
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Gateway{cfg: cfg, perLab: map[string]int{}, perAddr: map[netip.Addr]int{}, ctx: ctx, shutdown: cancel}
+	return &Gateway{cfg: cfg, perLab: map[string]int{}, perAddr: map[netip.Addr]int{}, ctx: ctx, shutdown: cancel,
+		stopping: make(chan struct{}), tunnels: map[*wholeMessages]struct{}{}}
 }
 
 // Close ends every tunnel that is waiting on a drop timeout.
 func (g *Gateway) Close() { g.shutdown() }
+
+// ShutdownReason is the close reason of every tunnel the gateway ends
+// because the server is going away (code 1001); the page shows it.
+const ShutdownReason = "the sandbox server is shutting down (a restart or an update); reconnect in a moment"
+
+// Drain starts the gateway's shutdown: new tunnels are turned away, the
+// tunnels waiting on a drop time-out end at once, and every tunnel that
+// ends from now on ends with 1001 Going Away and [ShutdownReason]
+// (RFC 6455 §7.4.1: "a server going down"), the SMTP sessions' own
+// 421 first where the relay sends one.
+func (g *Gateway) Drain() {
+	if g.draining.CompareAndSwap(false, true) {
+		close(g.stopping)
+	}
+}
+
+// CloseTunnels ends every tunnel still open (after Drain: with 1001).
+func (g *Gateway) CloseTunnels() {
+	g.mu.Lock()
+	open := make([]*wholeMessages, 0, len(g.tunnels))
+	for t := range g.tunnels {
+		open = append(open, t)
+	}
+	g.mu.Unlock()
+	for _, t := range open {
+		t.Close()
+	}
+}
+
+// Open is how many tunnels are open now.
+func (g *Gateway) Open() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := 0
+	for _, c := range g.perAddr {
+		n += c
+	}
+	return n
+}
 
 // maxReason is the most a close reason may hold: a control frame's
 // payload is at most 125 bytes, two of them the code (RFC 6455 §5.5).
 const maxReason = 123
 
 // closeWith ends a tunnel with one of the documented codes.
-func closeWith(c *websocket.Conn, code websocket.StatusCode, reason string) {
+func (g *Gateway) closeWith(c *websocket.Conn, code websocket.StatusCode, reason string) {
+	if g.cfg.Closed != nil {
+		g.cfg.Closed(int(code))
+	}
 	c.Close(code, cutReason(reason))
 }
 
@@ -131,13 +182,17 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered (403 for a foreign origin)
 	}
 	c.SetReadLimit(g.cfg.MaxMessage)
+	if g.draining.Load() {
+		g.closeWith(c, websocket.StatusGoingAway, ShutdownReason)
+		return
+	}
 	if c.Subprotocol() != tunnel.Subprotocol {
-		closeWith(c, tunnel.CodeBadRequest, "the client must speak "+tunnel.Subprotocol)
+		g.closeWith(c, tunnel.CodeBadRequest, "the client must speak "+tunnel.Subprotocol)
 		return
 	}
 	t, err := tunnel.TargetFromQuery(r.URL.Query())
 	if err != nil {
-		closeWith(c, tunnel.CodeBadRequest, err.Error())
+		g.closeWith(c, tunnel.CodeBadRequest, err.Error())
 		return
 	}
 	labID := t.Lab
@@ -147,10 +202,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	l, err := g.cfg.Labs.Open(labID, t.Key)
 	switch {
 	case errors.Is(err, lab.ErrNoKey), errors.Is(err, lab.ErrBadKey):
-		closeWith(c, tunnel.CodeNoSuchLab, "this lab needs its key (key=...): only the lab's creator may open tunnels for it")
+		g.closeWith(c, tunnel.CodeNoSuchLab, "this lab needs its key (key=...): only the lab's creator may open tunnels for it")
 		return
 	case err != nil:
-		closeWith(c, tunnel.CodeNoSuchLab, "no such lab: it may have expired; reload the page for a new one")
+		g.closeWith(c, tunnel.CodeNoSuchLab, "no such lab: it may have expired; reload the page for a new one")
 		return
 	}
 	profileName := t.Profile
@@ -159,12 +214,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	profile, ok := g.cfg.Profiles.Profile(profileName)
 	if !ok {
-		closeWith(c, tunnel.CodeBadRequest, "unknown network profile "+strconv.Quote(profileName))
+		g.closeWith(c, tunnel.CodeBadRequest, "unknown network profile "+strconv.Quote(profileName))
 		return
 	}
 	release, ok := g.admit(labID, client)
 	if !ok {
-		closeWith(c, tunnel.CodeTooMany, "too many open connections for this lab or address; close some and retry")
+		g.closeWith(c, tunnel.CodeTooMany, "too many open connections for this lab or address; close some and retry")
 		return
 	}
 	g.dial(c, t, l, profile, client, release)
@@ -200,17 +255,17 @@ func (g *Gateway) dial(c *websocket.Conn, t tunnel.Target, l lab.Lab, p *netsim.
 	case netsim.UnknownHost:
 		release()
 		g.publish(l.ID, o.Host, t.Port, "unknown host "+o.Host)
-		closeWith(c, tunnel.CodeUnknownHost, fmt.Sprintf("%s: Name or service not known (not a host of the sandbox's world)", o.Host))
+		g.closeWith(c, tunnel.CodeUnknownHost, fmt.Sprintf("%s: Name or service not known (not a host of the sandbox's world)", o.Host))
 		return
 	case netsim.Refused:
 		release()
 		g.publish(l.ID, o.Host, t.Port, "refused: "+o.Why)
-		closeWith(c, tunnel.CodeRefused, "Connection refused: "+o.Why)
+		g.closeWith(c, tunnel.CodeRefused, "Connection refused: "+o.Why)
 		return
 	case netsim.Closed:
 		release()
 		g.publish(l.ID, o.Host, t.Port, "refused by the host: port closed")
-		closeWith(c, tunnel.CodeNoDoor, "Connection refused: "+o.Why)
+		g.closeWith(c, tunnel.CodeNoDoor, "Connection refused: "+o.Why)
 		return
 	case netsim.TimedOut:
 		timeout := o.Timeout
@@ -235,8 +290,11 @@ func (g *Gateway) dial(c *websocket.Conn, t tunnel.Target, l lab.Lab, p *netsim.
 	g.cfg.Labs.Touch(l.ID)
 	wm := &wholeMessages{
 		Conn: websocket.NetConn(ctx, c, websocket.MessageBinary), ws: c, ctx: ctx, max: g.cfg.MaxMessage, release: release,
-		msgs: make(chan message), done: make(chan struct{}),
+		msgs: make(chan message), done: make(chan struct{}), wake: make(chan struct{}, 1), g: g,
 	}
+	g.mu.Lock()
+	g.tunnels[wm] = struct{}{}
+	g.mu.Unlock()
 	// NetConn lifts the read limit; wholeMessages bounds a message itself
 	// (the library's limit, one byte above, is only a backstop), so that
 	// it frees the tunnel's slot before the client sees the close.
@@ -274,9 +332,11 @@ func (g *Gateway) drop(c *websocket.Conn, timeout time.Duration, rule string, re
 	defer t.Stop()
 	select {
 	case <-t.C:
-		closeWith(c, tunnel.CodeTimedOut, "Connection timed out: "+rule)
+		g.closeWith(c, tunnel.CodeTimedOut, "Connection timed out: "+rule)
 	case <-gone:
 		c.CloseNow()
+	case <-g.stopping:
+		g.closeWith(c, websocket.StatusGoingAway, ShutdownReason)
 	case <-g.ctx.Done():
 		c.CloseNow()
 	}
@@ -342,6 +402,7 @@ type wholeMessages struct {
 	ws  *websocket.Conn
 	ctx context.Context
 	max int64
+	g   *Gateway
 	// release frees the tunnel's slot; it runs before any close the
 	// gateway starts, so a client that reconnects at once is admitted.
 	release func()
@@ -353,6 +414,7 @@ type wholeMessages struct {
 
 	mu       sync.Mutex
 	deadline time.Time
+	wake     chan struct{} // SetReadDeadline wakes a waiting Read
 	buf      []byte
 	err      error // sticky: the error that ended the reading
 }
@@ -381,31 +443,45 @@ func (c *wholeMessages) Read(p []byte) (int, error) {
 // stays pending for the next Read if the deadline comes first.
 func (c *wholeMessages) next() error {
 	c.start.Do(func() { go c.readLoop() })
-	c.mu.Lock()
-	deadline := c.deadline
-	c.mu.Unlock()
-	var expired <-chan time.Time
-	if !deadline.IsZero() {
-		d := time.Until(deadline)
-		if d <= 0 {
+	for {
+		c.mu.Lock()
+		deadline := c.deadline
+		c.mu.Unlock()
+		var expired <-chan time.Time
+		var t *time.Timer
+		if !deadline.IsZero() {
+			d := time.Until(deadline)
+			if d <= 0 {
+				return os.ErrDeadlineExceeded
+			}
+			t = time.NewTimer(d)
+			expired = t.C
+		}
+		select {
+		case m := <-c.msgs:
+			stop(t)
+			if m.err != nil {
+				c.err = m.err
+				return m.err
+			}
+			c.buf = m.data
+			return nil
+		case <-expired:
 			return os.ErrDeadlineExceeded
+		case <-c.wake:
+			// A new deadline (the relay shutting down sets one in the
+			// past): wait again under it.
+			stop(t)
+		case <-c.done:
+			stop(t)
+			return net.ErrClosed
 		}
-		t := time.NewTimer(d)
-		defer t.Stop()
-		expired = t.C
 	}
-	select {
-	case m := <-c.msgs:
-		if m.err != nil {
-			c.err = m.err
-			return m.err
-		}
-		c.buf = m.data
-		return nil
-	case <-expired:
-		return os.ErrDeadlineExceeded
-	case <-c.done:
-		return net.ErrClosed
+}
+
+func stop(t *time.Timer) {
+	if t != nil {
+		t.Stop()
 	}
 }
 
@@ -441,7 +517,7 @@ func (c *wholeMessages) read() ([]byte, error) {
 	}
 	if int64(len(data)) > c.max {
 		c.release()
-		closeWith(c.ws, websocket.StatusMessageTooBig, fmt.Sprintf("a message over %d bytes", c.max))
+		c.g.closeWith(c.ws, websocket.StatusMessageTooBig, fmt.Sprintf("a message over %d bytes", c.max))
 		return nil, errors.New("gateway: a message over the size limit")
 	}
 	if typ != websocket.MessageBinary {
@@ -456,7 +532,20 @@ func (c *wholeMessages) read() ([]byte, error) {
 // background reader.
 func (c *wholeMessages) Close() error {
 	c.release()
-	c.closeOne.Do(func() { close(c.done) })
+	first := false
+	c.closeOne.Do(func() { close(c.done); first = true })
+	if first {
+		c.g.mu.Lock()
+		delete(c.g.tunnels, c)
+		c.g.mu.Unlock()
+		if c.g.draining.Load() {
+			// The server is going away: say so, not a normal closure
+			// (NetConn's Close below then finds the tunnel closed).
+			c.g.closeWith(c.ws, websocket.StatusGoingAway, ShutdownReason)
+		} else if c.g.cfg.Closed != nil {
+			c.g.cfg.Closed(int(websocket.StatusNormalClosure))
+		}
+	}
 	return c.Conn.Close()
 }
 
@@ -466,6 +555,10 @@ func (c *wholeMessages) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
 	c.deadline = t
 	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
 	return nil
 }
 

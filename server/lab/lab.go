@@ -11,11 +11,14 @@ package lab
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base32"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -45,6 +48,8 @@ type Lab struct {
 	client    netip.Addr
 	policy    *policy.Policy // nil: the server's
 	text      string         // the policy's text, as the student wrote it
+	saved     time.Time      // the expiry Shared holds
+	keyHash   string         // hex SHA-256 of Key, which Open compares
 }
 
 var (
@@ -87,6 +92,43 @@ type Config struct {
 	// MaxPolicyBytes bounds the labs' policy texts together (0:
 	// the package's MaxPolicyBytes; tests set less).
 	MaxPolicyBytes int
+	// Shared keeps the labs where every replica finds them (nil: this
+	// process alone). The manager then holds the labs it has seen, and
+	// looks up in Shared any lab it does not hold or holds as expired.
+	Shared Shared
+}
+
+// Shared is where several replicas keep their labs (a database).
+type Shared interface {
+	// SaveLab writes a lab, new or changed.
+	SaveLab(Record) error
+	// LoadLab reads a lab; false: no such lab.
+	LoadLab(id string) (Record, bool)
+	// DeleteLab removes a lab.
+	DeleteLab(id string)
+	// ExpireLabs removes the labs expired at now, whichever replica made
+	// them (it may be gone), and names them.
+	ExpireLabs(now time.Time) []string
+	// ExtendLab moves a lab's expiry to expires, if that is later.
+	ExtendLab(id string, expires time.Time)
+	// CountLabs counts the labs not expired at now: those of client,
+	// and all, so the bounds hold over every replica.
+	CountLabs(client string, now time.Time) (ofClient, all int, err error)
+}
+
+// Record is a lab as [Shared] keeps it: with its client address, its own
+// policy's text, and its key's SHA-256, not the key: the database does
+// not hold what opens the lab's mailbox.
+type Record struct {
+	Lab
+	KeyHash    string `json:"key_sha256"`
+	Client     string `json:"client"`
+	PolicyText string `json:"policy_text,omitempty"`
+}
+
+func keyHash(key string) string {
+	h := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(h[:])
 }
 
 func (c Config) maxPolicyBytes() int {
@@ -164,24 +206,101 @@ func (m *Manager) create(client netip.Addr, profile string, perClient bool) (Lab
 }
 
 func (m *Manager) createLocked(client netip.Addr, profile string, perClient bool) (Lab, error) {
-	held := 0
+	now := m.cfg.Now()
+	held, all := 0, len(m.labs)-1 // the classroom does not count
 	for _, l := range m.labs {
 		if perClient && l.client == client && l.ID != Classroom {
 			held++
 		}
 	}
+	if m.cfg.Shared != nil {
+		// Two replicas creating at once may each pass the bound by one.
+		var err error
+		if held, all, err = m.cfg.Shared.CountLabs(clientText(client), now); err != nil {
+			return Lab{}, err
+		}
+	}
 	if perClient && held >= m.cfg.MaxPerClient {
 		return Lab{}, ErrTooMany
 	}
-	if len(m.labs)-1 >= m.cfg.MaxLabs { // the classroom does not count
+	if all >= m.cfg.MaxLabs {
 		return Lab{}, ErrFull
 	}
-	now := m.cfg.Now()
 	id := token(16)
 	l := &Lab{ID: id, User: id, Password: token(10), Key: token(16), Profile: profile, Created: now, LastSeen: now, client: client}
+	l.keyHash = keyHash(l.Key)
 	l.Expires = now.Add(m.cfg.TTL)
+	if err := m.save(l); err != nil {
+		return Lab{}, err
+	}
 	m.labs[id] = l
 	return *l, nil
+}
+
+// get finds a lab, in Shared where this replica does not hold it or
+// holds it as expired (another replica may have seen it since). m.mu is
+// held, and released while Shared is asked: a slow database must not
+// stall the labs this replica holds. nil: no such lab, or it expired.
+func (m *Manager) get(id string) *Lab {
+	l := m.labs[id]
+	if (l == nil || m.expired(l)) && m.cfg.Shared != nil && id != Classroom {
+		m.mu.Unlock()
+		r, ok := m.cfg.Shared.LoadLab(id)
+		m.mu.Lock()
+		switch l = m.labs[id]; {
+		case l != nil && !m.expired(l): // loaded meanwhile
+		case ok:
+			l = m.fromRecord(r)
+			m.labs[id] = l
+		}
+	}
+	if l == nil || m.expired(l) {
+		return nil
+	}
+	return l
+}
+
+// fromRecord is a lab read from Shared; a policy text that no longer
+// parses (the server's policy changed) puts it on the server's.
+func (m *Manager) fromRecord(r Record) *Lab {
+	l := r.Lab
+	l.Key, l.keyHash = "", r.KeyHash
+	l.client, _ = netip.ParseAddr(r.Client)
+	l.policy, l.text, l.OwnPolicy = nil, "", false
+	if r.PolicyText != "" {
+		if p, errs := policy.ParseLab(PolicyFile, strings.NewReader(r.PolicyText), m.cfg.Policy); len(errs) == 0 {
+			l.policy, l.text, l.OwnPolicy = p, r.PolicyText, true
+		}
+	}
+	if old := m.labs[l.ID]; old != nil {
+		m.policyBytes -= len(old.text)
+	}
+	m.policyBytes += len(l.text)
+	l.saved = l.Expires
+	return &l
+}
+
+// clientText is a client address as Shared keeps it ("" for a class
+// lab, which counts against no address).
+func clientText(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
+// save writes a lab to Shared, if any; m.mu is held.
+func (m *Manager) save(l *Lab) error {
+	if m.cfg.Shared == nil || l.ID == Classroom {
+		return nil
+	}
+	r := Record{Lab: *l, KeyHash: l.keyHash, PolicyText: l.text, Client: clientText(l.client)}
+	r.Lab.Key = ""
+	if err := m.cfg.Shared.SaveLab(r); err != nil {
+		return err
+	}
+	l.saved = l.Expires
+	return nil
 }
 
 // view is a lab as anyone but its creator's first answer sees it: without
@@ -198,8 +317,8 @@ func view(l *Lab) Lab {
 func (m *Manager) Open(id, key string) (Lab, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l, ok := m.labs[id]
-	if !ok || m.expired(l) {
+	l := m.get(id)
+	if l == nil {
 		return Lab{}, ErrNotFound
 	}
 	if l.ID != Classroom {
@@ -208,7 +327,7 @@ func (m *Manager) Open(id, key string) (Lab, error) {
 		}
 		// Constant time: the answer must not tell how much of a guess
 		// was right.
-		if subtle.ConstantTimeCompare([]byte(key), []byte(l.Key)) != 1 {
+		if subtle.ConstantTimeCompare([]byte(keyHash(key)), []byte(l.keyHash)) != 1 {
 			return Lab{}, ErrBadKey
 		}
 	}
@@ -219,17 +338,40 @@ func (m *Manager) Open(id, key string) (Lab, error) {
 // Touch records activity in a lab (a connection, a mailbox read).
 func (m *Manager) Touch(id string) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if l, ok := m.labs[id]; ok {
-		m.touch(l)
+	var extend func()
+	if l := m.get(id); l != nil {
+		extend = m.touchLocal(l)
+	}
+	m.mu.Unlock()
+	if extend != nil {
+		extend()
 	}
 }
 
+// touch records activity under the lock; the other replicas hear of it
+// after, from a goroutine of its own.
 func (m *Manager) touch(l *Lab) {
-	l.LastSeen = m.cfg.Now()
-	if l.ID != Classroom {
-		l.Expires = l.LastSeen.Add(m.cfg.TTL)
+	if extend := m.touchLocal(l); extend != nil {
+		go extend()
 	}
+}
+
+// touchLocal records activity here, and returns what tells the other
+// replicas (nil: nothing yet), to run without the lock. They learn of it
+// when the expiry Shared holds is a sixteenth of the TTL behind: not on
+// every touch.
+func (m *Manager) touchLocal(l *Lab) (extend func()) {
+	l.LastSeen = m.cfg.Now()
+	if l.ID == Classroom {
+		return nil
+	}
+	l.Expires = l.LastSeen.Add(m.cfg.TTL)
+	if m.cfg.Shared == nil || l.Expires.Sub(l.saved) <= m.cfg.TTL/16 {
+		return nil
+	}
+	l.saved = l.Expires
+	id, expires := l.ID, l.Expires
+	return func() { m.cfg.Shared.ExtendLab(id, expires) }
 }
 
 func (m *Manager) expired(l *Lab) bool {
@@ -247,12 +389,15 @@ func (m *Manager) SetProfile(id, profile string) (Lab, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l, ok := m.labs[id]
-	if !ok || m.expired(l) {
+	l := m.get(id)
+	if l == nil {
 		return Lab{}, ErrNotFound
 	}
 	l.Profile = profile
 	m.touch(l)
+	if err := m.save(l); err != nil {
+		return Lab{}, err
+	}
 	return view(l), nil
 }
 
@@ -264,11 +409,16 @@ func (m *Manager) Delete(id string) error {
 	m.mu.Lock()
 	l, ok := m.labs[id]
 	if !ok {
-		m.mu.Unlock()
-		return ErrNotFound
+		if l = m.get(id); l == nil {
+			m.mu.Unlock()
+			return ErrNotFound
+		}
 	}
 	m.dropPolicy(l)
 	delete(m.labs, l.ID)
+	if m.cfg.Shared != nil {
+		m.cfg.Shared.DeleteLab(id)
+	}
 	m.mu.Unlock()
 	if m.cfg.OnExpire != nil {
 		m.cfg.OnExpire(id)
@@ -276,11 +426,19 @@ func (m *Manager) Delete(id string) error {
 	return nil
 }
 
-// Sweep deletes expired labs; the server calls it periodically.
+// Sweep deletes expired labs; the server calls it periodically. With
+// Shared, the labs this replica holds expired are forgotten here, and
+// gone for every replica once no replica has seen them in use for the
+// TTL (ExpireLabs), which also ends the labs of replicas that are gone.
 func (m *Manager) Sweep() {
 	m.mu.Lock()
 	gone := m.sweepLocked()
 	m.mu.Unlock()
+	if m.cfg.Shared != nil {
+		gone = append(gone, m.cfg.Shared.ExpireLabs(m.cfg.Now())...)
+		slices.Sort(gone)
+		gone = slices.Compact(gone)
+	}
 	m.expire(gone)
 }
 
@@ -310,8 +468,8 @@ func (m *Manager) sweepLocked() []string {
 func (m *Manager) Lookup(user string) (password, lab string, ok bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l, found := m.labs[user]
-	if !found || l.ID == Classroom || m.expired(l) {
+	l := m.get(user)
+	if l == nil || l.ID == Classroom {
 		return "", "", false
 	}
 	return l.Password, l.ID, true
@@ -322,8 +480,11 @@ func (m *Manager) Lookup(user string) (password, lab string, ok bool) {
 func (m *Manager) LabOf(user string) (string, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l, ok := m.labs[user]
-	if !ok || l.ID == Classroom {
+	l := m.labs[user]
+	if l == nil && m.cfg.Shared != nil {
+		l = m.get(user)
+	}
+	if l == nil || l.ID == Classroom {
 		return "", false
 	}
 	return l.ID, true
@@ -353,8 +514,8 @@ const PolicyFile = "lab.policy"
 func (m *Manager) Policy(id string) (text string, own bool, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l, ok := m.labs[id]
-	if !ok || m.expired(l) {
+	l := m.get(id)
+	if l == nil {
 		return "", false, ErrNotFound
 	}
 	if l.policy == nil {
@@ -381,8 +542,8 @@ func (m *Manager) SetPolicy(id, text string) ([]*policy.ParseError, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l, ok := m.labs[id]
-	if !ok || m.expired(l) {
+	l := m.get(id)
+	if l == nil {
 		return nil, ErrNotFound
 	}
 	if m.policyBytes-len(l.text)+len(text) > m.cfg.maxPolicyBytes() {
@@ -391,7 +552,7 @@ func (m *Manager) SetPolicy(id, text string) ([]*policy.ParseError, error) {
 	m.policyBytes += len(text) - len(l.text)
 	l.policy, l.text, l.OwnPolicy = p, text, true
 	m.touch(l)
-	return nil, nil
+	return nil, m.save(l)
 }
 
 // ResetPolicy puts a lab back on the server's policy.
@@ -401,13 +562,13 @@ func (m *Manager) ResetPolicy(id string) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l, ok := m.labs[id]
-	if !ok || m.expired(l) {
+	l := m.get(id)
+	if l == nil {
 		return ErrNotFound
 	}
 	m.dropPolicy(l)
 	m.touch(l)
-	return nil
+	return m.save(l)
 }
 
 // dropPolicy puts a lab back on the server's policy; m.mu is held.
@@ -422,8 +583,8 @@ func (m *Manager) dropPolicy(l *Lab) {
 func (m *Manager) PolicyFor(id string) *policy.Policy {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l, ok := m.labs[id]
-	if !ok || m.expired(l) {
+	l := m.get(id)
+	if l == nil {
 		return nil
 	}
 	return l.policy

@@ -97,6 +97,35 @@ type Store struct {
 	now       func() time.Time
 	bus       *events.Bus
 	exists    func(lab string) bool // nil: every lab exists
+	shared    Shared                // nil: the mail is in labs
+}
+
+// Shared keeps the mail where every replica reads it (a database) under
+// the same bounds as the memory store: a delivery evicts its own lab's
+// oldest messages only, or is refused.
+type Shared interface {
+	// DeliverMessage stores m within b. It returns the messages evicted
+	// (ID and Size), oldest first, and the lab's evictions so far; or
+	// ErrFull, storing nothing.
+	DeliverMessage(m *Message, held int64, b Bounds) (evicted []*Message, total uint64, err error)
+	// ListMessages is a lab's mail, newest first.
+	ListMessages(lab string) []*Message
+	GetMessage(lab, id string) (*Message, bool)
+	DeleteMessages(lab string)
+	MailStats() (messages int, bytes int64, evictions uint64)
+}
+
+// Bounds are a store's limits, for [Shared].
+type Bounds struct {
+	PerLab             int
+	LabBytes, MaxBytes int64
+}
+
+// Share makes the store keep its mail in sh instead of memory.
+func (s *Store) Share(sh Shared) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.shared = sh
 }
 
 // box is one lab's mail.
@@ -181,6 +210,9 @@ func (s *Store) Deliver(m *Message) error {
 	if m.ReceivedAt.IsZero() {
 		m.ReceivedAt = s.now()
 	}
+	if s.shared != nil {
+		return s.deliverShared(m) // unlocks
+	}
 	b := s.labs[m.Lab]
 	if b == nil {
 		b = &box{}
@@ -212,6 +244,32 @@ func (s *Store) Deliver(m *Message) error {
 	s.bytes += m.held
 	evicted, bus, now := b.evicted, s.bus, s.now()
 	s.mu.Unlock()
+	s.evicted(bus, now, m, gone, evicted)
+	return nil
+}
+
+// deliverShared is Deliver into Shared; s.mu is held, and released
+// before the database is asked.
+func (s *Store) deliverShared(m *Message) error {
+	sh, exists, bus, now := s.shared, s.exists, s.bus, s.now()
+	b := Bounds{PerLab: s.perLab, LabBytes: s.labBytes, MaxBytes: s.maxBytes}
+	s.mu.Unlock()
+	switch {
+	case exists != nil && !exists(m.Lab):
+		return ErrNoLab
+	case m.held > b.LabBytes:
+		return ErrTooBig
+	}
+	gone, evicted, err := sh.DeliverMessage(m, m.held, b)
+	if err != nil {
+		return err
+	}
+	s.evicted(bus, now, m, gone, evicted)
+	return nil
+}
+
+// evicted tells the lab's stream of the messages evicted for m.
+func (s *Store) evicted(bus *events.Bus, now time.Time, m *Message, gone []*Message, evicted uint64) {
 	for i, old := range gone {
 		bus.Publish(events.Event{
 			Time: now, Kind: events.Evicted, Lab: m.Lab, Host: m.Host, Port: m.Port, MessageID: old.ID,
@@ -219,7 +277,6 @@ func (s *Store) Deliver(m *Message) error {
 				old.ID, m.ID, old.Size, s.perLab, sizeText(s.labBytes), evicted-uint64(len(gone)-1-i)),
 		})
 	}
-	return nil
 }
 
 // sizeText writes a bound as a student reads it.
@@ -234,6 +291,9 @@ func sizeText(n int64) string {
 func (s *Store) List(lab string) []*Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.shared != nil {
+		return s.shared.ListMessages(lab)
+	}
 	var box []*Message
 	if b := s.labs[lab]; b != nil {
 		box = b.msgs
@@ -249,6 +309,9 @@ func (s *Store) List(lab string) []*Message {
 func (s *Store) Get(lab, id string) (*Message, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.shared != nil {
+		return s.shared.GetMessage(lab, id)
+	}
 	b := s.labs[lab]
 	if b == nil {
 		return nil, false
@@ -266,6 +329,10 @@ func (s *Store) Get(lab, id string) (*Message, bool) {
 func (s *Store) DeleteLab(lab string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.shared != nil {
+		s.shared.DeleteMessages(lab)
+		return
+	}
 	if b := s.labs[lab]; b != nil {
 		s.bytes -= b.bytes
 		delete(s.labs, lab)
@@ -277,6 +344,9 @@ func (s *Store) DeleteLab(lab string) {
 func (s *Store) Stats() (messages int, bytes int64, evictions uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.shared != nil {
+		return s.shared.MailStats()
+	}
 	for _, b := range s.labs {
 		messages += len(b.msgs)
 	}

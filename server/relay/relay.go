@@ -12,6 +12,7 @@
 package relay
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -175,6 +176,11 @@ type Relay struct {
 	// could not keep a message that large.
 	maxMessage int64
 
+	// draining: Shutdown has begun; live: the open sessions it waits for.
+	draining atomic.Bool
+	live     map[*wire]struct{}
+	liveGone chan struct{} // closed when live empties while draining
+
 	mu     sync.Mutex
 	doors  map[doorKey]*door
 	closed bool
@@ -321,6 +327,7 @@ func (d *door) newSession(c *smtp.Conn) (smtp.Session, error) {
 // limits; over a limit, the greeting becomes the refusal.
 func (d *door) wrap(c net.Conn, meta Meta) *wire {
 	w := newWire(c, d, meta, d.r.connID.Add(1))
+	d.r.remember(w)
 	if !meta.Tunnel {
 		release, why := d.r.clients.connect(meta.Client)
 		switch why {
@@ -378,6 +385,63 @@ func (r *Relay) Close() error {
 		d.srv.Close()
 	}
 	return nil
+}
+
+// remember and forget keep the open sessions for Shutdown.
+func (r *Relay) remember(w *wire) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.live == nil {
+		r.live = map[*wire]struct{}{}
+	}
+	r.live[w] = struct{}{}
+}
+
+func (r *Relay) forget(w *wire) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.live, w)
+	if len(r.live) == 0 && r.liveGone != nil {
+		close(r.liveGone)
+		r.liveGone = nil
+	}
+}
+
+// Shutdown ends every session gracefully, then closes the relay. A
+// session between commands gets "421 4.3.2 Service shutting down" at
+// once (RFC 5321 §3.8); one receiving a message is let finish it, so a
+// message it is acknowledged with 250 is stored, and gets the 421 at its
+// next read. Shutdown waits for the sessions to end until ctx is done,
+// then closes what is left. The caller closes the listeners first.
+func (r *Relay) Shutdown(ctx context.Context) error {
+	r.draining.Store(true)
+	r.mu.Lock()
+	gone := make(chan struct{})
+	if len(r.live) == 0 {
+		close(gone)
+	} else {
+		r.liveGone = gone
+	}
+	var wake []*wire
+	for w := range r.live {
+		if !w.inData.Load() {
+			wake = append(wake, w)
+		}
+	}
+	r.mu.Unlock()
+	// Wake the sessions waiting for a command: their read fails with a
+	// time-out, which the wire answers with the 421 (wire.Read).
+	for _, w := range wake {
+		w.t.raw.SetReadDeadline(time.Now())
+	}
+	var err error
+	select {
+	case <-gone:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	r.Close()
+	return err
 }
 
 // tcpListener turns accepted TCP connections into wires.

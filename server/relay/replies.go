@@ -87,6 +87,15 @@ const (
 	// process is busy (postscreen_post_queue_limit, postscreen.c); RFC 3463
 	// 4.3.2 "system not accepting network messages".
 	lineAllPortsBusy = "421 4.3.2 All server ports are busy"
+	// The server is shutting down (SIGTERM): RFC 5321 §3.8 lets a server
+	// that must shut down send 421 and close, "asynchronously from
+	// command receipt" if need be; §4.2.3 words 421 as the domain, then
+	// service not available, closing transmission channel; RFC 3463 X.3.2 "system
+	// not accepting network messages". Postfix 3.7's smtpd has no such
+	// reply (it is stopped by a signal and just closes; the nearest
+	// words are postscreen's "421 4.3.2 Service currently unavailable"),
+	// so these are portlab's words, in Postfix's form.
+	lineShuttingDownFm = "421 4.3.2 %s Service shutting down"
 	// Postfix smtpd_timeout, per read, in commands and in DATA (smtpd.c
 	// smtpd_proto); the session ends.
 	lineTimeoutFm = "421 4.4.2 %s Error: timeout exceeded"

@@ -22,6 +22,9 @@ type transport struct {
 	// implicit: TLS from the first byte, handshake not yet run; it runs
 	// on the first read or write (465).
 	implicit bool
+	// stop, when it says so, makes every read time out at once: the
+	// relay is shutting down (Relay.Shutdown).
+	stop func() bool
 }
 
 // Read reads the client with a fresh deadline for every read, so the
@@ -30,6 +33,11 @@ type transport struct {
 // message included, is never cut.
 func (t *transport) Read(p []byte) (int, error) {
 	t.raw.SetReadDeadline(time.Now().Add(t.timeout))
+	// Checked after the deadline is set, so a Shutdown that set its own
+	// deadline before this read is not undone by the line above.
+	if t.stop != nil && t.stop() {
+		t.raw.SetReadDeadline(time.Now())
+	}
 	return t.conn.Read(p)
 }
 

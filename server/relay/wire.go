@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/portlab/portlab/server/events"
@@ -51,7 +52,19 @@ type wire struct {
 
 	closeOnce sync.Once
 	onClose   func()
+	// inData mirrors mode == modeData for Relay.Shutdown, which runs on
+	// another goroutine: a message being received is let finish.
+	inData atomic.Bool
 }
+
+func (w *wire) setMode(m int) {
+	w.mode = m
+	w.inData.Store(m == modeData)
+}
+
+// stopping reports whether the relay is shutting down and the session
+// is between commands, where it ends with 421 at its next read.
+func (w *wire) stopping() bool { return w.d.r.draining.Load() && w.mode != modeData }
 
 const (
 	modeCommand = iota
@@ -84,7 +97,7 @@ func newWire(c net.Conn, d *door, meta Meta, id uint64) *wire {
 	pol, l := d.rules(meta.Lab)
 	lim := d.r.policy.Limits // the server's: a lab's policy carries them too
 	t := &transport{raw: c, conn: c, config: d.tlsConfig, timeout: lim.IdleTimeout, implicit: d.implicitTLS()}
-	return &wire{
+	w := &wire{
 		t:     t,
 		lines: newLineReader(t),
 		body:  messageBody{max: d.r.maxMessage},
@@ -100,6 +113,8 @@ func newWire(c net.Conn, d *door, meta Meta, id uint64) *wire {
 		pol:      pol,
 		listener: l,
 	}
+	t.stop = w.stopping
+	return w
 }
 
 // Read hands go-smtp the client's input, one command line at a time (so a
@@ -134,6 +149,9 @@ func (w *wire) Read(p []byte) (int, error) {
 		switch {
 		case errors.Is(err, errBareLF):
 			return 0, w.end(fmt.Sprintf(lineBareLFFm, w.d.host))
+		case isTimeout(err) && w.d.r.draining.Load():
+			// Relay.Shutdown woke the read: RFC 5321 §3.8's 421.
+			return 0, w.end(fmt.Sprintf(lineShuttingDownFm, w.d.host))
 		case isTimeout(err):
 			// Postfix's smtpd_timeout: the session ends; in DATA
 			// nothing is stored.
@@ -143,7 +161,7 @@ func (w *wire) Read(p []byte) (int, error) {
 				w.body.lineTooLong() // keep reading to the dot, store nothing
 				continue
 			}
-			w.mode = modeCommand
+			w.setMode(modeCommand)
 			w.writeLine(lineLineTooLong)
 			continue
 		case err != nil:
@@ -153,14 +171,14 @@ func (w *wire) Read(p []byte) (int, error) {
 		switch w.mode {
 		case modeData:
 			if string(line) == ".\r\n" {
-				w.mode = modeCommand
+				w.setMode(modeCommand)
 				w.in = line
 				continue
 			}
 			w.body.add(line)
 			continue
 		case modeAuth:
-			w.mode = modeCommand
+			w.setMode(modeCommand)
 			w.tap.event(events.Command, "<SASL response hidden>")
 			w.in = line
 			continue
@@ -288,9 +306,9 @@ func (w *wire) reply(line string) error {
 	}
 	switch {
 	case strings.HasPrefix(line, "354"):
-		w.mode = modeData
+		w.setMode(modeData)
 	case strings.HasPrefix(line, "334"):
-		w.mode = modeAuth
+		w.setMode(modeAuth)
 	}
 	return w.writeLine(line)
 }
@@ -335,6 +353,7 @@ func (w *wire) Close() error {
 		if w.onClose != nil {
 			w.onClose()
 		}
+		w.d.r.forget(w)
 		w.tap.event(events.Disconnect, "connection closed")
 	})
 	return w.t.Close()

@@ -17,6 +17,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/portlab/portlab/scenarios"
@@ -28,11 +29,13 @@ import (
 	"github.com/portlab/portlab/server/events"
 	"github.com/portlab/portlab/server/gateway"
 	"github.com/portlab/portlab/server/internal/httpguard"
+	"github.com/portlab/portlab/server/internal/metrics"
 	"github.com/portlab/portlab/server/lab"
 	"github.com/portlab/portlab/server/mailbox"
 	"github.com/portlab/portlab/server/netsim"
 	"github.com/portlab/portlab/server/policy"
 	"github.com/portlab/portlab/server/relay"
+	"github.com/portlab/portlab/server/replica"
 	"github.com/portlab/portlab/server/world"
 	"github.com/portlab/portlab/web"
 )
@@ -92,6 +95,19 @@ type Config struct {
 	// TeacherPassword opens /teach; empty makes one up (see
 	// [Sandbox.TeacherPassword]).
 	TeacherPassword string
+	// Metrics, when set, serves /metrics on its own address (see
+	// cmd serve's --metrics) instead of on HTTP.
+	MetricsAddr string
+
+	// Store is where classes, students and progress live: empty for the
+	// embedded SQLite database in Data (in memory without Data), or a
+	// postgres:// URL that several replicas share, which holds the labs
+	// and their mail too (see package replica).
+	Store string
+	// CACert and CAKey, both or neither, are the sandbox CA's files, read
+	// and never written (a Kubernetes Secret), so that every replica
+	// presents the same CA. Neither: the CA in Data.
+	CACert, CAKey string
 }
 
 // DefaultLabTTL is how long an idle lab lives unless Config says.
@@ -117,6 +133,7 @@ type Sandbox struct {
 	labs      *lab.Manager
 	gateway   *gateway.Gateway
 	classes   store.Store
+	replica   *replica.Replica // nil: this process alone
 	classroom *classroom.Classroom
 	listeners []Listener
 	smtpLns   []net.Listener
@@ -125,6 +142,11 @@ type Sandbox struct {
 	budget    Budget
 	warnings  []string
 	done      chan struct{}
+	metrics   *metrics.Metrics
+	metricsLn net.Listener
+	// draining: Shutdown has begun; /readyz answers 503 from then on.
+	draining    atomic.Bool
+	endRequests context.CancelFunc
 }
 
 // New starts a sandbox. Close stops it.
@@ -174,15 +196,27 @@ func New(cfg Config) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	auth, err := ca.Open(cfg.Data, nil)
+	auth, err := openCA(cfg)
 	if err != nil {
 		return nil, err
 	}
 	s := &Sandbox{done: make(chan struct{}), cfg: cfg, policy: pol, ca: auth, bus: events.NewBus(), world: w, profiles: profiles, budget: budget, warnings: warnings}
+	s.metrics = metrics.New()
+	s.bus.Observe(s.metrics.Observe)
+	if err := s.openStore(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.store = mailbox.New(pol.Limits.MailboxSize, 256<<20, nil)
 	s.store.Notify(s.bus)
+	var shared lab.Shared
+	if s.replica != nil {
+		s.store.Share(s.replica)
+		shared = s.replica
+	}
 	s.labs = lab.NewManager(lab.Config{
-		TTL: cfg.LabTTL, MaxPerClient: cfg.LabsPerClient, MaxLabs: 100000, Default: profiles.DefaultProfile(),
+		Shared: shared,
+		TTL:    cfg.LabTTL, MaxPerClient: cfg.LabsPerClient, MaxLabs: 100000, Default: profiles.DefaultProfile(),
 		Profiles: func(n string) bool { _, ok := s.profiles.Profile(n); return ok },
 		OnExpire: s.store.DeleteLab,
 		// A lab's own policy starts from, and is checked against, the
@@ -223,7 +257,9 @@ func New(cfg Config) (*Sandbox, error) {
 		World: s.world, Profiles: s.profiles, Labs: s.labs, Relay: relayDoors{s.relay}, Certs: auth, Bus: s.bus,
 		AllowOrigins: cfg.Origins, DropTimeout: cfg.DropTimeout,
 		MaxPerClient: cfg.TunnelsPerClient, MaxMessage: cfg.MaxMessage,
+		Closed: s.metrics.TunnelClosed,
 	})
+	s.gauges()
 	// HTTP hardening: Host and Origin checks, time-outs, connection caps.
 	hosts, anyIP := httpguard.DefaultHosts(cfg.HTTP)
 	guard := httpguard.Config{Hosts: append(hosts, cfg.AllowHosts...), AnyIP: anyIP, Origins: cfg.Origins}
@@ -232,25 +268,69 @@ func New(cfg Config) (*Sandbox, error) {
 		timeouts = httpguard.DefaultTimeouts
 	}
 	s.httpSrv = httpguard.NewServer(httpguard.Handler(s.routes(), guard), timeouts, nil)
+	// Requests live under a context Shutdown ends, so that live event
+	// streams, which never go idle, end instead of holding the shutdown
+	// to its deadline.
+	reqCtx, endRequests := context.WithCancel(context.Background())
+	s.httpSrv.BaseContext = func(net.Listener) context.Context { return reqCtx }
+	s.endRequests = endRequests
 	go s.httpSrv.Serve(httpguard.Listen(s.httpLn, httpguard.Limits{PerClient: budget.HTTPPerClient, Total: budget.HTTP}))
+	if cfg.MetricsAddr != "" {
+		if err := s.serveMetrics(cfg.MetricsAddr); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	go s.sweep()
 	return s, nil
 }
 
-// openClassroom opens the class store in --data (in memory without it)
-// and the classroom on it.
-func (s *Sandbox) openClassroom() error {
-	st, err := store.Open(context.Background(), s.cfg.Data)
+// openCA is the CA of Config.CACert and CAKey, or else the one in Data.
+func openCA(cfg Config) (*ca.Authority, error) {
+	switch {
+	case cfg.CACert != "" && cfg.CAKey != "":
+		return ca.OpenFiles(cfg.CACert, cfg.CAKey, nil)
+	case cfg.CACert != "" || cfg.CAKey != "":
+		return nil, fmt.Errorf("the CA needs both its certificate and its key file (--ca-cert and --ca-key)")
+	}
+	return ca.Open(cfg.Data, nil)
+}
+
+// openStore opens the store (Config.Store): the embedded database for the
+// classes, or PostgreSQL for the classes, the labs and their mail, shared
+// with the other replicas.
+func (s *Sandbox) openStore() error {
+	ctx := context.Background()
+	if s.cfg.Store == "" {
+		st, err := store.Open(ctx, s.cfg.Data)
+		if err != nil {
+			return err
+		}
+		s.classes = timedStore{st, s.metrics}
+		return nil
+	}
+	if !store.IsPostgres(s.cfg.Store) {
+		// Not the value itself: it may hold a password.
+		return fmt.Errorf("--store: want a postgres:// URL, or nothing for the embedded database")
+	}
+	st, err := store.OpenPostgres(ctx, s.cfg.Store)
 	if err != nil {
 		return err
 	}
-	s.classes = st
+	s.classes = timedStore{st, s.metrics}
+	s.replica, err = replica.New(ctx, st.DB(), s.cfg.Store, s.bus, s.cfg.ErrorLog)
+	return err
+}
+
+// openClassroom opens the classroom on the class store.
+func (s *Sandbox) openClassroom() error {
 	lessons := func(string) bool { return false }
 	if lib, err := scenarios.Builtin(); err == nil {
 		lessons = func(n string) bool { _, ok := lib.Lesson(n, "en"); return ok }
 	}
+	var err error
 	s.classroom, err = classroom.New(context.Background(), classroom.Config{
-		Store: st, Labs: s.labs, Bus: s.bus, Password: s.cfg.TeacherPassword, Lessons: lessons,
+		Store: s.classes, Labs: s.labs, Bus: s.bus, Password: s.cfg.TeacherPassword, Lessons: lessons,
 		Profiles: func(n string) bool { _, ok := s.profiles.Profile(n); return ok },
 	})
 	return err
@@ -458,6 +538,12 @@ func (s *Sandbox) Close() {
 	if s.gateway != nil {
 		s.gateway.Close()
 	}
+	if s.metricsLn != nil {
+		s.metricsLn.Close()
+	}
+	if s.endRequests != nil {
+		s.endRequests()
+	}
 	if s.httpSrv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		s.httpSrv.Shutdown(ctx)
@@ -477,6 +563,9 @@ func (s *Sandbox) Close() {
 	if s.classroom != nil {
 		s.classroom.Close()
 	}
+	if s.replica != nil {
+		s.replica.Close()
+	}
 	if s.classes != nil {
 		s.classes.Close()
 	}
@@ -489,6 +578,11 @@ func (s *Sandbox) routes() http.Handler {
 	mux.Handle("/api/classroom/", s.classroom)
 	mux.Handle("GET "+tunnel.Path, s.gateway)
 	mux.Handle("/", web.New(s.webConfig()))
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	if s.cfg.MetricsAddr == "" {
+		mux.Handle("GET /metrics", s.metrics.Handler())
+	}
 	return mux
 }
 

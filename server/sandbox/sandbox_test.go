@@ -17,6 +17,7 @@ import (
 
 	"github.com/portlab/portlab/internal/leakcheck"
 	"github.com/portlab/portlab/scenarios/lesson"
+	"github.com/portlab/portlab/server/internal/pgtest"
 	"github.com/portlab/portlab/server/netsim"
 	"github.com/portlab/portlab/server/policy"
 )
@@ -156,8 +157,14 @@ func TestCloseEndsEventStreams(t *testing.T) {
 // Mail from a session whose lab was deleted mid-transaction is refused
 // before 250 (nothing acknowledged is lost), and the gone lab gets no
 // mailbox back.
+// With a shared database the same holds (package replica).
 func TestMailForDeletedLab(t *testing.T) {
-	s, err := New(Config{PortOffset: "-1"})
+	t.Run("memory", func(t *testing.T) { mailForDeletedLab(t, Config{PortOffset: "-1"}) })
+	t.Run("postgres", func(t *testing.T) { mailForDeletedLab(t, Config{PortOffset: "-1", Store: pgtest.DSN(t)}) })
+}
+
+func mailForDeletedLab(t *testing.T, cfg Config) {
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

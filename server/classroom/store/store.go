@@ -1,10 +1,11 @@
 // Package store keeps classes, their students and the students' progress
 // records. [Store] is the interface the classroom uses; [Open] backs it
 // with an embedded SQLite database (pure Go, modernc.org/sqlite) in the
-// sandbox's data directory. The SQL is plain enough for PostgreSQL too
+// sandbox's data directory, [OpenPostgres] with PostgreSQL (pgx), shared
+// by several replicas. Both run the same SQL and the same migrations
 // (placeholders $1.., BIGINT times in Unix milliseconds, no AUTOINCREMENT,
-// no SQLite pragmas in the migrations), so a pgx-backed Store can run the
-// same migrations.
+// no SQLite pragmas in the migrations); what differs between them is in
+// one place, [dialect].
 //
 // Migrations are the embedded migrations/NNN_*.sql files, applied in
 // order, each in its own transaction with its number written to
@@ -97,6 +98,7 @@ var migrations embed.FS
 // placeholders (SQLite does; so does pgx's stdlib driver).
 type SQL struct {
 	db *sql.DB
+	d  dialect
 }
 
 var _ Store = (*SQL)(nil)
@@ -112,27 +114,90 @@ func Open(ctx context.Context, dir string) (*SQL, error) {
 	// WAL lets the dashboard read while a student's record is written;
 	// the busy time-out waits out the other writer instead of failing.
 	dsn += "?_pragma=foreign_keys(1)&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)"
-	db, err := sql.Open("sqlite", dsn)
+	return open(ctx, sqlite, dsn)
+}
+
+// OpenPostgres connects to the PostgreSQL database at dsn (a postgres://
+// URL or key=value string, as pgx reads them) and brings its schema up
+// to date. Several replicas may open one database at once.
+func OpenPostgres(ctx context.Context, dsn string) (*SQL, error) {
+	return open(ctx, postgres, dsn)
+}
+
+// IsPostgres reports whether a --store value names a PostgreSQL database.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+func open(ctx context.Context, d dialect, dsn string) (*SQL, error) {
+	db, err := sql.Open(d.driver, dsn)
 	if err != nil {
 		return nil, err
 	}
-	// SQLite has one writer at a time; one connection also keeps the
-	// in-memory database one database.
-	db.SetMaxOpenConns(1)
-	if err := Migrate(ctx, db); err != nil {
+	if d.maxConns > 0 {
+		db.SetMaxOpenConns(d.maxConns)
+	}
+	if err := migrate(ctx, db, d); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("classroom database: %w", err)
 	}
-	return &SQL{db: db}, nil
+	return &SQL{db: db, d: d}, nil
 }
 
-// Migrate applies the migrations db has not had yet, in order.
-func Migrate(ctx context.Context, db *sql.DB) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+// dialect is what differs between the databases; the SQL is shared.
+type dialect struct {
+	driver string
+	// maxConns bounds the pool (0: no bound).
+	maxConns int
+	// lock and unlock, on one connection, keep replicas that start at
+	// once from running one migration twice ("": nothing to lock).
+	lock, unlock string
+	// txLock, first in a migration's transaction, makes it the only
+	// writer before it reads the version ("": lock and unlock do).
+	txLock string
+	// conflict reports a unique key taken by a concurrent writer: the
+	// statement is worth retrying.
+	conflict func(error) bool
+}
+
+var (
+	// SQLite has one writer at a time; one connection also keeps the
+	// in-memory database one database, and leaves no concurrent writer.
+	// Two processes may still open one file: a write that changes
+	// nothing takes SQLite's write lock (waiting out busy_timeout).
+	sqlite = dialect{driver: "sqlite", maxConns: 1, txLock: `DELETE FROM schema_version WHERE version < 0`,
+		conflict: func(error) bool { return false }}
+	// PostgreSQL: any number of connections and replicas. The
+	// migration lock is a session advisory lock (its key is arbitrary,
+	// the same for every replica); a unique violation is SQLSTATE 23505.
+	postgres = dialect{
+		driver: "pgx",
+		lock:   `SELECT pg_advisory_lock(7201102)`, unlock: `SELECT pg_advisory_unlock(7201102)`,
+		conflict: func(err error) bool {
+			var e interface{ SQLState() string }
+			return errors.As(err, &e) && e.SQLState() == "23505"
+		},
+	}
+)
+
+// migrate applies the migrations db has not had yet, in order.
+func migrate(ctx context.Context, db *sql.DB, d dialect) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if d.lock != "" {
+		if _, err := conn.ExecContext(ctx, d.lock); err != nil {
+			return err
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), d.unlock)
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
 		return err
 	}
 	var have int
-	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&have); err != nil {
+	if err := conn.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&have); err != nil {
 		return err
 	}
 	files, err := fs.Glob(migrations, "migrations/*.sql")
@@ -152,9 +217,24 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 		if err != nil {
 			return err
 		}
-		tx, err := db.BeginTx(ctx, nil)
+		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
 			return err
+		}
+		// Another process may have applied it since we looked.
+		if d.txLock != "" {
+			if _, err := tx.ExecContext(ctx, d.txLock); err != nil {
+				tx.Rollback()
+				return err
+			}
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&have); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if n <= have {
+			tx.Rollback()
+			continue
 		}
 		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 			tx.Rollback()
@@ -170,6 +250,13 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 	}
 	return nil
 }
+
+// Ping says whether the database answers (a PostgreSQL server may not):
+// what /readyz asks.
+func (s *SQL) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// DB is the database, for the labs and mail that replicas share.
+func (s *SQL) DB() *sql.DB { return s.db }
 
 // Version is the schema version the database is at.
 func (s *SQL) Version(ctx context.Context) (int, error) {
@@ -315,12 +402,22 @@ func (s *SQL) Students(ctx context.Context, classID string) ([]Student, error) {
 
 func (s *SQL) AddProgress(ctx context.Context, p Progress) (Progress, error) {
 	// The next number is taken in the INSERT itself, so two records of
-	// one student never share one.
-	err := s.db.QueryRowContext(ctx, `INSERT INTO progress (student_id, seq, at, kind, lesson, step, total, state, who)
-		SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6, $7, $8 FROM progress WHERE student_id = $1
+	// one student never share one; where two writers (two replicas) take
+	// the same number at once, the primary key refuses the second, which
+	// takes the next. The casts tell PostgreSQL the parameters' types,
+	// which a SELECT list does not.
+	for try := 0; ; try++ {
+		err := s.db.QueryRowContext(ctx, `INSERT INTO progress (student_id, seq, at, kind, lesson, step, total, state, who)
+		SELECT CAST($1 AS TEXT), COALESCE(MAX(seq), 0) + 1, CAST($2 AS BIGINT), CAST($3 AS TEXT), CAST($4 AS TEXT),
+			CAST($5 AS INTEGER), CAST($6 AS INTEGER), CAST($7 AS TEXT), CAST($8 AS TEXT)
+		FROM progress WHERE student_id = $1
 		RETURNING seq`,
-		p.StudentID, ms(p.At), p.Kind, p.Lesson, p.Step, p.Total, p.State, p.Who).Scan(&p.Seq)
-	return p, err
+			p.StudentID, ms(p.At), p.Kind, p.Lesson, p.Step, p.Total, p.State, p.Who).Scan(&p.Seq)
+		if err != nil && s.d.conflict(err) && try < 20 {
+			continue
+		}
+		return p, err
+	}
 }
 
 func (s *SQL) Progress(ctx context.Context, classID string) ([]Progress, error) {

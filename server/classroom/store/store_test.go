@@ -3,13 +3,41 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/portlab/portlab/server/internal/pgtest"
 )
 
-func open(t *testing.T, dir string) *SQL {
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// backend opens one kind of database; each call of its open returns a new
+// Store on the same database (a reopen, or a second replica).
+type backend struct {
+	name string
+	new  func(t *testing.T) (open func() *SQL)
+}
+
+// backends are every database a Store runs on: each test below runs
+// against each.
+var backends = []backend{
+	{"sqlite", func(t *testing.T) func() *SQL {
+		dir := t.TempDir()
+		return func() *SQL { return mustOpen(t, func(ctx context.Context) (*SQL, error) { return Open(ctx, dir) }) }
+	}},
+	{"postgres", func(t *testing.T) func() *SQL {
+		dsn := pgtest.DSN(t)
+		return func() *SQL {
+			return mustOpen(t, func(ctx context.Context) (*SQL, error) { return OpenPostgres(ctx, dsn) })
+		}
+	}},
+}
+
+func mustOpen(t *testing.T, open func(context.Context) (*SQL, error)) *SQL {
 	t.Helper()
-	s, err := Open(context.Background(), dir)
+	s, err := open(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -17,72 +45,156 @@ func open(t *testing.T, dir string) *SQL {
 	return s
 }
 
+// each runs test once per backend.
+func each(t *testing.T, test func(t *testing.T, open func() *SQL)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { test(t, b.new(t)) })
+	}
+}
+
 // TestKeptAcrossReopen: a class, its student and their progress are read
 // back from a database closed and opened again, and the migrations are
 // not run twice.
 func TestKeptAcrossReopen(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	s := open(t, dir)
-	now := time.UnixMilli(1_700_000_000_000).UTC()
-	c := Class{ID: "c1", Name: "Networks 1", Code: "ABC123", Created: now, Capacity: 40, StuckFail: 3, StuckMins: 5}
-	if err := s.CreateClass(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	st := Student{ID: "s1", ClassID: "c1", Name: "Ada", TokenHash: "h1", Joined: now, Lab: "lab1"}
-	if err := s.AddStudent(ctx, st); err != nil {
-		t.Fatal(err)
-	}
-	for i, kind := range []string{"progress", "hint", "step-failed"} {
-		p, err := s.AddProgress(ctx, Progress{StudentID: "s1", At: now.Add(time.Duration(i) * time.Second), Kind: kind, Lesson: "first-contact", Step: 2, Total: 5, State: "running"})
-		if err != nil {
+	each(t, func(t *testing.T, open func() *SQL) {
+		ctx := context.Background()
+		s := open()
+		now := time.UnixMilli(1_700_000_000_000).UTC()
+		c := Class{ID: "c1", Name: "Networks 1", Code: "ABC123", Created: now, Capacity: 40, StuckFail: 3, StuckMins: 5}
+		if err := s.CreateClass(ctx, c); err != nil {
 			t.Fatal(err)
 		}
-		if p.Seq != int64(i+1) {
-			t.Fatalf("record %d has seq %d", i, p.Seq)
+		st := Student{ID: "s1", ClassID: "c1", Name: "Ada", TokenHash: "h1", Joined: now, Lab: "lab1"}
+		if err := s.AddStudent(ctx, st); err != nil {
+			t.Fatal(err)
 		}
-	}
-	c.Locked, c.Profile = true, "hotel-wifi"
-	if err := s.UpdateClass(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+		for i, kind := range []string{"progress", "hint", "step-failed"} {
+			p, err := s.AddProgress(ctx, Progress{StudentID: "s1", At: now.Add(time.Duration(i) * time.Second), Kind: kind, Lesson: "first-contact", Step: 2, Total: 5, State: "running"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Seq != int64(i+1) {
+				t.Fatalf("record %d has seq %d", i, p.Seq)
+			}
+		}
+		c.Locked, c.Profile, c.Ended = true, "hotel-wifi", now.Add(time.Hour)
+		if err := s.UpdateClass(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetStudentLab(ctx, "s1", "lab2"); err != nil {
+			t.Fatal(err)
+		}
+		st.Lab = "lab2"
+		s.Close()
 
-	s = open(t, dir)
-	if v, err := s.Version(ctx); err != nil || v != 1 {
-		t.Fatalf("schema version %d, %v; want 1", v, err)
-	}
-	got, err := s.ClassByCode(ctx, "ABC123")
-	if err != nil || got != c {
-		t.Fatalf("class read back %+v, %v; want %+v", got, err, c)
-	}
-	sts, err := s.Students(ctx, "c1")
-	if err != nil || len(sts) != 1 || sts[0] != st {
-		t.Fatalf("students read back %+v, %v", sts, err)
-	}
-	if byTok, err := s.StudentByToken(ctx, "h1"); err != nil || byTok.ID != "s1" {
-		t.Fatalf("student by token: %+v, %v", byTok, err)
-	}
-	ps, err := s.Progress(ctx, "c1")
-	if err != nil || len(ps) != 3 || ps[1].Kind != "hint" || !ps[2].At.Equal(now.Add(2*time.Second)) {
-		t.Fatalf("progress read back %+v, %v", ps, err)
-	}
+		s = open()
+		if v, err := s.Version(ctx); err != nil || v != 2 {
+			t.Fatalf("schema version %d, %v; want 2", v, err)
+		}
+		got, err := s.ClassByCode(ctx, "ABC123")
+		if err != nil || got != c {
+			t.Fatalf("class read back %+v, %v; want %+v", got, err, c)
+		}
+		if all, err := s.Classes(ctx); err != nil || len(all) != 1 || all[0] != c {
+			t.Fatalf("classes read back %+v, %v", all, err)
+		}
+		sts, err := s.Students(ctx, "c1")
+		if err != nil || len(sts) != 1 || sts[0] != st {
+			t.Fatalf("students read back %+v, %v", sts, err)
+		}
+		if byTok, err := s.StudentByToken(ctx, "h1"); err != nil || byTok.ID != "s1" {
+			t.Fatalf("student by token: %+v, %v", byTok, err)
+		}
+		ps, err := s.Progress(ctx, "c1")
+		if err != nil || len(ps) != 3 || ps[1].Kind != "hint" || !ps[2].At.Equal(now.Add(2*time.Second)) {
+			t.Fatalf("progress read back %+v, %v", ps, err)
+		}
+	})
 }
 
 func TestNotFound(t *testing.T) {
-	ctx := context.Background()
-	s := open(t, "")
-	if _, err := s.Class(ctx, "nope"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("Class: %v", err)
-	}
-	if _, err := s.StudentByToken(ctx, "nope"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("StudentByToken: %v", err)
-	}
-	if err := s.UpdateClass(ctx, Class{ID: "nope"}); !errors.Is(err, ErrNotFound) {
-		t.Errorf("UpdateClass: %v", err)
-	}
-	// A student must belong to a class that exists.
-	if err := s.AddStudent(ctx, Student{ID: "s", ClassID: "nope", TokenHash: "x"}); err == nil {
-		t.Error("a student of a class that does not exist was added")
-	}
+	each(t, func(t *testing.T, open func() *SQL) {
+		ctx := context.Background()
+		s := open()
+		if _, err := s.Class(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Class: %v", err)
+		}
+		if _, err := s.ClassByCode(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("ClassByCode: %v", err)
+		}
+		if _, err := s.StudentByToken(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("StudentByToken: %v", err)
+		}
+		if err := s.UpdateClass(ctx, Class{ID: "nope"}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("UpdateClass: %v", err)
+		}
+		if err := s.SetStudentLab(ctx, "nope", "lab"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("SetStudentLab: %v", err)
+		}
+		// A student must belong to a class that exists.
+		if err := s.AddStudent(ctx, Student{ID: "s", ClassID: "nope", TokenHash: "x"}); err == nil {
+			t.Error("a student of a class that does not exist was added")
+		}
+	})
+}
+
+// TestTwoReplicas: stores opened at once on one database (replicas
+// starting together) migrate it once, and records written through both at
+// the same time for one student get distinct numbers, none lost.
+func TestTwoReplicas(t *testing.T) {
+	each(t, func(t *testing.T, open func() *SQL) {
+		ctx := context.Background()
+		var stores [2]*SQL
+		var wg sync.WaitGroup
+		for i := range stores {
+			wg.Go(func() { stores[i] = open() })
+		}
+		wg.Wait()
+		if t.Failed() {
+			return
+		}
+		a, b := stores[0], stores[1]
+		if err := a.CreateClass(ctx, Class{ID: "c", Name: "n", Code: "C", Capacity: 2}); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.AddStudent(ctx, Student{ID: "s", ClassID: "c", Name: "Ada", TokenHash: "h"}); err != nil {
+			t.Fatal(err)
+		}
+		const each = 20
+		errs := make(chan error, 2*each)
+		for _, s := range stores {
+			for i := range each {
+				wg.Go(func() {
+					_, err := s.AddProgress(ctx, Progress{StudentID: "s", At: time.UnixMilli(int64(i + 1)), Kind: "hint"})
+					errs <- err
+				})
+			}
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		ps, err := a.Progress(ctx, "c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[int64]bool{}
+		for _, p := range ps {
+			seen[p.Seq] = true
+		}
+		if len(ps) != 2*each || len(seen) != 2*each {
+			t.Fatalf("%d records, %d distinct numbers; want %d", len(ps), len(seen), 2*each)
+		}
+		if v, err := b.Version(ctx); err != nil || v != 2 {
+			t.Fatalf("schema version %d, %v", v, err)
+		}
+		// Each migration ran once.
+		var rows int
+		if err := a.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_version`).Scan(&rows); err != nil || rows != 2 {
+			t.Fatal(fmt.Sprint("schema_version rows ", rows, err))
+		}
+	})
 }
