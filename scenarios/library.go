@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,9 +15,6 @@ import (
 
 	"github.com/portlab/portlab/scenarios/lesson"
 )
-
-//go:embed lessons/*.md lessons/COURSE
-var embedded embed.FS
 
 // CourseFile is the course order in a lessons directory: one lesson name
 // per line, in the order a student takes them; blank lines and lines

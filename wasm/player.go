@@ -59,14 +59,9 @@ type player struct {
 
 func startPlayer(c *client) {
 	name := data(document.Get("body"), "lesson")
-	lib, err := scenarios.Builtin()
+	l, err := fetchLesson(c.server, name)
 	if err != nil {
 		c.ui.Line(term.Error(tr("player.no-lessons", err.Error())))
-		return
-	}
-	l, ok := lib.Lesson(name, ui.Lang) // the page language's text, English where it has none
-	if !ok {
-		c.ui.Line(term.Error(tr("player.no-lesson", name)))
 		return
 	}
 	gap := pace.Gap
@@ -617,4 +612,31 @@ func feedback(msg string) {
 	}
 	setText(f, msg)
 	f.Set("hidden", msg == "")
+}
+
+// fetchLesson reads the lesson the page plays, and its translation into
+// the page language when the page names one (data-lesson-url,
+// data-lesson-text-url): the client carries no lessons, so it does not
+// grow with them or with languages. A translation that does not load
+// leaves the lesson in English.
+func fetchLesson(server, name string) (*lesson.Lesson, error) {
+	api := &httpapi.Client{Server: server}
+	body := document.Get("body")
+	src, err := api.Text(context.Background(), data(body, "lessonUrl"))
+	if err != nil {
+		return nil, err
+	}
+	l, err := lesson.World.Parse(name+".md", src)
+	if err != nil {
+		return nil, err
+	}
+	if u := data(body, "lessonTextUrl"); u != "" {
+		if src, err := api.Text(context.Background(), u); err == nil {
+			if t, err := lesson.ParseTranslation(name+"."+ui.Lang+".md", src, l); err == nil {
+				return l.Translate(t), nil
+			}
+		}
+		global.Get("console").Call("warn", "portlab: the lesson's translation did not load: it stays in English")
+	}
+	return l, nil
 }

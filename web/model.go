@@ -41,6 +41,10 @@ type pageMeta struct {
 	LangSource  i18n.Source
 	ExplainURL  string
 	MessagesURL string
+	// LessonURL and LessonTextURL are the lesson file a lesson page
+	// plays and its translation into the page language ("" when there
+	// is none), which the wasm fetches: it carries no lessons.
+	LessonURL, LessonTextURL string
 	// UI is app.js's strings in the page language (catalog keys "app."),
 	// as JSON for <body data-ui>: the CSP allows no inline script.
 	UI string

@@ -39,6 +39,12 @@ func (s *site) routes() http.Handler {
 		r.URL.Path = "/static/" + r.PathValue("file")
 		s.messages.serve(w, r)
 	})
+	// The lesson files, fetched by the wasm client on a lesson page:
+	// /lessons-src/HASH/NAME.md and /lessons-src/HASH/NAME.LANG.md.
+	mux.HandleFunc("GET /lessons-src/{file...}", func(w http.ResponseWriter, r *http.Request) {
+		r.URL.Path = "/static/" + r.PathValue("file")
+		s.lessonSrc.serve(w, r)
+	})
 	// The classroom: the teacher's pages and the students' join page
 	// (their data comes from /api/classroom/, the server's).
 	mux.HandleFunc("GET /teach", s.page(s.teach))
@@ -254,6 +260,10 @@ func (s *site) lesson(embed bool) pageFunc {
 				m.Title = l.Title
 				m.NeedsClient = true
 				m.Lesson = l.Name
+				m.LessonURL = s.lessonSrcURL(l.Name + ".md")
+				if m.Lang != i18n.Default {
+					m.LessonTextURL = s.lessonSrcURL(l.Name + "." + m.Lang + ".md")
+				}
 				m.Autoplay = r.URL.Query().Get("autoplay") == "1"
 				m.Pace = lessonPace(r.URL.Query().Get("pace"))
 				return http.StatusOK, lessonPage(m, l, s.playgroundData(r))
@@ -288,4 +298,13 @@ func lessonPace(v string) string {
 		return ""
 	}
 	return strconv.Itoa(ms)
+}
+
+// lessonSrcURL is the address of a lesson file under /lessons-src/, or ""
+// when there is no such file.
+func (s *site) lessonSrcURL(name string) string {
+	if u := s.lessonSrc.url(name); u != "" {
+		return "/lessons-src/" + strings.TrimPrefix(u, "/static/")
+	}
+	return ""
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/portlab/portlab/internal/i18n"
 	"github.com/portlab/portlab/internal/i18n/locales"
+	"github.com/portlab/portlab/scenarios"
 	"github.com/portlab/portlab/scenarios/explain"
 )
 
@@ -105,6 +106,9 @@ type site struct {
 	// messages are the UI catalogs (internal/i18n/locales), served as
 	// assets under /messages/ for the wasm client.
 	messages *assetTable
+	// lessonSrc are the lesson files and their translations, served
+	// under /lessons-src/ for the wasm client to play.
+	lessonSrc *assetTable
 	// lessons are the built-in lessons in each page language.
 	lessons map[string][]lessonInfo
 }
@@ -115,11 +119,12 @@ func newSite(cfg Config, static fs.FS) *site {
 		return cfg.Listeners[i].LessonPort < cfg.Listeners[j].LessonPort
 	})
 	return &site{
-		cfg:      cfg,
-		assets:   loadAssets(static),
-		catalogs: explainCatalogs(),
-		messages: messageCatalogs(),
-		lessons:  lessonCatalog(),
+		cfg:       cfg,
+		assets:    loadAssets(static),
+		catalogs:  explainCatalogs(),
+		messages:  messageCatalogs(),
+		lessonSrc: lessonSources(),
+		lessons:   lessonCatalog(),
 	}
 }
 
@@ -141,6 +146,20 @@ func messageCatalogs() *assetTable {
 	for _, lang := range i18n.Languages {
 		if b := locales.Data(lang); b != nil {
 			files[lang+".json"] = b
+		}
+	}
+	return newAssetTable(files)
+}
+
+// lessonSources are the built-in lesson files (NAME.md) and translations
+// (NAME.LANG.md), one asset each: a lesson page names the two it needs.
+func lessonSources() *assetTable {
+	files := map[string][]byte{}
+	fsys := scenarios.Files()
+	names, _ := fs.Glob(fsys, "*.md")
+	for _, n := range names {
+		if b, err := fs.ReadFile(fsys, n); err == nil {
+			files[n] = b
 		}
 	}
 	return newAssetTable(files)

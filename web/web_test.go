@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -455,5 +456,28 @@ func TestLessonPace(t *testing.T) {
 		if href, _ := attr(a, "href"); strings.Contains(href, "pace=") {
 			t.Errorf("link %q keeps pace", href)
 		}
+	}
+}
+
+// A lesson page names the lesson file it plays and, in another language,
+// its translation: the wasm client carries no lessons and fetches them.
+func TestLessonSourcesServed(t *testing.T) {
+	h := testHandler(t, true)
+	body := elements(parse(t, get(t, h, "/lessons/first-contact?lang=pt-BR")), "body")[0]
+	src, _ := attr(body, "data-lesson-url")
+	text, _ := attr(body, "data-lesson-text-url")
+	if !strings.HasPrefix(src, "/lessons-src/") || !strings.HasSuffix(src, "/first-contact.md") || !strings.HasSuffix(text, "/first-contact.pt-BR.md") {
+		t.Fatalf("data-lesson-url %q, data-lesson-text-url %q", src, text)
+	}
+	for _, u := range []string{src, text} {
+		resp := get(t, h, u)
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || !bytes.HasPrefix(b, []byte("---\n")) || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
+			t.Errorf("%s: %d %q, %d bytes", u, resp.StatusCode, resp.Header.Get("Cache-Control"), len(b))
+		}
+	}
+	body = elements(parse(t, get(t, h, "/lessons/first-contact")), "body")[0]
+	if v, ok := attr(body, "data-lesson-text-url"); ok {
+		t.Errorf("an English page names a translation: %q", v)
 	}
 }

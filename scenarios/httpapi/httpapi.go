@@ -165,6 +165,19 @@ func (c *Client) UICatalog(ctx context.Context, path, lang string) (*i18n.Catalo
 	return i18n.NewCatalog(lang, msgs)
 }
 
+// Text fetches a small text file the server serves to the client, such
+// as a lesson file under /lessons-src/.
+func (c *Client) Text(ctx context.Context, path string) ([]byte, error) {
+	resp, err := c.roundTrip(ctx, "GET", path, "", nil, 1<<20)
+	if err != nil {
+		return nil, err
+	}
+	if resp.code != 200 {
+		return nil, fmt.Errorf("GET %s: %s", path, resp.status)
+	}
+	return resp.body, nil
+}
+
 // Mailbox is one lab's mailbox, for the scenario engine.
 type Mailbox struct {
 	Client *Client
