@@ -130,7 +130,8 @@ func (c *client) followClass(tok string) {
 	src := es.New("/api/classroom/me/events?token=" + js.Global().Call("encodeURIComponent", tok).String())
 	var mu sync.Mutex
 	first, seen := true, ""
-	before := "" // the page's own network, before the teacher's
+	resets, clears := 0, 0 // the teacher's resets and clearings seen
+	before := ""           // the page's own network, before the teacher's
 	on(src, "class", false, func(ev js.Value) {
 		var n struct {
 			Name       string `json:"name"`
@@ -138,6 +139,8 @@ func (c *client) followClass(tok string) {
 			Profile    string `json:"profile"`
 			Ended      bool   `json:"ended"`
 			LabProfile string `json:"lab_profile"`
+			Resets     int    `json:"resets"`
+			Clears     int    `json:"clears"`
 		}
 		if json.Unmarshal([]byte(ev.Get("data").String()), &n) != nil {
 			return
@@ -159,8 +162,21 @@ func (c *client) followClass(tok string) {
 				want = n.LabProfile
 			}
 		}
+		// The teacher reset every lab: the page starts again on its
+		// emptied lab; or cleared the class mailbox: the page shows the
+		// empty mailbox.
+		reload := !first && n.Resets > resets
+		refresh := !first && n.Clears > clears
+		resets, clears = n.Resets, n.Clears
 		first, seen = false, n.Profile
 		mu.Unlock()
+		if reload {
+			global.Get("location").Call("reload")
+			return
+		}
+		if pl := portlabJS(); refresh && exists(pl) && pl.Get("refreshMailbox").Type() == js.TypeFunction {
+			pl.Call("refreshMailbox")
+		}
 		if want != "" && want != c.currentProfile() {
 			c.setProfile(want)
 			c.describeProfile(want)

@@ -241,7 +241,7 @@ func teachClassPage(m pageMeta, id, script string, lessons []lessonInfo, profile
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "</select> <button type=\"submit\" data-testid=\"class-lesson-assign\">Assign</button></form><form id=\"stuck-form\" class=\"inline-form\"><label for=\"stuck-fails\">Stuck after failures of one step</label> <input id=\"stuck-fails\" type=\"number\" min=\"0\" max=\"100\"> <label for=\"stuck-minutes\">or minutes without progress</label> <input id=\"stuck-minutes\" type=\"number\" min=\"0\" max=\"600\"> <button type=\"submit\">Set</button></form><p class=\"inline-form\"><button type=\"button\" id=\"class-lock\" data-testid=\"class-lock\">Lock joining</button> <button type=\"button\" id=\"class-end\" class=\"danger\" data-testid=\"class-end\">End the class</button> <a id=\"export-csv\" href=\"#\" download>Export CSV</a> <a id=\"export-json\" href=\"#\">JSON</a></p><p id=\"control-error\" class=\"notice warn\" role=\"alert\" hidden></p></details><div class=\"inline-form\"><label for=\"filter\">Show</label> <select id=\"filter\" data-testid=\"filter\"><option value=\"\">everyone</option> <option value=\"stuck\">stuck students</option> ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "</select> <button type=\"submit\" data-testid=\"class-lesson-assign\">Assign</button></form><form id=\"stuck-form\" class=\"inline-form\"><label for=\"stuck-fails\">Stuck after failures of one step</label> <input id=\"stuck-fails\" type=\"number\" min=\"0\" max=\"100\"> <label for=\"stuck-minutes\">or minutes without progress</label> <input id=\"stuck-minutes\" type=\"number\" min=\"0\" max=\"600\"> <button type=\"submit\">Set</button></form><p class=\"inline-form\"><button type=\"button\" id=\"class-lock\" data-testid=\"class-lock\">Lock joining</button> <button type=\"button\" id=\"class-reset\" class=\"secondary\" data-testid=\"class-reset\">Reset every lab</button> <button type=\"button\" id=\"class-clear-mail\" class=\"secondary\" data-testid=\"class-clear-mail\">Clear the class mailbox</button> <button type=\"button\" id=\"class-end\" class=\"danger\" data-testid=\"class-end\">End the class</button> <a id=\"export-csv\" href=\"#\" download>Export CSV</a> <a id=\"export-json\" href=\"#\">JSON</a></p><p id=\"control-error\" class=\"notice warn\" role=\"alert\" hidden></p></details><div class=\"inline-form\"><label for=\"filter\">Show</label> <select id=\"filter\" data-testid=\"filter\"><option value=\"\">everyone</option> <option value=\"stuck\">stuck students</option> ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -253,7 +253,7 @@ func teachClassPage(m pageMeta, id, script string, lessons []lessonInfo, profile
 				var templ_7745c5c3_Var13 string
 				templ_7745c5c3_Var13, templ_7745c5c3_Err = templ.JoinStringErrs("lesson:" + l.Name)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `teach.templ`, Line: 104, Col: 40}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `teach.templ`, Line: 106, Col: 40}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var13))
 				if templ_7745c5c3_Err != nil {
@@ -266,7 +266,7 @@ func teachClassPage(m pageMeta, id, script string, lessons []lessonInfo, profile
 				var templ_7745c5c3_Var14 string
 				templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(l.Title)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `teach.templ`, Line: 104, Col: 55}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `teach.templ`, Line: 106, Col: 55}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var14))
 				if templ_7745c5c3_Err != nil {
@@ -277,7 +277,7 @@ func teachClassPage(m pageMeta, id, script string, lessons []lessonInfo, profile
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "</select> <label for=\"sort\">sorted by</label> <select id=\"sort\"><option value=\"joined\">joining order</option> <option value=\"name\">name</option> <option value=\"stuck\">stuck first</option> <option value=\"progress\">progress</option></select> <span id=\"live\" class=\"live\" data-state=\"off\" data-testid=\"dashboard-live\">connecting</span></div><div class=\"table-scroll\"><table class=\"grid\" data-testid=\"grid\"><caption class=\"visually-hidden\">Students and their progress</caption> <thead><tr><th scope=\"col\">Student</th><th scope=\"col\">Lesson and step</th><th scope=\"col\">Passed</th><th scope=\"col\">Watched</th><th scope=\"col\">Hints</th><th scope=\"col\">Last reply</th><th scope=\"col\">Stuck</th></tr></thead> <tbody id=\"rows\"></tbody></table></div><p id=\"no-students\" class=\"muted\">No student has joined yet.</p><section id=\"transcript-panel\" class=\"transcript-panel\" hidden aria-labelledby=\"transcript-title\"><h2 id=\"transcript-title\">Transcript</h2><p class=\"muted\">Read only: what the sandbox saw of this student's connections (kept in memory, the newest 500 lines).</p><pre id=\"transcript\" class=\"transcript-view\" data-testid=\"transcript\" tabindex=\"0\"></pre><button type=\"button\" id=\"transcript-close\" class=\"secondary\">Close</button></section></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "</select> <label for=\"sort\">sorted by</label> <select id=\"sort\"><option value=\"joined\">joining order</option> <option value=\"name\">name</option> <option value=\"stuck\">stuck first</option> <option value=\"progress\">progress</option></select> <span id=\"live\" class=\"live\" data-state=\"off\" data-testid=\"dashboard-live\">connecting</span></div><div class=\"table-scroll\"><table class=\"grid\" data-testid=\"grid\"><caption class=\"visually-hidden\">Students and their progress</caption> <thead><tr><th scope=\"col\">Student</th><th scope=\"col\">Lesson and step</th><th scope=\"col\">Passed</th><th scope=\"col\">Watched</th><th scope=\"col\">Hints</th><th scope=\"col\">Last reply</th><th scope=\"col\">Ports</th><th scope=\"col\">Stuck</th></tr></thead> <tbody id=\"rows\"></tbody></table></div><p id=\"no-students\" class=\"muted\">No student has joined yet.</p><section id=\"transcript-panel\" class=\"transcript-panel\" hidden aria-labelledby=\"transcript-title\"><h2 id=\"transcript-title\">Transcript</h2><p class=\"muted\">Read only: what the sandbox saw of this student's connections (kept in memory, the newest 500 lines).</p><h3>The route taken</h3><ol id=\"route\" class=\"route-list\" data-testid=\"route\"></ol><pre id=\"transcript\" class=\"transcript-view\" data-testid=\"transcript\" tabindex=\"0\"></pre><button type=\"button\" id=\"transcript-close\" class=\"secondary\">Close</button></section><details id=\"class-mailbox\" class=\"class-mailbox\" data-testid=\"class-mailbox\"><summary>Class mailbox (<span id=\"mail-count\">0</span>)</summary><p class=\"muted\">Read only: every message the students' labs took, newest first, live.</p><div class=\"table-scroll\"><table class=\"grid\"><thead><tr><th scope=\"col\">Student</th><th scope=\"col\">Received</th><th scope=\"col\">From → to</th><th scope=\"col\">Subject</th><th scope=\"col\">Port, TLS, AUTH</th></tr></thead> <tbody id=\"mail-rows\"></tbody></table></div><pre id=\"mail-raw\" class=\"transcript-view\" tabindex=\"0\" hidden></pre></details></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -337,7 +337,7 @@ func joinPage(m pageMeta, code, script string) templ.Component {
 			var templ_7745c5c3_Var17 string
 			templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinStringErrs(code)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `teach.templ`, Line: 154, Col: 53}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `teach.templ`, Line: 178, Col: 53}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var17))
 			if templ_7745c5c3_Err != nil {

@@ -250,7 +250,7 @@ func (s *Sandbox) openClassroom() error {
 		lessons = func(n string) bool { _, ok := lib.Lesson(n, "en"); return ok }
 	}
 	s.classroom, err = classroom.New(context.Background(), classroom.Config{
-		Store: st, Labs: s.labs, Bus: s.bus, Password: s.cfg.TeacherPassword, Lessons: lessons,
+		Store: st, Labs: s.labs, Bus: s.bus, Mail: s.store, Password: s.cfg.TeacherPassword, Lessons: lessons,
 		Profiles: func(n string) bool { _, ok := s.profiles.Profile(n); return ok },
 	})
 	return err
