@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -40,7 +41,9 @@ type serveOptions struct {
 	HTTPPerIP  int
 	Verbose    bool
 	// TeacherPassword opens /teach; empty: one made up and printed.
+	// PasswordFrom says where it came from, for the start-up text.
 	TeacherPassword string
+	PasswordFrom    string
 }
 
 // stringList is a flag that may be given more than once.
@@ -76,7 +79,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
 	fs.IntVar(&o.HTTPConns, "http-conns", 0, "HTTP connections open at once, tunnels included (default: 40% of the open-file limit)")
 	fs.IntVar(&o.HTTPPerIP, "http-conns-per-client", 0, "HTTP connections one client address may hold (default: 512, or a quarter of --http-conns where that is less)")
 	fs.BoolVar(&o.Verbose, "v", false, "log every connection's events")
-	fs.StringVar(&o.TeacherPassword, "teacher-password", "", "password of the teacher's pages at /teach (default: one made up at start and printed)")
+	fs.StringVar(&o.TeacherPassword, "teacher-password", "", "password of the teacher's pages at /teach, visible to ps: prefer --teacher-password-file or $"+teacherPasswordEnv+" (default: one made up at start and printed)")
+	pwFile := fs.String("teacher-password-file", "", "file whose first line is the teacher's password (e.g. a mounted secret)")
 	if err := fs.Parse(args); err != nil {
 		return o, exitError(2)
 	}
@@ -84,7 +88,45 @@ func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
 		fmt.Fprintf(stderr, "portlab serve: unexpected argument %q\n", fs.Arg(0))
 		return o, exitError(2)
 	}
+	if err := o.teacherPassword(*pwFile); err != nil {
+		fmt.Fprintln(stderr, "portlab serve:", err)
+		return o, exitError(2)
+	}
 	return o, nil
+}
+
+// teacherPasswordEnv is the environment variable that may hold the
+// teacher's password: unlike a flag, the environment is not shown by ps
+// to other users.
+const teacherPasswordEnv = "PORTLAB_TEACHER_PASSWORD"
+
+// teacherPassword takes the password from --teacher-password, else
+// --teacher-password-file, else the environment; two of them at once is
+// a mistake, not a choice.
+func (o *serveOptions) teacherPassword(file string) error {
+	env := os.Getenv(teacherPasswordEnv)
+	switch {
+	case o.TeacherPassword != "" && file != "":
+		return errors.New("give --teacher-password or --teacher-password-file, not both")
+	case o.TeacherPassword != "":
+		o.PasswordFrom = "--teacher-password"
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("--teacher-password-file: %w", err)
+		}
+		// The first line, without its line ending: what `echo PW > file`
+		// and a Kubernetes secret leave.
+		line, _, _ := strings.Cut(string(b), "\n")
+		o.TeacherPassword = strings.TrimRight(line, "\r")
+		if o.TeacherPassword == "" {
+			return fmt.Errorf("--teacher-password-file %s: the first line is empty", file)
+		}
+		o.PasswordFrom = "--teacher-password-file"
+	case env != "":
+		o.TeacherPassword, o.PasswordFrom = env, "$"+teacherPasswordEnv
+	}
+	return nil
 }
 
 // config is the sandbox these flags ask for.
@@ -119,7 +161,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, w := range s.Warnings() {
 		fmt.Fprintln(stderr, "portlab: warning:", w)
 	}
-	printTable(stdout, s, o.Data)
+	printTable(stdout, s, o.Data, o.PasswordFrom)
 	if o.Verbose {
 		go logEvents(ctx, s.Bus(), stderr)
 	}
@@ -130,14 +172,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // printTable is the start-up summary: where each lesson port really is
 // and the rules it follows.
-func printTable(w io.Writer, s *sandbox.Sandbox, data string) {
+func printTable(w io.Writer, s *sandbox.Sandbox, data, from string) {
 	fmt.Fprintln(w, "portlab: the SMTP ports sandbox. Mail never leaves this machine.")
 	fmt.Fprintf(w, "web: %s/\n", s.URL())
 	fmt.Fprintf(w, "ca: %s (also at %s/ca.pem)\n", filepath.Join(data, "ca.pem"), s.URL())
 	if pw := s.TeacherPassword(); pw != "" {
-		fmt.Fprintf(w, "teach: %s/teach (password %s, made up at this start; --teacher-password sets one)\n", s.URL(), pw)
+		fmt.Fprintf(w, "teach: %s/teach (password %s, made up at this start; --teacher-password-file or $%s sets one)\n", s.URL(), pw, teacherPasswordEnv)
 	} else {
-		fmt.Fprintf(w, "teach: %s/teach (password: the --teacher-password given)\n", s.URL())
+		fmt.Fprintf(w, "teach: %s/teach (password: the one given by %s)\n", s.URL(), from)
 	}
 	fmt.Fprintf(w, "classroom: %s (classes, students and progress kept across restarts)\n", filepath.Join(data, "classroom.db"))
 	fmt.Fprintf(w, "limits: %s\n\n", s.Budget())
