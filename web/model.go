@@ -36,6 +36,9 @@ type pageMeta struct {
 	// FullURL is the full page an embedded one stands for ("Open in
 	// portlab").
 	FullURL string
+	// ProjectorCSS is the projector stylesheet's address on a page shown
+	// in projector mode (/teach/project), "" elsewhere.
+	ProjectorCSS string
 }
 
 // clientInfo says whether the wasm client is embedded and where.

@@ -30,6 +30,7 @@ func (s *site) routes() http.Handler {
 	// (their data comes from /api/classroom/, the server's).
 	mux.HandleFunc("GET /teach", s.page(s.teach))
 	mux.HandleFunc("GET /teach/classes/{id}", s.page(s.teachClass))
+	mux.HandleFunc("GET /teach/project", s.page(s.project))
 	mux.HandleFunc("GET /join", s.page(s.join))
 	mux.HandleFunc("GET /join/{code}", s.page(s.join))
 	mux.HandleFunc("GET /ca.pem", s.caPEM)
@@ -211,6 +212,30 @@ func (s *site) teach(r *http.Request) (int, templ.Component) {
 
 func (s *site) teachClass(r *http.Request) (int, templ.Component) {
 	return http.StatusOK, teachClassPage(s.meta(r, "Class dashboard", "teach-class", false), r.PathValue("id"), s.assets.url("teach.js"), s.lessons, s.cfg.Profiles)
+}
+
+// project is projector mode: a lesson page in large type, two columns
+// even at 150 % zoom, for a teacher who plays it paced (Play the whole
+// lesson, Pause, Next); without ?lesson= it lists the lessons. It shows
+// nothing of a class, so it needs no sign-in.
+func (s *site) project(r *http.Request) (int, templ.Component) {
+	name := r.URL.Query().Get("lesson")
+	for _, l := range s.lessons {
+		if l.Name == name {
+			m := s.meta(r, l.Title, "lesson", false)
+			m.NeedsClient = true
+			m.Lesson = l.Name
+			m.ProjectorCSS = s.assets.url("projector.css")
+			return http.StatusOK, lessonPage(m, l, s.playgroundData(r))
+		}
+	}
+	m := s.meta(r, "Projector", "project", false)
+	m.ProjectorCSS = s.assets.url("projector.css")
+	status := http.StatusOK
+	if name != "" {
+		status = http.StatusNotFound
+	}
+	return status, projectPage(m, s.lessons)
 }
 
 func (s *site) join(r *http.Request) (int, templ.Component) {

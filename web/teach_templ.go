@@ -241,7 +241,7 @@ func teachClassPage(m pageMeta, id, script string, lessons []lessonInfo, profile
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "</select> <button type=\"submit\" data-testid=\"class-lesson-assign\">Assign</button></form><form id=\"stuck-form\" class=\"inline-form\"><label for=\"stuck-fails\">Stuck after failures of one step</label> <input id=\"stuck-fails\" type=\"number\" min=\"0\" max=\"100\"> <label for=\"stuck-minutes\">or minutes without progress</label> <input id=\"stuck-minutes\" type=\"number\" min=\"0\" max=\"600\"> <button type=\"submit\">Set</button></form><p class=\"inline-form\"><button type=\"button\" id=\"class-lock\" data-testid=\"class-lock\">Lock joining</button> <button type=\"button\" id=\"class-reset\" class=\"secondary\" data-testid=\"class-reset\">Reset every lab</button> <button type=\"button\" id=\"class-clear-mail\" class=\"secondary\" data-testid=\"class-clear-mail\">Clear the class mailbox</button> <button type=\"button\" id=\"class-end\" class=\"danger\" data-testid=\"class-end\">End the class</button> <a id=\"export-csv\" href=\"#\" download>Export CSV</a> <a id=\"export-json\" href=\"#\">JSON</a></p><p id=\"control-error\" class=\"notice warn\" role=\"alert\" hidden></p></details><div class=\"inline-form\"><label for=\"filter\">Show</label> <select id=\"filter\" data-testid=\"filter\"><option value=\"\">everyone</option> <option value=\"stuck\">stuck students</option> ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "</select> <button type=\"submit\" data-testid=\"class-lesson-assign\">Assign</button></form><form id=\"stuck-form\" class=\"inline-form\"><label for=\"stuck-fails\">Stuck after failures of one step</label> <input id=\"stuck-fails\" type=\"number\" min=\"0\" max=\"100\"> <label for=\"stuck-minutes\">or minutes without progress</label> <input id=\"stuck-minutes\" type=\"number\" min=\"0\" max=\"600\"> <button type=\"submit\">Set</button></form><p class=\"inline-form\"><button type=\"button\" id=\"class-lock\" data-testid=\"class-lock\">Lock joining</button> <button type=\"button\" id=\"class-reset\" class=\"secondary\" data-testid=\"class-reset\">Reset every lab</button> <button type=\"button\" id=\"class-clear-mail\" class=\"secondary\" data-testid=\"class-clear-mail\">Clear the class mailbox</button> <button type=\"button\" id=\"class-end\" class=\"danger\" data-testid=\"class-end\">End the class</button> <a id=\"class-project\" href=\"/teach/project\" target=\"_blank\" data-testid=\"class-project\">Projector mode</a> <a id=\"export-csv\" href=\"#\" download>Export CSV</a> <a id=\"export-json\" href=\"#\">JSON</a></p><p id=\"control-error\" class=\"notice warn\" role=\"alert\" hidden></p></details><div class=\"inline-form\"><label for=\"filter\">Show</label> <select id=\"filter\" data-testid=\"filter\"><option value=\"\">everyone</option> <option value=\"stuck\">stuck students</option> ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -253,7 +253,7 @@ func teachClassPage(m pageMeta, id, script string, lessons []lessonInfo, profile
 				var templ_7745c5c3_Var13 string
 				templ_7745c5c3_Var13, templ_7745c5c3_Err = templ.JoinStringErrs("lesson:" + l.Name)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `teach.templ`, Line: 106, Col: 40}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `teach.templ`, Line: 107, Col: 40}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var13))
 				if templ_7745c5c3_Err != nil {
@@ -266,7 +266,7 @@ func teachClassPage(m pageMeta, id, script string, lessons []lessonInfo, profile
 				var templ_7745c5c3_Var14 string
 				templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(l.Title)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `teach.templ`, Line: 106, Col: 55}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `teach.templ`, Line: 107, Col: 55}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var14))
 				if templ_7745c5c3_Err != nil {
@@ -295,9 +295,8 @@ func teachClassPage(m pageMeta, id, script string, lessons []lessonInfo, profile
 	})
 }
 
-// joinPage asks a student for a display name (and the code, when the link
-// did not carry it), and says what the teacher will see.
-func joinPage(m pageMeta, code, script string) templ.Component {
+// projectPage lists the lessons to show in projector mode.
+func projectPage(m pageMeta, lessons []lessonInfo) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -330,30 +329,115 @@ func joinPage(m pageMeta, code, script string) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "<h1>Join a class</h1><p id=\"join-class\" class=\"lead\" data-testid=\"join-class\"></p><p class=\"notice\" data-testid=\"join-notice\"><strong>Your teacher will see</strong> the name you type here, your progress in the lessons (steps passed, hints asked for) and the transcripts of your SMTP connections in the sandbox. Use a name your teacher knows you by; it need not be your full name.</p><form id=\"join-form\" class=\"stack\" data-code=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "<h1>Projector mode</h1><p class=\"lead\">Large type and two columns, for the class to read. Open a lesson, then play it paced: Play the whole lesson, Pause, Next.</p><ul class=\"lesson-list\" data-testid=\"project-lessons\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			var templ_7745c5c3_Var17 string
-			templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinStringErrs(code)
-			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `teach.templ`, Line: 178, Col: 53}
-			}
-			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var17))
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "\">")
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			if code == "" {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "<label for=\"join-code\">Class code</label> <input id=\"join-code\" name=\"code\" required maxlength=\"12\" autocomplete=\"off\" autocapitalize=\"characters\" data-testid=\"join-code\"> ")
+			for _, l := range lessons {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "<li><a href=\"")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				var templ_7745c5c3_Var17 templ.SafeURL
+				templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinURLErrs(templ.SafeURL("/teach/project?lesson=" + l.Name))
+				if templ_7745c5c3_Err != nil {
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `teach.templ`, Line: 177, Col: 66}
+				}
+				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var17))
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "\">")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				var templ_7745c5c3_Var18 string
+				templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(l.Title)
+				if templ_7745c5c3_Err != nil {
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `teach.templ`, Line: 177, Col: 78}
+				}
+				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var18))
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "</a></li>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<label for=\"join-name\">Your name</label> <input id=\"join-name\" name=\"name\" required maxlength=\"40\" autocomplete=\"nickname\" data-testid=\"join-name\"> <button type=\"submit\" data-testid=\"join-submit\">Join</button><p id=\"join-error\" class=\"notice warn\" role=\"alert\" hidden></p></form>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "</ul>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			return nil
+		})
+		templ_7745c5c3_Err = layout(m).Render(templ.WithChildren(ctx, templ_7745c5c3_Var16), templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		return nil
+	})
+}
+
+// joinPage asks a student for a display name (and the code, when the link
+// did not carry it), and says what the teacher will see.
+func joinPage(m pageMeta, code, script string) templ.Component {
+	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
+		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
+		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
+			return templ_7745c5c3_CtxErr
+		}
+		templ_7745c5c3_Buffer, templ_7745c5c3_IsBuffer := templruntime.GetBuffer(templ_7745c5c3_W)
+		if !templ_7745c5c3_IsBuffer {
+			defer func() {
+				templ_7745c5c3_BufErr := templruntime.ReleaseBuffer(templ_7745c5c3_Buffer)
+				if templ_7745c5c3_Err == nil {
+					templ_7745c5c3_Err = templ_7745c5c3_BufErr
+				}
+			}()
+		}
+		ctx = templ.InitializeContext(ctx)
+		templ_7745c5c3_Var19 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var19 == nil {
+			templ_7745c5c3_Var19 = templ.NopComponent
+		}
+		ctx = templ.ClearChildren(ctx)
+		templ_7745c5c3_Var20 := templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
+			templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
+			templ_7745c5c3_Buffer, templ_7745c5c3_IsBuffer := templruntime.GetBuffer(templ_7745c5c3_W)
+			if !templ_7745c5c3_IsBuffer {
+				defer func() {
+					templ_7745c5c3_BufErr := templruntime.ReleaseBuffer(templ_7745c5c3_Buffer)
+					if templ_7745c5c3_Err == nil {
+						templ_7745c5c3_Err = templ_7745c5c3_BufErr
+					}
+				}()
+			}
+			ctx = templ.InitializeContext(ctx)
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "<h1>Join a class</h1><p id=\"join-class\" class=\"lead\" data-testid=\"join-class\"></p><p class=\"notice\" data-testid=\"join-notice\"><strong>Your teacher will see</strong> the name you type here, your progress in the lessons (steps passed, hints asked for) and the transcripts of your SMTP connections in the sandbox. Use a name your teacher knows you by; it need not be your full name.</p><form id=\"join-form\" class=\"stack\" data-code=\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var21 string
+			templ_7745c5c3_Var21, templ_7745c5c3_Err = templ.JoinStringErrs(code)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `teach.templ`, Line: 192, Col: 53}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var21))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "\">")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			if code == "" {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "<label for=\"join-code\">Class code</label> <input id=\"join-code\" name=\"code\" required maxlength=\"12\" autocomplete=\"off\" autocapitalize=\"characters\" data-testid=\"join-code\"> ")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "<label for=\"join-name\">Your name</label> <input id=\"join-name\" name=\"name\" required maxlength=\"40\" autocomplete=\"nickname\" data-testid=\"join-name\"> <button type=\"submit\" data-testid=\"join-submit\">Join</button><p id=\"join-error\" class=\"notice warn\" role=\"alert\" hidden></p></form>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -363,7 +447,7 @@ func joinPage(m pageMeta, code, script string) templ.Component {
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = layout(m).Render(templ.WithChildren(ctx, templ_7745c5c3_Var16), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = layout(m).Render(templ.WithChildren(ctx, templ_7745c5c3_Var20), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

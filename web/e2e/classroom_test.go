@@ -2,6 +2,8 @@ package e2e_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -108,4 +110,75 @@ func loadAfter(t *testing.T, ctx context.Context, trigger chromedp.Action[chrome
 		screenshot(t, ctx, "failed-load")
 		t.Fatalf("waiting for the next page: %v", err)
 	}
+}
+
+// TestProjectorMode: /teach/project shows a lesson in large type with the
+// steps and the terminal side by side, at 1280 px and when the browser is
+// zoomed to 150 % (853 CSS px), and the teacher plays it paced: the whole
+// lesson, Pause, Next one step.
+func TestProjectorMode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	base := startSandbox(t)
+	ctx := newBrowser(t)
+	navigate(t, ctx, base+"/teach/project")
+	waitFor(t, ctx, "the lessons", `!!document.querySelector('[data-testid=project-lessons] a[href="/teach/project?lesson=first-contact"]')`, 10*time.Second)
+	navigate(t, ctx, base+"/teach/project?lesson=first-contact")
+	waitReady(t, ctx)
+	if fs := eval[string](t, ctx, `getComputedStyle(document.documentElement).fontSize`); fs != "24px" {
+		t.Errorf("projector type: %s, want 24px (150 %%)", fs)
+	}
+	sideBySide := `(() => {
+		const a = document.getElementById('lesson-narration').getBoundingClientRect();
+		const b = document.getElementById('lesson-work').getBoundingClientRect();
+		return a.width > 0 && b.width > 0 && a.right <= b.left && Math.abs(a.top - b.top) < 5;
+	})()`
+	if !eval[bool](t, ctx, sideBySide) {
+		t.Error("at 1280 px the steps and the terminal are not side by side")
+	}
+	for _, scheme := range []string{"light", "dark"} {
+		do(t, ctx, 10*time.Second, colorScheme(scheme), chromedp.EmulateViewport(1280, 800))
+		shot(t, ctx, "projector-"+scheme+"-1280")
+	}
+	// A 1280 px projector with the browser at 150 % is 853 CSS px wide:
+	// the type steps down to 125 %, the columns stay.
+	do(t, ctx, 10*time.Second, colorScheme("light"), chromedp.EmulateViewport(853, 533))
+	if !eval[bool](t, ctx, sideBySide) {
+		t.Error("at 150 % zoom (853 px) the steps and the terminal are not side by side")
+	}
+	if w := eval[float64](t, ctx, `document.documentElement.scrollWidth`); w > 853+10 {
+		t.Errorf("at 853 px the page is %v px wide", w)
+	}
+	shot(t, ctx, "projector-light-853")
+	do(t, ctx, 10*time.Second, chromedp.EmulateViewport(1280, 800))
+
+	eval[bool](t, ctx, `(document.getElementById('lesson-play-all').click(), true)`)
+	waitFor(t, ctx, "the player running", `!document.getElementById('lesson-pause').hidden`, 10*time.Second)
+	eval[bool](t, ctx, `(document.getElementById('lesson-pause').click(), true)`)
+	waitFor(t, ctx, "the player held", `document.getElementById('lesson-pause').getAttribute('aria-pressed') === 'true' && !document.getElementById('lesson-next-step').disabled`, 30*time.Second)
+	step := `Number(document.getElementById('lesson-instruction').dataset.step)`
+	k := eval[int](t, ctx, step)
+	eval[bool](t, ctx, `(document.getElementById('lesson-next-step').click(), true)`)
+	waitFor(t, ctx, "Next to advance one step", step+` === `+itoa(k+1)+` && !document.getElementById('lesson-next-step').disabled`, 30*time.Second)
+	shot(t, ctx, "projector-playing-light-1280")
+}
+
+// shot saves what the screen shows (a projector shows no more), not the
+// whole page.
+func shot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	buf, err := chromedp.Run(tctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	file := filepath.Join(screenshotDir(t), t.Name()+"-"+name+".png")
+	if err := os.WriteFile(file, buf, 0o644); err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	t.Logf("screenshot: %s", file)
 }

@@ -119,6 +119,7 @@
       $("profile-undo").disabled = !c.can_undo_profile;
       if (c.profile) $("class-profile").value = c.profile;
       $("class-lesson").value = c.lesson || "";
+      $("class-project").href = "/teach/project" + (c.lesson ? "?lesson=" + encodeURIComponent(c.lesson) : "");
       if (document.activeElement !== $("stuck-fails")) $("stuck-fails").value = c.stuck_fails;
       if (document.activeElement !== $("stuck-minutes")) $("stuck-minutes").value = c.stuck_minutes;
     }
