@@ -101,8 +101,18 @@ func watchLesson(name string, send func(map[string]any)) {
 	on(byID("lesson-hint-next"), "click", false, func(js.Value) {
 		send(map[string]any{"kind": "hint", "lesson": name, "step": currentStep(), "total": total})
 	})
-	// A failed step shows as the step's data-state; the player has no
-	// event for it.
+	// A wrong try at a step is a failure of that step too: the same step
+	// tried wrong again and again is what "stuck" means on the dashboard.
+	// It keeps the step current, so only the player's event says it.
+	on(document, "portlab:step-retry", false, func(ev js.Value) {
+		d := ev.Get("detail")
+		if !exists(d) || d.Get("lesson").String() != name {
+			return
+		}
+		send(map[string]any{"kind": "step-failed", "lesson": name, "step": d.Get("step").Int(), "total": total})
+	})
+	// A step the lesson ends on, failed, shows as the step's data-state;
+	// the player has no other event for it.
 	if list := byID("steps"); exists(list) {
 		cb := js.FuncOf(func(this js.Value, args []js.Value) any {
 			muts := args[0]

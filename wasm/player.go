@@ -313,6 +313,9 @@ func (p *player) event(ev scenarios.Event) {
 			msg = "not yet: " + msg
 		}
 		feedback(strings.ToUpper(msg[:1]) + msg[1:] + ".")
+		// A wrong try keeps the step current, so the step list shows
+		// nothing of it: the class hook (class.go) counts it from this.
+		emit("portlab:step-retry", map[string]any{"lesson": p.l.Name, "step": ev.Index, "total": len(p.l.Steps)})
 		if ev.Hint != "" {
 			p.showHints(ev.Index, ev.Attempt)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,6 +12,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/portlab/portlab/scenarios"
+	"github.com/portlab/portlab/scenarios/lesson"
 	"github.com/portlab/portlab/server/sandbox"
 )
 
@@ -181,4 +184,135 @@ func shot(t *testing.T, ctx context.Context, name string) {
 		return
 	}
 	t.Logf("screenshot: %s", file)
+}
+
+// TestClassroomThreeStudents (issue 13): three students in three browsers
+// join one class. Ann passes first-contact by typing it, Ben watches
+// fallback-2525 played, Cy gets stuck at AUTH in tls-before-auth (the
+// same step tried wrong three times): the dashboard marks Cy stuck live;
+// the teacher sets hotel-wifi for everyone and every student's page shows
+// it; the CSV export lists the three with passed and watched.
+func TestClassroomThreeStudents(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	lib, err := scenarios.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const password = "teach me"
+	base := startSandboxWith(t, func(c *sandbox.Config) { c.TeacherPassword = password })
+
+	teacher := newBrowser(t)
+	navigate(t, teacher, base+"/teach")
+	waitFor(t, teacher, "the sign-in form", `!document.getElementById('teach-login').hidden`, 10*time.Second)
+	do(t, teacher, 10*time.Second, chromedp.SendKeys(chromedp.ID("teach-password"), password+kb.Enter))
+	waitFor(t, teacher, "the classes", `!!document.getElementById('teach-classes') && !document.getElementById('teach-classes').hidden`, 10*time.Second)
+	loadAfter(t, teacher, chromedp.SendKeys(chromedp.ID("class-name"), "Networks 3"+kb.Enter))
+	waitFor(t, teacher, "the dashboard, live", `document.getElementById('live').dataset.state === 'on' && document.getElementById('class-code').textContent.length === 6`, 10*time.Second)
+	link := eval[string](t, teacher, `document.getElementById('class-link').href`)
+
+	students := map[string]context.Context{}
+	for _, name := range []string{"Ann", "Ben", "Cy"} {
+		ctx := newBrowser(t)
+		navigate(t, ctx, link)
+		waitFor(t, ctx, "the join form", `!!document.getElementById('join-name')`, 10*time.Second)
+		loadAfter(t, ctx, chromedp.SendKeys(chromedp.ID("join-name"), name+kb.Enter))
+		students[name] = ctx
+	}
+	waitFor(t, teacher, "three rows", `document.querySelectorAll('#rows tr').length === 3`, 5*time.Second)
+	row := func(name string) string { return `document.querySelector('tr[data-student=` + name + `]')` }
+
+	// Ann passes first-contact, typing her steps.
+	ann := students["Ann"]
+	fc, _ := lib.Lesson("first-contact", "en")
+	navigate(t, ann, base+"/lessons/first-contact")
+	waitReady(t, ann)
+	do(t, ann, 5*time.Second, chromedp.Click(chromedp.ID("lesson-start")))
+	doSteps(t, ann, fc.Steps)
+	waitFor(t, ann, "Ann passed", `document.getElementById('scenario-status').dataset.state === 'passed'`, 30*time.Second)
+
+	// Ben watches fallback-2525, played whole.
+	ben := students["Ben"]
+	navigate(t, ben, base+"/lessons/fallback-2525")
+	waitReady(t, ben)
+	eval[bool](t, ben, `(document.getElementById('lesson-play-all').click(), true)`)
+	waitFor(t, ben, "Ben watched", `document.getElementById('scenario-status').dataset.state === 'watched'`, 90*time.Second)
+
+	// Cy gets to the log-in step of tls-before-auth (after STARTTLS) and
+	// logs in with a wrong password, again and again.
+	cy := students["Cy"]
+	tba, _ := lib.Lesson("tls-before-auth", "en")
+	navigate(t, cy, base+"/lessons/tls-before-auth")
+	waitReady(t, cy)
+	do(t, cy, 5*time.Second, chromedp.Click(chromedp.ID("lesson-start")))
+	authStep := slices.IndexFunc(tba.Steps, func(st *lesson.Step) bool { return st.ID == "auth" })
+	if authStep >= 0 {
+		doSteps(t, cy, tba.Steps[:authStep])
+	}
+	if authStep < 0 {
+		t.Fatal("tls-before-auth has no step auth")
+	}
+	waitFor(t, cy, "Cy at the AUTH step", `document.getElementById('step-`+itoa(authStep)+`').dataset.state === 'current'`, 30*time.Second)
+	for try := range 3 {
+		typeLine(t, cy, "auth plain foo wrongpassword")
+		waitFor(t, cy, "the wrong try "+itoa(try+1)+" answered", `[...document.querySelectorAll('#transcript li[data-code="535"]')].length === `+itoa(try+2)+` && !document.getElementById('lesson-feedback').hidden`, 20*time.Second)
+	}
+	// Live: the stuck marker, without a reload.
+	waitFor(t, teacher, "Cy stuck on the dashboard", row("Cy")+`.dataset.stuck === 'true' && `+row("Cy")+`.textContent.includes('failed step `+itoa(authStep+1)+` 3 times')`, 5*time.Second)
+	if eval[string](t, teacher, row("Ann")+`.dataset.stuck`) != "false" || eval[string](t, teacher, row("Ben")+`.dataset.stuck`) != "false" {
+		t.Error("Ann or Ben is marked stuck")
+	}
+	waitFor(t, teacher, "Ann's passed and Ben's watched lesson", row("Ann")+`.querySelector('[data-testid^=passed-]').textContent === '1' && `+row("Ben")+`.children[3].textContent === '1'`, 5*time.Second)
+	// Cy's port board: 587 answered.
+	waitFor(t, teacher, "Cy's port board", row("Cy")+`.querySelector('[data-testid=port-587]') && `+row("Cy")+`.querySelector('[data-testid=port-587]').dataset.verdict === 'answered'`, 5*time.Second)
+	do(t, teacher, 5*time.Second, chromedp.Click(chromedp.CSS(`tr[data-student=Cy] button`)))
+	waitFor(t, teacher, "Cy's route", `document.getElementById('route').textContent.includes('smtp.relay.test:587 answered')`, 5*time.Second)
+	shot(t, teacher, "dashboard-stuck-light-1280")
+
+	// The network for everyone reaches each student's page.
+	do(t, teacher, 5*time.Second, chromedp.SetValue(chromedp.ID("class-profile"), "hotel-wifi"), chromedp.Click(chromedp.CSS(`[data-testid=class-profile-set]`)))
+	set := time.Now()
+	for _, name := range []string{"Ann", "Ben", "Cy"} {
+		waitFor(t, students[name], name+"'s page on hotel-wifi", `!!document.querySelector('[data-testid=class-notice]') && document.querySelector('[data-testid=class-notice]').textContent.includes('hotel-wifi')`, 15*time.Second)
+		t.Logf("%s's page showed hotel-wifi %v after the teacher set it", name, time.Since(set).Round(10*time.Millisecond))
+	}
+
+	// The export lists the three, with passed and watched.
+	csv := evalAwait(t, teacher, `fetch(document.getElementById('export-csv').href, {credentials: 'same-origin'}).then(r => r.text())`)
+	for _, want := range []string{"Ann,first-contact,passed,", "Ben,fallback-2525,watched,", "Cy,tls-before-auth,,"} {
+		if !contains(csv, want) {
+			t.Errorf("export.csv lacks %q:\n%s", want, csv)
+		}
+	}
+}
+
+// doSteps does a lesson's steps as a student does: types the typed ones,
+// answers the predictions (the first choice), lets the played ones play.
+func doSteps(t *testing.T, ctx context.Context, steps []*lesson.Step) {
+	t.Helper()
+	for i, st := range steps {
+		step := `document.getElementById('step-` + itoa(i) + `').dataset.state`
+		waitFor(t, ctx, "step "+itoa(i+1), step+` === 'current' || `+step+` === 'passed'`, 60*time.Second)
+		switch {
+		case st.Mode == lesson.Typed:
+			typeLine(t, ctx, st.Answer())
+		case st.Predict != "":
+			waitFor(t, ctx, "the prediction", `!document.getElementById('lesson-predict').hidden && !!document.querySelector('[data-testid=lesson-choice-0]')`, 20*time.Second)
+			do(t, ctx, 5*time.Second, chromedp.Click(chromedp.CSS(`[data-testid=lesson-choice-0]`)))
+		}
+		waitFor(t, ctx, "step "+itoa(i+1)+" passed", step+` === 'passed'`, 60*time.Second)
+	}
+}
+
+// evalAwait evaluates an expression whose value is a promise of a string.
+func evalAwait(t *testing.T, ctx context.Context, expr string) string {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(tctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
 }
