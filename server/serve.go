@@ -36,6 +36,7 @@ type serveOptions struct {
 	AllowHosts stringList
 	LabTTL     time.Duration
 	LabsPerIP  int
+	TunnelsIP  int
 	DropAfter  time.Duration
 	HTTPConns  int
 	HTTPPerIP  int
@@ -75,6 +76,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
 	fs.Var(&o.AllowHosts, "allow-host", "a name the pages are reached by, besides the --http host and localhost (a Host header not listed is refused with 421, against DNS rebinding); repeatable")
 	fs.DurationVar(&o.LabTTL, "lab-ttl", sandbox.DefaultLabTTL, "idle time after which a lab expires")
 	fs.IntVar(&o.LabsPerIP, "labs-per-client", 10, "labs one client address may hold")
+	fs.IntVar(&o.TunnelsIP, "tunnels-per-client", 0, "tunnels (terminal connections) one client address may hold open (default 100; a class behind one school address needs about one per student)")
 	fs.DurationVar(&o.DropAfter, "drop-timeout", 0, "how long a dropped connection takes to time out (default: the profile's, 5s)")
 	fs.IntVar(&o.HTTPConns, "http-conns", 0, "HTTP connections open at once, tunnels included (default: 40% of the open-file limit)")
 	fs.IntVar(&o.HTTPPerIP, "http-conns-per-client", 0, "HTTP connections one client address may hold (default: 512, or a quarter of --http-conns where that is less)")
@@ -142,7 +144,7 @@ func (o serveOptions) config() sandbox.Config {
 	return sandbox.Config{
 		HTTP: o.HTTP, SMTPHost: o.SMTPHost, PortOffset: offset, Data: o.Data,
 		Policy: o.Policy, Hosts: o.Hosts, Profiles: o.Profiles, Origins: o.Origins, AllowHosts: o.AllowHosts,
-		LabTTL: o.LabTTL, LabsPerClient: o.LabsPerIP, DropTimeout: o.DropAfter,
+		LabTTL: o.LabTTL, LabsPerClient: o.LabsPerIP, DropTimeout: o.DropAfter, TunnelsPerClient: o.TunnelsIP,
 		HTTPConns: o.HTTPConns, HTTPConnsPerClient: o.HTTPPerIP,
 		ErrorLog: errLog, Version: version, TeacherPassword: o.TeacherPassword,
 	}
