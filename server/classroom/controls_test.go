@@ -147,7 +147,7 @@ func TestPortBoardAndRoute(t *testing.T) {
 		events.Event{Kind: events.Dial, Host: "mx.sandbox.test", Port: 25, Text: "refused: home ISP blocks 25"},
 		events.Event{Kind: events.Dial, Host: "legacy.mail.test", Port: 465, Text: "dropped: cloud firewall"},
 		events.Event{Kind: events.Connect, Conn: 7, Host: "smtp.relay.test", Port: 587, Text: "connection from 192.0.2.10"},
-		events.Event{Kind: events.TLS, Conn: 7, Host: "smtp.relay.test", Port: 587, TLSVersion: "1.3", TLSCipher: "TLS_AES_128_GCM_SHA256"},
+		events.Event{Kind: events.TLS, Conn: 7, Host: "smtp.relay.test", Port: 587, TLSVersion: "TLS 1.3", TLSCipher: "TLS_AES_128_GCM_SHA256"},
 		events.Event{Kind: events.Auth, Conn: 7, Host: "smtp.relay.test", Port: 587, User: "u", OK: true, Secure: true},
 		events.Event{Kind: events.Message, Conn: 7, Host: "smtp.relay.test", Port: 587, Text: "stored"},
 		events.Event{Kind: events.Reply, Conn: 7, Host: "smtp.relay.test", Port: 587, Text: "250 2.0.0 Ok: queued", Secure: true},
@@ -170,12 +170,18 @@ func TestPortBoardAndRoute(t *testing.T) {
 
 	var tr struct {
 		Profile string
+		Lines   []struct{ Kind, Text string }
 		Route   []struct {
 			Host, Verdict, Why, TLS, Auth, Last string
 			Port, Messages                      int
 		}
 	}
 	tc.must(http.StatusOK, "GET", "/api/classroom/classes/"+cv.ID+"/students/"+j.Student+"/transcript", nil, &tr)
+	for _, l := range tr.Lines {
+		if l.Kind == "tls" && l.Text != "TLS 1.3 TLS_AES_128_GCM_SHA256" {
+			t.Errorf("the transcript's TLS line: %q", l.Text)
+		}
+	}
 	if len(tr.Route) != 3 || tr.Profile == "" {
 		t.Fatalf("route: %+v", tr)
 	}

@@ -238,8 +238,9 @@ func (c *Classroom) follow() {
 				s.lastReply, s.lastReplyAt = e.Text[:3], e.Time
 			}
 		case events.TLS:
-			l.Text = "TLS " + e.TLSVersion + " " + e.TLSCipher
-			l.tls = "TLS " + e.TLSVersion
+			// The relay names the version as crypto/tls does ("TLS 1.3").
+			l.Text = e.TLSVersion + " " + e.TLSCipher
+			l.tls = e.TLSVersion
 		case events.Auth:
 			l.auth = map[bool]string{true: "accepted", false: "refused"}[e.OK]
 			l.Text = "AUTH " + e.User + " " + l.auth

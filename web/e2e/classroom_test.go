@@ -268,7 +268,10 @@ func TestClassroomThreeStudents(t *testing.T) {
 	waitFor(t, teacher, "Cy's port board", row("Cy")+`.querySelector('[data-testid=port-587]') && `+row("Cy")+`.querySelector('[data-testid=port-587]').dataset.verdict === 'answered'`, 5*time.Second)
 	do(t, teacher, 5*time.Second, chromedp.Click(chromedp.CSS(`tr[data-student=Cy] button`)))
 	waitFor(t, teacher, "Cy's route", `document.getElementById('route').textContent.includes('smtp.relay.test:587 answered')`, 5*time.Second)
-	shot(t, teacher, "dashboard-stuck-light-1280")
+	// Ben's lesson sent a message over 2525: the class mailbox has it.
+	eval[bool](t, teacher, `(document.getElementById('class-mailbox').open = true, true)`)
+	waitFor(t, teacher, "Ben's message in the class mailbox", `[...document.querySelectorAll('#mail-rows tr')].some(tr => tr.textContent.includes('Ben') && tr.textContent.includes('2525'))`, 5*time.Second)
+	screenshot(t, teacher, "dashboard-stuck-light-1280")
 
 	// The network for everyone reaches each student's page.
 	do(t, teacher, 5*time.Second, chromedp.SetValue(chromedp.ID("class-profile"), "hotel-wifi"), chromedp.Click(chromedp.CSS(`[data-testid=class-profile-set]`)))

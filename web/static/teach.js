@@ -145,7 +145,7 @@
 
     // The port board in brief: each port the student tried, with what its
     // last connection came to (a mark as well as a colour).
-    const marks = { "answered": "✓", "refused": "✕", "timed out": "⏱", "unknown host": "?" };
+    const marks = { "answered": "✓", "refused": "✕", "timed out": "…", "unknown host": "?" };
     function portBoard(ports) {
       const list = Object.keys(ports || {}).sort(function (a, b) { return a - b; });
       if (!list.length) return ["—"];
