@@ -191,7 +191,8 @@ func shot(t *testing.T, ctx context.Context, name string) {
 // fallback-2525 played, Cy gets stuck at AUTH in tls-before-auth (the
 // same step tried wrong three times): the dashboard marks Cy stuck live;
 // the teacher sets hotel-wifi for everyone and every student's page shows
-// it; the CSV export lists the three with passed and watched.
+// it; the CSV export lists the three with passed and watched; clearing
+// the class mailbox and resetting every lab reach the pages.
 func TestClassroomThreeStudents(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
@@ -288,6 +289,19 @@ func TestClassroomThreeStudents(t *testing.T) {
 			t.Errorf("export.csv lacks %q:\n%s", want, csv)
 		}
 	}
+
+	// Clear the class mailbox, then reset every lab: the students' pages
+	// reload on their emptied labs; progress stays.
+	eval[bool](t, teacher, `(window.confirm = () => true, true)`)
+	do(t, teacher, 5*time.Second, chromedp.Click(chromedp.CSS(`[data-testid=class-clear-mail]`)))
+	waitFor(t, teacher, "the class mailbox empty", `document.getElementById('mail-count').textContent === '0'`, 5*time.Second)
+	if n := evalAwait(t, teacher, `fetch(document.getElementById('export-csv').href.replace('export.csv', 'mailbox')).then(r => r.json()).then(l => String(l.length))`); n != "0" {
+		t.Errorf("the class mailbox holds %s messages after clearing", n)
+	}
+	eval[bool](t, ann, `(window.beforeReset = true, true)`)
+	do(t, teacher, 5*time.Second, chromedp.Click(chromedp.CSS(`[data-testid=class-reset]`)))
+	waitAcrossLoad(t, ann, "Ann's page reloaded", `window.beforeReset === undefined && document.readyState === 'complete'`, 10*time.Second)
+	waitFor(t, teacher, "Cy's port board emptied", row("Cy")+`.querySelector('[data-testid^=ports-]').textContent === '—' && `+row("Ann")+`.querySelector('[data-testid^=passed-]').textContent === '1'`, 5*time.Second)
 }
 
 // doSteps does a lesson's steps as a student does: types the typed ones,
@@ -318,4 +332,21 @@ func evalAwait(t *testing.T, ctx context.Context, expr string) string {
 		t.Fatalf("evaluate %s: %v", expr, err)
 	}
 	return v
+}
+
+// waitAcrossLoad is waitFor for a predicate that turns true on another
+// page load: a poll the navigation cuts short is polled again.
+func waitAcrossLoad(t *testing.T, ctx context.Context, what, predicate string, timeout time.Duration) {
+	t.Helper()
+	end := time.Now().Add(timeout)
+	for time.Now().Before(end) {
+		tctx, cancel := context.WithTimeout(ctx, time.Until(end)+time.Second)
+		_, err := chromedp.Run(tctx, chromedp.Poll[chromedp.Void](predicate,
+			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(time.Until(end))))
+		cancel()
+		if err == nil {
+			return
+		}
+	}
+	t.Fatalf("waiting for %s (%s): timeout", what, predicate)
 }
