@@ -87,6 +87,7 @@ bench: build
 	PORTLAB_BENCH=1 PORTLAB_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run TestLoadDescriptorFlood -v ./server/
 	PORTLAB_BENCH=1 $(GO) test -count=1 -run TestBenchClient -v ./web/e2e/
 	PORTLAB_BENCH=1 $(GO) test -count=1 -run TestBenchCrossReplicaDelay -v ./server/sandbox/
+	PORTLAB_BENCH=1 $(GO) test -count=1 -run 'TestLoadClass' -v ./server/classroom/
 
 clean:
 	rm -rf bin web/static/wasm/portlab.wasm* web/static/wasm/wasm_exec.js

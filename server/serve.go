@@ -36,10 +36,10 @@ type serveOptions struct {
 	AllowHosts stringList
 	LabTTL     time.Duration
 	LabsPerIP  int
+	TunnelsIP  int
 	DropAfter  time.Duration
 	HTTPConns  int
 	HTTPPerIP  int
-	TunnelsIP  int
 	Verbose    bool
 	// TeacherPassword opens /teach; empty: one made up and printed.
 	TeacherPassword string
@@ -90,7 +90,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
 	fs.DurationVar(&o.DropAfter, "drop-timeout", 0, "how long a dropped connection takes to time out (default: the profile's, 5s)")
 	fs.IntVar(&o.HTTPConns, "http-conns", 0, "HTTP connections open at once, tunnels included (default: 40% of the open-file limit)")
 	fs.IntVar(&o.HTTPPerIP, "http-conns-per-client", 0, "HTTP connections one client address may hold (default: 512, or a quarter of --http-conns where that is less)")
-	fs.IntVar(&o.TunnelsIP, "tunnels-per-client", 0, "WebSocket tunnels one client address may hold (default: 100); behind a reverse proxy every browser has the proxy's address")
+	fs.IntVar(&o.TunnelsIP, "tunnels-per-client", 0, "WebSocket tunnels one client address may hold (default: 100): a class behind one school address, or every browser behind a reverse proxy, needs about one per student")
 	fs.BoolVar(&o.Verbose, "v", false, "log every connection's events")
 	fs.StringVar(&o.TeacherPassword, "teacher-password", "", "password of the teacher's pages at /teach (default: one made up at start and printed)")
 	// Several replicas (one block, to keep them together).
@@ -297,9 +297,9 @@ func printTable(w io.Writer, s *sandbox.Sandbox, o serveOptions) {
 	fmt.Fprintf(w, "web: %s/\n", s.URL())
 	fmt.Fprintf(w, "ca: %s (also at %s/ca.pem)\n", caFile, s.URL())
 	if pw := s.TeacherPassword(); pw != "" {
-		fmt.Fprintf(w, "teach: %s/teach (password %s, made up at this start; --teacher-password sets one)\n", s.URL(), pw)
+		fmt.Fprintf(w, "teach: %s/teach (password %s, made up at this start; --teacher-password-file or $PORTLAB_TEACHER_PASSWORD_FILE sets one)\n", s.URL(), pw)
 	} else {
-		fmt.Fprintf(w, "teach: %s/teach (password: the --teacher-password given)\n", s.URL())
+		fmt.Fprintf(w, "teach: %s/teach (password: the one given)\n", s.URL())
 	}
 	if o.Store != "" {
 		fmt.Fprintln(w, "classroom: PostgreSQL (--store; classes, students and progress shared by every replica)")

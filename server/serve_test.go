@@ -15,12 +15,13 @@ import (
 // text gives the made-up password and where to use it; with it, the
 // password is not printed.
 func TestServePrintsTeacherPassword(t *testing.T) {
+	t.Setenv("PORTLAB_TEACHER_PASSWORD", "")
 	for _, tt := range []struct {
 		args []string
 		want string
 	}{
 		{nil, "/teach (password "},
-		{[]string{"--teacher-password", "s3cret-word"}, "/teach (password: the --teacher-password given)"},
+		{[]string{"--teacher-password", "s3cret-word"}, "/teach (password: the one given by --teacher-password)"},
 	} {
 		o, err := parseServeFlags(append([]string{"--smtp-listen=false", "--http", "127.0.0.1:0"}, tt.args...), io.Discard)
 		if err != nil {

@@ -101,8 +101,18 @@ func watchLesson(name string, send func(map[string]any)) {
 	on(byID("lesson-hint-next"), "click", false, func(js.Value) {
 		send(map[string]any{"kind": "hint", "lesson": name, "step": currentStep(), "total": total})
 	})
-	// A failed step shows as the step's data-state; the player has no
-	// event for it.
+	// A wrong try at a step is a failure of that step too: the same step
+	// tried wrong again and again is what "stuck" means on the dashboard.
+	// It keeps the step current, so only the player's event says it.
+	on(document, "portlab:step-retry", false, func(ev js.Value) {
+		d := ev.Get("detail")
+		if !exists(d) || d.Get("lesson").String() != name {
+			return
+		}
+		send(map[string]any{"kind": "step-failed", "lesson": name, "step": d.Get("step").Int(), "total": total})
+	})
+	// A step the lesson ends on, failed, shows as the step's data-state;
+	// the player has no other event for it.
 	if list := byID("steps"); exists(list) {
 		cb := js.FuncOf(func(this js.Value, args []js.Value) any {
 			muts := args[0]
@@ -130,7 +140,8 @@ func (c *client) followClass(tok string) {
 	src := es.New("/api/classroom/me/events?token=" + js.Global().Call("encodeURIComponent", tok).String())
 	var mu sync.Mutex
 	first, seen := true, ""
-	before := "" // the page's own network, before the teacher's
+	resets, clears := 0, 0 // the teacher's resets and clearings seen
+	before := ""           // the page's own network, before the teacher's
 	on(src, "class", false, func(ev js.Value) {
 		var n struct {
 			Name       string `json:"name"`
@@ -138,6 +149,8 @@ func (c *client) followClass(tok string) {
 			Profile    string `json:"profile"`
 			Ended      bool   `json:"ended"`
 			LabProfile string `json:"lab_profile"`
+			Resets     int    `json:"resets"`
+			Clears     int    `json:"clears"`
 		}
 		if json.Unmarshal([]byte(ev.Get("data").String()), &n) != nil {
 			return
@@ -159,8 +172,21 @@ func (c *client) followClass(tok string) {
 				want = n.LabProfile
 			}
 		}
+		// The teacher reset every lab: the page starts again on its
+		// emptied lab; or cleared the class mailbox: the page shows the
+		// empty mailbox.
+		reload := !first && n.Resets > resets
+		refresh := !first && n.Clears > clears
+		resets, clears = n.Resets, n.Clears
 		first, seen = false, n.Profile
 		mu.Unlock()
+		if reload {
+			global.Get("location").Call("reload")
+			return
+		}
+		if pl := portlabJS(); refresh && exists(pl) && pl.Get("refreshMailbox").Type() == js.TypeFunction {
+			pl.Call("refreshMailbox")
+		}
 		if want != "" && want != c.currentProfile() {
 			c.setProfile(want)
 			c.describeProfile(want)

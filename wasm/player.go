@@ -311,6 +311,9 @@ func (p *player) event(ev scenarios.Event) {
 		// (the engine's hint for the n-th try is the n-th of that list).
 		// A task's check says "not yet" itself; the page's words say it once.
 		feedback(tr("player.not-yet", strings.TrimPrefix(ev.Reason, "not yet: ")))
+		// A wrong try keeps the step current, so the step list shows
+		// nothing of it: the class hook (class.go) counts it from this.
+		emit("portlab:step-retry", map[string]any{"lesson": p.l.Name, "step": ev.Index, "total": len(p.l.Steps)})
 		if ev.Hint != "" {
 			p.showHints(ev.Index, ev.Attempt)
 		}

@@ -59,6 +59,9 @@ type pageMeta struct {
 	// FullURL is the full page an embedded one stands for ("Open in
 	// portlab").
 	FullURL string
+	// ProjectorCSS is the projector stylesheet's address on a page shown
+	// in projector mode (/teach/project), "" elsewhere.
+	ProjectorCSS string
 }
 
 // T is the page language's text for a catalog key (internal/i18n).

@@ -49,6 +49,7 @@ func (s *site) routes() http.Handler {
 	// (their data comes from /api/classroom/, the server's).
 	mux.HandleFunc("GET /teach", s.page(s.teach))
 	mux.HandleFunc("GET /teach/classes/{id}", s.page(s.teachClass))
+	mux.HandleFunc("GET /teach/project", s.page(s.project))
 	mux.HandleFunc("GET /join", s.page(s.join))
 	mux.HandleFunc("GET /join/{code}", s.page(s.join))
 	mux.HandleFunc("GET /ca.pem", s.caPEM)
@@ -283,6 +284,33 @@ func (s *site) teach(r *http.Request) (int, templ.Component) {
 
 func (s *site) teachClass(r *http.Request) (int, templ.Component) {
 	return http.StatusOK, teachClassPage(s.meta(r, "title.teach-class", "teach-class", false), r.PathValue("id"), s.assets.url("teach.js"), s.lessons[i18n.Default], s.cfg.Profiles)
+}
+
+// project is projector mode: a lesson page in large type, two columns
+// even at 150 % zoom, for a teacher who plays it paced (Play the whole
+// lesson, Pause, Next); without ?lesson= it lists the lessons. It shows
+// nothing of a class, so it needs no sign-in.
+func (s *site) project(r *http.Request) (int, templ.Component) {
+	name := r.URL.Query().Get("lesson")
+	m := s.meta(r, "title.projector", "project", false)
+	m.ProjectorCSS = s.assets.url("projector.css")
+	for _, l := range s.lessons[m.Lang] {
+		if l.Name == name {
+			m.Title, m.Page = l.Title, "lesson"
+			m.NeedsClient = true
+			m.Lesson = l.Name
+			m.LessonURL = s.lessonSrcURL(l.Name + ".md")
+			if m.Lang != i18n.Default {
+				m.LessonTextURL = s.lessonSrcURL(l.Name + "." + m.Lang + ".md")
+			}
+			return http.StatusOK, lessonPage(m, l, s.playgroundData(r))
+		}
+	}
+	status := http.StatusOK
+	if name != "" {
+		status = http.StatusNotFound
+	}
+	return status, projectPage(m, s.lessons[m.Lang])
 }
 
 func (s *site) join(r *http.Request) (int, templ.Component) {

@@ -15,8 +15,12 @@
 //	GET    /api/classroom/classes/{id}       the class and one row per student (teacher)
 //	PATCH  /api/classroom/classes/{id}       {"locked","lesson","ended","stuck_fails","stuck_minutes"} (teacher)
 //	POST   /api/classroom/classes/{id}/profile      {"profile"}: everyone's network; "" undoes (teacher)
-//	GET    /api/classroom/classes/{id}/events       the rows, live (SSE, teacher)
-//	GET    /api/classroom/classes/{id}/students/{sid}/transcript (teacher)
+//	POST   /api/classroom/classes/{id}/reset        every lab back as at joining (teacher)
+//	GET    /api/classroom/classes/{id}/mailbox      every student's mail, newest first (teacher)
+//	DELETE /api/classroom/classes/{id}/mailbox      empties it (teacher)
+//	GET    /api/classroom/classes/{id}/mailbox/{sid}/{mid}/raw  one message as received (teacher)
+//	GET    /api/classroom/classes/{id}/events       the class, the rows and new mail, live (SSE, teacher)
+//	GET    /api/classroom/classes/{id}/students/{sid}/transcript  with the route taken (teacher)
 //	GET    /api/classroom/classes/{id}/export.csv, export.json (teacher)
 //	GET    /api/classroom/classes/{id}/qr.svg   the join link as a QR code (teacher)
 //	GET    /api/classroom/join/{code}        the class's name, and whether it admits students
@@ -58,6 +62,7 @@ type Labs interface {
 	CreateInClass(profile string) (lab.Lab, error)
 	Open(id, key string) (lab.Lab, error)
 	SetProfile(id, profile string) (lab.Lab, error)
+	ResetPolicy(id string) error
 }
 
 // Config is what a Classroom needs.
@@ -65,6 +70,8 @@ type Config struct {
 	Store store.Store
 	Labs  Labs
 	Bus   *events.Bus
+	// Mail is the labs' mailboxes (nil: the class mailbox is empty).
+	Mail Mail
 	// Password is the teacher's password; empty generates one (see
 	// [Classroom.GeneratedPassword]). Only its bcrypt hash is kept.
 	Password string
@@ -288,6 +295,10 @@ func (c *Classroom) routes() *http.ServeMux {
 	mux.HandleFunc("GET /api/classroom/classes/{id}", c.teacher(c.getClass))
 	mux.HandleFunc("PATCH /api/classroom/classes/{id}", c.teacher(c.patchClass))
 	mux.HandleFunc("POST /api/classroom/classes/{id}/profile", c.teacher(c.setProfile))
+	mux.HandleFunc("POST /api/classroom/classes/{id}/reset", c.teacher(c.resetLabs))
+	mux.HandleFunc("GET /api/classroom/classes/{id}/mailbox", c.teacher(c.classMailbox))
+	mux.HandleFunc("DELETE /api/classroom/classes/{id}/mailbox", c.teacher(c.clearMailbox))
+	mux.HandleFunc("GET /api/classroom/classes/{id}/mailbox/{sid}/{mid}/raw", c.teacher(c.classMailRaw))
 	mux.HandleFunc("GET /api/classroom/classes/{id}/events", c.teacher(c.classEvents))
 	mux.HandleFunc("GET /api/classroom/classes/{id}/students/{sid}/transcript", c.teacher(c.teacherTranscript))
 	mux.HandleFunc("GET /api/classroom/classes/{id}/export.csv", c.teacher(c.exportCSV))

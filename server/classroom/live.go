@@ -16,7 +16,30 @@ type watcher struct {
 	mu    sync.Mutex
 	dirty map[string]bool // student ids
 	class bool            // the class's settings
+	mail  []ClassMail     // new messages in the class mailbox, oldest first
 	wake  chan struct{}
+}
+
+// maxMailQueued bounds the messages one slow dashboard holds; past it the
+// oldest go (the class mailbox's list has them all).
+const maxMailQueued = 200
+
+func (w *watcher) addMail(m ClassMail) {
+	w.mu.Lock()
+	w.mail = append(w.mail, m)
+	if over := len(w.mail) - maxMailQueued; over > 0 {
+		w.mail = append(w.mail[:0:0], w.mail[over:]...)
+	}
+	w.mu.Unlock()
+	w.poke()
+}
+
+func (w *watcher) takeMail() []ClassMail {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	m := w.mail
+	w.mail = nil
+	return m
 }
 
 func newWatcher() *watcher {
@@ -30,6 +53,10 @@ func (w *watcher) mark(student string, class bool) {
 	}
 	w.class = w.class || class
 	w.mu.Unlock()
+	w.poke()
+}
+
+func (w *watcher) poke() {
 	select {
 	case w.wake <- struct{}{}:
 	default:
@@ -53,6 +80,22 @@ func (c *Classroom) changedLocked(s *student) {
 	s.stuckShown = s.stuck(c.cfg.Now()) != ""
 	for w := range s.class.watchers {
 		w.mark(s.ID, false)
+	}
+}
+
+// mailLocked tells the class's dashboards of a message a student's lab
+// took.
+func (c *Classroom) mailLocked(s *student, id string) {
+	if c.cfg.Mail == nil || id == "" || len(s.class.watchers) == 0 {
+		return
+	}
+	m, ok := c.cfg.Mail.Get(s.lab.ID, id)
+	if !ok {
+		return
+	}
+	cm := classMail(s, m)
+	for w := range s.class.watchers {
+		w.addMail(cm)
 	}
 }
 

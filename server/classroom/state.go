@@ -1,6 +1,7 @@
 package classroom
 
 import (
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,6 +22,9 @@ type class struct {
 	prevClass    string
 	hasUndo      bool
 	watchers     map[*watcher]struct{}
+	// resets and clears count the teacher's resets of every lab and
+	// clearings of the mailbox, so the students' pages see each one.
+	resets, clears int
 }
 
 func newClass(sc store.Class) *class {
@@ -44,6 +48,7 @@ type student struct {
 	lastReply    string
 	lastReplyAt  time.Time
 	lastProgress time.Time
+	ports        map[int]string // port -> the last connection's verdict
 
 	transcript []Line
 	maxLines   int
@@ -140,6 +145,9 @@ type Row struct {
 	LastProgress time.Time `json:"last_progress"`
 	Stuck        string    `json:"stuck,omitempty"` // why the student looks stuck; "" if not
 	Lab          string    `json:"lab,omitempty"`
+	// Ports is the port board in brief: what the last connection to
+	// each port came to (answered, refused, timed out, unknown host).
+	Ports map[int]string `json:"ports"`
 }
 
 func (s *student) row(now time.Time) Row {
@@ -147,6 +155,10 @@ func (s *student) row(now time.Time) Row {
 		ID: s.ID, Name: s.Name, Joined: s.Joined, Lesson: s.lesson, Step: s.step, Total: s.total, State: s.state,
 		Passed: []string{}, Watched: []string{}, Hints: s.hints, Fails: s.fails,
 		LastReply: s.lastReply, LastReplyAt: s.lastReplyAt, LastProgress: s.lastProgress, Lab: s.lab.ID,
+		Ports: maps.Clone(s.ports),
+	}
+	if r.Ports == nil {
+		r.Ports = map[int]string{}
 	}
 	for name, ls := range s.lessons {
 		switch ls.Best {
@@ -186,6 +198,12 @@ type Line struct {
 	Port   int       `json:"port,omitempty"`
 	Text   string    `json:"text"`
 	Secure bool      `json:"secure,omitempty"`
+	Conn   uint64    `json:"conn,omitempty"` // one connection's lines share it
+
+	// What the route needs, kept typed rather than read back from Text.
+	verdict string // of a connect or dial line: see [verdict]
+	tls     string // the TLS version, on a tls line
+	auth    string // accepted or refused, on an auth line
 }
 
 // inClass is the bus filter: events of the labs of class students.
@@ -205,22 +223,35 @@ func (c *Classroom) follow() {
 		}
 		s := v.(*student)
 		c.mu.Lock()
-		l := Line{Time: e.Time, Kind: string(e.Kind), Host: e.Host, Port: e.Port, Text: e.Text, Secure: e.Secure}
+		l := Line{Time: e.Time, Kind: string(e.Kind), Host: e.Host, Port: e.Port, Text: e.Text, Secure: e.Secure, Conn: e.Conn, verdict: verdict(e)}
+		changed := e.Kind == events.Reply
+		if l.verdict != "" && e.Port > 0 {
+			if s.ports == nil {
+				s.ports = map[int]string{}
+			}
+			s.ports[e.Port] = l.verdict
+			changed = true
+		}
 		switch e.Kind {
 		case events.Reply:
 			if len(e.Text) >= 3 && strings.Trim(e.Text[:3], "0123456789") == "" {
 				s.lastReply, s.lastReplyAt = e.Text[:3], e.Time
 			}
 		case events.TLS:
-			l.Text = "TLS " + e.TLSVersion + " " + e.TLSCipher
+			// The relay names the version as crypto/tls does ("TLS 1.3").
+			l.Text = e.TLSVersion + " " + e.TLSCipher
+			l.tls = e.TLSVersion
 		case events.Auth:
-			l.Text = "AUTH " + e.User + map[bool]string{true: " accepted", false: " refused"}[e.OK]
+			l.auth = map[bool]string{true: "accepted", false: "refused"}[e.OK]
+			l.Text = "AUTH " + e.User + " " + l.auth
+		case events.Message:
+			c.mailLocked(s, e.MessageID)
 		}
 		s.transcript = append(s.transcript, l)
 		if over := len(s.transcript) - s.maxLines; over > 0 {
 			s.transcript = append(s.transcript[:0:0], s.transcript[over:]...)
 		}
-		if e.Kind == events.Reply {
+		if changed {
 			c.changedLocked(s)
 		}
 		c.mu.Unlock()

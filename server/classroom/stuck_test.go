@@ -25,6 +25,7 @@ func (f *fakeLabs) Open(id, key string) (lab.Lab, error) { return lab.Lab{ID: id
 func (f *fakeLabs) SetProfile(id, p string) (lab.Lab, error) {
 	return lab.Lab{ID: id, Profile: p}, nil
 }
+func (f *fakeLabs) ResetPolicy(id string) error { return nil }
 
 // TestStuckWithoutProgress: a student who has not moved on for the
 // class's minutes is marked stuck, and checkStuck tells the dashboard.

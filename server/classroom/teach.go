@@ -316,6 +316,9 @@ func (c *Classroom) classEvents(w http.ResponseWriter, r *http.Request) {
 		for _, row := range rows {
 			st.send("row", row)
 		}
+		for _, m := range wt.takeMail() {
+			st.send("mail", m)
+		}
 	})
 }
 
@@ -331,7 +334,14 @@ func (c *Classroom) teacherTranscript(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such student in this class")
 		return
 	}
-	writeJSON(w, http.StatusOK, transcriptView(s))
+	t := transcriptView(s)
+	t.Route = route(s.transcript)
+	if s.lab.ID != "" {
+		if l, err := c.cfg.Labs.Open(s.lab.ID, s.lab.Key); err == nil {
+			t.Profile = l.Profile
+		}
+	}
+	writeJSON(w, http.StatusOK, t)
 }
 
 // Transcript is a student's connections as the relay saw them. It lives
@@ -339,6 +349,11 @@ func (c *Classroom) teacherTranscript(w http.ResponseWriter, r *http.Request) {
 type Transcript struct {
 	Student string `json:"student"`
 	Lines   []Line `json:"lines"`
+	// The teacher's view adds the route the student took: each
+	// connection, what the network did with it and how far it got, and
+	// the network profile the student's lab is on now.
+	Route   []Hop  `json:"route,omitempty"`
+	Profile string `json:"profile,omitempty"`
 }
 
 func transcriptView(s *student) Transcript {

@@ -128,7 +128,7 @@ func (c *Classroom) login(w http.ResponseWriter, r *http.Request) {
 		c.mu.Lock()
 		c.failures[client] = append(c.failures[client], c.cfg.Now())
 		c.mu.Unlock()
-		writeError(w, http.StatusForbidden, "wrong teacher password (portlab serve printed it at start, or it is the --teacher-password given)")
+		writeError(w, http.StatusForbidden, "wrong teacher password (portlab serve printed it at start, or it is the one given by --teacher-password-file, $PORTLAB_TEACHER_PASSWORD or --teacher-password)")
 		return
 	}
 	t := token(32)

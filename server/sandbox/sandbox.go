@@ -330,7 +330,7 @@ func (s *Sandbox) openClassroom() error {
 	}
 	var err error
 	s.classroom, err = classroom.New(context.Background(), classroom.Config{
-		Store: s.classes, Labs: s.labs, Bus: s.bus, Password: s.cfg.TeacherPassword, Lessons: lessons,
+		Store: s.classes, Labs: s.labs, Bus: s.bus, Mail: s.store, Password: s.cfg.TeacherPassword, Lessons: lessons,
 		Profiles: func(n string) bool { _, ok := s.profiles.Profile(n); return ok },
 	})
 	return err

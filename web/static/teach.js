@@ -119,6 +119,7 @@
       $("profile-undo").disabled = !c.can_undo_profile;
       if (c.profile) $("class-profile").value = c.profile;
       $("class-lesson").value = c.lesson || "";
+      $("class-project").href = "/teach/project" + (c.lesson ? "?lesson=" + encodeURIComponent(c.lesson) : "");
       if (document.activeElement !== $("stuck-fails")) $("stuck-fails").value = c.stuck_fails;
       if (document.activeElement !== $("stuck-minutes")) $("stuck-minutes").value = c.stuck_minutes;
     }
@@ -136,9 +137,21 @@
         cell(String(r.watched.length), { title: r.watched.join(", ") }),
         cell(String(r.hints)),
         el("td", { "data-testid": "reply-" + r.id }, [reply]),
+        el("td", { "data-testid": "ports-" + r.id }, portBoard(r.ports)),
         cell(r.stuck ? "stuck: " + r.stuck : "", { class: r.stuck ? "stuck" : "" }),
       ]);
       return tr;
+    }
+
+    // The port board in brief: each port the student tried, with what its
+    // last connection came to (a mark as well as a colour).
+    const marks = { "answered": "✓", "refused": "✕", "timed out": "…", "unknown host": "?" };
+    function portBoard(ports) {
+      const list = Object.keys(ports || {}).sort(function (a, b) { return a - b; });
+      if (!list.length) return ["—"];
+      return list.map(function (p) {
+        return el("span", { class: "port-chip", "data-verdict": ports[p], title: p + ": " + ports[p], "data-testid": "port-" + p, text: p + " " + (marks[ports[p]] || "") });
+      });
     }
 
     function render() {
@@ -165,6 +178,20 @@
       $("transcript-title").textContent = "Transcript of " + r.name;
       try {
         const t = await call("GET", base + "/students/" + encodeURIComponent(r.id) + "/transcript");
+        // The route: each connection, what the network did with it, how far it got.
+        $("route").replaceChildren.apply($("route"), (t.route || []).map(function (h) {
+          const got = [];
+          if (h.tls) got.push(h.tls);
+          if (h.auth) got.push("AUTH " + h.auth);
+          if (h.messages) got.push(h.messages + " stored");
+          if (h.last) got.push("last: " + h.last);
+          return el("li", { "data-verdict": h.verdict }, [
+            el("code", { text: h.host + ":" + h.port }), " " + h.verdict,
+            h.why ? " (" + h.why + ")" : "", got.length ? " · " + got.join(" · ") : "",
+          ]);
+        }));
+        if (!(t.route || []).length) $("route").replaceChildren(el("li", { text: "(no connection yet)" }));
+        if (t.profile) $("route").prepend(el("li", { class: "muted", text: "network: " + t.profile }));
         // The swaks-style marks of the page's transcript: -> sent, <- received,
         // ~> and <~ inside TLS, === the rest.
         $("transcript").textContent = t.lines.map(function (l) {
@@ -190,6 +217,40 @@
       control("PATCH", "", { stuck_fails: Number($("stuck-fails").value) || 0, stuck_minutes: Number($("stuck-minutes").value) || 0 });
     });
     $("class-lock").addEventListener("click", function () { control("PATCH", "", { locked: !(cls && cls.locked) }); });
+    $("class-reset").addEventListener("click", function () {
+      if (confirm("Reset every student's lab? Their mail, transcripts and policies go; their progress is kept.")) {
+        control("POST", "/reset").then(function () { mail.clear(); showMail(); });
+      }
+    });
+    $("class-clear-mail").addEventListener("click", function () {
+      if (confirm("Delete every message in the class mailbox?")) {
+        control("DELETE", "/mailbox").then(function () { mail.clear(); showMail(); });
+      }
+    });
+
+    // The class mailbox: read-only, newest first; the stream adds new mail.
+    const mail = new Map();
+    function showMail() {
+      const list = Array.from(mail.values()).sort(function (a, b) { return a.received_at < b.received_at ? 1 : -1; });
+      $("mail-count").textContent = String(list.length);
+      $("mail-rows").replaceChildren.apply($("mail-rows"), list.map(function (m) {
+        const subj = el("button", { type: "button", class: "link", text: m.subject || "(no subject)" });
+        subj.addEventListener("click", async function () {
+          const res = await fetch(base + "/mailbox/" + encodeURIComponent(m.student_id) + "/" + encodeURIComponent(m.id) + "/raw", { credentials: "same-origin" });
+          $("mail-raw").hidden = false;
+          $("mail-raw").textContent = res.ok ? await res.text() : "(gone)";
+        });
+        return el("tr", { "data-testid": "mail-" + m.id }, [
+          el("th", { scope: "row", text: m.student }),
+          cell(new Date(m.received_at).toLocaleTimeString()),
+          cell(m.from + " → " + (m.to || []).join(", ")),
+          el("td", {}, [subj]),
+          cell(m.port + (m.tls ? " · " + m.tls : " · no TLS") + (m.auth_user ? " · AUTH" : "")),
+        ]);
+      }));
+    }
+    call("GET", base + "/mailbox").then(function (list) { list.forEach(function (m) { mail.set(m.id, m); }); showMail(); }).catch(function () {});
+
     $("class-end").addEventListener("click", function () {
       if (confirm("End this class? Students can no longer join; their progress is kept.")) control("PATCH", "", { ended: true });
     });
@@ -209,6 +270,11 @@
       call("GET", "/api/classroom/session").then(function (s) { if (!s.teacher) location.href = "/teach"; }).catch(function () {});
     };
     es.addEventListener("class", function (ev) { showClass(JSON.parse(ev.data)); });
+    es.addEventListener("mail", function (ev) {
+      const m = JSON.parse(ev.data);
+      mail.set(m.id, m);
+      showMail();
+    });
     es.addEventListener("row", function (ev) {
       const r = JSON.parse(ev.data);
       rows.set(r.id, r);
