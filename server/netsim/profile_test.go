@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portlab/portlab/internal/i18n"
 	"github.com/portlab/portlab/server/world"
 )
 
@@ -344,4 +345,17 @@ func mustProfile(t *testing.T, s *Set, name string) *Profile {
 		t.Fatalf("no profile %s", name)
 	}
 	return p
+}
+
+// TestDefaultDescriptionsTranslated keeps every built-in profile described
+// in every page language (README "Languages"): a profile added in English
+// only fails here rather than showing English on a translated page.
+func TestDefaultDescriptionsTranslated(t *testing.T) {
+	for _, p := range Default().Profiles() {
+		for _, lang := range i18n.Translations {
+			if d := p.Descriptions[lang]; d == "" || d == p.Description {
+				t.Errorf("profile %s has no describe.%s", p.Name, lang)
+			}
+		}
+	}
 }

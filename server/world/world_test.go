@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portlab/portlab/internal/i18n"
 )
 
 func TestDefaultCast(t *testing.T) {
@@ -275,4 +277,16 @@ func FuzzParseHosts(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDefaultTitlesTranslated keeps every built-in host titled in every
+// page language (README "Languages").
+func TestDefaultTitlesTranslated(t *testing.T) {
+	for _, h := range Default().Hosts() {
+		for _, lang := range i18n.Translations {
+			if tl := h.Titles[lang]; tl == "" || tl == h.Title {
+				t.Errorf("host %s has no title.%s", h.Name, lang)
+			}
+		}
+	}
 }
