@@ -25,7 +25,7 @@ func Data(lang string) []byte {
 // Complete lists the languages whose catalogs translate every English
 // key; TestCompleteLanguages fails when one of them lacks a key. A
 // language joins it once its translators are done.
-var Complete = []string{}
+var Complete = []string{"pt-PT", "pt-BR", "es", "it", "de"}
 
 var (
 	once     sync.Once
