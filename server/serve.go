@@ -299,7 +299,11 @@ func printTable(w io.Writer, s *sandbox.Sandbox, o serveOptions) {
 	if pw := s.TeacherPassword(); pw != "" {
 		fmt.Fprintf(w, "teach: %s/teach (password %s, made up at this start; --teacher-password-file or $PORTLAB_TEACHER_PASSWORD_FILE sets one)\n", s.URL(), pw)
 	} else {
-		fmt.Fprintf(w, "teach: %s/teach (password: the one given)\n", s.URL())
+		from := "--teacher-password"
+		if o.TeacherPasswordFile != "" {
+			from = "--teacher-password-file"
+		}
+		fmt.Fprintf(w, "teach: %s/teach (password: the one given by %s)\n", s.URL(), from)
 	}
 	if o.Store != "" {
 		fmt.Fprintln(w, "classroom: PostgreSQL (--store; classes, students and progress shared by every replica)")
