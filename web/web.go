@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"net/http"
 	"sort"
+	"sync"
 
 	"github.com/portlab/portlab/internal/i18n"
 	"github.com/portlab/portlab/internal/i18n/locales"
@@ -129,19 +130,20 @@ func newSite(cfg Config, static fs.FS) *site {
 }
 
 // explainCatalogs are the built-in explanation catalogs, one asset per
-// language ("en.json"), compressed once like the static files.
-func explainCatalogs() *assetTable {
+// language ("en.json"), compressed once per process like the static
+// files: every site a test makes shares them.
+var explainCatalogs = sync.OnceValue(func() *assetTable {
 	files := map[string][]byte{}
 	for _, lang := range explain.Languages() {
 		files[lang+".json"] = explain.Data(lang)
 	}
 	return newAssetTable(files)
-}
+})
 
 // messageCatalogs are the UI catalogs, one asset per language that has a
 // file ("de.json"), as written: the wasm falls back to the English it
 // carries for each key a file lacks.
-func messageCatalogs() *assetTable {
+var messageCatalogs = sync.OnceValue(func() *assetTable {
 	files := map[string][]byte{}
 	for _, lang := range i18n.Languages {
 		if b := locales.Data(lang); b != nil {
@@ -149,11 +151,11 @@ func messageCatalogs() *assetTable {
 		}
 	}
 	return newAssetTable(files)
-}
+})
 
 // lessonSources are the built-in lesson files (NAME.md) and translations
 // (NAME.LANG.md), one asset each: a lesson page names the two it needs.
-func lessonSources() *assetTable {
+var lessonSources = sync.OnceValue(func() *assetTable {
 	files := map[string][]byte{}
 	fsys := scenarios.Files()
 	names, _ := fs.Glob(fsys, "*.md")
@@ -163,4 +165,4 @@ func lessonSources() *assetTable {
 		}
 	}
 	return newAssetTable(files)
-}
+})
