@@ -701,7 +701,29 @@
     if (document.getElementById("lab")) lab().catch(function (e) { text("lab-id", t("app.lab.unavailable", e.message)); });
     startMailbox();
     startPolicyEditor();
+    accountRecipes();
     startClient();
+  }
+
+  // accountRecipes puts the student's own lab account into the "your own
+  // client" recipes, so mail sent with swaks, curl or Thunderbird lands in
+  // their lab's mailbox (and, in a class, on the teacher's dashboard)
+  // rather than in the shared classroom's.
+  function accountRecipes() {
+    const note = document.getElementById("clients-account");
+    if (!note) return;
+    lab().then(function (l) {
+      if (!l || !l.user || !l.password) return;
+      document.querySelectorAll("pre.cmd code").forEach(function (c) {
+        c.textContent = c.textContent
+          .replace("--auth-user foo --auth-password barbaz", "--auth-user " + l.user + " --auth-password " + l.password)
+          .replace("--user foo:barbaz", "--user " + l.user + ":" + l.password);
+      });
+      document.querySelectorAll("[data-account=user]").forEach(function (c) { c.textContent = l.user; });
+      document.querySelectorAll("[data-account=password]").forEach(function (c) { c.textContent = c.textContent.replace("barbaz", l.password); });
+      note.textContent = t("app.clients.account", l.user);
+      note.hidden = false;
+    }).catch(function () { /* no lab: the demo account stays */ });
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
