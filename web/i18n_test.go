@@ -296,3 +296,25 @@ func TestScriptStrings(t *testing.T) {
 		}
 	}
 }
+
+// TestProfileTitleInLanguage: the network menu names each profile by its
+// title in the page language where the profiles file has title.LANG, else
+// in English.
+func TestProfileTitleInLanguage(t *testing.T) {
+	cfg := testCfg
+	cfg.Profiles = []Profile{{Name: "home-isp", Title: "Home ISP", Titles: map[string]string{"de": "Privater Internetanschluss"}}}
+	cfg.DefaultProfile = "home-isp"
+	h := newSite(cfg, testStatic(t, true)).routes()
+	for lang, want := range map[string]string{"de": "Privater Internetanschluss (home-isp)", "es": "Home ISP (home-isp)", "en": "Home ISP (home-isp)"} {
+		doc := parse(t, get(t, h, "/playground?lang="+lang))
+		var got string
+		walk(doc, func(n *html.Node) {
+			if v, _ := attr(n, "value"); v == "home-isp" && n.Data == "option" {
+				got = textOf(n)
+			}
+		})
+		if got != want {
+			t.Errorf("%s: menu %q, want %q", lang, got, want)
+		}
+	}
+}
