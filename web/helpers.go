@@ -35,11 +35,17 @@ func chipID(cmd string) string {
 	return f[0]
 }
 
-func profileLabel(p Profile) string {
-	if p.Title == "" || p.Title == p.Name {
+// profileLabel is how a menu names a profile: its title in lang (else in
+// English), then its name, which scenarios and commands use.
+func profileLabel(p Profile, lang string) string {
+	title := p.Title
+	if t := p.Titles[lang]; t != "" {
+		title = t
+	}
+	if title == "" || title == p.Name {
 		return p.Name
 	}
-	return p.Title + " (" + p.Name + ")"
+	return title + " (" + p.Name + ")"
 }
 
 func profileDescription(d playgroundData) string {

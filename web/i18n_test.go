@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -293,6 +294,76 @@ func TestScriptStrings(t *testing.T) {
 			if !strings.HasPrefix(k, "app.") {
 				t.Errorf("%s: data-ui carries %s", lang, k)
 			}
+		}
+	}
+}
+
+// TestProfileTitleInLanguage: the network menu names each profile by its
+// title in the page language where the profiles file has title.LANG, else
+// in English.
+func TestProfileTitleInLanguage(t *testing.T) {
+	cfg := testCfg
+	cfg.Profiles = []Profile{{Name: "home-isp", Title: "Home ISP", Titles: map[string]string{"de": "Privater Internetanschluss"}}}
+	cfg.DefaultProfile = "home-isp"
+	h := newSite(cfg, testStatic(t, true)).routes()
+	for lang, want := range map[string]string{"de": "Privater Internetanschluss (home-isp)", "es": "Home ISP (home-isp)", "en": "Home ISP (home-isp)"} {
+		doc := parse(t, get(t, h, "/playground?lang="+lang))
+		var got string
+		walk(doc, func(n *html.Node) {
+			if v, _ := attr(n, "value"); v == "home-isp" && n.Data == "option" {
+				got = textOf(n)
+			}
+		})
+		if got != want {
+			t.Errorf("%s: menu %q, want %q", lang, got, want)
+		}
+	}
+}
+
+// TestBoardRolesInLanguage: the port board names each door's role from
+// the catalog in the page language, and every role has words (no cell
+// shows a bare catalog key).
+func TestBoardRolesInLanguage(t *testing.T) {
+	h := newSite(testCfg, testStatic(t, true)).routes()
+	for lang, want := range map[string]string{"de": "Einlieferung", "pt-BR": "envio", "en": "submission"} {
+		doc := parse(t, get(t, h, "/playground?lang="+lang))
+		roles := map[string]string{}
+		walk(doc, func(n *html.Node) {
+			if id, _ := attr(n, "id"); strings.HasPrefix(id, "port-") {
+				walk(n, func(c *html.Node) {
+					if cl, _ := attr(c, "class"); cl == "port-svc" {
+						roles[id] = textOf(c)
+					}
+				})
+			}
+		})
+		if roles["port-587"] != want {
+			t.Errorf("%s: port 587 is %q, want %q", lang, roles["port-587"], want)
+		}
+		for id, r := range roles {
+			if r == "" || strings.HasPrefix(r, "board.role.") {
+				t.Errorf("%s: %s has role %q", lang, id, r)
+			}
+		}
+		if len(roles) != len(boardPorts) {
+			t.Errorf("%s: %d cells with a role, want %d", lang, len(roles), len(boardPorts))
+		}
+	}
+}
+
+// TestClientsRoleInLanguage: the "your own client" page names each
+// listener's role in the page language.
+func TestClientsRoleInLanguage(t *testing.T) {
+	h := newSite(testCfg, testStatic(t, true)).routes()
+	for lang, want := range map[string]string{"de": "Einlieferung", "es": "envío", "en": "submission"} {
+		var spans []string
+		walk(parse(t, get(t, h, "/clients?lang="+lang)), func(n *html.Node) {
+			if cl, _ := attr(n, "class"); cl == "muted" && n.Data == "span" {
+				spans = append(spans, textOf(n))
+			}
+		})
+		if !slices.ContainsFunc(spans, func(s string) bool { return strings.Contains(s, ", "+want+")") }) {
+			t.Errorf("%s: no listener shown as %q", lang, want)
 		}
 	}
 }

@@ -96,29 +96,37 @@ type clientInfo struct {
 
 // boardPorts are the doors the port board shows, in order: the four SMTP
 // ports of the lessons, then the mail retrieval doors (docs/teaching-map.md L1).
+// Service is the door's role as the world file names its services
+// (server/world), or "submission-unofficial" for 2525; its words are the
+// catalog's board.role.SERVICE.
 var boardPorts = []struct {
 	Port    int
 	Service string
 	SMTP    bool
 }{
-	{25, "SMTP relay", true},
-	{465, "SMTPS (implicit TLS)", true},
+	{25, "smtp", true},
+	{465, "submissions", true},
 	{587, "submission", true},
-	{2525, "unofficial submission", true},
-	{143, "IMAP", false},
-	{993, "IMAPS", false},
-	{110, "POP3", false},
-	{995, "POP3S", false},
+	{2525, "submission-unofficial", true},
+	{143, "imap", false},
+	{993, "imaps", false},
+	{110, "pop3", false},
+	{995, "pop3s", false},
 }
 
 // boardCell is one door on the port board.
 type boardCell struct {
-	Port    int
+	Port int
+	// Service is the door's role: the host's own service for a listed
+	// door, else the board's (boardPorts); roleKey gives its words.
 	Service string
 	SMTP    bool
 	// Listed reports whether the selected host lists this door.
 	Listed bool
 }
+
+// roleKey is the catalog key of a board cell's role, e.g. board.role.smtp.
+func roleKey(service string) string { return "board.role." + service }
 
 // playgroundData is what the playground (and a lesson's terminal) shows.
 type playgroundData struct {

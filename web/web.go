@@ -50,9 +50,10 @@ type Config struct {
 // to each port.
 type Profile struct {
 	Name, Title, Description string
-	// Descriptions are Description in other languages, by language
-	// (internal/i18n); a language without one shows the English.
-	Descriptions map[string]string
+	// Titles and Descriptions are Title and Description in other
+	// languages, by language (internal/i18n); a language without one
+	// shows the English.
+	Titles, Descriptions map[string]string
 }
 
 // Host is a simulated host of the sandbox world.

@@ -94,6 +94,9 @@ func (p *parser) parseLine(line string) error {
 	if lang, ok := strings.CutPrefix(name, "describe."); ok {
 		return p.describeIn(lang, line, fields)
 	}
+	if lang, ok := strings.CutPrefix(name, "title."); ok {
+		return p.titleIn(lang, fields)
+	}
 	if p.profile == nil {
 		if isRule || name == "describe" || name == "drop-timeout" || name == "source" {
 			return p.errf("%s before any profile line (start with: profile NAME \"Title\")", name)
@@ -168,6 +171,48 @@ func (p *parser) describeIn(lang string, line string, fields []field) error {
 	return nil
 }
 
+// titleIn reads `title.LANG "Title"`: the profile's title in another
+// language (internal/i18n.Translations, e.g. title.de "Heimnetz").
+func (p *parser) titleIn(lang string, fields []field) error {
+	tag := i18n.Supported(lang)
+	if tag == "" || tag == i18n.Default {
+		return p.errf("title.%s: want a language of %s (the profile line's title is English)", lang, strings.Join(i18n.Translations, ", "))
+	}
+	if p.profile == nil {
+		return p.errf("title.%s before any profile line (start with: profile NAME \"Title\")", tag)
+	}
+	if len(fields) != 2 {
+		return p.errf(`want: title.%s "Title"`, tag)
+	}
+	if _, dup := p.profile.Titles[tag]; dup {
+		return p.errf("title.%s is already given for profile %s", tag, p.profile.Name)
+	}
+	u, err := p.title(fields[1].text)
+	if err != nil {
+		return err
+	}
+	if p.profile.Titles == nil {
+		p.profile.Titles = map[string]string{}
+	}
+	p.profile.Titles[tag] = u
+	return nil
+}
+
+// title reads a quoted title field.
+func (p *parser) title(t string) (string, error) {
+	if !strings.HasPrefix(t, `"`) {
+		return "", p.errf("title %q must be in double quotes", t)
+	}
+	u, err := strconv.Unquote(t)
+	if err != nil {
+		return "", p.errf("bad quoted title %s", t)
+	}
+	if err := checkText(u); err != nil {
+		return "", p.errf("title %v", err)
+	}
+	return u, nil
+}
+
 func (p *parser) profileDirective(args []field) error {
 	if len(args) == 0 || len(args) > 2 {
 		return p.errf(`want: profile NAME ["Title"]`)
@@ -181,16 +226,9 @@ func (p *parser) profileDirective(args []field) error {
 	}
 	pr := &Profile{Name: name, Line: p.line}
 	if len(args) == 2 {
-		t := args[1].text
-		if !strings.HasPrefix(t, `"`) {
-			return p.errf("title %q must be in double quotes", t)
-		}
-		u, err := strconv.Unquote(t)
+		u, err := p.title(args[1].text)
 		if err != nil {
-			return p.errf("bad quoted title %s", t)
-		}
-		if err := checkText(u); err != nil {
-			return p.errf("title %v", err)
+			return err
 		}
 		pr.Title = u
 	}

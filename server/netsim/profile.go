@@ -76,10 +76,23 @@ func (p Profile) DescriptionIn(lang string) string {
 	return p.Description
 }
 
+// TitleIn is the profile's title in lang, or in English when it has
+// none in lang.
+func (p Profile) TitleIn(lang string) string {
+	if t := p.Titles[lang]; t != "" {
+		return t
+	}
+	return p.Title
+}
+
 // Profile is one kind of network a student can be on.
 type Profile struct {
-	Name        string // what scenarios and the UI call it, e.g. "home-isp"
-	Title       string // e.g. "Home ISP"
+	Name  string // what scenarios and the UI call it, e.g. "home-isp"
+	Title string // e.g. "Home ISP"
+	// Titles are the title in other languages (internal/i18n.Translations),
+	// from "title.LANG \"Title\"" lines; a language without one shows
+	// Title, in English.
+	Titles      map[string]string
 	Description string
 	// Descriptions are the description in other languages
 	// (internal/i18n.Translations), from "describe.LANG TEXT" lines; a

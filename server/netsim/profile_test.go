@@ -248,6 +248,10 @@ func TestParseErrors(t *testing.T) {
 		{"because without reason", "profile a\n refuse because\n", 2, "needs a reason"},
 		{"unquoted title", "profile a Home\n", 1, "double quotes"},
 		{"unterminated", "profile a \"Home\n", 1, "unterminated"},
+		{"title.LANG unquoted", "profile a\n title.de Heim\n", 2, "double quotes"},
+		{"title.LANG unknown language", "profile a\n title.xx \"A\"\n", 2, "want a language of"},
+		{"title.LANG twice", "profile a\n title.de \"A\"\n title.de \"B\"\n", 3, "already given"},
+		{"title.LANG before profile", "title.de \"A\"\n", 1, "before any profile"},
 		{"control characters", "profile a\n describe a\x07b\n", 2, "control characters"},
 		{"long line", "profile a\n describe " + strings.Repeat("x", 5000) + "\n", 2, "longer than"},
 		{"invalid utf-8", "profile a \"\xff\"\n", 1, "UTF-8"},
@@ -355,6 +359,19 @@ func TestDefaultDescriptionsTranslated(t *testing.T) {
 		for _, lang := range i18n.Translations {
 			if d := p.Descriptions[lang]; d == "" || d == p.Description {
 				t.Errorf("profile %s has no describe.%s", p.Name, lang)
+			}
+		}
+	}
+}
+
+// TestDefaultTitlesTranslated keeps every built-in profile titled in every
+// page language, as TestDefaultDescriptionsTranslated does its description:
+// the network menu shows the title.
+func TestDefaultTitlesTranslated(t *testing.T) {
+	for _, p := range Default().Profiles() {
+		for _, lang := range i18n.Translations {
+			if p.Titles[lang] == "" {
+				t.Errorf("profile %s has no title.%s", p.Name, lang)
 			}
 		}
 	}

@@ -589,7 +589,7 @@ func (s *Sandbox) routes() http.Handler {
 func (s *Sandbox) webConfig() web.Config {
 	cfg := web.Config{CAPEM: s.ca.CertPEM(), AllowOrigins: s.cfg.Origins, Version: s.cfg.Version, DefaultProfile: s.profiles.DefaultProfile()}
 	for _, p := range s.profiles.Profiles() {
-		cfg.Profiles = append(cfg.Profiles, web.Profile{Name: p.Name, Title: p.Title, Description: p.Description, Descriptions: p.Descriptions})
+		cfg.Profiles = append(cfg.Profiles, web.Profile{Name: p.Name, Title: p.Title, Description: p.Description, Titles: p.Titles, Descriptions: p.Descriptions})
 	}
 	for _, h := range s.world.Hosts() {
 		wh := web.Host{Name: h.Name, Title: h.Title, Titles: h.Titles}
