@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -293,6 +295,48 @@ func TestScriptStrings(t *testing.T) {
 			if !strings.HasPrefix(k, "app.") {
 				t.Errorf("%s: data-ui carries %s", lang, k)
 			}
+		}
+	}
+}
+
+// TestScriptsSayNoEnglish: the scripts' words come from the catalog:
+// every t("KEY") they call is an English key, and the English literals
+// the message list and the dashboard once wrote are gone.
+func TestScriptsSayNoEnglish(t *testing.T) {
+	call := regexp.MustCompile(`\bt\("([a-z0-9.-]+)"`)
+	english := i18n.English()
+	for file, gone := range map[string][]string{
+		"static/app.js": {`"none (plaintext)"`, `"(no subject)"`, `"plaintext"`, `"port "`, `|| "yes"`, `|| "none"`},
+	} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := string(b)
+		for _, m := range call.FindAllStringSubmatch(src, -1) {
+			if _, ok := english[m[1]]; !ok {
+				t.Errorf("%s: t(%q) is not in the English catalog", file, m[1])
+			}
+		}
+		for _, s := range gone {
+			if strings.Contains(src, s) {
+				t.Errorf("%s still writes %s in English", file, s)
+			}
+		}
+	}
+}
+
+// TestMessageBodyInLanguage: the message helper's default body is in the
+// page language.
+func TestMessageBodyInLanguage(t *testing.T) {
+	h := testHandler(t, true)
+	for _, lang := range i18n.Languages {
+		body := byTestID(parse(t, get(t, h, "/playground?lang="+lang)), "msg-body")
+		if body == nil {
+			t.Fatal("no msg-body")
+		}
+		if got, want := textOf(body), locales.Catalog(lang).T("msg.body-default"); got != want {
+			t.Errorf("%s: body %q, want %q", lang, got, want)
 		}
 	}
 }
