@@ -156,7 +156,7 @@ func (u *domUI) showState(s term.ConnState, target string, own bool) {
 		u.announce.Announce(term.Announcement(s, target))
 	}
 	setData(u.state, "state", string(s))
-	setText(u.state, string(s))
+	setText(u.state, term.StateLabel(ui, s))
 	setText(u.target, target)
 	if h, p, err := net.SplitHostPort(target); err == nil && s == term.Connecting {
 		if in := byID("connect-host"); exists(in) {

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -366,4 +368,77 @@ func TestClientsRoleInLanguage(t *testing.T) {
 			t.Errorf("%s: no listener shown as %q", lang, want)
 		}
 	}
+}
+
+func TestScriptsSayNoEnglish(t *testing.T) {
+	call := regexp.MustCompile(`\bt\("([a-z0-9.-]+)"`)
+	english := i18n.English()
+	for file, gone := range map[string][]string{
+		"static/app.js":   {`"none (plaintext)"`, `"(no subject)"`, `"plaintext"`, `"port "`, `|| "yes"`, `|| "none"`},
+		"static/teach.js": {`" · step "`, `"not in a lesson yet"`, `" s ago"`, `"Lock joining"`, `"(nothing yet)"`, `= "live"`, `"You are joining "`, `" · no TLS"`, `"stuck: "`},
+	} {
+		prefix := ""
+		if file == "static/teach.js" {
+			prefix = "teach.js." // its t() adds the prefix
+		}
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := string(b)
+		for _, m := range call.FindAllStringSubmatch(src, -1) {
+			if _, ok := english[prefix+m[1]]; !ok {
+				t.Errorf("%s: t(%q) is not in the English catalog", file, m[1])
+			}
+		}
+		for _, s := range gone {
+			if strings.Contains(src, s) {
+				t.Errorf("%s still writes %s in English", file, s)
+			}
+		}
+	}
+}
+
+func TestMessageBodyInLanguage(t *testing.T) {
+	h := testHandler(t, true)
+	for _, lang := range i18n.Languages {
+		body := byTestID(parse(t, get(t, h, "/playground?lang="+lang)), "msg-body")
+		if body == nil {
+			t.Fatal("no msg-body")
+		}
+		if got, want := textOf(body), locales.Catalog(lang).T("msg.body-default"); got != want {
+			t.Errorf("%s: body %q, want %q", lang, got, want)
+		}
+	}
+}
+
+func TestTeachPagesInLanguage(t *testing.T) {
+	h := testHandler(t, true)
+	for _, lang := range locales.Complete {
+		cat := locales.Catalog(lang)
+		for _, path := range []string{"/teach", "/join"} {
+			body := elements(parse(t, get(t, h, path+"?lang="+lang)), "body")[0]
+			raw, _ := attr(body, "data-ui")
+			var ui map[string]any
+			if err := json.Unmarshal([]byte(raw), &ui); err != nil {
+				t.Fatalf("%s %s: data-ui: %v", lang, path, err)
+			}
+			if got, want := ui["teach.js.not-in-lesson"], cat.T("teach.js.not-in-lesson"); got != want || want == i18n.EnglishCatalog.T("teach.js.not-in-lesson") {
+				t.Errorf("%s %s: teach.js.not-in-lesson %q, want %q", lang, path, got, want)
+			}
+		}
+		if got, en := filterOptions(t, h, lang), filterOptions(t, h, "en"); len(got) == 0 || len(got) != len(en) || got[0] == en[0] {
+			t.Errorf("%s: lesson filter %q, English %q", lang, got, en)
+		}
+	}
+}
+
+func filterOptions(t *testing.T, h http.Handler, lang string) []string {
+	var options []string
+	for _, o := range elements(byTestID(parse(t, get(t, h, "/teach/classes/x?lang="+lang)), "filter"), "option") {
+		if v, _ := attr(o, "value"); strings.HasPrefix(v, "lesson:") {
+			options = append(options, textOf(o))
+		}
+	}
+	return options
 }

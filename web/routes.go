@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -121,7 +122,12 @@ func (s *site) meta(r *http.Request, titleKey, page string, embed bool) pageMeta
 		LangSource: src,
 		cat:        cat,
 	}
-	if b, err := json.Marshal(cat.Messages("app.")); err == nil {
+	ui := cat.Messages("app.")
+	if page == "teach" || page == "teach-class" || page == "join" {
+		// teach.js's words, only on the pages that load it.
+		maps.Copy(ui, cat.Messages("teach.js."))
+	}
+	if b, err := json.Marshal(ui); err == nil {
 		m.UI = string(b)
 	}
 	if embed {
@@ -283,7 +289,8 @@ func (s *site) teach(r *http.Request) (int, templ.Component) {
 }
 
 func (s *site) teachClass(r *http.Request) (int, templ.Component) {
-	return http.StatusOK, teachClassPage(s.meta(r, "title.teach-class", "teach-class", false), r.PathValue("id"), s.assets.url("teach.js"), s.lessons[i18n.Default], s.cfg.Profiles)
+	m := s.meta(r, "title.teach-class", "teach-class", false)
+	return http.StatusOK, teachClassPage(m, r.PathValue("id"), s.assets.url("teach.js"), s.lessons[m.Lang], s.cfg.Profiles)
 }
 
 // project is projector mode: a lesson page in large type, two columns

@@ -272,17 +272,17 @@
     row(t("app.msg.from"), m.from);
     row(t("app.msg.to"), (m.to || []).join(", "));
     row(t("app.msg.arrived"), (m.host || "") + (m.port ? ":" + m.port : ""));
-    row("TLS", m.tls ? [m.tls_version, m.tls_cipher].filter(Boolean).join(", ") || "yes" : "none (plaintext)");
-    row("AUTH", m.auth_user || "none");
+    row("TLS", m.tls ? [m.tls_version, m.tls_cipher].filter(Boolean).join(", ") || t("app.yes") : t("app.msg.tls-none"));
+    row("AUTH", m.auth_user || t("app.msg.auth-none"));
     row(t("app.msg.size"), m.size ? t("app.msg.bytes", m.size) : "");
     row(t("app.msg.received"), m.received_at ? new Date(m.received_at).toLocaleString(document.documentElement.lang || undefined) : "");
     if (m.relayed) row(t("app.msg.relayed"), t("app.yes"));
     const badges = el("p", {}, [
-      el("span", { class: "badge", text: "port " + (m.port || "?") }),
-      el("span", { class: "badge " + (m.tls ? "tls" : "plain"), text: m.tls ? "TLS" : "plaintext" }),
+      el("span", { class: "badge", text: t("app.msg.port", m.port || "?") }),
+      el("span", { class: "badge " + (m.tls ? "tls" : "plain"), text: m.tls ? "TLS" : t("app.msg.plaintext") }),
       m.auth_user ? el("span", { class: "badge", text: "AUTH " + m.auth_user }) : null,
     ]);
-    const subject = el("span", { class: "subject", text: m.subject || "(no subject)" });
+    const subject = el("span", { class: "subject", text: m.subject || t("app.msg.no-subject") });
     const children = [subject, badges, dl];
     if (full) {
       const btn = el("button", { type: "button", class: "secondary", text: t("app.msg.open"), "data-testid": "message-open" });

@@ -26,6 +26,27 @@
     return res.json();
   }
 
+  // The page language's words: data-ui on <body> (internal/i18n, keys
+  // "teach.js."), %s taking the arguments in order, as in app.js.
+  let ui = null;
+  function t(key) {
+    if (!ui) {
+      try { ui = JSON.parse(document.body.dataset.ui || "{}"); } catch (e) { ui = {}; }
+    }
+    const args = Array.prototype.slice.call(arguments, 1);
+    const m = ui["teach.js." + key];
+    if (typeof m !== "string") return key;
+    let i = 0;
+    return m.replace(/%[sd%]/g, function (v) { return v === "%%" ? "%" : String(args[i++]); });
+  }
+  // word is a server value's label (a state, a verdict), or the value
+  // itself when the catalog has none.
+  function word(kind, v) {
+    const k = kind + "." + String(v).replace(/ /g, "-");
+    const w = t(k);
+    return w === k ? v : w;
+  }
+
   function $(id) { return document.getElementById(id); }
   function el(tag, attrs, children) {
     const e = document.createElement(tag);
@@ -69,7 +90,7 @@
     classes.forEach(function (c) {
       list.append(el("li", { "data-testid": "class-" + c.code }, [
         el("a", { href: "/teach/classes/" + encodeURIComponent(c.id), text: c.name }),
-        el("p", { class: "muted", text: "code " + c.code + " · " + c.students + " of " + c.capacity + " students" + (c.ended_at ? " · ended" : c.locked ? " · locked" : "") }),
+        el("p", { class: "muted", text: t("code", c.code) + " · " + t("students", c.students, c.capacity) + (c.ended_at ? " · " + t("ended") : c.locked ? " · " + t("joining-locked") : "") }),
       ]));
     });
     $("class-form").addEventListener("submit", async function (ev) {
@@ -86,12 +107,12 @@
   }
 
   // ---- /teach/classes/ID ----------------------------------------------
-  function ago(t) {
-    if (!t || t.indexOf("0001-") === 0) return "";
-    const s = Math.max(0, Math.round((Date.now() - new Date(t).getTime()) / 1000));
-    if (s < 60) return s + " s ago";
-    if (s < 3600) return Math.floor(s / 60) + " min ago";
-    return Math.floor(s / 3600) + " h ago";
+  function ago(when) {
+    if (!when || when.indexOf("0001-") === 0) return "";
+    const s = Math.max(0, Math.round((Date.now() - new Date(when).getTime()) / 1000));
+    if (s < 60) return t("ago-s", s);
+    if (s < 3600) return t("ago-min", Math.floor(s / 60));
+    return t("ago-h", Math.floor(s / 3600));
   }
 
   function dashboard() {
@@ -108,13 +129,13 @@
       $("class-link").textContent = c.join_url;
       $("class-link").href = c.join_url;
       $("class-code").textContent = c.code;
-      const state = [c.students + " of " + c.capacity + " students"];
-      if (c.ended_at) state.push("ended");
-      else if (c.locked) state.push("joining locked");
-      if (c.profile) state.push("network for everyone: " + c.profile);
-      if (c.lesson) state.push("assigned: " + c.lesson);
+      const state = [t("students", c.students, c.capacity)];
+      if (c.ended_at) state.push(t("ended"));
+      else if (c.locked) state.push(t("joining-locked"));
+      if (c.profile) state.push(t("network", c.profile));
+      if (c.lesson) state.push(t("assigned", c.lesson));
       $("class-state").textContent = state.join(" · ");
-      $("class-lock").textContent = c.locked ? "Unlock joining" : "Lock joining";
+      $("class-lock").textContent = c.locked ? t("unlock") : t("lock");
       $("class-end").disabled = !!c.ended_at;
       $("profile-undo").disabled = !c.can_undo_profile;
       if (c.profile) $("class-profile").value = c.profile;
@@ -128,7 +149,7 @@
     function rowEl(r) {
       const name = el("button", { type: "button", class: "link", "data-testid": "open-" + r.id, text: r.name });
       name.addEventListener("click", function () { openTranscript(r); });
-      const where = r.lesson ? r.lesson + " · step " + Math.min(r.step + (r.state === "passed" || r.state === "watched" ? 0 : 1), r.total || 0) + " of " + (r.total || "?") + (r.state && r.state !== "running" && r.state !== "open" ? " (" + r.state + ")" : "") : "not in a lesson yet";
+      const where = r.lesson ? t("where", r.lesson, Math.min(r.step + (r.state === "passed" || r.state === "watched" ? 0 : 1), r.total || 0), r.total || "?") + (r.state && r.state !== "running" && r.state !== "open" ? " (" + word("state", r.state) + ")" : "") : t("not-in-lesson");
       const reply = r.last_reply ? el("span", {}, [el("code", { class: "code-" + r.last_reply[0] + "xx", text: r.last_reply }), " ", el("span", { class: "muted ago", "data-time": r.last_reply_at, text: ago(r.last_reply_at) })]) : "—";
       const tr = el("tr", { "data-testid": "row-" + r.id, "data-student": r.name, "data-stuck": r.stuck ? "true" : "false", "data-lesson": r.lesson || "" }, [
         el("th", { scope: "row" }, [name]),
@@ -138,7 +159,7 @@
         cell(String(r.hints)),
         el("td", { "data-testid": "reply-" + r.id }, [reply]),
         el("td", { "data-testid": "ports-" + r.id }, portBoard(r.ports)),
-        cell(r.stuck ? "stuck: " + r.stuck : "", { class: r.stuck ? "stuck" : "" }),
+        cell(r.stuck ? t("stuck", r.stuck) : "", { class: r.stuck ? "stuck" : "" }),
       ]);
       return tr;
     }
@@ -150,7 +171,7 @@
       const list = Object.keys(ports || {}).sort(function (a, b) { return a - b; });
       if (!list.length) return ["—"];
       return list.map(function (p) {
-        return el("span", { class: "port-chip", "data-verdict": ports[p], title: p + ": " + ports[p], "data-testid": "port-" + p, text: p + " " + (marks[ports[p]] || "") });
+        return el("span", { class: "port-chip", "data-verdict": ports[p], title: p + ": " + word("verdict", ports[p]), "data-testid": "port-" + p, text: p + " " + (marks[ports[p]] || "") });
       });
     }
 
@@ -175,29 +196,29 @@
     async function openTranscript(r) {
       const panel = $("transcript-panel");
       panel.hidden = false;
-      $("transcript-title").textContent = "Transcript of " + r.name;
+      $("transcript-title").textContent = t("transcript-of", r.name);
       try {
-        const t = await call("GET", base + "/students/" + encodeURIComponent(r.id) + "/transcript");
+        const tx = await call("GET", base + "/students/" + encodeURIComponent(r.id) + "/transcript");
         // The route: each connection, what the network did with it, how far it got.
-        $("route").replaceChildren.apply($("route"), (t.route || []).map(function (h) {
+        $("route").replaceChildren.apply($("route"), (tx.route || []).map(function (h) {
           const got = [];
           if (h.tls) got.push(h.tls);
           if (h.auth) got.push("AUTH " + h.auth);
-          if (h.messages) got.push(h.messages + " stored");
-          if (h.last) got.push("last: " + h.last);
+          if (h.messages) got.push(t("stored", h.messages));
+          if (h.last) got.push(t("last", h.last));
           return el("li", { "data-verdict": h.verdict }, [
-            el("code", { text: h.host + ":" + h.port }), " " + h.verdict,
+            el("code", { text: h.host + ":" + h.port }), " " + word("verdict", h.verdict),
             h.why ? " (" + h.why + ")" : "", got.length ? " · " + got.join(" · ") : "",
           ]);
         }));
-        if (!(t.route || []).length) $("route").replaceChildren(el("li", { text: "(no connection yet)" }));
-        if (t.profile) $("route").prepend(el("li", { class: "muted", text: "network: " + t.profile }));
+        if (!(tx.route || []).length) $("route").replaceChildren(el("li", { text: t("no-connection") }));
+        if (tx.profile) $("route").prepend(el("li", { class: "muted", text: t("network-of", tx.profile) }));
         // The swaks-style marks of the page's transcript: -> sent, <- received,
         // ~> and <~ inside TLS, === the rest.
-        $("transcript").textContent = t.lines.map(function (l) {
+        $("transcript").textContent = tx.lines.map(function (l) {
           const mark = l.kind === "command" ? (l.secure ? "~>" : "->") : l.kind === "reply" ? (l.secure ? "<~" : "<-") : "===";
           return new Date(l.time).toLocaleTimeString() + " " + (l.host ? l.host + ":" + l.port + " " : "") + mark + " " + (l.kind === "command" || l.kind === "reply" ? "" : l.kind + " ") + l.text;
-        }).join("\n") || "(nothing yet)";
+        }).join("\n") || t("nothing-yet");
       } catch (e) { $("transcript").textContent = e.message; }
       $("transcript").focus();
     }
@@ -218,12 +239,12 @@
     });
     $("class-lock").addEventListener("click", function () { control("PATCH", "", { locked: !(cls && cls.locked) }); });
     $("class-reset").addEventListener("click", function () {
-      if (confirm("Reset every student's lab? Their mail, transcripts and policies go; their progress is kept.")) {
+      if (confirm(t("confirm-reset"))) {
         control("POST", "/reset").then(function () { mail.clear(); showMail(); });
       }
     });
     $("class-clear-mail").addEventListener("click", function () {
-      if (confirm("Delete every message in the class mailbox?")) {
+      if (confirm(t("confirm-clear"))) {
         control("DELETE", "/mailbox").then(function () { mail.clear(); showMail(); });
       }
     });
@@ -234,25 +255,25 @@
       const list = Array.from(mail.values()).sort(function (a, b) { return a.received_at < b.received_at ? 1 : -1; });
       $("mail-count").textContent = String(list.length);
       $("mail-rows").replaceChildren.apply($("mail-rows"), list.map(function (m) {
-        const subj = el("button", { type: "button", class: "link", text: m.subject || "(no subject)" });
+        const subj = el("button", { type: "button", class: "link", text: m.subject || t("no-subject") });
         subj.addEventListener("click", async function () {
           const res = await fetch(base + "/mailbox/" + encodeURIComponent(m.student_id) + "/" + encodeURIComponent(m.id) + "/raw", { credentials: "same-origin" });
           $("mail-raw").hidden = false;
-          $("mail-raw").textContent = res.ok ? await res.text() : "(gone)";
+          $("mail-raw").textContent = res.ok ? await res.text() : t("gone");
         });
         return el("tr", { "data-testid": "mail-" + m.id }, [
           el("th", { scope: "row", text: m.student }),
           cell(new Date(m.received_at).toLocaleTimeString()),
           cell(m.from + " → " + (m.to || []).join(", ")),
           el("td", {}, [subj]),
-          cell(m.port + (m.tls ? " · " + m.tls : " · no TLS") + (m.auth_user ? " · AUTH" : "")),
+          cell(m.port + (m.tls ? " · " + m.tls : " · " + t("no-tls")) + (m.auth_user ? " · AUTH" : "")),
         ]);
       }));
     }
     call("GET", base + "/mailbox").then(function (list) { list.forEach(function (m) { mail.set(m.id, m); }); showMail(); }).catch(function () {});
 
     $("class-end").addEventListener("click", function () {
-      if (confirm("End this class? Students can no longer join; their progress is kept.")) control("PATCH", "", { ended: true });
+      if (confirm(t("confirm-end"))) control("PATCH", "", { ended: true });
     });
     $("export-csv").href = base + "/export.csv";
     $("export-json").href = base + "/export.json";
@@ -264,9 +285,9 @@
     // then each change (Server-Sent Events; the browser reconnects).
     const live = $("live");
     const es = new EventSource(base + "/events");
-    es.onopen = function () { live.dataset.state = "on"; live.textContent = "live"; };
+    es.onopen = function () { live.dataset.state = "on"; live.textContent = t("live"); };
     es.onerror = function () {
-      live.dataset.state = "off"; live.textContent = "reconnecting";
+      live.dataset.state = "off"; live.textContent = t("reconnecting");
       call("GET", "/api/classroom/session").then(function (s) { if (!s.teacher) location.href = "/teach"; }).catch(function () {});
     };
     es.addEventListener("class", function (ev) { showClass(JSON.parse(ev.data)); });
@@ -292,7 +313,7 @@
     $("join-name").focus();
     if (form.dataset.code) {
       call("GET", "/api/classroom/join/" + encodeURIComponent(form.dataset.code)).then(function (c) {
-        $("join-class").textContent = "You are joining " + c.name + ".";
+        $("join-class").textContent = t("joining", c.name);
         if (!c.open) showError("join-error", new Error(c.why));
       }, function (e) { showError("join-error", e); });
     }

@@ -8,7 +8,10 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/portlab/portlab/internal/i18n"
+	"github.com/portlab/portlab/internal/i18n/locales"
 	"github.com/portlab/portlab/scenarios"
 	"github.com/portlab/portlab/scenarios/explain"
 	"github.com/portlab/portlab/scenarios/session"
@@ -101,19 +104,19 @@ func TestDataNotice(t *testing.T) {
 	term.Input("MAIL FROM:<a@relay.test>")
 	term.Input("DATA")
 	ui.waitFor(t, "354", func(r *recorder) bool { return r.data })
-	if ui.notice.Text != DataNotice || ui.notice.Reminder != "" {
+	if ui.notice.Text != DataNotice(nil) || ui.notice.Reminder != "" {
 		t.Errorf("notice after 354: %+v", ui.notice)
 	}
 	term.Input("QUIT")
 	term.Input("Quit smoking")
 	term.Input("NOOP")
-	ui.waitFor(t, "the NOOP line", func(r *recorder) bool { return r.has("->", "NOOP") && r.notice.Reminder == dataReminder("NOOP") })
+	ui.waitFor(t, "the NOOP line", func(r *recorder) bool { return r.has("->", "NOOP") && r.notice.Reminder == dataReminder(nil, "NOOP") })
 	ui.mu.Lock()
-	if !ui.data || ui.notice.Text != DataNotice {
+	if !ui.data || ui.notice.Text != DataNotice(nil) {
 		t.Errorf("the notice went away after a command word: %+v", ui.notice)
 	}
 	q := ui.index("->", "QUIT")
-	if q < 0 || q+1 >= len(ui.lines) || ui.lines[q+1].Who != "hint" || ui.lines[q+1].Text != dataReminder("QUIT") {
+	if q < 0 || q+1 >= len(ui.lines) || ui.lines[q+1].Who != "hint" || ui.lines[q+1].Text != dataReminder(nil, "QUIT") {
 		t.Errorf("no reminder right after QUIT:\n%s", ui.transcript())
 	}
 	if i := ui.index("->", "Quit smoking"); i < 0 || i+1 < len(ui.lines) && ui.lines[i+1].Who == "hint" {
@@ -242,4 +245,44 @@ func TestConversationForTheEngine(t *testing.T) {
 	if d := cv.Line(session.Line{Who: session.Note, Text: "another note"}); d.Close != 0 {
 		t.Errorf("a later note: close %d", d.Close)
 	}
+}
+
+// TestTerminalWordsTranslated: the state label, the data notice and
+// reminder and the silent door's note come from the catalog, in every
+// language declared complete, with the same placeholders as English.
+func TestTerminalWordsTranslated(t *testing.T) {
+	states := []ConnState{Idle, Connecting, Connected, Silent, Secure, Closed, Refused, TimedOut, UnknownHost}
+	for _, s := range states {
+		if got := StateLabel(nil, s); got != string(s) {
+			t.Errorf("English label of %q = %q, want the state's name", s, got)
+		}
+	}
+	if got, want := i18n.EnglishCatalog.T("term.silent", 3*time.Second, "smtp.relay.test", 465), englishSilent(3*time.Second); got != want {
+		t.Errorf("English silent note %q, the engine says %q", got, want)
+	}
+	for _, lang := range locales.Complete {
+		c := locales.Catalog(lang)
+		for _, s := range states {
+			if got := StateLabel(c, s); got == "" || got == "term.state."+string(s) {
+				t.Errorf("%s: no label for state %q", lang, s)
+			}
+		}
+		if StateLabel(c, Connected) == string(Connected) {
+			t.Errorf("%s: the state label is the raw English name", lang)
+		}
+		if DataNotice(c) == DataNotice(nil) {
+			t.Errorf("%s: the data notice is English: %q", lang, DataNotice(c))
+		}
+		if r := dataReminder(c, "NOOP"); r == dataReminder(nil, "NOOP") || !strings.Contains(r, "NOOP") {
+			t.Errorf("%s: reminder %q", lang, r)
+		}
+		if n := c.T("term.silent", 3*time.Second, "smtp.relay.test", 465); n == englishSilent(3*time.Second) || !strings.Contains(n, "open smtp.relay.test 465 tls") || !strings.Contains(n, "3s") {
+			t.Errorf("%s: silent note %q", lang, n)
+		}
+	}
+}
+
+// englishSilent is the engine's own note for a silent 465 door.
+func englishSilent(wait time.Duration) string {
+	return scenarios.StateChange{State: Silent, Wait: wait, Target: scenarios.Target{Host: "smtp.relay.test", Port: 465}}.Note()
 }

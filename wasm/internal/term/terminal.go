@@ -42,14 +42,19 @@ type Notice struct {
 	Reminder string
 }
 
-// DataNotice is the notice while typed lines are the message.
-const DataNotice = "You are writing the message; a line with a single . ends it (RFC 5321 §4.5.2)."
+// DataNotice is the notice while typed lines are the message, in the
+// catalog's language (RFC 5321 §4.5.2: only a lone dot ends the data).
+func DataNotice(c *i18n.Catalog) string { return c.T("term.data-notice") }
 
 // dataReminder is said when a command word is typed inside the message:
 // the server reads nothing there as a command until the dot.
-func dataReminder(word string) string {
-	return word + " goes into the message as text; end the message with a line holding a single . first."
+func dataReminder(c *i18n.Catalog, word string) string {
+	return c.T("term.data-reminder", word)
 }
+
+// StateLabel is a connection state's short label in the catalog's
+// language, for the terminal's header (data-state keeps the raw name).
+func StateLabel(c *i18n.Catalog, s ConnState) string { return c.T("term.state." + string(s)) }
 
 // commandWord is the SMTP verb a message line starts with, when it looks
 // typed as a command: the verb alone, or in capitals ("QUIT",
@@ -187,7 +192,13 @@ func (c *conn) state(ch scenarios.StateChange) {
 	ui := c.t.cfg.UI
 	ch.Target = scenarios.Target{Host: c.host, Port: c.port}
 	c.talk.State(ch)
-	if note := ch.Note(); note != "" {
+	note := ch.Note()
+	if ch.State == Silent {
+		// portlab's own explanation, not telnet's output: in the page
+		// language (the other notes are what telnet prints).
+		note = c.t.cfg.Catalog.T("term.silent", ch.Wait, c.host, c.port)
+	}
+	if note != "" {
 		// Through the conversation, as the engine's notes go: a failed
 		// or ended connection's note carries its close code.
 		d := c.talk.Line(session.Line{Who: session.Note, Text: note})
@@ -349,7 +360,7 @@ func (t *Terminal) exec(c *conn, line string) {
 		c.inData.Store(s.InData())
 		n := t.notice(s.InData())
 		if w := commandWord(line); inData && s.InData() && w != "" {
-			n.Reminder = dataReminder(w)
+			n.Reminder = dataReminder(t.cfg.Catalog, w)
 			t.cfg.UI.Line(Hint(n.Reminder))
 		}
 		t.cfg.UI.Notice(n)
@@ -457,7 +468,7 @@ func (t *Terminal) notice(inData bool) Notice {
 	if !inData {
 		return Notice{}
 	}
-	return Notice{Data: true, Text: DataNotice}
+	return Notice{Data: true, Text: DataNotice(t.cfg.Catalog)}
 }
 
 func (t *Terminal) active() *conn {
