@@ -566,7 +566,7 @@ func (p *player) ended(verdict string) {
 		return
 	}
 	byID("lesson-start").Set("hidden", true)
-	setText(byID("lesson-step-title"), "The end.")
+	setText(byID("lesson-step-title"), tr("player.the-end"))
 	setText(byID("lesson-step-do"), "")
 	read := byID("lesson-read-step")
 	setData(read, "target", "lesson-end")

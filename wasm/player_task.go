@@ -196,7 +196,7 @@ func (p *player) hintItem(st *lesson.Step, idx, n int) {
 	if n >= len(st.Hints) {
 		byID("lesson-hint-next").Set("disabled", true)
 	}
-	setText(byID("lesson-hint-next"), "Hint ("+strconv.Itoa(n)+" of "+strconv.Itoa(len(st.Hints))+")")
+	setText(byID("lesson-hint-next"), tr("player.hint-n-of", n, len(st.Hints)))
 }
 
 // doEvent shows and hides the controls of steps the student does.
