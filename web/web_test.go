@@ -7,11 +7,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
 
+	"github.com/portlab/portlab/scenarios"
 	"golang.org/x/net/html"
 )
 
@@ -479,5 +481,33 @@ func TestLessonSourcesServed(t *testing.T) {
 	body = elements(parse(t, get(t, h, "/lessons/first-contact")), "body")[0]
 	if v, ok := attr(body, "data-lesson-text-url"); ok {
 		t.Errorf("an English page names a translation: %q", v)
+	}
+}
+
+// The course map lists every lesson of scenarios/lessons/COURSE, in its
+// order: at least the 17 of the course the issue set out.
+func TestCourseMapOrder(t *testing.T) {
+	doc := parse(t, get(t, testHandler(t, true), "/course"))
+	var got []string
+	for _, li := range elements(doc, "li") {
+		if name, ok := attr(li, "data-lesson"); ok {
+			got = append(got, name)
+		}
+	}
+	var want []string
+	for _, l := range scenarios.List() {
+		want = append(want, l.Name)
+	}
+	if len(got) < 17 || !slices.Equal(got, want) {
+		t.Errorf("course map %v, want the %d lessons of COURSE in order %v", got, len(want), want)
+	}
+	// The ten first lessons keep the order the course issue set.
+	prev := -1
+	for _, name := range []string{"first-contact", "port-25-relay", "tls-before-auth", "fallback-2525", "port-465-implicit-tls", "starttls-stripping", "open-relay", "hop-by-hop", "bounces", "outbound-tls"} {
+		j := slices.Index(got, name)
+		if j <= prev {
+			t.Errorf("%s is missing or out of the course's order: %v", name, got)
+		}
+		prev = j
 	}
 }
