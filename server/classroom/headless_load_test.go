@@ -20,7 +20,7 @@ import (
 	"github.com/portlab/portlab/server/sandbox"
 )
 
-// TestLoadClassHeadless (PORTLAB_BENCH=1): a class of 200 students
+// TestLoadClassHeadless (PORTLAB_BENCH=1): a class of 300 students
 // (PORTLAB_CLASS_STUDENTS), each a headless player of first-contact
 // (PORTLAB_CLASS_LESSON) in their own class lab, through the real
 // WebSocket gateway and relay, all at once, posting progress as a
@@ -33,7 +33,7 @@ func TestLoadClassHeadless(t *testing.T) {
 	if os.Getenv("PORTLAB_BENCH") == "" {
 		t.Skip("set PORTLAB_BENCH=1")
 	}
-	n := 200
+	n := 300
 	if v, err := strconv.Atoi(os.Getenv("PORTLAB_CLASS_STUDENTS")); err == nil && v > 0 {
 		n = v
 	}
