@@ -77,9 +77,11 @@ func (m *Metrics) Gauge(name, help string, value func() float64) {
 }
 
 // Observe counts one event of the bus (events.Bus.Observe calls it for
-// every event, before any subscriber can drop it).
+// every event, before any subscriber can drop it). An event another
+// replica published is that replica's to count: counted here too, every
+// total would be multiplied by the number of replicas.
 func (m *Metrics) Observe(e events.Event) {
-	if m == nil {
+	if m == nil || e.Remote {
 		return
 	}
 	switch e.Kind {
@@ -100,7 +102,12 @@ func (m *Metrics) Observe(e events.Event) {
 		}
 		m.auth.WithLabelValues(result).Inc()
 	case events.Message:
-		m.messages.Inc()
+		// Only a stored message has an id: the relay's bounce and queue
+		// notes are Message events too (the page shows them with the
+		// mail), and a bounce is counted where it is stored.
+		if e.MessageID != "" {
+			m.messages.Inc()
+		}
 	}
 }
 
