@@ -18,22 +18,32 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// gauges registers the numbers read at each scrape.
+// gauges registers the numbers read at each scrape, all in one read: the
+// mail statistics (a query on a shared store) and the classes (a load of
+// every class) once per scrape, however many gauges show them.
 func (s *Sandbox) gauges() {
-	m := s.metrics
-	m.Gauge("portlab_labs", "Labs open now, the shared classroom included.", func() float64 { return float64(s.labs.Len()) })
-	m.Gauge("portlab_tunnels_open", "WebSocket tunnels open now.", func() float64 { return float64(s.gateway.Open()) })
-	m.Gauge("portlab_mailbox_bytes", "Bytes held in every lab's mailbox.", func() float64 { _, b, _ := s.store.Stats(); return float64(b) })
-	m.Gauge("portlab_mailbox_messages", "Messages held in every lab's mailbox.", func() float64 { n, _, _ := s.store.Stats(); return float64(n) })
-	m.Gauge("portlab_classes", "Classes in the class store.", func() float64 {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		cs, err := s.classes.Classes(ctx)
-		if err != nil {
-			return -1 // the store did not answer: /readyz says more
-		}
-		return float64(len(cs))
+	s.metrics.Gauges([]metrics.GaugeDesc{
+		{Name: "portlab_labs", Help: "Labs open now, the shared classroom included."},
+		{Name: "portlab_tunnels_open", Help: "WebSocket tunnels open now."},
+		{Name: "portlab_mailbox_messages", Help: "Messages held in every lab's mailbox."},
+		{Name: "portlab_mailbox_bytes", Help: "Bytes held in every lab's mailbox."},
+		{Name: "portlab_classes", Help: "Classes in the class store (-1: the store did not answer)."},
+	}, func() []float64 {
+		messages, bytes, _ := s.store.Stats()
+		return []float64{float64(s.labs.Len()), float64(s.gateway.Open()), float64(messages), float64(bytes), s.classCount()}
 	})
+}
+
+// classCount is how many classes the store holds, or -1 when it did not
+// answer (/readyz says more).
+func (s *Sandbox) classCount() float64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	cs, err := s.classes.Classes(ctx)
+	if err != nil {
+		return -1
+	}
+	return float64(len(cs))
 }
 
 // serveMetrics serves /metrics alone on its own address (--metrics), a

@@ -67,13 +67,44 @@ func (m *Metrics) counter(name, help string) prometheus.Counter {
 	return c
 }
 
-// Gauge registers a value read at each scrape (labs, classes, mailbox
-// bytes, open tunnels): the owner keeps the number, nothing is copied.
-func (m *Metrics) Gauge(name, help string, value func() float64) {
+// GaugeDesc names one gauge of a [Metrics.Gauges] set.
+type GaugeDesc struct{ Name, Help string }
+
+// Gauges registers gauges read at each scrape (labs, classes, mailbox
+// bytes, open tunnels): the owner keeps the numbers, nothing is copied.
+// read runs once per scrape and returns one value per desc, in order, so
+// that numbers from one costly source (the mail statistics, a query on
+// a shared store) are read once, not once per gauge.
+func (m *Metrics) Gauges(descs []GaugeDesc, read func() []float64) {
 	if m == nil {
 		return
 	}
-	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, value))
+	c := &gaugeSet{read: read}
+	for _, d := range descs {
+		c.descs = append(c.descs, prometheus.NewDesc(d.Name, d.Help, nil, nil))
+	}
+	m.reg.MustRegister(c)
+}
+
+// gaugeSet is a prometheus.Collector whose values come from one call.
+type gaugeSet struct {
+	descs []*prometheus.Desc
+	read  func() []float64
+}
+
+func (c *gaugeSet) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.descs {
+		ch <- d
+	}
+}
+
+func (c *gaugeSet) Collect(ch chan<- prometheus.Metric) {
+	values := c.read()
+	for i, d := range c.descs {
+		if i < len(values) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, values[i])
+		}
+	}
 }
 
 // Observe counts one event of the bus (events.Bus.Observe calls it for

@@ -57,3 +57,21 @@ func TestObserveCountsStoredMessagesOnly(t *testing.T) {
 		t.Errorf("portlab_messages_accepted_total = %q after one stored message, a bounce note, a queue note and an eviction; want 1", got)
 	}
 }
+
+// A set of gauges is read once per scrape, whatever its size: one costly
+// source (the mail statistics of a shared store) is asked once.
+func TestGaugesReadOncePerScrape(t *testing.T) {
+	m := New()
+	reads := 0
+	m.Gauges([]GaugeDesc{{"portlab_a", "A."}, {"portlab_b", "B."}, {"portlab_c", "C."}}, func() []float64 {
+		reads++
+		return []float64{1, 2, 3}
+	})
+	if got := value(t, m, "portlab_b"); got != "2" || reads != 1 {
+		t.Errorf("one scrape: portlab_b %q, %d reads; want 2, 1 read", got, reads)
+	}
+	value(t, m, "portlab_c")
+	if reads != 2 {
+		t.Errorf("two scrapes read the set %d times, want 2", reads)
+	}
+}
