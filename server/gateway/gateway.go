@@ -83,6 +83,10 @@ type Gateway struct {
 	draining atomic.Bool
 	stopping chan struct{} // closed by Drain
 	tunnels  map[*wholeMessages]struct{}
+
+	// open is how many tunnels admit counted and have not ended: the
+	// metrics read it at every scrape without summing perAddr under mu.
+	open atomic.Int64
 }
 
 // New returns a gateway.
@@ -134,13 +138,7 @@ func (g *Gateway) CloseTunnels() {
 
 // Open is how many tunnels are open now.
 func (g *Gateway) Open() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	n := 0
-	for _, c := range g.perAddr {
-		n += c
-	}
-	return n
+	return int(g.open.Load())
 }
 
 // maxReason is the most a close reason may hold: a control frame's
@@ -234,9 +232,11 @@ func (g *Gateway) admit(labID string, addr netip.Addr) (func(), bool) {
 	}
 	g.perLab[labID]++
 	g.perAddr[addr]++
+	g.open.Add(1)
 	return sync.OnceFunc(func() {
 		g.mu.Lock()
 		defer g.mu.Unlock()
+		g.open.Add(-1)
 		if g.perLab[labID]--; g.perLab[labID] <= 0 {
 			delete(g.perLab, labID)
 		}
