@@ -1,7 +1,9 @@
 package relay
 
 import (
+	"container/list"
 	"fmt"
+	"log"
 	"net/netip"
 	"strings"
 	"sync"
@@ -14,9 +16,26 @@ import (
 // passed, betting that a real MTA retries (RFC 5321 §4.5.4.1) and a
 // spam cannon does not. Entries are kept per lab, so one student's retry
 // never opens the door for another's first try.
+//
+// The store is bounded: full, it forgets the triplet least recently
+// tried, as postgrey's max-age forgets the triplets not seen for longest,
+// so a flood of new triplets never wipes the ones a retry is under way
+// for.
 type greylist struct {
 	mu   sync.Mutex
-	seen map[greyKey]greyEntry
+	seen map[greyKey]*list.Element // of *greyItem, in order
+	// order holds the triplets, the most recently tried in front.
+	order list.List
+	// evicted counts the triplets forgotten to make room.
+	evicted uint64
+	// log says when the store is full and forgets (nil: nowhere).
+	log *log.Logger
+}
+
+// greyItem is one triplet in greylist.order.
+type greyItem struct {
+	key greyKey
+	greyEntry
 }
 
 // greyEntry is postgrey's record of a triplet: when it was first seen,
@@ -36,9 +55,9 @@ const (
 	// greyRetryWindow is postgrey's --retry-window default (2 days): a
 	// first retry later than that starts the wait again.
 	greyRetryWindow = 48 * time.Hour
-	// maxGreyEntries bounds the store. Full, it forgets everything: the
-	// triplets it forgot are greylisted once more, as after postgrey
-	// loses its database.
+	// maxGreyEntries bounds the store. Full, it forgets the triplet
+	// least recently tried, which is greylisted once more on its next
+	// try, as a triplet postgrey's max-age removed.
 	maxGreyEntries = 10000
 )
 
@@ -63,11 +82,21 @@ func (g *greylist) wait(lab, host string, client netip.Addr, from, to string, no
 	k := greyKey{lab, host, greyNet(client), strings.ToLower(from), strings.ToLower(to)}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	e, ok := g.seen[k]
-	if !ok || e.first.After(now) || !e.passed && now.Sub(e.first) > greyRetryWindow {
-		if !ok && len(g.seen) >= maxGreyEntries {
-			clear(g.seen)
+	if g.seen == nil {
+		g.seen = map[greyKey]*list.Element{}
+	}
+	el, ok := g.seen[k]
+	if !ok {
+		if len(g.seen) >= maxGreyEntries {
+			g.evictOldest()
 		}
+		el = g.order.PushFront(&greyItem{key: k, greyEntry: greyEntry{first: now}})
+		g.seen[k] = el
+	}
+	g.order.MoveToFront(el)
+	it := el.Value.(*greyItem)
+	e := it.greyEntry
+	if e.first.After(now) || !e.passed && now.Sub(e.first) > greyRetryWindow {
 		e = greyEntry{first: now}
 	}
 	was := e.passed
@@ -75,11 +104,23 @@ func (g *greylist) wait(lab, host string, client netip.Addr, from, to string, no
 	if e.passed && !was {
 		delayed = now.Sub(e.first)
 	}
-	if g.seen == nil {
-		g.seen = map[greyKey]greyEntry{}
-	}
-	g.seen[k] = e
+	it.greyEntry = e
 	return !e.passed, delayed
+}
+
+// evictOldest forgets the triplet least recently tried, saying so the
+// first time and after each further maxGreyEntries: a store that keeps
+// turning over is one a flood of new triplets fills.
+func (g *greylist) evictOldest() {
+	el := g.order.Back()
+	if el == nil {
+		return
+	}
+	g.order.Remove(el)
+	delete(g.seen, el.Value.(*greyItem).key)
+	if g.evicted++; g.log != nil && (g.evicted == 1 || g.evicted%maxGreyEntries == 0) {
+		g.log.Printf("greylist: full at %d triplets; forgetting the least recently tried, which will be greylisted again on their next try (%d forgotten so far)", maxGreyEntries, g.evicted)
+	}
 }
 
 // greylistHeader is the header postgrey has Postfix prepend to a message

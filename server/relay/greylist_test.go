@@ -2,6 +2,8 @@ package relay
 
 import (
 	"bufio"
+	"fmt"
+	"log"
 	"net"
 	"net/netip"
 	"strings"
@@ -150,5 +152,46 @@ func TestQueueBounded(t *testing.T) {
 	q.close()
 	if q.add(&deferred{lab: "d"}, hold) {
 		t.Error("a closed queue took a message")
+	}
+}
+
+// Full, the greylist forgets the triplet least recently tried, not every
+// triplet: one whose retry already passed keeps passing while a flood of
+// new triplets fills the store, the one forgotten is greylisted again,
+// and the log says the store is full.
+func TestGreylistEvictsLeastRecentlyTried(t *testing.T) {
+	var logged strings.Builder
+	g := &greylist{log: log.New(&logged, "", 0)}
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	client := netip.MustParseAddr("203.0.113.80")
+	try := func(to string) bool {
+		wait, _ := g.wait("lab1", "mx.greylist.test", client, "alice@example.org", to, now, 5*time.Minute)
+		return wait
+	}
+	try("kept@greylist.test")
+	try("first-of-flood@greylist.test")
+	now = now.Add(5 * time.Minute)
+	if try("kept@greylist.test") {
+		t.Fatal("a retry after the delay still waits")
+	}
+	for i := range maxGreyEntries - 2 {
+		try(fmt.Sprintf("flood%d@greylist.test", i))
+	}
+	if len(g.seen) != maxGreyEntries || logged.Len() != 0 {
+		t.Fatalf("store at %d of %d, log %q; want full, nothing logged yet", len(g.seen), maxGreyEntries, logged.String())
+	}
+	try("kept@greylist.test") // tried again: the most recent now
+	try("one-more@greylist.test")
+	if len(g.seen) != maxGreyEntries {
+		t.Errorf("store at %d triplets, want the bound %d", len(g.seen), maxGreyEntries)
+	}
+	if try("kept@greylist.test") {
+		t.Error("a triplet that passed, tried recently, was forgotten when the store filled")
+	}
+	if !try("first-of-flood@greylist.test") {
+		t.Error("the least recently tried triplet was kept past the bound")
+	}
+	if !strings.Contains(logged.String(), "greylist: full at 10000 triplets") {
+		t.Errorf("log %q does not say the greylist is full", logged.String())
 	}
 }

@@ -209,6 +209,7 @@ func New(cfg Config) (*Relay, error) {
 	if r.errorLog == nil {
 		r.errorLog = log.New(io.Discard, "", 0)
 	}
+	r.grey.log = r.errorLog
 	r.clients = newClientLimits(cfg.Policy.Limits, r.now)
 	r.maxMessage = messageLimit(cfg.Policy.Limits, cfg.Store)
 	return r, nil
