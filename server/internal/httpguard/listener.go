@@ -19,6 +19,12 @@ type Limits struct {
 	// Total is the most open overall: below the process's descriptor
 	// limit, so that the SMTP doors keep theirs.
 	Total int
+	// Trusted are reverse proxies, exempt from PerClient (Total still
+	// holds): one proxy carries every client's connections, and which
+	// client a connection is for is known only from its requests'
+	// X-Forwarded-For (see [Forwarded]), after Accept. Bounding
+	// connections per client is then the proxy's part.
+	Trusted Proxies
 }
 
 // DefaultLimits are a listener's limits when none are given. The sandbox
@@ -61,33 +67,40 @@ func (l *listener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		addr := ClientAddr(c.RemoteAddr().String())
-		if why := l.admit(addr); why != "" {
+		perClient := !l.limits.Trusted.Contains(addr)
+		if why := l.admit(addr, perClient); why != "" {
 			l.refuse(c, why)
 			continue
 		}
-		return &conn{Conn: c, release: sync.OnceFunc(func() { l.release(addr) })}, nil
+		return &conn{Conn: c, release: sync.OnceFunc(func() { l.release(addr, perClient) })}, nil
 	}
 }
 
-func (l *listener) admit(addr netip.Addr) string {
+// admit counts a connection from addr in the total and, if perClient, in
+// addr's own count.
+func (l *listener) admit(addr netip.Addr, perClient bool) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch {
-	case l.perClient[addr] >= l.limits.PerClient:
+	case perClient && l.perClient[addr] >= l.limits.PerClient:
 		return "too many connections from your address: close some and retry"
 	case l.total >= l.limits.Total:
 		return "the server holds its maximum number of connections: retry in a moment"
 	}
-	l.perClient[addr]++
+	if perClient {
+		l.perClient[addr]++
+	}
 	l.total++
 	return ""
 }
 
-func (l *listener) release(addr netip.Addr) {
+func (l *listener) release(addr netip.Addr, perClient bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.perClient[addr]--; l.perClient[addr] <= 0 {
-		delete(l.perClient, addr)
+	if perClient {
+		if l.perClient[addr]--; l.perClient[addr] <= 0 {
+			delete(l.perClient, addr)
+		}
 	}
 	l.total--
 }
