@@ -15,6 +15,7 @@ import (
 
 	"github.com/portlab/portlab/server/ca"
 	"github.com/portlab/portlab/server/events"
+	"github.com/portlab/portlab/server/internal/httpguard"
 	"github.com/portlab/portlab/server/policy"
 	"github.com/portlab/portlab/server/sandbox"
 )
@@ -34,13 +35,15 @@ type serveOptions struct {
 	Profiles   string
 	Origins    stringList
 	AllowHosts stringList
-	LabTTL     time.Duration
-	LabsPerIP  int
-	TunnelsIP  int
-	DropAfter  time.Duration
-	HTTPConns  int
-	HTTPPerIP  int
-	Verbose    bool
+	// TrustedProxies: whose X-Forwarded-For names the client.
+	TrustedProxies proxyList
+	LabTTL         time.Duration
+	LabsPerIP      int
+	TunnelsIP      int
+	DropAfter      time.Duration
+	HTTPConns      int
+	HTTPPerIP      int
+	Verbose        bool
 	// TeacherPassword opens /teach; empty: one made up and printed.
 	TeacherPassword string
 	Metrics         string
@@ -64,6 +67,16 @@ type stringList []string
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
+// proxyList is --trusted-proxies: networks, comma-separated or repeated,
+// checked when read so that a typo stops the start.
+type proxyList struct{ httpguard.Proxies }
+
+func (l *proxyList) Set(v string) error {
+	ps, err := httpguard.ParseProxies(v)
+	l.Proxies = append(l.Proxies, ps...)
+	return err
+}
+
 func defaultDataDir() string {
 	if d, err := os.UserConfigDir(); err == nil {
 		return filepath.Join(d, "portlab")
@@ -85,12 +98,13 @@ func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
 	fs.StringVar(&o.Profiles, "profiles", "", "network profiles file (default: built in)")
 	fs.Var(&o.Origins, "allow-origin", "a site allowed to embed the sandbox and open tunnels (host pattern, e.g. docs.example.com); repeatable")
 	fs.Var(&o.AllowHosts, "allow-host", "a name the pages are reached by, besides the --http host and localhost (a Host header not listed is refused with 421, against DNS rebinding); repeatable")
+	fs.Var(&o.TrustedProxies, "trusted-proxies", "reverse proxies (the Ingress, a load balancer) whose X-Forwarded-For names the client, as `CIDR[,CIDR...]` networks (e.g. 10.0.0.0/8); every per-client limit then counts the right-most address of the header not in this list; default none: the header is ignored")
 	fs.DurationVar(&o.LabTTL, "lab-ttl", sandbox.DefaultLabTTL, "idle time after which a lab expires")
 	fs.IntVar(&o.LabsPerIP, "labs-per-client", 10, "labs one client address may hold")
 	fs.DurationVar(&o.DropAfter, "drop-timeout", 0, "how long a dropped connection takes to time out (default: the profile's, 5s)")
 	fs.IntVar(&o.HTTPConns, "http-conns", 0, "HTTP connections open at once, tunnels included (default: 40% of the open-file limit)")
 	fs.IntVar(&o.HTTPPerIP, "http-conns-per-client", 0, "HTTP connections one client address may hold (default: 512, or a quarter of --http-conns where that is less)")
-	fs.IntVar(&o.TunnelsIP, "tunnels-per-client", 0, "WebSocket tunnels one client address may hold (default: 100): a class behind one school address, or every browser behind a reverse proxy, needs about one per student")
+	fs.IntVar(&o.TunnelsIP, "tunnels-per-client", 0, "WebSocket tunnels one client address may hold (default: 100): a class behind one school address, or every browser behind a reverse proxy not in --trusted-proxies, needs about one per student")
 	fs.BoolVar(&o.Verbose, "v", false, "log every connection's events")
 	fs.StringVar(&o.TeacherPassword, "teacher-password", "", "password of the teacher's pages at /teach (default: one made up at start and printed)")
 	// Several replicas (one block, to keep them together).
@@ -239,7 +253,8 @@ func (o serveOptions) config(logger *slog.Logger) sandbox.Config {
 	return sandbox.Config{
 		HTTP: o.HTTP, SMTPHost: o.SMTPHost, PortOffset: offset, Data: o.Data,
 		Policy: o.Policy, Hosts: o.Hosts, Profiles: o.Profiles, Origins: o.Origins, AllowHosts: o.AllowHosts,
-		LabTTL: o.LabTTL, LabsPerClient: o.LabsPerIP, DropTimeout: o.DropAfter,
+		TrustedProxies: o.TrustedProxies.Proxies,
+		LabTTL:         o.LabTTL, LabsPerClient: o.LabsPerIP, DropTimeout: o.DropAfter,
 		HTTPConns: o.HTTPConns, HTTPConnsPerClient: o.HTTPPerIP, TunnelsPerClient: o.TunnelsIP,
 		ErrorLog: errLog, Version: version, TeacherPassword: o.TeacherPassword,
 		MetricsAddr: o.Metrics,
@@ -309,6 +324,9 @@ func printTable(w io.Writer, s *sandbox.Sandbox, o serveOptions) {
 		fmt.Fprintln(w, "classroom: PostgreSQL (--store; classes, students and progress shared by every replica)")
 	} else {
 		fmt.Fprintf(w, "classroom: %s (classes, students and progress kept across restarts)\n", filepath.Join(data, "classroom.db"))
+	}
+	if len(o.TrustedProxies.Proxies) > 0 {
+		fmt.Fprintf(w, "trusted proxies: %s (their X-Forwarded-For names the client every limit counts)\n", o.TrustedProxies)
 	}
 	fmt.Fprintf(w, "limits: %s\n\n", s.Budget())
 	if len(s.Listeners()) == 0 {

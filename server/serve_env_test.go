@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -106,3 +107,36 @@ func TestServeStopsOnSignal(t *testing.T) {
 		t.Errorf("logged %q, want %q", msgs, want)
 	}
 }
+
+// --trusted-proxies takes a comma-separated list, from the command line or
+// its environment twin, and a value that is no network stops the start
+// with a message naming it.
+func TestTrustedProxiesFlag(t *testing.T) {
+	o, err := parseServeFlags([]string{"--trusted-proxies", "10.0.0.0/8, fd00::/8", "--trusted-proxies=192.0.2.7"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := o.config(slog.New(slog.DiscardHandler)).TrustedProxies.String(); got != "10.0.0.0/8,fd00::/8,192.0.2.7/32" {
+		t.Errorf("--trusted-proxies: %s", got)
+	}
+	if o, _ := parseServeFlags(nil, io.Discard); len(o.TrustedProxies.Proxies) != 0 {
+		t.Errorf("default: %s, want none", o.TrustedProxies)
+	}
+	t.Setenv("PORTLAB_TRUSTED_PROXIES", "10.42.0.0/16,10.43.0.0/16")
+	if o, err := parseServeFlags(nil, io.Discard); err != nil || o.TrustedProxies.String() != "10.42.0.0/16,10.43.0.0/16" {
+		t.Errorf("from PORTLAB_TRUSTED_PROXIES: %s, %v", o.TrustedProxies, err)
+	}
+	for _, args := range [][]string{{"--trusted-proxies", "10.0.0.0/33"}, {"--trusted-proxies", "ingress-nginx"}} {
+		var stderr strings.Builder
+		if _, err := parseServeFlags(args, &stderr); err == nil || !strings.Contains(stderr.String(), "is not a network in CIDR notation") || !strings.Contains(stderr.String(), args[1]) {
+			t.Errorf("%q: err %v, stderr %q", args, err, firstLine(stderr.String()))
+		}
+	}
+	t.Setenv("PORTLAB_TRUSTED_PROXIES", "10.0.0.0/8,10.0.0.300")
+	var stderr strings.Builder
+	if _, err := parseServeFlags(nil, &stderr); err == nil || !strings.Contains(stderr.String(), `PORTLAB_TRUSTED_PROXIES="10.0.0.0/8,10.0.0.300": "10.0.0.300" is not a network`) {
+		t.Errorf("a bad PORTLAB_TRUSTED_PROXIES: err %v, stderr %q", err, stderr.String())
+	}
+}
+
+func firstLine(s string) string { l, _, _ := strings.Cut(s, "\n"); return l }

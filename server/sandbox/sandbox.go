@@ -67,6 +67,11 @@ type Config struct {
 	// host and localhost (another Host header gets 421, against DNS
 	// rebinding).
 	AllowHosts []string
+	// TrustedProxies are the reverse proxies (an Ingress) whose
+	// X-Forwarded-For names the client every per-client limit counts
+	// (see httpguard.Forwarded); none by default, as the header is
+	// anyone's to write.
+	TrustedProxies httpguard.Proxies
 	// LabTTL is the idle time after which a lab expires (default 2h).
 	LabTTL time.Duration
 	// LabsPerClient is how many labs one client address may hold
@@ -267,14 +272,16 @@ func New(cfg Config) (*Sandbox, error) {
 	if timeouts == (httpguard.Timeouts{}) {
 		timeouts = httpguard.DefaultTimeouts
 	}
-	s.httpSrv = httpguard.NewServer(httpguard.Handler(s.routes(), guard), timeouts, nil)
+	// Outermost, the real client behind a trusted proxy: every limit
+	// below keys on it.
+	s.httpSrv = httpguard.NewServer(httpguard.Forwarded(httpguard.Handler(s.routes(), guard), cfg.TrustedProxies), timeouts, nil)
 	// Requests live under a context Shutdown ends, so that live event
 	// streams, which never go idle, end instead of holding the shutdown
 	// to its deadline.
 	reqCtx, endRequests := context.WithCancel(context.Background())
 	s.httpSrv.BaseContext = func(net.Listener) context.Context { return reqCtx }
 	s.endRequests = endRequests
-	go s.httpSrv.Serve(httpguard.Listen(s.httpLn, httpguard.Limits{PerClient: budget.HTTPPerClient, Total: budget.HTTP}))
+	go s.httpSrv.Serve(httpguard.Listen(s.httpLn, httpguard.Limits{PerClient: budget.HTTPPerClient, Total: budget.HTTP, Trusted: cfg.TrustedProxies}))
 	if cfg.MetricsAddr != "" {
 		if err := s.serveMetrics(cfg.MetricsAddr); err != nil {
 			s.Close()

@@ -1,0 +1,70 @@
+package sandbox
+
+import (
+	"net/http"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/portlab/portlab/server/internal/httpguard"
+)
+
+// createLab asks for a lab with the X-Forwarded-For header xff and
+// returns the status code.
+func createLab(t *testing.T, s *Sandbox, xff string) int {
+	t.Helper()
+	req, _ := http.NewRequest("POST", s.URL()+"/api/labs", strings.NewReader(`{}`))
+	req.Header.Set("Content-Type", "application/json")
+	if xff != "" {
+		req.Header.Set("X-Forwarded-For", xff)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Behind a trusted proxy, labs are counted per real client: the
+// right-most X-Forwarded-For address that is not the proxy, whatever a
+// client writes to its left. From a peer that is not trusted, the header
+// changes nothing: every lab counts against the peer.
+func TestLabsPerClientBehindProxy(t *testing.T) {
+	proxied, err := New(Config{LabsPerClient: 2, TrustedProxies: httpguard.Proxies{netip.MustParsePrefix("127.0.0.0/8")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxied.Close()
+	for i, c := range []struct {
+		xff  string
+		want int
+	}{
+		{"203.0.113.1", 201},
+		{"203.0.113.1", 201},
+		{"203.0.113.1", 429},              // that student's third
+		{"203.0.113.1, 203.0.113.2", 201}, // another student
+		{"203.0.113.9, 203.0.113.1", 429}, // a forged left entry is not believed
+		{"203.0.113.2, 127.0.0.5", 201},   // through a second trusted proxy
+		{"", 201},                         // the proxy's own request
+	} {
+		if got := createLab(t, proxied, c.xff); got != c.want {
+			t.Errorf("%d: lab with X-Forwarded-For %q: %d, want %d", i, c.xff, got, c.want)
+		}
+	}
+
+	direct, err := New(Config{LabsPerClient: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close()
+	for i, xff := range []string{"203.0.113.1", "203.0.113.2", "203.0.113.3"} {
+		want := 201
+		if i == 2 {
+			want = 429
+		}
+		if got := createLab(t, direct, xff); got != want {
+			t.Errorf("no trusted proxy, forged X-Forwarded-For %q: %d, want %d", xff, got, want)
+		}
+	}
+}
