@@ -6,6 +6,7 @@ package kubernetes
 import (
 	"bytes"
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -192,6 +193,7 @@ func TestDeploymentShape(t *testing.T) {
 		t.Error("the pod does not run as non-root")
 	}
 	c := pod.Containers[0]
+	var trusted string
 	if sc := c.SecurityContext; sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
 		t.Error("the root filesystem is not read-only")
 	}
@@ -218,6 +220,18 @@ func TestDeploymentShape(t *testing.T) {
 	for _, e := range c.Env {
 		if !strings.HasPrefix(e.Name, "PORTLAB_") {
 			t.Errorf("env %s is not a PORTLAB_ twin of a flag", e.Name)
+		}
+		if e.Name == "PORTLAB_TRUSTED_PROXIES" {
+			trusted = e.Value
+		}
+	}
+	// Behind the Ingress, the per-client limits need the real client.
+	if trusted == "" {
+		t.Error("PORTLAB_TRUSTED_PROXIES is not set: behind the Ingress every browser would be one client")
+	}
+	for _, n := range strings.Split(trusted, ",") {
+		if _, err := netip.ParsePrefix(strings.TrimSpace(n)); err != nil && trusted != "" {
+			t.Errorf("PORTLAB_TRUSTED_PROXIES: %v", err)
 		}
 	}
 	if !matches(o.pdbs[0].Spec.Selector.MatchLabels, d.Spec.Template.Labels) {
