@@ -256,7 +256,7 @@ func (o serveOptions) config(logger *slog.Logger) sandbox.Config {
 		TrustedProxies: o.TrustedProxies.Proxies,
 		LabTTL:         o.LabTTL, LabsPerClient: o.LabsPerIP, DropTimeout: o.DropAfter,
 		HTTPConns: o.HTTPConns, HTTPConnsPerClient: o.HTTPPerIP, TunnelsPerClient: o.TunnelsIP,
-		ErrorLog: errLog, Version: version, TeacherPassword: o.TeacherPassword,
+		ErrorLog: errLog, Log: logger, Version: version, TeacherPassword: o.TeacherPassword,
 		MetricsAddr: o.Metrics,
 		Store:       o.Store, CACert: o.CACert, CAKey: o.CAKey,
 	}

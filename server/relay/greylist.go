@@ -3,7 +3,7 @@ package relay
 import (
 	"container/list"
 	"fmt"
-	"log"
+	"log/slog"
 	"net/netip"
 	"strings"
 	"sync"
@@ -29,7 +29,7 @@ type greylist struct {
 	// evicted counts the triplets forgotten to make room.
 	evicted uint64
 	// log says when the store is full and forgets (nil: nowhere).
-	log *log.Logger
+	log *slog.Logger
 }
 
 // greyItem is one triplet in greylist.order.
@@ -119,7 +119,7 @@ func (g *greylist) evictOldest() {
 	g.order.Remove(el)
 	delete(g.seen, el.Value.(*greyItem).key)
 	if g.evicted++; g.log != nil && (g.evicted == 1 || g.evicted%maxGreyEntries == 0) {
-		g.log.Printf("greylist: full at %d triplets; forgetting the least recently tried, which will be greylisted again on their next try (%d forgotten so far)", maxGreyEntries, g.evicted)
+		g.log.Warn("greylist full: forgetting the least recently tried triplets, which are greylisted again on their next try", "max", maxGreyEntries, "forgotten", g.evicted)
 	}
 }
 

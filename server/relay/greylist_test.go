@@ -3,7 +3,7 @@ package relay
 import (
 	"bufio"
 	"fmt"
-	"log"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strings"
@@ -161,7 +161,7 @@ func TestQueueBounded(t *testing.T) {
 // and the log says the store is full.
 func TestGreylistEvictsLeastRecentlyTried(t *testing.T) {
 	var logged strings.Builder
-	g := &greylist{log: log.New(&logged, "", 0)}
+	g := &greylist{log: slog.New(slog.NewTextHandler(&logged, nil))}
 	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	client := netip.MustParseAddr("203.0.113.80")
 	try := func(to string) bool {
@@ -191,7 +191,7 @@ func TestGreylistEvictsLeastRecentlyTried(t *testing.T) {
 	if !try("first-of-flood@greylist.test") {
 		t.Error("the least recently tried triplet was kept past the bound")
 	}
-	if !strings.Contains(logged.String(), "greylist: full at 10000 triplets") {
+	if !strings.Contains(logged.String(), "greylist full") || !strings.Contains(logged.String(), "max=10000 forgotten=1") {
 		t.Errorf("log %q does not say the greylist is full", logged.String())
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
@@ -73,6 +74,9 @@ type Config struct {
 	// Sleep waits before a slowed-down AUTH (limits.go); nil: time.Sleep.
 	Sleep    func(time.Duration)
 	ErrorLog *log.Logger // go-smtp's internal errors; nil discards
+	// Log receives what an operator should see (a full greylist store);
+	// nil discards.
+	Log *slog.Logger
 	// ExtraNames are added to every door's certificate (the real
 	// listeners' address, localhost), so real clients that verify can
 	// connect by address.
@@ -209,7 +213,10 @@ func New(cfg Config) (*Relay, error) {
 	if r.errorLog == nil {
 		r.errorLog = log.New(io.Discard, "", 0)
 	}
-	r.grey.log = r.errorLog
+	r.grey.log = cfg.Log
+	if r.grey.log == nil {
+		r.grey.log = slog.New(slog.DiscardHandler)
+	}
 	r.clients = newClientLimits(cfg.Policy.Limits, r.now)
 	r.maxMessage = messageLimit(cfg.Policy.Limits, cfg.Store)
 	return r, nil

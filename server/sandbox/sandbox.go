@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -95,6 +96,8 @@ type Config struct {
 	OpenFiles int
 	// ErrorLog receives the SMTP servers' errors (nil discards them).
 	ErrorLog *log.Logger
+	// Log receives what an operator should see (nil discards it).
+	Log *slog.Logger
 	// Version is shown in the page footer.
 	Version string
 	// TeacherPassword opens /teach; empty makes one up (see
@@ -233,7 +236,7 @@ func New(cfg Config) (*Sandbox, error) {
 	// still open when its lab went cannot recreate the lab's mailbox.
 	s.store.Labs(func(id string) bool { _, _, ok := s.labs.Lookup(id); return ok || id == lab.Classroom })
 	s.relay, err = relay.New(relay.Config{
-		Policy: pol, Certs: auth, Store: s.store, Bus: s.bus, ErrorLog: cfg.ErrorLog,
+		Policy: pol, Certs: auth, Store: s.store, Bus: s.bus, ErrorLog: cfg.ErrorLog, Log: cfg.Log,
 		ExtraNames: extraNames(cfg.SMTPHost),
 		Accounts:   accounts{pol.Accounts, s.labs},
 		Routes:     Routes{World: s.world},
