@@ -35,18 +35,18 @@ type serveOptions struct {
 	Profiles   string
 	Origins    stringList
 	AllowHosts stringList
-	// TrustedProxies: whose X-Forwarded-For names the client.
-	TrustedProxies proxyList
-	LabTTL         time.Duration
-	LabsPerIP      int
-	TunnelsIP      int
-	DropAfter      time.Duration
-	HTTPConns      int
-	HTTPPerIP      int
-	Verbose        bool
+	LabTTL     time.Duration
+	LabsPerIP  int
+	TunnelsIP  int
+	DropAfter  time.Duration
+	HTTPConns  int
+	HTTPPerIP  int
+	Verbose    bool
 	// TeacherPassword opens /teach; empty: one made up and printed.
 	TeacherPassword string
 	Metrics         string
+	// TrustedProxies: whose X-Forwarded-For names the client.
+	TrustedProxies proxyList
 	// UnknownEnv are PORTLAB_ variables that name no flag (a typo in a
 	// deployment would otherwise go unseen); serve warns of them.
 	UnknownEnv      []string
@@ -98,7 +98,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveOptions, error) {
 	fs.StringVar(&o.Profiles, "profiles", "", "network profiles file (default: built in)")
 	fs.Var(&o.Origins, "allow-origin", "a site allowed to embed the sandbox and open tunnels (host pattern, e.g. docs.example.com); repeatable")
 	fs.Var(&o.AllowHosts, "allow-host", "a name the pages are reached by, besides the --http host and localhost (a Host header not listed is refused with 421, against DNS rebinding); repeatable")
-	fs.Var(&o.TrustedProxies, "trusted-proxies", "reverse proxies (the Ingress, a load balancer) whose X-Forwarded-For names the client, as `CIDR[,CIDR...]` networks (e.g. 10.0.0.0/8); every per-client limit then counts the right-most address of the header not in this list; default none: the header is ignored")
+	fs.Var(&o.TrustedProxies, "trusted-proxies", "reverse proxies (the Ingress, a load balancer) whose X-Forwarded-For names the client: `CIDR[,CIDR...]`, e.g. 10.0.0.0/8; every per-client limit then counts the right-most address of the header not in this list; default none: the header is ignored")
 	fs.DurationVar(&o.LabTTL, "lab-ttl", sandbox.DefaultLabTTL, "idle time after which a lab expires")
 	fs.IntVar(&o.LabsPerIP, "labs-per-client", 10, "labs one client address may hold")
 	fs.DurationVar(&o.DropAfter, "drop-timeout", 0, "how long a dropped connection takes to time out (default: the profile's, 5s)")
