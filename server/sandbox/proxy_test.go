@@ -1,11 +1,15 @@
 package sandbox
 
 import (
+	"context"
 	"net/http"
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/coder/websocket"
+	"github.com/portlab/portlab/scenarios/tunnel"
 	"github.com/portlab/portlab/server/internal/httpguard"
 )
 
@@ -66,5 +70,44 @@ func TestLabsPerClientBehindProxy(t *testing.T) {
 		if got := createLab(t, direct, xff); got != want {
 			t.Errorf("no trusted proxy, forged X-Forwarded-For %q: %d, want %d", xff, got, want)
 		}
+	}
+}
+
+// Behind a trusted proxy, tunnels are counted per real client too: one
+// student at --tunnels-per-client is turned away, another is not.
+func TestTunnelsPerClientBehindProxy(t *testing.T) {
+	s, err := New(Config{TunnelsPerClient: 1, TrustedProxies: httpguard.Proxies{netip.MustParsePrefix("127.0.0.0/8")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	u, err := tunnel.Target{Server: s.URL(), Profile: "datacenter", Host: "mx.sandbox.test", Port: 25}.URL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// open dials a tunnel for client xff and returns its first message
+	// (the gateway's "connected"), or the error that ended it.
+	open := func(xff string) (string, error) {
+		ws, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{
+			Subprotocols: []string{tunnel.Subprotocol},
+			HTTPHeader:   http.Header{"X-Forwarded-For": {xff}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ws.CloseNow() })
+		_, b, err := ws.Read(ctx)
+		return string(b), err
+	}
+	if first, err := open("203.0.113.1"); err != nil || !strings.Contains(first, `"connected"`) {
+		t.Fatalf("first student's tunnel: %q, %v", first, err)
+	}
+	if _, err := open("203.0.113.1"); websocket.CloseStatus(err) != tunnel.CodeTooMany {
+		t.Errorf("first student's second tunnel: %v, want close code %d", err, tunnel.CodeTooMany)
+	}
+	if first, err := open("198.51.100.7, 203.0.113.2"); err != nil || !strings.Contains(first, `"connected"`) {
+		t.Errorf("another student's tunnel: %q, %v", first, err)
 	}
 }
