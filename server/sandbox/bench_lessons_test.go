@@ -22,6 +22,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/portlab/portlab/scenarios"
 	"github.com/portlab/portlab/scenarios/headless"
 	"github.com/portlab/portlab/scenarios/httpapi"
@@ -121,6 +122,7 @@ func TestBenchLessons(t *testing.T) {
 	row("mean time to play a lesson, s", embedded.meanLesson().Seconds(), shared.meanLesson().Seconds(), "%.2f")
 	row("CPU per lesson, ms: this process (players and replicas)", ms(embedded.perLesson(embedded.cpu)), ms(shared.perLesson(shared.cpu)), "%.1f")
 	fmt.Fprintf(tw, "CPU per lesson, ms: PostgreSQL\t-\t%.1f\t\n", ms(shared.perLesson(shared.pgCPU)))
+	fmt.Fprintf(tw, "events crossing replicas per lesson (a NOTIFY each)\t-\t%.0f\t\n", float64(shared.notes)/float64(shared.lessons))
 	row(fmt.Sprintf("lessons/s the %d cores bound (cores / CPU per lesson)", cpus), embedded.ceiling(cpus), shared.ceiling(cpus), "%.1f")
 	fmt.Fprintf(tw, "cores busy (CPU / wall)\t%.2f\t%.2f\t\n", embedded.busy(), shared.busy())
 	fmt.Fprintf(tw, "250 on one replica to the SSE event on another (%d messages)\t-\tp50 %v, p95 %v\t\n",
@@ -143,6 +145,7 @@ type benchRun struct {
 	played     int           // the lessons ended by then
 	lessonTime time.Duration // the lessons' own times, added up
 	cpu, pgCPU time.Duration // this process's; PostgreSQL's (0 without)
+	notes      int           // the events that crossed the replicas
 	profile    string        // the CPU profile's file
 	summary    string        // the profile by package
 }
@@ -184,6 +187,7 @@ func playLessons(t *testing.T, name string, replicas []*Sandbox, lib *scenarios.
 	var next atomic.Int64
 	var mu sync.Mutex
 	var failed []string
+	notes := countNotes(ctx, t, dsn)
 	pgBefore := postgresCPU(t, dsn)
 	cpuBefore := processCPU()
 	began := time.Now()
@@ -234,6 +238,7 @@ func playLessons(t *testing.T, name string, replicas []*Sandbox, lib *scenarios.
 	pprof.StopCPUProfile()
 	r.wall, r.cpu = time.Since(began), processCPU()-cpuBefore
 	r.pgCPU = postgresCPU(t, dsn) - pgBefore
+	r.notes = notes()
 	for i, f := range failed {
 		if i == 3 {
 			t.Errorf("%s: and %d more lessons failed", name, len(failed)-3)
@@ -243,6 +248,42 @@ func playLessons(t *testing.T, name string, replicas []*Sandbox, lib *scenarios.
 	}
 	r.summary = profileByPackage(t, prof.Name())
 	return r
+}
+
+// countNotes counts the notifications on the replicas' channel
+// (package replica's "portlab_events": one per event that crosses) from
+// now until the returned function is called, which returns the count.
+// Without dsn it counts nothing.
+func countNotes(ctx context.Context, t *testing.T, dsn string) func() int {
+	t.Helper()
+	if dsn == "" {
+		return func() int { return 0 }
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "LISTEN portlab_events"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var n atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			if _, err := conn.WaitForNotification(ctx); err != nil {
+				return
+			}
+			n.Add(1)
+		}
+	}()
+	return func() int {
+		cancel()
+		<-done
+		conn.Close(context.Background())
+		return int(n.Load())
+	}
 }
 
 // envInt reads a positive count from the environment, or def.
