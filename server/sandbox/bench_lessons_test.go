@@ -123,6 +123,7 @@ func TestBenchLessons(t *testing.T) {
 	row("CPU per lesson, ms: this process (players and replicas)", ms(embedded.perLesson(embedded.cpu)), ms(shared.perLesson(shared.cpu)), "%.1f")
 	fmt.Fprintf(tw, "CPU per lesson, ms: PostgreSQL\t-\t%.1f\t\n", ms(shared.perLesson(shared.pgCPU)))
 	fmt.Fprintf(tw, "events crossing replicas per lesson (a NOTIFY each)\t-\t%.0f\t\n", float64(shared.notes)/float64(shared.lessons))
+	fmt.Fprintf(tw, "events a full subscriber missed (the bus's Dropped)\t%d\t%d\t\n", embedded.dropped, shared.dropped)
 	row(fmt.Sprintf("lessons/s the %d cores bound (cores / CPU per lesson)", cpus), embedded.ceiling(cpus), shared.ceiling(cpus), "%.1f")
 	fmt.Fprintf(tw, "cores busy (CPU / wall)\t%.2f\t%.2f\t\n", embedded.busy(), shared.busy())
 	fmt.Fprintf(tw, "250 on one replica to the SSE event on another (%d messages)\t-\tp50 %v, p95 %v\t\n",
@@ -146,6 +147,7 @@ type benchRun struct {
 	lessonTime time.Duration // the lessons' own times, added up
 	cpu, pgCPU time.Duration // this process's; PostgreSQL's (0 without)
 	notes      int           // the events that crossed the replicas
+	dropped    uint64        // the events a full subscriber missed
 	profile    string        // the CPU profile's file
 	summary    string        // the profile by package
 }
@@ -188,6 +190,13 @@ func playLessons(t *testing.T, name string, replicas []*Sandbox, lib *scenarios.
 	var mu sync.Mutex
 	var failed []string
 	notes := countNotes(ctx, t, dsn)
+	dropped := func() (n uint64) {
+		for _, s := range replicas {
+			n += s.Bus().Dropped()
+		}
+		return n
+	}
+	droppedBefore := dropped()
 	pgBefore := postgresCPU(t, dsn)
 	cpuBefore := processCPU()
 	began := time.Now()
@@ -239,6 +248,7 @@ func playLessons(t *testing.T, name string, replicas []*Sandbox, lib *scenarios.
 	r.wall, r.cpu = time.Since(began), processCPU()-cpuBefore
 	r.pgCPU = postgresCPU(t, dsn) - pgBefore
 	r.notes = notes()
+	r.dropped = dropped() - droppedBefore
 	for i, f := range failed {
 		if i == 3 {
 			t.Errorf("%s: and %d more lessons failed", name, len(failed)-3)
