@@ -514,6 +514,7 @@ const PolicyFile = "lab.policy"
 func (m *Manager) Policy(id string) (text string, own bool, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.sharedPolicy(id)
 	l := m.get(id)
 	if l == nil {
 		return "", false, ErrNotFound
@@ -571,6 +572,33 @@ func (m *Manager) ResetPolicy(id string) error {
 	return m.save(l)
 }
 
+// sharedPolicy brings the policy of a lab this replica holds up to the
+// one Shared keeps: another replica may have set or reset it since this
+// one loaded the lab. m.mu is held, and released while Shared is asked,
+// as in get.
+func (m *Manager) sharedPolicy(id string) {
+	if m.cfg.Shared == nil || id == Classroom || m.labs[id] == nil {
+		return // get loads a lab not held, policy and all
+	}
+	m.mu.Unlock()
+	r, ok := m.cfg.Shared.LoadLab(id)
+	m.mu.Lock()
+	l := m.labs[id]
+	if !ok || l == nil || r.PolicyText == l.text {
+		return
+	}
+	m.dropPolicy(l)
+	if r.PolicyText == "" {
+		return
+	}
+	// A text that no longer parses (the server's policy changed) leaves
+	// the lab on the server's, as in fromRecord.
+	if p, errs := policy.ParseLab(PolicyFile, strings.NewReader(r.PolicyText), m.cfg.Policy); len(errs) == 0 {
+		l.policy, l.text, l.OwnPolicy = p, r.PolicyText, true
+		m.policyBytes += len(r.PolicyText)
+	}
+}
+
 // dropPolicy puts a lab back on the server's policy; m.mu is held.
 func (m *Manager) dropPolicy(l *Lab) {
 	m.policyBytes -= len(l.text)
@@ -583,6 +611,7 @@ func (m *Manager) dropPolicy(l *Lab) {
 func (m *Manager) PolicyFor(id string) *policy.Policy {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.sharedPolicy(id)
 	l := m.get(id)
 	if l == nil {
 		return nil

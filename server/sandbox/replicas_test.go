@@ -275,6 +275,16 @@ func TestBenchCrossReplicaDelay(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
+	d := crossReplicaDelays(t, a, b, 300)
+	t.Logf("250 on A to the event on B's stream, %d messages: p50 %v, p95 %v, max %v", len(d), d[len(d)/2], d[len(d)*95/100], d[len(d)-1])
+}
+
+// crossReplicaDelays submits n messages on a's port 587 (a has real SMTP
+// listeners) into a lab a creates, and returns, sorted, the delay from
+// each 250 to the message's event on b's stream of that lab (a and b
+// share one PostgreSQL store; the event crosses by LISTEN/NOTIFY).
+func crossReplicaDelays(t *testing.T, a, b *Sandbox, n int) []time.Duration {
+	t.Helper()
 	var l struct{ ID, User, Password, Key string }
 	browser(t, a).call(http.StatusCreated, "POST", "/api/labs", map[string]string{}, &l)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -306,7 +316,6 @@ func TestBenchCrossReplicaDelay(t *testing.T) {
 	if err := c.Auth(smtp.PlainAuth("", l.User, l.Password, "127.0.0.1")); err != nil {
 		t.Fatal(err)
 	}
-	const n = 300
 	var delays []time.Duration
 	for range n {
 		c.Mail("foo@sandbox.test")
@@ -328,5 +337,49 @@ func TestBenchCrossReplicaDelay(t *testing.T) {
 		}
 	}
 	slices.Sort(delays)
-	t.Logf("250 on A to the event on B's stream, %d messages: p50 %v, p95 %v, max %v", n, delays[n/2], delays[n*95/100], delays[n-1])
+	return delays
+}
+
+// TestLabPolicyAcrossReplicas: a lab's own policy, set or reset through
+// one replica, is what the next connection of the lab follows on another
+// replica that already held the lab (your-own-rules played behind a
+// load balancer), and what that replica's API reads back.
+func TestLabPolicyAcrossReplicas(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	a, err := New(Config{Store: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := New(Config{Store: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	l, err := a.Lab("other-datacenter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := relayTry(t, dialRelay(t, b, l)); !strings.HasPrefix(got, "554 5.7.1") { // B holds the lab now
+		t.Fatalf("before the change, RCPT on B got %q, want 554 5.7.1", got)
+	}
+	if code, body := putPolicy(t, a, l, trustOther); code != http.StatusOK {
+		t.Fatalf("PUT policy on A: %d %s", code, body)
+	}
+	if got := relayTry(t, dialRelay(t, b, l)); !strings.HasPrefix(got, "250 2.1.5") {
+		t.Errorf("after A set the lab's policy, RCPT on B got %q, want 250 2.1.5", got)
+	}
+	if text, own, err := b.Labs().Policy(l.ID); err != nil || !own || text != trustOther {
+		t.Errorf("B reads the lab's policy as own=%v, %d bytes (%v); want A's", own, len(text), err)
+	}
+	req, _ := http.NewRequest("DELETE", a.URL()+"/api/labs/"+l.ID+"/policy", nil)
+	req.Header.Set("Authorization", "Bearer "+l.Key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := relayTry(t, dialRelay(t, b, l)); resp.StatusCode != http.StatusOK || !strings.HasPrefix(got, "554 5.7.1") {
+		t.Errorf("after A reset it (%d), RCPT on B got %q, want 554 5.7.1", resp.StatusCode, got)
+	}
 }
