@@ -317,6 +317,7 @@ func view(l *Lab) Lab {
 func (m *Manager) Open(id, key string) (Lab, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.refresh(id)
 	l := m.get(id)
 	if l == nil {
 		return Lab{}, ErrNotFound
@@ -389,6 +390,7 @@ func (m *Manager) SetProfile(id, profile string) (Lab, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.refresh(id) // change the record as it is now, not as this replica last read it
 	l := m.get(id)
 	if l == nil {
 		return Lab{}, ErrNotFound
@@ -468,6 +470,7 @@ func (m *Manager) sweepLocked() []string {
 func (m *Manager) Lookup(user string) (password, lab string, ok bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.refresh(user)
 	l := m.get(user)
 	if l == nil || l.ID == Classroom {
 		return "", "", false
@@ -514,7 +517,7 @@ const PolicyFile = "lab.policy"
 func (m *Manager) Policy(id string) (text string, own bool, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.sharedPolicy(id)
+	m.refresh(id)
 	l := m.get(id)
 	if l == nil {
 		return "", false, ErrNotFound
@@ -543,6 +546,7 @@ func (m *Manager) SetPolicy(id, text string) ([]*policy.ParseError, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.refresh(id) // change the record as it is now, not as this replica last read it
 	l := m.get(id)
 	if l == nil {
 		return nil, ErrNotFound
@@ -563,6 +567,7 @@ func (m *Manager) ResetPolicy(id string) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.refresh(id) // change the record as it is now, not as this replica last read it
 	l := m.get(id)
 	if l == nil {
 		return ErrNotFound
@@ -572,31 +577,38 @@ func (m *Manager) ResetPolicy(id string) error {
 	return m.save(l)
 }
 
-// sharedPolicy brings the policy of a lab this replica holds up to the
-// one Shared keeps: another replica may have set or reset it since this
-// one loaded the lab. m.mu is held, and released while Shared is asked,
-// as in get.
-func (m *Manager) sharedPolicy(id string) {
+// refresh brings a lab this replica holds up to the record Shared keeps:
+// another replica may have changed its profile or policy, or deleted it,
+// since this one loaded it. It is asked where a request or a connection
+// begins (Open, Lookup, Policy, PolicyFor), so what another replica did
+// holds from the next request on, one database read each. m.mu is held,
+// and released while Shared is asked, as in get.
+func (m *Manager) refresh(id string) {
 	if m.cfg.Shared == nil || id == Classroom || m.labs[id] == nil {
-		return // get loads a lab not held, policy and all
+		return // get loads a lab not held, with everything
 	}
 	m.mu.Unlock()
 	r, ok := m.cfg.Shared.LoadLab(id)
 	m.mu.Lock()
 	l := m.labs[id]
-	if !ok || l == nil || r.PolicyText == l.text {
+	if l == nil {
 		return
 	}
-	m.dropPolicy(l)
-	if r.PolicyText == "" {
+	if !ok { // deleted, or expired, on another replica
+		m.dropPolicy(l)
+		delete(m.labs, id)
 		return
 	}
-	// A text that no longer parses (the server's policy changed) leaves
-	// the lab on the server's, as in fromRecord.
-	if p, errs := policy.ParseLab(PolicyFile, strings.NewReader(r.PolicyText), m.cfg.Policy); len(errs) == 0 {
-		l.policy, l.text, l.OwnPolicy = p, r.PolicyText, true
-		m.policyBytes += len(r.PolicyText)
+	fresh := m.fromRecord(r)
+	// This replica's own activity may be ahead of what it saved (touchLocal
+	// saves only when the saved expiry falls a sixteenth behind).
+	if l.Expires.After(fresh.Expires) {
+		fresh.Expires = l.Expires
 	}
+	if l.LastSeen.After(fresh.LastSeen) {
+		fresh.LastSeen = l.LastSeen
+	}
+	m.labs[id] = fresh
 }
 
 // dropPolicy puts a lab back on the server's policy; m.mu is held.
@@ -611,7 +623,7 @@ func (m *Manager) dropPolicy(l *Lab) {
 func (m *Manager) PolicyFor(id string) *policy.Policy {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.sharedPolicy(id)
+	m.refresh(id)
 	l := m.get(id)
 	if l == nil {
 		return nil

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portlab/portlab/scenarios/tunnel"
 	"github.com/portlab/portlab/server/ca"
 	"github.com/portlab/portlab/server/events"
 	"github.com/portlab/portlab/server/internal/pgtest"
@@ -381,5 +383,65 @@ func TestLabPolicyAcrossReplicas(t *testing.T) {
 	resp.Body.Close()
 	if got := relayTry(t, dialRelay(t, b, l)); resp.StatusCode != http.StatusOK || !strings.HasPrefix(got, "554 5.7.1") {
 		t.Errorf("after A reset it (%d), RCPT on B got %q, want 554 5.7.1", resp.StatusCode, got)
+	}
+}
+
+// TestLabChangesAcrossReplicas: B holds a lab in memory; A changes its
+// network profile, then deletes it. B's next tunnel follows the new
+// profile (home-isp refuses port 25), and once the lab is deleted B knows
+// it no more: its tunnel, its mailbox and its SMTP account are gone there
+// too. Before, B served the lab as it had first read it.
+func TestLabChangesAcrossReplicas(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	a, err := New(Config{Store: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := New(Config{Store: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	l, err := a.Lab("datacenter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dialB := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		nc, err := tunnel.Dialer{}.Dial(ctx, tunnel.Target{Server: b.URL(), Lab: l.ID, Key: l.Key, Host: "mx.sandbox.test", Port: 25})
+		if err == nil {
+			nc.Close()
+		}
+		return err
+	}
+	if err := dialB(); err != nil { // B holds the lab from here on
+		t.Fatalf("port 25 from the datacenter through B: %v", err)
+	}
+	if _, err := a.Labs().SetProfile(l.ID, "home-isp"); err != nil {
+		t.Fatal(err)
+	}
+	if err := dialB(); !errors.Is(err, tunnel.ErrRefused) {
+		t.Errorf("after A put the lab at home, port 25 through B gave %v, want Connection refused", err)
+	}
+	if err := a.Labs().Delete(l.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := dialB(); err == nil || errors.Is(err, tunnel.ErrRefused) {
+		t.Errorf("after A deleted the lab, a tunnel through B gave %v, want no such lab", err)
+	}
+	req, _ := http.NewRequest("GET", b.URL()+"/api/labs/"+l.ID+"/messages", nil)
+	req.Header.Set("Authorization", "Bearer "+l.Key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("after A deleted the lab, its mailbox through B answered %d, want 404", resp.StatusCode)
+	}
+	if _, _, ok := b.Labs().Lookup(l.ID); ok {
+		t.Error("after A deleted the lab, B still takes its SMTP account")
 	}
 }
