@@ -44,7 +44,7 @@ var fakeWasm = bytes.Repeat([]byte("\x00asm\x01\x00\x00\x00 portlab test wasm ")
 func testStatic(t *testing.T, withClient bool) fs.FS {
 	t.Helper()
 	m := fstest.MapFS{}
-	for _, name := range []string{"style.css", "app.js", "favicon.svg"} {
+	for _, name := range []string{"style.css", "app.js", "teach.js", "projector.css", "favicon.svg"} {
 		b, err := os.ReadFile("static/" + name)
 		if err != nil {
 			t.Fatal(err)
@@ -458,6 +458,22 @@ func TestLessonPace(t *testing.T) {
 		if href, _ := attr(a, "href"); strings.Contains(href, "pace=") {
 			t.Errorf("link %q keeps pace", href)
 		}
+	}
+}
+
+// The projector shows a lesson as the lesson page does: ?pace= and
+// ?autoplay= reach the player there too, so a teacher's link can set the
+// pace the class watches at.
+func TestProjectorLessonPace(t *testing.T) {
+	h := testHandler(t, true)
+	body := elements(parse(t, get(t, h, "/teach/project?lesson=first-contact&pace=0&autoplay=1")), "body")[0]
+	for k, want := range map[string]string{"data-pace": "0", "data-autoplay": "1", "data-lesson": "first-contact", "data-page": "lesson", "data-projector": "1"} {
+		if got, _ := attr(body, k); got != want {
+			t.Errorf("projector %s=%q, want %q", k, got, want)
+		}
+	}
+	if resp := get(t, h, "/teach/project?lesson=nope&pace=0"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("projector of an unknown lesson: %d, want 404", resp.StatusCode)
 	}
 }
 
