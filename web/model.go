@@ -22,7 +22,10 @@ type pageMeta struct {
 	Embed   bool
 	Version string
 	CSSURL  string
-	AppURL  string
+	// CommonURL is common.js, the helpers app.js and teach.js share,
+	// loaded before either.
+	CommonURL string
+	AppURL    string
 	// Origins are the parent origins an embedded page may post to.
 	Origins string
 	// NeedsClient marks pages that start the wasm client.

@@ -117,6 +117,7 @@ func (s *site) meta(r *http.Request, titleKey, page string, embed bool) pageMeta
 		Embed:      embed,
 		Version:    s.cfg.Version,
 		CSSURL:     s.assets.url("style.css"),
+		CommonURL:  s.assets.url("common.js"),
 		AppURL:     s.assets.url("app.js"),
 		Origins:    strings.Join(postOrigins(s.cfg.AllowOrigins), " "),
 		Lang:       lang,
