@@ -400,6 +400,26 @@ func TestScriptsSayNoEnglish(t *testing.T) {
 	}
 }
 
+// When a lesson page cannot fetch its lesson, the student reads why and
+// what to do: reload the page, in the words app.client.stopped uses for
+// the same act, then whom to tell.
+func TestNoLessonsSaysWhatToDo(t *testing.T) {
+	reload := map[string]string{
+		"en": "Reload the page", "pt-PT": "Recarrega a página", "pt-BR": "Recarregue a página",
+		"es": "Recarga la página", "it": "Ricarica la pagina", "de": "Lade die Seite neu",
+	}
+	for _, lang := range i18n.Languages {
+		cat := locales.Catalog(lang)
+		got := cat.T("player.no-lessons", "GET /lessons-src/x.md: 503")
+		if !strings.Contains(cat.T("app.client.stopped"), reload[lang]) {
+			t.Errorf("%s: app.client.stopped %q does not say %q", lang, cat.T("app.client.stopped"), reload[lang])
+		}
+		if !strings.Contains(got, "(GET /lessons-src/x.md: 503)") || !strings.Contains(got, reload[lang]) || !strings.HasSuffix(got, ".") {
+			t.Errorf("%s: player.no-lessons %q: want the reason in brackets, %q and a full stop", lang, got, reload[lang])
+		}
+	}
+}
+
 func TestMessageBodyInLanguage(t *testing.T) {
 	h := testHandler(t, true)
 	for _, lang := range i18n.Languages {
