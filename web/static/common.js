@@ -36,8 +36,9 @@
   // t is the page language's text for a catalog key (internal/i18n): the
   // page carries its scripts' strings in data-ui on <body>. %s and %d
   // take the arguments in order, %% is a percent sign, and a message with
-  // plural forms picks one by its first argument with the browser's CLDR
-  // rules (Intl.PluralRules). A key the page lacks comes back as itself.
+  // plural forms picks one by its first argument as the Go catalog does:
+  // an exact "=N" form, else the browser's CLDR rules (Intl.PluralRules),
+  // else "other". A key the page lacks comes back as itself.
   let ui = null;
   function t(key) {
     if (!ui) {
@@ -46,8 +47,8 @@
     const args = Array.prototype.slice.call(arguments, 1);
     let m = ui[key];
     if (m && typeof m === "object") {
-      const form = new Intl.PluralRules(document.documentElement.lang || "en").select(Number(args[0]));
-      m = m[form] || m.other;
+      const n = Number(args[0]);
+      m = m["=" + n] || m[new Intl.PluralRules(document.documentElement.lang || "en").select(n)] || m.other;
     }
     if (typeof m !== "string") return key;
     let i = 0;
