@@ -3,12 +3,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"strconv"
 	"sync"
 	"syscall/js"
 
-	"github.com/portlab/portlab/scenarios/jspromise"
+	"github.com/portlab/portlab/scenarios/httpapi"
 )
 
 // The classroom hook: when this browser joined a class (the join page
@@ -38,9 +39,9 @@ func (c *client) watchClass() {
 	if tok == "" {
 		return
 	}
-	posts := make(chan map[string]any, 64)
-	go postProgress(tok, posts)
-	send := func(rec map[string]any) {
+	posts := make(chan httpapi.Progress, 64)
+	go postProgress(&httpapi.Client{Server: c.server}, tok, posts)
+	send := func(rec httpapi.Progress) {
 		select {
 		case posts <- rec:
 		default: // the server is not keeping up: the next record says where the student is
@@ -52,16 +53,12 @@ func (c *client) watchClass() {
 	c.followClass(tok)
 }
 
-// postProgress posts the records one at a time, in order.
-func postProgress(tok string, posts <-chan map[string]any) {
+// postProgress posts the records one at a time, in order. A record the
+// server does not take is dropped: the next one says where the student
+// is, and the lesson goes on without the class.
+func postProgress(api *httpapi.Client, tok string, posts <-chan httpapi.Progress) {
 	for rec := range posts {
-		b, _ := json.Marshal(rec)
-		init := map[string]any{
-			"method":  "POST",
-			"headers": map[string]any{"Content-Type": "application/json", "Authorization": "Bearer " + tok},
-			"body":    string(b),
-		}
-		jspromise.Await(global.Call("fetch", "/api/classroom/me/progress", init))
+		_ = api.ClassProgress(context.Background(), tok, rec)
 	}
 }
 
@@ -79,27 +76,27 @@ func currentStep() int {
 // and the lesson's end (the player's portlab:progress events, with who did
 // each step as the page keeps it), each step failed (the step list's
 // state) and each hint asked for.
-func watchLesson(name string, send func(map[string]any)) {
+func watchLesson(name string, send func(httpapi.Progress)) {
 	total := document.Call("querySelectorAll", "#steps > li").Length()
-	send(map[string]any{"kind": "open", "lesson": name, "step": 0, "total": total, "state": "new"})
+	send(httpapi.Progress{Kind: "open", Lesson: name, Step: 0, Total: total, State: "new"})
 	on(document, "portlab:progress", false, func(ev js.Value) {
 		d := ev.Get("detail")
 		if !exists(d) || d.Get("type").String() != "lesson" {
 			return
 		}
-		rec := map[string]any{"kind": "progress", "lesson": name, "step": d.Get("step").Int(), "total": d.Get("total").Int(), "state": d.Get("state").String()}
+		rec := httpapi.Progress{Kind: "progress", Lesson: name, Step: d.Get("step").Int(), Total: d.Get("total").Int(), State: d.Get("state").String()}
 		if pl := portlabJS(); exists(pl) {
 			if saved := pl.Get("progress").Call("get", name); exists(saved) && exists(saved.Get("steps")) {
 				var steps map[string]string
 				if json.Unmarshal([]byte(global.Get("JSON").Call("stringify", saved.Get("steps")).String()), &steps) == nil {
-					rec["steps"] = steps
+					rec.Steps = steps
 				}
 			}
 		}
 		send(rec)
 	})
 	on(byID("lesson-hint-next"), "click", false, func(js.Value) {
-		send(map[string]any{"kind": "hint", "lesson": name, "step": currentStep(), "total": total})
+		send(httpapi.Progress{Kind: "hint", Lesson: name, Step: currentStep(), Total: total})
 	})
 	// A wrong try at a step is a failure of that step too: the same step
 	// tried wrong again and again is what "stuck" means on the dashboard.
@@ -109,7 +106,7 @@ func watchLesson(name string, send func(map[string]any)) {
 		if !exists(d) || d.Get("lesson").String() != name {
 			return
 		}
-		send(map[string]any{"kind": "step-failed", "lesson": name, "step": d.Get("step").Int(), "total": total})
+		send(httpapi.Progress{Kind: "step-failed", Lesson: name, Step: d.Get("step").Int(), Total: total})
 	})
 	// A step the lesson ends on, failed, shows as the step's data-state;
 	// the player has no other event for it.
@@ -120,7 +117,7 @@ func watchLesson(name string, send func(map[string]any)) {
 				t := muts.Index(i).Get("target")
 				if data(t, "state") == "failed" {
 					n, _ := strconv.Atoi(data(t, "step"))
-					send(map[string]any{"kind": "step-failed", "lesson": name, "step": n, "total": total})
+					send(httpapi.Progress{Kind: "step-failed", Lesson: name, Step: n, Total: total})
 				}
 			}
 			return nil

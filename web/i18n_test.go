@@ -374,8 +374,9 @@ func TestScriptsSayNoEnglish(t *testing.T) {
 	call := regexp.MustCompile(`\bt\("([a-z0-9.-]+)"`)
 	english := i18n.English()
 	for file, gone := range map[string][]string{
-		"static/app.js":   {`"none (plaintext)"`, `"(no subject)"`, `"plaintext"`, `"port "`, `|| "yes"`, `|| "none"`},
-		"static/teach.js": {`" · step "`, `"not in a lesson yet"`, `" s ago"`, `"Lock joining"`, `"(nothing yet)"`, `= "live"`, `"You are joining "`, `" · no TLS"`, `"stuck: "`},
+		"static/common.js": nil,
+		"static/app.js":    {`"none (plaintext)"`, `"(no subject)"`, `"plaintext"`, `"port "`, `|| "yes"`, `|| "none"`},
+		"static/teach.js":  {`" · step "`, `"not in a lesson yet"`, `" s ago"`, `"Lock joining"`, `"(nothing yet)"`, `= "live"`, `"You are joining "`, `" · no TLS"`, `"stuck: "`},
 	} {
 		prefix := ""
 		if file == "static/teach.js" {
@@ -395,6 +396,26 @@ func TestScriptsSayNoEnglish(t *testing.T) {
 			if strings.Contains(src, s) {
 				t.Errorf("%s still writes %s in English", file, s)
 			}
+		}
+	}
+}
+
+// When a lesson page cannot fetch its lesson, the student reads why and
+// what to do: reload the page, in the words app.client.stopped uses for
+// the same act, then whom to tell.
+func TestNoLessonsSaysWhatToDo(t *testing.T) {
+	reload := map[string]string{
+		"en": "Reload the page", "pt-PT": "Recarrega a página", "pt-BR": "Recarregue a página",
+		"es": "Recarga la página", "it": "Ricarica la pagina", "de": "Lade die Seite neu",
+	}
+	for _, lang := range i18n.Languages {
+		cat := locales.Catalog(lang)
+		got := cat.T("player.no-lessons", "GET /lessons-src/x.md: 503")
+		if !strings.Contains(cat.T("app.client.stopped"), reload[lang]) {
+			t.Errorf("%s: app.client.stopped %q does not say %q", lang, cat.T("app.client.stopped"), reload[lang])
+		}
+		if !strings.Contains(got, "(GET /lessons-src/x.md: 503)") || !strings.Contains(got, reload[lang]) || !strings.HasSuffix(got, ".") {
+			t.Errorf("%s: player.no-lessons %q: want the reason in brackets, %q and a full stop", lang, got, reload[lang])
 		}
 	}
 }

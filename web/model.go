@@ -22,7 +22,10 @@ type pageMeta struct {
 	Embed   bool
 	Version string
 	CSSURL  string
-	AppURL  string
+	// CommonURL is common.js, the helpers app.js and teach.js share,
+	// loaded before either.
+	CommonURL string
+	AppURL    string
 	// Origins are the parent origins an embedded page may post to.
 	Origins string
 	// NeedsClient marks pages that start the wasm client.
@@ -45,8 +48,10 @@ type pageMeta struct {
 	// plays and its translation into the page language ("" when there
 	// is none), which the wasm fetches: it carries no lessons.
 	LessonURL, LessonTextURL string
-	// UI is app.js's strings in the page language (catalog keys "app."),
-	// as JSON for <body data-ui>: the CSP allows no inline script.
+	// UI is the page scripts' strings in the page language (catalog keys
+	// "app.", and "teach.js." on the classroom pages), as JSON for <body
+	// data-ui>, which common.js's t() reads: the CSP allows no inline
+	// script.
 	UI string
 	// cat prints the page's UI strings in its language.
 	cat *i18n.Catalog

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -116,6 +117,7 @@ func (s *site) meta(r *http.Request, titleKey, page string, embed bool) pageMeta
 		Embed:      embed,
 		Version:    s.cfg.Version,
 		CSSURL:     s.assets.url("style.css"),
+		CommonURL:  s.assets.url("common.js"),
 		AppURL:     s.assets.url("app.js"),
 		Origins:    strings.Join(postOrigins(s.cfg.AllowOrigins), " "),
 		Lang:       lang,
@@ -260,24 +262,36 @@ func (s *site) labPolicy(r *http.Request) (int, templ.Component) {
 
 func (s *site) lesson(embed bool) pageFunc {
 	return func(r *http.Request) (int, templ.Component) {
-		name := r.PathValue("name")
-		m := s.meta(r, "title.lesson", "lesson", embed)
-		for _, l := range s.lessons[m.Lang] {
-			if l.Name == name {
-				m.Title = l.Title
-				m.NeedsClient = true
-				m.Lesson = l.Name
-				m.LessonURL = s.lessonSrcURL(l.Name + ".md")
-				if m.Lang != i18n.Default {
-					m.LessonTextURL = s.lessonSrcURL(l.Name + "." + m.Lang + ".md")
-				}
-				m.Autoplay = r.URL.Query().Get("autoplay") == "1"
-				m.Pace = lessonPace(r.URL.Query().Get("pace"))
-				return http.StatusOK, lessonPage(m, l, s.playgroundData(r))
-			}
+		m, l, ok := s.lessonMeta(r, r.PathValue("name"), embed)
+		if !ok {
+			return s.notFound(r)
 		}
-		return s.notFound(r)
+		return http.StatusOK, lessonPage(m, l, s.playgroundData(r))
 	}
+}
+
+// lessonMeta is the page set-up of the lesson name in the request's
+// language, which the lesson page, its embed and the projector share:
+// the lesson files the player fetches and the ?autoplay= and ?pace= it
+// plays by. ok is false when there is no such lesson.
+func (s *site) lessonMeta(r *http.Request, name string, embed bool) (m pageMeta, l lessonInfo, ok bool) {
+	lang, _ := requestLang(r)
+	i := slices.IndexFunc(s.lessons[lang], func(l lessonInfo) bool { return l.Name == name })
+	if i < 0 {
+		return pageMeta{}, lessonInfo{}, false
+	}
+	l = s.lessons[lang][i]
+	m = s.meta(r, "title.lesson", "lesson", embed)
+	m.Title = l.Title
+	m.NeedsClient = true
+	m.Lesson = l.Name
+	m.LessonURL = s.lessonSrcURL(l.Name + ".md")
+	if m.Lang != i18n.Default {
+		m.LessonTextURL = s.lessonSrcURL(l.Name + "." + m.Lang + ".md")
+	}
+	m.Autoplay = r.URL.Query().Get("autoplay") == "1"
+	m.Pace = lessonPace(r.URL.Query().Get("pace"))
+	return m, l, true
 }
 
 func (s *site) notFound(r *http.Request) (int, templ.Component) {
@@ -299,20 +313,12 @@ func (s *site) teachClass(r *http.Request) (int, templ.Component) {
 // nothing of a class, so it needs no sign-in.
 func (s *site) project(r *http.Request) (int, templ.Component) {
 	name := r.URL.Query().Get("lesson")
+	if m, l, ok := s.lessonMeta(r, name, false); ok {
+		m.ProjectorCSS = s.assets.url("projector.css")
+		return http.StatusOK, lessonPage(m, l, s.playgroundData(r))
+	}
 	m := s.meta(r, "title.projector", "project", false)
 	m.ProjectorCSS = s.assets.url("projector.css")
-	for _, l := range s.lessons[m.Lang] {
-		if l.Name == name {
-			m.Title, m.Page = l.Title, "lesson"
-			m.NeedsClient = true
-			m.Lesson = l.Name
-			m.LessonURL = s.lessonSrcURL(l.Name + ".md")
-			if m.Lang != i18n.Default {
-				m.LessonTextURL = s.lessonSrcURL(l.Name + "." + m.Lang + ".md")
-			}
-			return http.StatusOK, lessonPage(m, l, s.playgroundData(r))
-		}
-	}
 	status := http.StatusOK
 	if name != "" {
 		status = http.StatusNotFound

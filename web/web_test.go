@@ -44,7 +44,7 @@ var fakeWasm = bytes.Repeat([]byte("\x00asm\x01\x00\x00\x00 portlab test wasm ")
 func testStatic(t *testing.T, withClient bool) fs.FS {
 	t.Helper()
 	m := fstest.MapFS{}
-	for _, name := range []string{"style.css", "app.js", "favicon.svg"} {
+	for _, name := range []string{"style.css", "common.js", "app.js", "teach.js", "projector.css", "favicon.svg"} {
 		b, err := os.ReadFile("static/" + name)
 		if err != nil {
 			t.Fatal(err)
@@ -322,6 +322,32 @@ func TestBodyCarriesClientFacts(t *testing.T) {
 	}
 }
 
+// The helpers app.js and teach.js share (common.js: the JSON API, the
+// page language's words) load first on every page, from their hashed
+// address that is cached for a year like the other scripts.
+func TestCommonScriptFirst(t *testing.T) {
+	h := testHandler(t, true)
+	for _, path := range []string{"/", "/lessons/first-contact", "/embed/lessons/first-contact", "/teach", "/teach/classes/x", "/join", "/teach/project?lesson=first-contact"} {
+		var names []string
+		var common string
+		for _, s := range elements(parse(t, get(t, h, path)), "script") {
+			src, _ := attr(s, "src")
+			names = append(names, src[strings.LastIndexByte(src, '/')+1:])
+			if strings.HasSuffix(src, "/common.js") {
+				common = src
+			}
+		}
+		if len(names) < 2 || names[0] != "common.js" {
+			t.Errorf("%s: scripts %q, want common.js first", path, names)
+			continue
+		}
+		resp := get(t, h, common)
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Cache-Control") != "public, max-age=31536000, immutable" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") {
+			t.Errorf("%s: %s: %d %q %q", path, common, resp.StatusCode, resp.Header.Get("Cache-Control"), resp.Header.Get("Content-Type"))
+		}
+	}
+}
+
 // TestNoInlineCode checks what the CSP would block: inline scripts, event
 // handler attributes and style attributes.
 func TestNoInlineCode(t *testing.T) {
@@ -458,6 +484,22 @@ func TestLessonPace(t *testing.T) {
 		if href, _ := attr(a, "href"); strings.Contains(href, "pace=") {
 			t.Errorf("link %q keeps pace", href)
 		}
+	}
+}
+
+// The projector shows a lesson as the lesson page does: ?pace= and
+// ?autoplay= reach the player there too, so a teacher's link can set the
+// pace the class watches at.
+func TestProjectorLessonPace(t *testing.T) {
+	h := testHandler(t, true)
+	body := elements(parse(t, get(t, h, "/teach/project?lesson=first-contact&pace=0&autoplay=1")), "body")[0]
+	for k, want := range map[string]string{"data-pace": "0", "data-autoplay": "1", "data-lesson": "first-contact", "data-page": "lesson", "data-projector": "1"} {
+		if got, _ := attr(body, k); got != want {
+			t.Errorf("projector %s=%q, want %q", k, got, want)
+		}
+	}
+	if resp := get(t, h, "/teach/project?lesson=nope&pace=0"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("projector of an unknown lesson: %d, want 404", resp.StatusCode)
 	}
 }
 

@@ -1,8 +1,9 @@
 // Package httpapi is a client of portlab's HTTP API: it creates and
-// deletes labs, reads a lab's mailbox and fetches the sandbox CA. The
-// headless runner and the browser's wasm share it; the request goes out
-// through net/http natively (http_other.go) and through the page's fetch
-// in the browser (fetch_js.go), so the wasm does without net/http.
+// deletes labs, reads a lab's mailbox, fetches the sandbox CA and posts a
+// class student's progress. The headless runner and the browser's wasm
+// share it; the request goes out through net/http natively
+// (http_other.go) and through the page's fetch in the browser
+// (fetch_js.go), so the wasm does without net/http.
 package httpapi
 
 import (
@@ -176,6 +177,25 @@ func (c *Client) Text(ctx context.Context, path string) ([]byte, error) {
 		return nil, fmt.Errorf("GET %s: %s", path, resp.status)
 	}
 	return resp.body, nil
+}
+
+// Progress is one progress record of a student in a class, as the
+// lesson page posts it (server/classroom: POST /api/classroom/me/progress).
+type Progress struct {
+	Kind   string `json:"kind"` // progress, step-failed, hint, open
+	Lesson string `json:"lesson"`
+	Step   int    `json:"step"`
+	Total  int    `json:"total"`
+	State  string `json:"state,omitempty"` // new, running, passed, watched, failed
+	// Steps says who did each step meant for the student, by step ID,
+	// as the page keeps it.
+	Steps map[string]string `json:"steps,omitempty"`
+}
+
+// ClassProgress posts a progress record with the student's class token,
+// for the teacher's dashboard.
+func (c *Client) ClassProgress(ctx context.Context, token string, p Progress) error {
+	return c.do(ctx, "POST", "/api/classroom/me/progress", token, p, 204, nil)
 }
 
 // Mailbox is one lab's mailbox, for the scenario engine.

@@ -3,12 +3,16 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/smtp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -87,6 +91,69 @@ func TestClient(t *testing.T) {
 	}
 	if _, err := c.Messages(ctx, lab); err == nil {
 		t.Error("Messages of a deleted lab: no error")
+	}
+}
+
+// ClassProgress posts a student's record with their class token; the
+// teacher's dashboard shows it, and a record the server refuses is an
+// error with its words.
+func TestClassProgress(t *testing.T) {
+	const pw = "correct horse"
+	s, err := sandbox.New(sandbox.Config{PortOffset: "-1", TeacherPassword: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// The teacher's side: a browser with the session cookie, from the
+	// server's own origin.
+	jar, _ := cookiejar.New(nil)
+	teacher := &http.Client{Jar: jar}
+	call := func(method, path string, body, out any) {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(method, s.URL()+path, bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Origin", s.URL())
+		res, err := teacher.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		if res.StatusCode/100 != 2 {
+			t.Fatalf("%s %s: %s", method, path, res.Status)
+		}
+		if out != nil {
+			if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	call("POST", "/api/classroom/session", map[string]string{"password": pw}, nil)
+	var class struct{ ID, Code string }
+	call("POST", "/api/classroom/classes", map[string]any{"name": "Networks 1"}, &class)
+	var joined struct{ Token string }
+	call("POST", "/api/classroom/join", map[string]string{"code": class.Code, "name": "Ada"}, &joined)
+
+	c := &httpapi.Client{Server: s.URL()}
+	ctx := context.Background()
+	if err := c.ClassProgress(ctx, joined.Token, httpapi.Progress{Kind: "progress", Lesson: "first-contact", Step: 5, Total: 5, State: "passed", Steps: map[string]string{"ehlo": "student"}}); err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Rows []struct {
+			Name   string
+			Passed []string
+		}
+	}
+	call("GET", "/api/classroom/classes/"+class.ID, nil, &d)
+	if len(d.Rows) != 1 || d.Rows[0].Name != "Ada" || !slices.Equal(d.Rows[0].Passed, []string{"first-contact"}) {
+		t.Errorf("the dashboard reads %+v", d)
+	}
+	if err := c.ClassProgress(ctx, joined.Token, httpapi.Progress{Kind: "progress", Lesson: "no-such-lesson"}); err == nil || !strings.Contains(err.Error(), "400") || !strings.Contains(err.Error(), "known lesson") {
+		t.Errorf("a record of an unknown lesson: %v", err)
+	}
+	if err := c.ClassProgress(ctx, "not-a-token", httpapi.Progress{Kind: "open", Lesson: "first-contact", State: "new"}); err == nil || !strings.Contains(err.Error(), "no such student") {
+		t.Errorf("a record with a token of no student: %v", err)
 	}
 }
 

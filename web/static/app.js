@@ -6,6 +6,9 @@
 
 (function () {
   const body = document.body;
+  // The JSON API and the page language's words (common.js, loaded first).
+  const api = window.portlab.api;
+  const t = window.portlab.t;
   const LAB_KEY = "portlab.lab";
 
   // ---- storage -----------------------------------------------------------
@@ -21,32 +24,6 @@
   // labReplaced is set when the kept lab was gone (expired, server
   // restarted) and a new one took its place: the page says so.
   let labReplaced = false;
-
-  // api calls the JSON API; key, a lab's secret, goes as a bearer token
-  // (only the lab's own routes need it).
-  async function api(method, path, payload, key) {
-    const init = { method, headers: { "Accept": "application/json" } };
-    if (key) init.headers["Authorization"] = "Bearer " + key;
-    if (payload !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(payload);
-    }
-    const res = await fetch(path, init);
-    if (!res.ok) {
-      // The API's JSON error ({"error": ..., and a policy's "errors"}):
-      // the server's own words say what to change.
-      let body = null;
-      try { body = await res.json(); } catch (e) { /* not JSON */ }
-      const why = body && body.error ? " " + body.error : "";
-      const err = new Error(method + " " + path + ": " + res.status + why);
-      err.status = res.status;
-      err.body = body;
-      throw err;
-    }
-    if (res.status === 204) return null;
-    const type = res.headers.get("Content-Type") || "";
-    return type.includes("json") ? res.json() : res.text();
-  }
 
   // A student in a class has the class's lab, whatever the address's
   // limit: the class token (kept by the join page) opens it, or a new one
@@ -583,16 +560,15 @@
     refreshPolicy().catch(function () { /* said by the lab panel */ });
   });
 
-  window.portlab = {
+  Object.assign(window.portlab, {
     lab: lab,
     resetLab: resetLab,
     setProfile: setProfile,
-    api: api,
     progress: progress,
     clientReady: clientReady,
     refreshPolicy: refreshPolicy,
     refreshMailbox: function () { const b = document.getElementById("mailbox"); return b ? refreshMailbox(b) : Promise.resolve(); },
-  };
+  });
 
   // ---- the lesson page: steps and terminal as tabs below 960 px ----------
   // Both panels show side by side on wide screens (the tabs are hidden
@@ -666,27 +642,6 @@
     link.href = "/lessons/" + encodeURIComponent(pick);
     link.textContent = t("app.continue", title[pick]);
     link.dataset.lesson = pick;
-  }
-
-  // ---- the page language's strings ----------------------------------------
-  // The page carries this script's strings in its language in
-  // data-ui (internal/i18n, keys "app."): %s takes the arguments in
-  // order, %% is a percent sign, and a message with plural forms picks
-  // one by its first argument with the browser's CLDR rules.
-  let ui = null;
-  function t(key) {
-    if (!ui) {
-      try { ui = JSON.parse(document.body.dataset.ui || "{}"); } catch (e) { ui = {}; }
-    }
-    const args = Array.prototype.slice.call(arguments, 1);
-    let m = ui[key];
-    if (m && typeof m === "object") {
-      const form = new Intl.PluralRules(document.documentElement.lang || "en").select(Number(args[0]));
-      m = m[form] || m.other;
-    }
-    if (typeof m !== "string") return key;
-    let i = 0;
-    return m.replace(/%[sd%]/g, function (v) { return v === "%%" ? "%" : String(args[i++]); });
   }
 
   function start() {

@@ -7,43 +7,18 @@
 (function () {
   const page = document.body.dataset.page;
 
-  async function call(method, path, payload, token) {
-    const init = { method, headers: { "Accept": "application/json" }, credentials: "same-origin" };
-    if (token) init.headers["Authorization"] = "Bearer " + token;
-    if (payload !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(payload);
-    }
-    const res = await fetch(path, init);
-    if (!res.ok) {
-      let why = "";
-      try { why = (await res.json()).error || ""; } catch (e) { /* not JSON */ }
-      const err = new Error(why || (method + " " + path + ": " + res.status));
-      err.status = res.status;
-      throw err;
-    }
-    if (res.status === 204) return null;
-    return res.json();
-  }
-
-  // The page language's words: data-ui on <body> (internal/i18n, keys
-  // "teach.js."), %s taking the arguments in order, as in app.js.
-  let ui = null;
+  // The JSON API (a failure's message is the server's words) and the
+  // page language's words, keys "teach.js." (common.js, loaded first).
+  const api = window.portlab.api;
   function t(key) {
-    if (!ui) {
-      try { ui = JSON.parse(document.body.dataset.ui || "{}"); } catch (e) { ui = {}; }
-    }
     const args = Array.prototype.slice.call(arguments, 1);
-    const m = ui["teach.js." + key];
-    if (typeof m !== "string") return key;
-    let i = 0;
-    return m.replace(/%[sd%]/g, function (v) { return v === "%%" ? "%" : String(args[i++]); });
+    return window.portlab.t.apply(null, ["teach.js." + key].concat(args));
   }
   // word is a server value's label (a state, a verdict), or the value
   // itself when the catalog has none.
   function word(kind, v) {
-    const k = kind + "." + String(v).replace(/ /g, "-");
-    const w = t(k);
+    const k = "teach.js." + kind + "." + String(v).replace(/ /g, "-");
+    const w = window.portlab.t(k);
     return w === k ? v : w;
   }
 
@@ -66,13 +41,13 @@
 
   // ---- /teach ---------------------------------------------------------
   async function teachPage() {
-    const s = await call("GET", "/api/classroom/session");
+    const s = await api("GET", "/api/classroom/session");
     if (!s.teacher) {
       $("teach-login").hidden = false;
       $("login-form").addEventListener("submit", async function (ev) {
         ev.preventDefault();
         try {
-          await call("POST", "/api/classroom/session", { password: $("teach-password").value });
+          await api("POST", "/api/classroom/session", { password: $("teach-password").value });
           $("teach-login").hidden = true;
           await showClasses();
         } catch (e) { showError("login-error", e); }
@@ -86,7 +61,7 @@
   async function showClasses() {
     $("teach-classes").hidden = false;
     const list = $("class-list");
-    const classes = await call("GET", "/api/classroom/classes");
+    const classes = await api("GET", "/api/classroom/classes");
     classes.forEach(function (c) {
       list.append(el("li", { "data-testid": "class-" + c.code }, [
         el("a", { href: "/teach/classes/" + encodeURIComponent(c.id), text: c.name }),
@@ -96,12 +71,12 @@
     $("class-form").addEventListener("submit", async function (ev) {
       ev.preventDefault();
       try {
-        const c = await call("POST", "/api/classroom/classes", { name: $("class-name").value, capacity: Number($("class-capacity").value) || 0 });
+        const c = await api("POST", "/api/classroom/classes", { name: $("class-name").value, capacity: Number($("class-capacity").value) || 0 });
         location.href = "/teach/classes/" + encodeURIComponent(c.id);
       } catch (e) { showError("class-error", e); }
     });
     $("sign-out").addEventListener("click", async function () {
-      await call("DELETE", "/api/classroom/session").catch(function () {});
+      await api("DELETE", "/api/classroom/session").catch(function () {});
       location.reload();
     });
   }
@@ -198,7 +173,7 @@
       panel.hidden = false;
       $("transcript-title").textContent = t("transcript-of", r.name);
       try {
-        const tx = await call("GET", base + "/students/" + encodeURIComponent(r.id) + "/transcript");
+        const tx = await api("GET", base + "/students/" + encodeURIComponent(r.id) + "/transcript");
         // The route: each connection, what the network did with it, how far it got.
         $("route").replaceChildren.apply($("route"), (tx.route || []).map(function (h) {
           const got = [];
@@ -226,7 +201,7 @@
 
     async function control(method, path, payload) {
       try {
-        showClass(await call(method, base + path, payload));
+        showClass(await api(method, base + path, payload));
         showError("control-error", null);
       } catch (e) { showError("control-error", e); }
     }
@@ -257,9 +232,10 @@
       $("mail-rows").replaceChildren.apply($("mail-rows"), list.map(function (m) {
         const subj = el("button", { type: "button", class: "link", text: m.subject || t("no-subject") });
         subj.addEventListener("click", async function () {
-          const res = await fetch(base + "/mailbox/" + encodeURIComponent(m.student_id) + "/" + encodeURIComponent(m.id) + "/raw", { credentials: "same-origin" });
+          let raw;
+          try { raw = await api("GET", base + "/mailbox/" + encodeURIComponent(m.student_id) + "/" + encodeURIComponent(m.id) + "/raw"); } catch (e) { raw = t("gone"); }
           $("mail-raw").hidden = false;
-          $("mail-raw").textContent = res.ok ? await res.text() : t("gone");
+          $("mail-raw").textContent = raw;
         });
         return el("tr", { "data-testid": "mail-" + m.id }, [
           el("th", { scope: "row", text: m.student }),
@@ -270,7 +246,7 @@
         ]);
       }));
     }
-    call("GET", base + "/mailbox").then(function (list) { list.forEach(function (m) { mail.set(m.id, m); }); showMail(); }).catch(function () {});
+    api("GET", base + "/mailbox").then(function (list) { list.forEach(function (m) { mail.set(m.id, m); }); showMail(); }).catch(function () {});
 
     $("class-end").addEventListener("click", function () {
       if (confirm(t("confirm-end"))) control("PATCH", "", { ended: true });
@@ -288,7 +264,7 @@
     es.onopen = function () { live.dataset.state = "on"; live.textContent = t("live"); };
     es.onerror = function () {
       live.dataset.state = "off"; live.textContent = t("reconnecting");
-      call("GET", "/api/classroom/session").then(function (s) { if (!s.teacher) location.href = "/teach"; }).catch(function () {});
+      api("GET", "/api/classroom/session").then(function (s) { if (!s.teacher) location.href = "/teach"; }).catch(function () {});
     };
     es.addEventListener("class", function (ev) { showClass(JSON.parse(ev.data)); });
     es.addEventListener("mail", function (ev) {
@@ -312,7 +288,7 @@
     const form = $("join-form");
     $("join-name").focus();
     if (form.dataset.code) {
-      call("GET", "/api/classroom/join/" + encodeURIComponent(form.dataset.code)).then(function (c) {
+      api("GET", "/api/classroom/join/" + encodeURIComponent(form.dataset.code)).then(function (c) {
         $("join-class").textContent = t("joining", c.name);
         if (!c.open) showError("join-error", new Error(c.why));
       }, function (e) { showError("join-error", e); });
@@ -321,7 +297,7 @@
       ev.preventDefault();
       const code = form.dataset.code || ($("join-code") ? $("join-code").value : "");
       try {
-        const j = await call("POST", "/api/classroom/join", { code: code, name: $("join-name").value });
+        const j = await api("POST", "/api/classroom/join", { code: code, name: $("join-name").value });
         // The token is this browser's place in the class; the lab is the
         // student's own (the page script opens it as any kept lab).
         localStorage.setItem("portlab.class", JSON.stringify({ token: j.token, student: j.student, name: j.name, class: j.class.name }));
