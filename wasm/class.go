@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall/js"
 
@@ -207,18 +208,19 @@ func classNotice(class, lessonName, profile string, ended bool) {
 		}
 		main.Call("prepend", box)
 	}
-	box.Set("textContent", "Class "+class+": your teacher sees your progress and transcripts.")
+	box.Set("textContent", tr("class.notice", class))
 	switch {
 	case ended:
-		box.Set("textContent", "Class "+class+" has ended. The sandbox still works; your teacher no longer follows it.")
+		box.Set("textContent", tr("class.ended", class))
 	case lessonName != "" && lessonName != data(document.Get("body"), "lesson"):
-		box.Call("append", " Your teacher asks you to open ")
+		// The link goes where the page language puts the lesson's name.
+		before, after, _ := strings.Cut(tr("class.asks-open", "\x00"), "\x00")
 		a := elem("a", "", lessonName)
 		a.Set("href", "/lessons/"+lessonName)
 		a.Call("setAttribute", "data-testid", "class-lesson")
-		box.Call("append", a, ".")
+		box.Call("append", " "+before, a, after)
 	}
 	if profile != "" && !ended {
-		box.Call("append", " Network set by your teacher: "+profile+".")
+		box.Call("append", " "+tr("class.network-set", profile))
 	}
 }

@@ -25,7 +25,7 @@ var sitePages = []string{
 	"/", "/playground", "/mailbox", "/ports", "/clients", "/course",
 	"/lab/policy", "/lessons/first-contact", "/lessons/tls-before-auth",
 	"/embed/playground", "/embed/lessons/first-contact", "/no-such-page",
-	"/teach", "/join",
+	"/teach", "/join", "/teach/project",
 }
 
 // TestEveryPageInEveryLanguage: every page, asked for in every language
@@ -91,6 +91,11 @@ func TestPageTextFromCatalog(t *testing.T) {
 	nav := byTestID(doc, "lang-picker")
 	if nav == nil {
 		t.Fatal("no picker")
+	}
+	// The projector's list page had its heading and lead in English.
+	doc = parse(t, get(t, h, "/teach/project?lang=de"))
+	if got := textOf(elements(doc, "h1")[0]); got != de.T("teach.projector-mode") {
+		t.Errorf("/teach/project h1 %q, want %q", got, de.T("teach.projector-mode"))
 	}
 	// The picker comes back to this page, query and all.
 	doc = parse(t, get(t, h, "/playground?profile=home-isp"))
