@@ -93,11 +93,12 @@ type link interface {
 
 var _ link = (*wire)(nil)
 
-// newWire makes the wire for a new connection on door d.
-func newWire(c net.Conn, d *door, meta Meta, id uint64) *wire {
+// newWire makes the wire for a new connection on door d, offering TLS
+// with cfg (nil where the door has none).
+func newWire(c net.Conn, d *door, meta Meta, id uint64, cfg *tls.Config) *wire {
 	pol, l := d.rules(meta.Lab)
 	lim := d.r.policy.Limits // the server's: a lab's policy carries them too
-	t := &transport{raw: c, conn: c, config: d.tlsConfig, timeout: lim.IdleTimeout, implicit: d.implicitTLS()}
+	t := &transport{raw: c, conn: c, config: cfg, timeout: lim.IdleTimeout, implicit: d.implicitTLS()}
 	w := &wire{
 		t:     t,
 		lines: newLineReader(t),
