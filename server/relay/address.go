@@ -17,17 +17,24 @@ import (
 // domain; one without a domain it refuses with 501 before the session
 // sees it, so the wire completes it here and puts it back as typed in
 // the reply (wire.reply).
+//
+// An address Postfix cannot read at all gets 501 5.1.3 (RCPT) or 501
+// 5.1.7 (MAIL); only a missing one gets its "Syntax:" reply. go-smtp
+// says "Syntax" for both, so the wire tells them apart by what followed
+// the colon.
 
-// bareAddress is a MAIL or RCPT address the wire completed with a domain.
-type bareAddress struct {
-	typed, full string // "bob", "bob@sandbox.test"
+// addressCommand is what the wire knows of the MAIL or RCPT command
+// go-smtp is answering.
+type addressCommand struct {
+	verb        string // "MAIL" or "RCPT"; "" for any other command
+	given       bool   // something follows FROM: or TO:
+	typed, full string // a name without a domain, as typed and as completed
 }
 
 // completeAddress returns line with a MAIL FROM or RCPT TO address that
-// has no domain completed with "@"+origin, in brackets, and the address
-// as typed and as completed. Any other line comes back unchanged, with a
-// zero bareAddress.
-func completeAddress(line []byte, verb, origin string) ([]byte, bareAddress) {
+// has no domain completed with "@"+origin, in brackets, and what it found
+// in the command. Any other line comes back unchanged.
+func completeAddress(line []byte, verb, origin string) ([]byte, addressCommand) {
 	var prefix string
 	switch verb {
 	case "MAIL":
@@ -35,36 +42,55 @@ func completeAddress(line []byte, verb, origin string) ([]byte, bareAddress) {
 	case "RCPT":
 		prefix = "TO:"
 	default:
-		return line, bareAddress{}
+		return line, addressCommand{}
 	}
 	text := string(line)
 	if len(text) < 5 || text[4] != ' ' {
-		return line, bareAddress{} // go-smtp's parseCmd refuses it
+		return line, addressCommand{} // go-smtp's parseCmd refuses it
 	}
 	arg := strings.TrimLeft(text[5:], " ")
 	if len(arg) < len(prefix) || !strings.EqualFold(arg[:len(prefix)], prefix) {
-		return line, bareAddress{}
+		return line, addressCommand{verb: verb}
 	}
 	head := text[:5] + arg[:len(prefix)]
 	arg = strings.TrimLeft(arg[len(prefix):], " ")
+	cmd := addressCommand{verb: verb, given: strings.TrimRight(arg, " \r\n") != ""}
 	bracket := strings.HasPrefix(arg, "<")
 	addr := strings.TrimPrefix(arg, "<")
 	end := strings.IndexAny(addr, " \r\n>")
 	if end < 0 {
-		return line, bareAddress{}
+		return line, cmd
 	}
 	local, params := addr[:end], addr[end:]
 	if bracket {
 		if !strings.HasPrefix(params, ">") {
-			return line, bareAddress{} // go-smtp's 501, as Postfix's
+			return line, cmd // go-smtp's 501, as Postfix's
 		}
 		params = params[1:]
 	}
 	if !isDotString(local) {
-		return line, bareAddress{}
+		return line, cmd
 	}
-	full := local + "@" + origin
-	return []byte(head + "<" + full + ">" + params), bareAddress{typed: local, full: full}
+	cmd.typed, cmd.full = local, local+"@"+origin
+	return []byte(head + "<" + cmd.full + ">" + params), cmd
+}
+
+// answer puts go-smtp's reply to the command in Postfix's words where
+// they depend on the address: a completed one is quoted as typed, and an
+// address go-smtp could not read is "bad", not a "Syntax" error, when
+// one was given.
+func (a addressCommand) answer(line string) string {
+	if a.full != "" {
+		return strings.Replace(line, "<"+a.full+">", "<"+a.typed+">", 1)
+	}
+	switch {
+	case !a.given:
+	case a.verb == "RCPT" && line == lineRcptSyntax:
+		return replyLine(replyBadRecipient)
+	case a.verb == "MAIL" && line == lineMailSyntax:
+		return lineBadSender
+	}
+	return line
 }
 
 // isDotString reports whether s is an RFC 5321 §4.1.2 Dot-string local

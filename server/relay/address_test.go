@@ -24,13 +24,13 @@ func TestCompleteAddress(t *testing.T) {
 		{"VRFY bob\r\n", "", ""},
 	} {
 		_, verb := command([]byte(tc.line))
-		got, bare := completeAddress([]byte(tc.line), verb, "sandbox.test")
+		got, cmd := completeAddress([]byte(tc.line), verb, "sandbox.test")
 		want := tc.want
 		if want == "" {
 			want = tc.line
 		}
-		if string(got) != want || bare.typed != tc.typed {
-			t.Errorf("%q: got %q (typed %q), want %q (typed %q)", tc.line, got, bare.typed, want, tc.typed)
+		if string(got) != want || cmd.typed != tc.typed {
+			t.Errorf("%q: got %q (typed %q), want %q (typed %q)", tc.line, got, cmd.typed, want, tc.typed)
 		}
 	}
 }

@@ -44,12 +44,12 @@ type wire struct {
 	txn      transaction // nil until go-smtp starts the session (HELO)
 
 	mode    int
-	in      []byte      // bytes of a line not yet handed to go-smtp
-	out     []byte      // a partial reply line from go-smtp
-	ehlo    []string    // the EHLO reply's lines so far
-	closing bool        // the next Read ends the session
-	bare    bareAddress // the address completed in the command go-smtp has
-	reject  string      // refuse at the greeting with this line (limits)
+	in      []byte         // bytes of a line not yet handed to go-smtp
+	out     []byte         // a partial reply line from go-smtp
+	ehlo    []string       // the EHLO reply's lines so far
+	closing bool           // the next Read ends the session
+	addr    addressCommand // the MAIL or RCPT go-smtp is answering
+	reject  string         // refuse at the greeting with this line (limits)
 
 	closeOnce sync.Once
 	onClose   func()
@@ -190,7 +190,7 @@ func (w *wire) Read(p []byte) (int, error) {
 		}
 		if len(w.in) > 0 {
 			_, verb := command(w.in)
-			w.in, w.bare = completeAddress(w.in, verb, w.d.origin(w.pol))
+			w.in, w.addr = completeAddress(w.in, verb, w.d.origin(w.pol))
 		}
 	}
 }
@@ -307,10 +307,7 @@ func (w *wire) reply(line string) error {
 		w.d.r.clients.authFailed(w.meta)
 	}
 	line = rewrite(line, w.d.host)
-	if w.bare.full != "" {
-		// A refusal quotes the address as typed, as Postfix does.
-		line = strings.Replace(line, "<"+w.bare.full+">", "<"+w.bare.typed+">", 1)
-	}
+	line = w.addr.answer(line)
 	if line == lineNeedRcpt && w.txn != nil && !w.txn.awaitingMail() {
 		line = lineNoValidRcpts
 	}
