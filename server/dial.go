@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/portlab/portlab/scenarios"
 	"github.com/portlab/portlab/scenarios/tunnel"
 )
 
@@ -76,7 +77,14 @@ func cmdDial(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	case <-ctx.Done():
 		return nil
 	}
-	if err != nil && !errors.Is(err, io.EOF) {
+	var ce *tunnel.CloseError
+	switch {
+	case errors.As(err, &ce):
+		// The gateway ended the tunnel with a reason (the server shutting
+		// down, the idle limit): worded as the page words it.
+		fmt.Fprintln(stderr, scenarios.StateChange{State: scenarios.StateClosed, ByPeer: true, Err: err}.Note())
+		return exitError(1)
+	case err != nil && !errors.Is(err, io.EOF):
 		fmt.Fprintf(stderr, "portlab dial: %v\n", err)
 		return exitError(1)
 	}

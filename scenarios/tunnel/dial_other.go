@@ -9,6 +9,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -26,9 +29,14 @@ func closeError(err error) error {
 
 // Conn is a tunnelled TCP connection. It is a [net.Conn]; the addresses it
 // reports are placeholders, as the WebSocket hides the real ones.
+//
+// Writes, the write deadline and Close go through [websocket.NetConn];
+// reads through [reader], which keeps the close frame that NetConn
+// turns into a bare io.EOF for 1001 as for 1000.
 type Conn struct {
 	ws   *websocket.Conn
 	nc   net.Conn
+	rd   *reader
 	info Info
 }
 
@@ -62,8 +70,9 @@ func Dial(ctx context.Context, t Target) (*Conn, error) {
 	}
 	// NetConn's context bounds the connection's life, so it must not be
 	// the dial's (often a short timeout).
-	nc := websocket.NetConn(context.WithoutCancel(ctx), ws, websocket.MessageBinary)
-	return &Conn{ws: ws, nc: nc, info: info}, nil
+	live := context.WithoutCancel(ctx)
+	nc := websocket.NetConn(live, ws, websocket.MessageBinary)
+	return &Conn{ws: ws, nc: nc, rd: newReader(live, ws), info: info}, nil
 }
 
 func readConnected(ctx context.Context, ws *websocket.Conn) (Info, error) {
@@ -94,14 +103,9 @@ func readConnected(ctx context.Context, ws *websocket.Conn) (Info, error) {
 func (c *Conn) Info() Info { return c.info }
 
 // Read reads tunnelled bytes. A normal close is io.EOF; other closes are
-// a *[CloseError] (idle timeout, message too big).
-func (c *Conn) Read(p []byte) (int, error) {
-	n, err := c.nc.Read(p)
-	if err != nil && err != io.EOF {
-		err = closeError(err)
-	}
-	return n, err
-}
+// a *[CloseError] (server going away, idle timeout, message too big), as
+// in the browser build.
+func (c *Conn) Read(p []byte) (int, error) { return c.rd.Read(p) }
 
 // Write sends p as one binary message.
 func (c *Conn) Write(p []byte) (int, error) {
@@ -115,6 +119,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 // Close closes the tunnel with a normal closure. When the server closed
 // first (after an SMTP 221, say) the close race is not an error.
 func (c *Conn) Close() error {
+	c.rd.timer.Stop()
 	err := c.nc.Close()
 	if err == nil || errors.Is(err, net.ErrClosed) {
 		return nil
@@ -134,10 +139,104 @@ func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 
 // SetDeadline sets both deadlines. As with [websocket.NetConn], a deadline
 // that expires during a Read or Write closes the tunnel.
-func (c *Conn) SetDeadline(t time.Time) error { return c.nc.SetDeadline(t) }
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.rd.setDeadline(t)
+	return c.nc.SetWriteDeadline(t)
+}
 
 // SetReadDeadline sets the read deadline; see [Conn.SetDeadline].
-func (c *Conn) SetReadDeadline(t time.Time) error { return c.nc.SetReadDeadline(t) }
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.rd.setDeadline(t)
+	return nil
+}
 
 // SetWriteDeadline sets the write deadline; see [Conn.SetDeadline].
 func (c *Conn) SetWriteDeadline(t time.Time) error { return c.nc.SetWriteDeadline(t) }
+
+// reader reads the tunnel's binary messages as one byte stream, as
+// [websocket.NetConn] does, deadline included, but reports a close frame
+// other than 1000 as a *[CloseError]: NetConn reads 1001 (the server
+// going away) as io.EOF, and the *websocket.Conn cannot be asked for the
+// frame afterwards, so `portlab dial` and the headless runner could not
+// say why the tunnel ended.
+type reader struct {
+	ws     *websocket.Conn
+	ctx    context.Context // cancelled by a deadline that passes mid-Read
+	cancel context.CancelFunc
+	timer  *time.Timer
+
+	mu      sync.Mutex  // held for the whole of a Read
+	expired atomic.Bool // the deadline passed between Reads
+	msg     io.Reader   // the message being read
+	err     error       // once the tunnel closed: io.EOF or a *CloseError
+}
+
+func newReader(ctx context.Context, ws *websocket.Conn) *reader {
+	r := &reader{ws: ws}
+	r.ctx, r.cancel = context.WithCancel(ctx)
+	r.timer = time.AfterFunc(time.Hour, r.deadlinePassed)
+	r.timer.Stop()
+	return r
+}
+
+// deadlinePassed ends a Read in progress, which closes the tunnel (as
+// NetConn's deadline does); between Reads it makes the next one fail.
+func (r *reader) deadlinePassed() {
+	if !r.mu.TryLock() {
+		r.cancel()
+		return
+	}
+	defer r.mu.Unlock()
+	r.expired.Store(true)
+}
+
+func (r *reader) setDeadline(t time.Time) {
+	r.expired.Store(false)
+	if t.IsZero() {
+		r.timer.Stop()
+		return
+	}
+	r.timer.Reset(max(time.Until(t), 1))
+}
+
+func (r *reader) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.expired.Load() {
+		return 0, fmt.Errorf("tunnel: read: %w", os.ErrDeadlineExceeded)
+	}
+	for r.err == nil {
+		if r.msg == nil {
+			typ, msg, err := r.ws.Reader(r.ctx)
+			if websocket.CloseStatus(err) == CodeNormal {
+				r.err = io.EOF
+				break
+			}
+			if ce := closeError(err); ce != err {
+				r.err = ce
+				break
+			}
+			if err != nil && r.ctx.Err() != nil {
+				return 0, fmt.Errorf("tunnel: read: %w", os.ErrDeadlineExceeded)
+			}
+			if err != nil {
+				return 0, err
+			}
+			if typ != websocket.MessageBinary {
+				// doc.go: after "connected" the tunnel carries binary
+				// messages only.
+				r.ws.Close(websocket.StatusUnsupportedData, "text message in the tunnel")
+				return 0, errors.New("tunnel: a text message after connected")
+			}
+			r.msg = msg
+		}
+		n, err := r.msg.Read(p)
+		if err == io.EOF {
+			r.msg, err = nil, nil
+		}
+		if n > 0 || err != nil {
+			return n, closeError(err)
+		}
+	}
+	return 0, r.err
+}

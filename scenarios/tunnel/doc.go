@@ -41,7 +41,8 @@
 //     1000 normal closure: the server side closed the TCP stream (a reader
 //     sees io.EOF), or the client closed it.
 //     1001 [CodeGoingAway]: the server is shutting down (SIGTERM); the
-//     reason says so in words. An SMTP session got its 421 first.
+//     reason says so in words. An SMTP session got its 421 first. A
+//     reader sees a *[CloseError], in both builds, so a client can say why.
 //     1009 message too big: a binary message exceeded the gateway's limit.
 //     4001 [CodeRefused]: connection refused by the network: the profile
 //     refuses the port before it reaches the host. Reported as [ErrRefused].

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -115,5 +116,61 @@ func TestDialerInterface(t *testing.T) {
 	c, err := d.Dial(context.Background(), tunnel.Target{Server: server(t, sandbox.Config{}), Profile: "home-isp", Host: "mx.sandbox.test", Port: 25})
 	if c != nil || !errors.Is(err, tunnel.ErrRefused) {
 		t.Fatalf("Dialer.Dial = %v, %v; want nil conn and ErrRefused", c, err)
+	}
+}
+
+// A read deadline ends a Read waiting on a silent server (a 465 door
+// waits for a TLS ClientHello), and one already past fails the next Read
+// at once: the read path keeps websocket.NetConn's deadlines.
+func TestReadDeadline(t *testing.T) {
+	srv := server(t, sandbox.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, tt := range []struct {
+		name string
+		set  func(c *tunnel.Conn)
+	}{
+		{"passes during the Read", func(c *tunnel.Conn) { c.SetReadDeadline(time.Now().Add(50 * time.Millisecond)) }},
+		{"already past", func(c *tunnel.Conn) { c.SetDeadline(time.Unix(1, 0)) }},
+	} {
+		c, err := tunnel.Dial(ctx, tunnel.Target{Server: srv, Profile: "datacenter", Host: "legacy.mail.test", Port: 465})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tt.set(c)
+		if _, err := c.Read(make([]byte, 16)); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("%s: Read = %v, want a deadline error", tt.name, err)
+		}
+		c.Close()
+	}
+}
+
+// The server shutting down ends a tunnel with 1001 and the gateway's
+// reason; Read returns them, as in the browser, not a bare io.EOF.
+func TestReadGoingAway(t *testing.T) {
+	s, err := sandbox.New(sandbox.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := tunnel.Dial(ctx, tunnel.Target{Server: s.URL(), Profile: "datacenter", Host: "mx.sandbox.test", Port: 25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	greeting := make([]byte, 512)
+	if n, err := c.Read(greeting); err != nil || !strings.HasPrefix(string(greeting[:n]), "220 ") {
+		t.Fatalf("greeting %q, %v", greeting[:n], err)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.Shutdown(ctx) }()
+	defer func() { <-stopped }()
+	rest, err := io.ReadAll(c)
+	var ce *tunnel.CloseError
+	if !strings.HasPrefix(string(rest), "421 4.3.2") || !errors.As(err, &ce) || ce.Code != tunnel.CodeGoingAway || ce.Reason == "" {
+		t.Errorf("after shutdown: %q, %v; want the 421, then close code 1001 with a reason", rest, err)
 	}
 }

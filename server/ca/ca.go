@@ -13,7 +13,7 @@
 // more, inside the browser's wasm build of crypto/tls.
 //
 // Open with a directory persists the CA (ca.pem, ca-key.pem) and the leafs
-// (leaf-<name>.pem), so a CA that users have imported keeps working across
+// (leaf-<names>.pem), so a CA that users have imported keeps working across
 // restarts. A file that exists but cannot be used is an error naming it,
 // never silently replaced: replacing the CA would break every client that
 // trusts it.

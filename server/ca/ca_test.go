@@ -264,6 +264,32 @@ func TestPersistedLeafForOtherNamesIsReplaced(t *testing.T) {
 	}
 }
 
+// A host's own certificate (what a simulated connection sees) and its
+// certificate with the real listeners' names are kept in a file each, so
+// a restart reuses both rather than reissuing one of them every time.
+func TestPersistedLeavesPerNameSet(t *testing.T) {
+	dir := t.TempDir()
+	a1 := open(t, dir, nil)
+	own := leaf(t, a1, "mx.sandbox.test")
+	real := leaf(t, a1, "mx.sandbox.test", "localhost", "127.0.0.1")
+	a2 := open(t, dir, nil)
+	if l := leaf(t, a2, "mx.sandbox.test"); l.SerialNumber.Cmp(own.SerialNumber) != 0 {
+		t.Error("the host's own leaf was issued again after a restart")
+	}
+	if l := leaf(t, a2, "mx.sandbox.test", "localhost", "127.0.0.1"); l.SerialNumber.Cmp(real.SerialNumber) != 0 {
+		t.Error("the real listeners' leaf was issued again after a restart")
+	}
+	for _, f := range []string{"leaf-mx.sandbox.test.pem", "leaf-mx.sandbox.test+127.0.0.1+localhost.pem"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	long := strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + ".test"
+	if f := leafFileName([]string{long, "x." + long, "y." + long}); len(f) > 255 {
+		t.Errorf("file name of %d octets: %s", len(f), f)
+	}
+}
+
 func TestPersistedLeafFromAnotherCAIsReplaced(t *testing.T) {
 	dir, otherDir := t.TempDir(), t.TempDir()
 	a := open(t, dir, nil)

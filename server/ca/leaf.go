@@ -4,9 +4,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -26,9 +28,10 @@ import (
 // matter.
 //
 // Certificates are cached in memory and, with a directory, persisted as
-// dir/leaf-<first name>.pem (chain and key) and reused across restarts while
-// valid and covering the same names; an expired one, or one for other names,
-// is replaced. The result is shared: do not modify it.
+// dir/leaf-<names joined by "+">.pem (chain and key; leafFileName) and
+// reused across restarts while valid and covering the same names; an
+// expired one, or one for other names, is replaced. The result is shared:
+// do not modify it.
 func (a *Authority) Leaf(names ...string) (*tls.Certificate, error) {
 	names, err := canonicalNames(names)
 	if err != nil {
@@ -47,7 +50,7 @@ func (a *Authority) leaf(names []string, key string) (*tls.Certificate, error) {
 	}
 	var path string
 	if a.dir != "" {
-		path = filepath.Join(a.dir, leafFileName(names[0]))
+		path = filepath.Join(a.dir, leafFileName(names))
 		c, err := a.loadLeaf(path, names, now)
 		if err != nil {
 			return nil, err
@@ -233,15 +236,27 @@ func canonicalName(n string) (string, error) {
 	return d, nil
 }
 
-// leafFileName maps a canonical name to a file name that is safe on every
-// platform (no ":" from IPv6, no "*"). Two names mapping to one file only
-// cost a reissue: a loaded leaf must match the names asked for.
-func leafFileName(name string) string {
+// leafFileName maps canonical names to a file name that is safe on every
+// platform (no ":" from IPv6, no "*"): the first name, then "+" and each
+// further one, so a host's own certificate (a simulated connection's) and
+// the one with the real listeners' names keep a file each. Names too long
+// for a file name end in a digest of them instead. Two name sets mapping
+// to one file only cost a reissue: a loaded leaf must match the names
+// asked for.
+func leafFileName(names []string) string {
 	safe := strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_' {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_' || r == '+' {
 			return r
 		}
 		return '_'
-	}, name)
+	}, strings.Join(names, "+"))
+	if len(safe) > maxLeafName {
+		sum := sha256.Sum256([]byte(safe))
+		safe = safe[:maxLeafName-17] + "+" + hex.EncodeToString(sum[:8])
+	}
 	return "leaf-" + safe + ".pem"
 }
+
+// maxLeafName keeps "leaf-NAME.pem" within the 255 octets most file
+// systems allow in a name.
+const maxLeafName = 200

@@ -77,9 +77,10 @@ type Config struct {
 	// Log receives what an operator should see (a full greylist store);
 	// nil discards.
 	Log *slog.Logger
-	// ExtraNames are added to every door's certificate (the real
-	// listeners' address, localhost), so real clients that verify can
-	// connect by address.
+	// ExtraNames are added to the certificate a door shows on a real
+	// listener (Serve): its address, localhost, so real clients that
+	// verify can connect by address. Simulated connections (ServeConn)
+	// see the host's name alone.
 	ExtraNames []string
 	// Routes finds simulated MXs for onward delivery; nil keeps every
 	// relayed message where it was accepted.
@@ -295,7 +296,11 @@ func (r *Relay) door(d Door) (*door, error) {
 	}
 	dr := &door{r: r, host: d.Host, port: d.Port, listener: l, noTLS: d.NoSTARTTLS, local: slices.Clone(d.LocalDomains), greylist: d.Greylist}
 	if l.TLS != policy.TLSNone {
-		cfg, err := r.certs.ServerConfig(d.Host, r.extra...)
+		// Only the host's own name: a student whose client refuses it
+		// reads the names it holds, so the certificate of a simulated
+		// host names that host alone (the real listeners add theirs in
+		// Serve).
+		cfg, err := r.certs.ServerConfig(d.Host)
 		if d.UntrustedCert {
 			cfg, err = r.certs.UntrustedServerConfig(d.Host)
 		}
@@ -331,10 +336,11 @@ func (d *door) newSession(c *smtp.Conn) (smtp.Session, error) {
 	return s, nil
 }
 
-// wrap makes the wire for a new connection and applies the connection
-// limits; over a limit, the greeting becomes the refusal.
-func (d *door) wrap(c net.Conn, meta Meta) *wire {
-	w := newWire(c, d, meta, d.r.connID.Add(1))
+// wrap makes the wire for a new connection, which offers TLS with cfg,
+// and applies the connection limits; over a limit, the greeting becomes
+// the refusal.
+func (d *door) wrap(c net.Conn, meta Meta, cfg *tls.Config) *wire {
+	w := newWire(c, d, meta, d.r.connID.Add(1), cfg)
 	d.r.remember(w)
 	if !meta.Tunnel {
 		release, why := d.r.clients.connect(meta.Client)
@@ -364,7 +370,13 @@ func (r *Relay) Serve(l net.Listener, d Door) error {
 	if err != nil {
 		return err
 	}
-	return dr.srv.Serve(&tcpListener{Listener: l, d: dr})
+	cfg := dr.tlsConfig
+	if cfg != nil && len(r.extra) > 0 && !d.UntrustedCert {
+		if cfg, err = r.certs.ServerConfig(d.Host, r.extra...); err != nil {
+			return fmt.Errorf("relay: certificate for %s: %w", d.Host, err)
+		}
+	}
+	return dr.srv.Serve(&tcpListener{Listener: l, d: dr, tls: cfg})
 }
 
 // ServeConn runs one SMTP session for a door on c (a gateway tunnel) and
@@ -375,7 +387,7 @@ func (r *Relay) ServeConn(c net.Conn, d Door, meta Meta) error {
 		return err
 	}
 	meta.Tunnel = true
-	return dr.inproc.push(dr.wrap(c, meta))
+	return dr.inproc.push(dr.wrap(c, meta, dr.tlsConfig))
 }
 
 // Close stops every door and ends their sessions.
@@ -455,7 +467,8 @@ func (r *Relay) Shutdown(ctx context.Context) error {
 // tcpListener turns accepted TCP connections into wires.
 type tcpListener struct {
 	net.Listener
-	d *door
+	d   *door
+	tls *tls.Config // the real listener's certificate (Config.ExtraNames)
 }
 
 func (l *tcpListener) Accept() (net.Conn, error) {
@@ -467,7 +480,7 @@ func (l *tcpListener) Accept() (net.Conn, error) {
 	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
 		addr = ap.Addr().Unmap()
 	}
-	return l.d.wrap(c, Meta{Client: addr}), nil
+	return l.d.wrap(c, Meta{Client: addr}, l.tls), nil
 }
 
 // connListener is a listener fed by ServeConn, so in-process tunnels go

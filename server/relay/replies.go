@@ -108,6 +108,17 @@ const (
 	// try); with no argument, its syntax reply.
 	lineVRFYMaybe  = "252 2.0.0 "
 	lineVRFYSyntax = "501 5.5.4 Syntax: VRFY address"
+	// Postfix's mail_cmd and rcpt_cmd without an address after the
+	// colon (RFC 5321 §4.1.1.2, §4.1.1.3); with one it cannot read,
+	// lineBadSender or replyBadRecipient (address.go). Measured on the
+	// reference Postfix 3.7, port 10025: "MAIL FROM:" and "RCPT TO:"
+	// get these; "MAIL FROM:<alice@x" and "MAIL FROM:alice@" get 501
+	// 5.1.7, "RCPT TO:<>", "RCPT TO:bob@" and "RCPT TO:<bob@x" 501 5.1.3.
+	lineMailSyntax = "501 5.5.4 Syntax: MAIL FROM:<address>"
+	lineRcptSyntax = "501 5.5.4 Syntax: RCPT TO:<address>"
+	// RFC 3463 X.1.7 "bad sender's mailbox address syntax", in Postfix's
+	// words (mail_cmd).
+	lineBadSender = "501 5.1.7 Bad sender address syntax"
 	// Postfix mail_cmd: SIZE= not a number.
 	lineBadSize = "501 5.5.4 Bad message size syntax"
 	// Postfix mail_cmd: SIZE= above message_size_limit (RFC 1870 §6.1).
@@ -232,8 +243,8 @@ var rewrites = []struct{ from, to string }{
 	{"500 5.5.1 Too many errors", "421 4.7.0 %s Error: too many errors"},
 	{"501 5.5.2 Bad command", "500 5.5.2 Error: bad syntax"},
 	{"501 5.5.2 Domain/address argument required", "501 5.5.4 Syntax: EHLO hostname"},
-	{"501 5.5.2 Was expecting MAIL", "501 5.5.4 Syntax: MAIL FROM:<address>"},
-	{"501 5.5.2 Was expecting RCPT", "501 5.5.4 Syntax: RCPT TO:<address>"},
+	{"501 5.5.2 Was expecting MAIL", lineMailSyntax},
+	{"501 5.5.2 Was expecting RCPT", lineRcptSyntax},
 	{"502 5.5.1 Please introduce yourself first", "503 5.5.1 Error: send HELO/EHLO first"},
 	{"502 5.5.1 Missing MAIL FROM", "503 5.5.1 Error: need MAIL command"},
 	{"502 5.5.1 Missing RCPT TO", lineNeedRcpt},

@@ -44,11 +44,12 @@ type wire struct {
 	txn      transaction // nil until go-smtp starts the session (HELO)
 
 	mode    int
-	in      []byte   // bytes of a line not yet handed to go-smtp
-	out     []byte   // a partial reply line from go-smtp
-	ehlo    []string // the EHLO reply's lines so far
-	closing bool     // the next Read ends the session
-	reject  string   // refuse at the greeting with this line (limits)
+	in      []byte         // bytes of a line not yet handed to go-smtp
+	out     []byte         // a partial reply line from go-smtp
+	ehlo    []string       // the EHLO reply's lines so far
+	closing bool           // the next Read ends the session
+	addr    addressCommand // the MAIL or RCPT go-smtp is answering
+	reject  string         // refuse at the greeting with this line (limits)
 
 	closeOnce sync.Once
 	onClose   func()
@@ -92,11 +93,12 @@ type link interface {
 
 var _ link = (*wire)(nil)
 
-// newWire makes the wire for a new connection on door d.
-func newWire(c net.Conn, d *door, meta Meta, id uint64) *wire {
+// newWire makes the wire for a new connection on door d, offering TLS
+// with cfg (nil where the door has none).
+func newWire(c net.Conn, d *door, meta Meta, id uint64, cfg *tls.Config) *wire {
 	pol, l := d.rules(meta.Lab)
 	lim := d.r.policy.Limits // the server's: a lab's policy carries them too
-	t := &transport{raw: c, conn: c, config: d.tlsConfig, timeout: lim.IdleTimeout, implicit: d.implicitTLS()}
+	t := &transport{raw: c, conn: c, config: cfg, timeout: lim.IdleTimeout, implicit: d.implicitTLS()}
 	w := &wire{
 		t:     t,
 		lines: newLineReader(t),
@@ -185,6 +187,10 @@ func (w *wire) Read(p []byte) (int, error) {
 		}
 		if w.command(line) {
 			w.in = line
+		}
+		if len(w.in) > 0 {
+			_, verb := command(w.in)
+			w.in, w.addr = completeAddress(w.in, verb, w.d.origin(w.pol))
 		}
 	}
 }
@@ -301,6 +307,7 @@ func (w *wire) reply(line string) error {
 		w.d.r.clients.authFailed(w.meta)
 	}
 	line = rewrite(line, w.d.host)
+	line = w.addr.answer(line)
 	if line == lineNeedRcpt && w.txn != nil && !w.txn.awaitingMail() {
 		line = lineNoValidRcpts
 	}

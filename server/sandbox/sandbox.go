@@ -391,8 +391,9 @@ func loadPolicy(path string) (*policy.Policy, string, error) {
 	return p, string(b), nil
 }
 
-// extraNames go into every certificate so that real clients verifying by
-// address (or localhost) accept it: a teaching convenience.
+// extraNames go into the certificates the real listeners show, so that
+// real clients verifying by address (or localhost) accept them: a teaching
+// convenience. Simulated connections see the host's name alone.
 func extraNames(smtpHost string) []string {
 	names := []string{"localhost"}
 	if a, err := netip.ParseAddr(smtpHost); err == nil && !a.IsUnspecified() {
