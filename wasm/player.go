@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall/js"
 	"time"
 
@@ -36,6 +37,9 @@ type player struct {
 	c    *client
 	l    *lesson.Lesson
 	talk term.Conversation // what each reply of the engine's sessions answers
+	// why is the network's reason for the engine's last failed dial
+	// (term.NetworkWhy), shown after the engine's telnet note.
+	why atomic.Pointer[string]
 
 	mu       sync.Mutex
 	running  bool
@@ -199,7 +203,7 @@ func (p *player) start(all bool) {
 		Key:     p.c.labKey(),
 		RootCAs: p.c.roots,
 		OnEvent: p.event,
-		OnLine:  func(l session.Line) { p.c.ui.Line(p.talk.Line(l)) },
+		OnLine:  p.line,
 		OnState: p.state,
 	}
 	if err := eng.Run(ctx, p.l); err != nil && ctx.Err() == nil {
@@ -379,10 +383,27 @@ func (p *player) record(i int) {
 	}
 }
 
+// line shows a line of the engine's transcript; after the note of a dial
+// the network refused or dropped comes why, in the page's language, as
+// the terminal shows it for its own connections (the engine reports the
+// state before its note).
+func (p *player) line(l session.Line) {
+	p.c.ui.Line(p.talk.Line(l))
+	if l.Who != session.Note {
+		return
+	}
+	if why := p.why.Swap(nil); why != nil {
+		p.c.ui.Line(term.Note(*why))
+	}
+}
+
 // state shows the engine's connection-state changes in the terminal
 // header and on the port board, as the terminal shows its own.
 func (p *player) state(ch scenarios.StateChange) {
 	p.talk.State(ch)
+	if why := term.NetworkWhy(ui, p.c.currentProfile(), ch.Err); why != "" {
+		p.why.Store(&why)
+	}
 	target := ch.Target.String()
 	if ch.State == term.Closed {
 		target = ""
@@ -416,7 +437,9 @@ func (p *player) stepState(i int, state, result string) {
 		return
 	}
 	setData(li, "state", state)
-	setText(li.Call("querySelector", ".step-state"), state)
+	// The state word is for screen readers (visually hidden): in the
+	// page's language, as the page first renders it.
+	setText(li.Call("querySelector", ".step-state"), tr("lesson.state."+state))
 	if after := li.Call("querySelector", "[data-role=after]"); exists(after) {
 		after.Set("hidden", state != "passed")
 	}
@@ -437,6 +460,7 @@ func (p *player) stepResult(i int, result string) {
 type playerDialer struct{ c *client }
 
 func (d playerDialer) Dial(ctx context.Context, t scenarios.Target) (net.Conn, error) {
+	t.Lang = ui.Lang // the network's reasons in the page's language
 	return tunnel.Dialer{}.Dial(ctx, t)
 }
 
