@@ -401,7 +401,11 @@ func (p *player) line(l session.Line) {
 // header and on the port board, as the terminal shows its own.
 func (p *player) state(ch scenarios.StateChange) {
 	p.talk.State(ch)
-	if why := term.NetworkWhy(ui, p.c.currentProfile(), ch.Err); why != "" {
+	profile := ch.Target.Profile
+	if profile == "" {
+		profile = p.c.currentProfile()
+	}
+	if why := term.NetworkWhy(ui, profile, ch.Err); why != "" {
 		p.why.Store(&why)
 	}
 	target := ch.Target.String()

@@ -17,7 +17,8 @@ import (
 // "Connection refused", why in German with the profile's German reason
 // (because.de); a dropped port on the cloud VM likewise; the screen
 // reader's live region and the input's placeholders (a lesson's, a
-// message's) come from the German catalog.
+// message's) come from the German catalog; the lesson player's dials say
+// why as the terminal's do.
 func TestGermanNetwork(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
@@ -78,4 +79,10 @@ func TestGermanNetwork(t *testing.T) {
 	navigate(t, ctx, base+"/lessons/first-contact?lang=de")
 	waitReady(t, ctx)
 	waitFor(t, ctx, "the German lesson placeholder", `document.getElementById('term-input').placeholder === `+js(de.T("term.placeholder.lesson")), 10*time.Second)
+
+	// The lesson player's own dials say why as the terminal does: played
+	// at once, first-contact knocks on 25 from home.
+	navigate(t, ctx, base+"/lessons/first-contact?lang=de&autoplay=1&pace=0")
+	waitReady(t, ctx)
+	waitFor(t, ctx, "the German reason in the lesson", `document.getElementById('transcript').textContent.includes(`+js(refused)+`)`, 60*time.Second)
 }
