@@ -475,7 +475,7 @@ type labPolicy struct{ c *client }
 func (p labPolicy) api() (*httpapi.Client, *httpapi.Lab, error) {
 	lab := p.c.labID()
 	if lab == "" {
-		return nil, nil, constError("no lab: a policy needs one")
+		return nil, nil, constError(tr("player.no-lab-policy"))
 	}
 	return &httpapi.Client{Server: p.c.server}, &httpapi.Lab{ID: lab, Key: p.c.labKey()}, nil
 }
@@ -525,7 +525,7 @@ type labMailbox struct{ c *client }
 func (m labMailbox) Messages(ctx context.Context) ([]scenarios.Message, error) {
 	lab := m.c.labID()
 	if lab == "" {
-		return nil, constError("no lab: the mailbox needs one")
+		return nil, constError(tr("player.no-lab-mailbox"))
 	}
 	out, err := (&httpapi.Client{Server: m.c.server}).Messages(ctx, &httpapi.Lab{ID: lab, Key: m.c.labKey()})
 	if err != nil {
