@@ -159,7 +159,7 @@ func (u *domUI) show(id string, open bool) *reply {
 func (u *domUI) fill(panel js.Value, d term.Display) {
 	cat, err := u.explain.catalog()
 	if err != nil {
-		panel.Call("appendChild", elem("p", "explain-gist", "The explanations did not load ("+err.Error()+")."))
+		panel.Call("appendChild", elem("p", "explain-gist", tr("explain.failed", err.Error())))
 		return
 	}
 	var e explain.Explanation

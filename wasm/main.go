@@ -87,7 +87,7 @@ func main() {
 func loadCA(server string, ui *domUI) *x509.CertPool {
 	pool, err := (&httpapi.Client{Server: server}).CA(context.Background())
 	if err != nil {
-		ui.Line(term.Error("could not load the sandbox CA (" + err.Error() + "): TLS verification will fail"))
+		ui.Line(term.Error(tr("term.ca-failed", err.Error())))
 		return x509.NewCertPool()
 	}
 	return pool
@@ -106,7 +106,7 @@ func (c *client) openLab() {
 	}
 	v, err := jspromise.Await(pl.Call("lab", c.profile))
 	if err != nil {
-		c.ui.Line(term.Error("no lab (" + err.Error() + "): using the shared classroom lab"))
+		c.ui.Line(term.Error(tr("term.no-lab", err.Error())))
 		return
 	}
 	c.useLab(v)
@@ -174,6 +174,7 @@ func (c *client) dial(ctx context.Context, host string, port int) (net.Conn, err
 		Profile: c.currentProfile(),
 		Host:    host,
 		Port:    port,
+		Lang:    ui.Lang, // the network's reasons in the page's language
 	})
 }
 
@@ -215,7 +216,7 @@ func (c *client) wireTerminal() {
 	on(byID("connect-form"), "submit", true, func(js.Value) {
 		port, err := strconv.Atoi(value("connect-port"))
 		if err != nil {
-			c.ui.Line(term.Error("bad port " + strconv.Quote(value("connect-port"))))
+			c.ui.Line(term.Error(tr("term.bad-port", strconv.Quote(value("connect-port")))))
 			return
 		}
 		c.term.Open(strings.TrimSpace(strings.ToLower(value("connect-host"))), port, exists(tlsBox) && tlsBox.Get("checked").Bool())
@@ -231,7 +232,7 @@ func (c *client) wireTerminal() {
 		c.term.Auth(value("auth-mech"), value("auth-user"), value("auth-pass"))
 	})
 	preview := func(js.Value) {
-		setText(byID("auth-preview"), term.AuthPreview(value("auth-mech"), value("auth-user"), value("auth-pass")))
+		setText(byID("auth-preview"), term.AuthPreview(ui, value("auth-mech"), value("auth-user"), value("auth-pass")))
 	}
 	for _, id := range []string{"auth-mech", "auth-user", "auth-pass"} {
 		on(byID(id), "input", false, preview)
@@ -252,7 +253,7 @@ func (c *client) wirePickers() {
 	on(byID("profile"), "change", false, func(js.Value) {
 		name := value("profile")
 		if err := c.setProfile(name); err != nil {
-			c.ui.Line(term.Error("could not switch the lab to " + name + ": " + err.Error()))
+			c.ui.Line(term.Error(tr("term.lab-switch-failed", name, err.Error())))
 		}
 		c.describeProfile(name)
 	})

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall/js"
 	"time"
 
@@ -36,6 +37,9 @@ type player struct {
 	c    *client
 	l    *lesson.Lesson
 	talk term.Conversation // what each reply of the engine's sessions answers
+	// why is the network's reason for the engine's last failed dial
+	// (term.NetworkWhy), shown after the engine's telnet note.
+	why atomic.Pointer[string]
 
 	mu       sync.Mutex
 	running  bool
@@ -199,7 +203,7 @@ func (p *player) start(all bool) {
 		Key:     p.c.labKey(),
 		RootCAs: p.c.roots,
 		OnEvent: p.event,
-		OnLine:  func(l session.Line) { p.c.ui.Line(p.talk.Line(l)) },
+		OnLine:  p.line,
 		OnState: p.state,
 	}
 	if err := eng.Run(ctx, p.l); err != nil && ctx.Err() == nil {
@@ -379,10 +383,31 @@ func (p *player) record(i int) {
 	}
 }
 
+// line shows a line of the engine's transcript; after the note of a dial
+// the network refused or dropped comes why, in the page's language, as
+// the terminal shows it for its own connections (the engine reports the
+// state before its note).
+func (p *player) line(l session.Line) {
+	p.c.ui.Line(p.talk.Line(l))
+	if l.Who != session.Note {
+		return
+	}
+	if why := p.why.Swap(nil); why != nil {
+		p.c.ui.Line(term.Note(*why))
+	}
+}
+
 // state shows the engine's connection-state changes in the terminal
 // header and on the port board, as the terminal shows its own.
 func (p *player) state(ch scenarios.StateChange) {
 	p.talk.State(ch)
+	profile := ch.Target.Profile
+	if profile == "" {
+		profile = p.c.currentProfile()
+	}
+	if why := term.NetworkWhy(ui, profile, ch.Err); why != "" {
+		p.why.Store(&why)
+	}
 	target := ch.Target.String()
 	if ch.State == term.Closed {
 		target = ""
@@ -416,7 +441,9 @@ func (p *player) stepState(i int, state, result string) {
 		return
 	}
 	setData(li, "state", state)
-	setText(li.Call("querySelector", ".step-state"), state)
+	// The state word is for screen readers (visually hidden): in the
+	// page's language, as the page first renders it.
+	setText(li.Call("querySelector", ".step-state"), tr("lesson.state."+state))
 	if after := li.Call("querySelector", "[data-role=after]"); exists(after) {
 		after.Set("hidden", state != "passed")
 	}
@@ -437,6 +464,7 @@ func (p *player) stepResult(i int, result string) {
 type playerDialer struct{ c *client }
 
 func (d playerDialer) Dial(ctx context.Context, t scenarios.Target) (net.Conn, error) {
+	t.Lang = ui.Lang // the network's reasons in the page's language
 	return tunnel.Dialer{}.Dial(ctx, t)
 }
 
@@ -447,7 +475,7 @@ type labPolicy struct{ c *client }
 func (p labPolicy) api() (*httpapi.Client, *httpapi.Lab, error) {
 	lab := p.c.labID()
 	if lab == "" {
-		return nil, nil, constError("no lab: a policy needs one")
+		return nil, nil, constError(tr("player.no-lab-policy"))
 	}
 	return &httpapi.Client{Server: p.c.server}, &httpapi.Lab{ID: lab, Key: p.c.labKey()}, nil
 }
@@ -497,7 +525,7 @@ type labMailbox struct{ c *client }
 func (m labMailbox) Messages(ctx context.Context) ([]scenarios.Message, error) {
 	lab := m.c.labID()
 	if lab == "" {
-		return nil, constError("no lab: the mailbox needs one")
+		return nil, constError(tr("player.no-lab-mailbox"))
 	}
 	out, err := (&httpapi.Client{Server: m.c.server}).Messages(ctx, &httpapi.Lab{ID: lab, Key: m.c.labKey()})
 	if err != nil {

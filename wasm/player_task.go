@@ -105,7 +105,7 @@ func (p *player) typedStep(ctx context.Context, st *lesson.Step, attempt int) (s
 		if fast && len(p.do.queue) == 0 {
 			if p.do.shown {
 				p.mu.Unlock()
-				return "", constError("the step's own answer did not satisfy it")
+				return "", constError(tr("player.answer-failed"))
 			}
 			p.do.queue, p.do.shown = answerLines(st), true
 		}

@@ -153,7 +153,7 @@ func (u *domUI) showState(s term.ConnState, target string, own bool) {
 	}
 	u.placeholder()
 	if changed {
-		u.announce.Announce(term.Announcement(s, target))
+		u.announce.Announce(term.Announcement(ui, s, target))
 	}
 	setData(u.state, "state", string(s))
 	setText(u.state, term.StateLabel(ui, s))
@@ -200,12 +200,12 @@ func (u *domUI) placeholder() {
 	u.mu.Unlock()
 	switch {
 	case inData:
-		u.input.Set("placeholder", term.PlaceholderData)
+		u.input.Set("placeholder", term.PlaceholderData(ui))
 		setData(u.input, "mode", "data")
 	case data(document.Get("body"), "page") == "lesson":
 		// In a lesson an example command could be the step's answer,
 		// which the student finds before being told.
-		u.input.Set("placeholder", term.PlaceholderLesson)
+		u.input.Set("placeholder", term.PlaceholderLesson(ui))
 		setData(u.input, "mode", "command")
 	case open:
 		u.input.Set("placeholder", term.PlaceholderCommand)
@@ -304,7 +304,7 @@ func drawRoute(r term.Route) {
 	setText(byID("route-profile"), profile)
 	effect := r.NetworkLabel(ui)
 	if effect == "" {
-		effect = "network"
+		effect = tr("route.network")
 	}
 	setText(byID("route-net-effect"), effect)
 	if r.Host != "" {
@@ -313,7 +313,7 @@ func drawRoute(r term.Route) {
 	setText(byID("route-host"), host)
 	door := r.DoorLabel(ui)
 	if door == "" {
-		door = "host"
+		door = tr("route.host")
 	}
 	setText(byID("route-door"), door)
 }

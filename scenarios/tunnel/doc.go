@@ -13,7 +13,7 @@
 //
 //  1. The client opens
 //
-//     GET {server}/ws/dial?lab=ID&key=KEY&host=NAME&port=N[&profile=NAME]
+//     GET {server}/ws/dial?lab=ID&key=KEY&host=NAME&port=N[&profile=NAME][&lang=LANG]
 //
 //     upgraded to a WebSocket (RFC 6455) with subprotocol [Subprotocol].
 //     lab is optional (the gateway then uses the shared "classroom" lab);
@@ -21,7 +21,10 @@
 //     Authorization header, hence the query; the server never logs it);
 //     profile is optional (the lab's own network profile applies). host is
 //     a name from the simulated world's table, never an address: the
-//     gateway dials nothing taken from input.
+//     gateway dials nothing taken from input. lang is optional: a page
+//     language (en, pt-PT, pt-BR, es, it, de) in which the gateway words
+//     the network's reasons (Info's rule, the reason of 4001, 4002 and
+//     4006); anything else means English.
 //
 //  2. When the simulated TCP connection is established (the moment a real
 //     connect() returns), the gateway sends one text message, a JSON
@@ -36,7 +39,12 @@
 //     bytes, in order. Message boundaries mean nothing.
 //
 //  4. The connection ends with a close frame. The reason is a human
-//     sentence (at most 123 bytes, RFC 6455 §5.5). Codes:
+//     sentence (at most 123 bytes, RFC 6455 §5.5). For 4001, 4002 and
+//     4006 it is the network's reason alone, in the tunnel's lang, e.g.
+//     "outbound port 25 is refused (residential ISPs block it against
+//     spam)": the code already says refused or timed out. A reason that
+//     would not fit loses the effects (a latency), then the teacher's
+//     reasons, rather than end in the middle of a word. Codes:
 //
 //     1000 normal closure: the server side closed the TCP stream (a reader
 //     sees io.EOF), or the client closed it.

@@ -25,6 +25,10 @@ type Target struct {
 	Host string
 	// Port is the TCP port, 1 to 65535.
 	Port int
+	// Lang is the student's language (internal/i18n.Languages): the
+	// gateway words the network's reasons (the close reason of a refused
+	// or dropped connection, Info.Rule) in it. Empty: English.
+	Lang string
 }
 
 // String returns host:port, the way telnet users write it.
@@ -84,14 +88,17 @@ func (t Target) query() url.Values {
 	if t.Profile != "" {
 		q.Set("profile", t.Profile)
 	}
+	if t.Lang != "" {
+		q.Set("lang", t.Lang)
+	}
 	return q
 }
 
 // TargetFromQuery is the gateway's half of [Target.URL]: it reads lab,
-// key, host, port and profile from a request's query. Errors are *[CloseError]
+// key, host, port, profile and lang from a request's query. Errors are *[CloseError]
 // with [CodeBadRequest], ready to be sent as the close frame.
 func TargetFromQuery(q url.Values) (Target, error) {
-	t := Target{Lab: q.Get("lab"), Key: q.Get("key"), Host: q.Get("host"), Profile: q.Get("profile")}
+	t := Target{Lab: q.Get("lab"), Key: q.Get("key"), Host: q.Get("host"), Profile: q.Get("profile"), Lang: q.Get("lang")}
 	p := q.Get("port")
 	if p == "" {
 		return t, &CloseError{Code: CodeBadRequest, Reason: "missing port"}
@@ -111,7 +118,9 @@ type Info struct {
 	Host    string `json:"host"`
 	Port    int    `json:"port"`
 	Profile string `json:"profile"`
-	// Rule names the profile rule that decided the connection's fate.
+	// Rule says, in the language the tunnel asked for (Target.Lang), what
+	// the profile's rules do to the connection, with the teacher's
+	// reasons: "nothing on this network blocks port 587; ...".
 	Rule string `json:"rule"`
 	// InterceptedBy is the host that really answers when the network
 	// intercepts the port (hotel Wi-Fi answering port 25 itself).

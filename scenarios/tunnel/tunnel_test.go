@@ -64,7 +64,7 @@ func TestTargetURLErrors(t *testing.T) {
 }
 
 func TestTargetFromQuery(t *testing.T) {
-	in := Target{Server: "http://h", Lab: "l1", Profile: "cloud-vm", Host: "smtp.relay.test", Port: 2525}
+	in := Target{Server: "http://h", Lab: "l1", Profile: "cloud-vm", Host: "smtp.relay.test", Port: 2525, Lang: "pt-BR"}
 	u, err := in.URL()
 	if err != nil {
 		t.Fatal(err)

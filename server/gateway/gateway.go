@@ -28,6 +28,8 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/portlab/portlab/internal/i18n"
+	"github.com/portlab/portlab/internal/i18n/locales"
 	"github.com/portlab/portlab/scenarios/tunnel"
 	"github.com/portlab/portlab/server/events"
 	"github.com/portlab/portlab/server/lab"
@@ -251,6 +253,10 @@ func (g *Gateway) admit(labID string, addr netip.Addr) (func(), bool) {
 // through the outcome's effects.
 func (g *Gateway) dial(c *websocket.Conn, t tunnel.Target, l lab.Lab, p *netsim.Profile, client netip.Addr, release func()) {
 	o := netsim.Route(g.cfg.World, p, t.Host, t.Port)
+	// The student reads the network's reason in the page's language; the
+	// close frame holds it whole (WhyIn sheds clauses to fit maxReason).
+	// Events stay in English, with the profile's name, for the teacher.
+	words := locales.Catalog(i18n.Supported(t.Lang))
 	switch o.Kind {
 	case netsim.UnknownHost:
 		release()
@@ -260,12 +266,12 @@ func (g *Gateway) dial(c *websocket.Conn, t tunnel.Target, l lab.Lab, p *netsim.
 	case netsim.Refused:
 		release()
 		g.publish(l.ID, o.Host, t.Port, "refused: "+o.Why)
-		g.closeWith(c, tunnel.CodeRefused, "Connection refused: "+o.Why)
+		g.closeWith(c, tunnel.CodeRefused, o.WhyIn(words, maxReason))
 		return
 	case netsim.Closed:
 		release()
 		g.publish(l.ID, o.Host, t.Port, "refused by the host: port closed")
-		g.closeWith(c, tunnel.CodeNoDoor, "Connection refused: "+o.Why)
+		g.closeWith(c, tunnel.CodeNoDoor, o.WhyIn(words, maxReason))
 		return
 	case netsim.TimedOut:
 		timeout := o.Timeout
@@ -273,10 +279,10 @@ func (g *Gateway) dial(c *websocket.Conn, t tunnel.Target, l lab.Lab, p *netsim.
 			timeout = g.cfg.DropTimeout
 		}
 		g.publish(l.ID, o.Host, t.Port, "dropped: "+o.Why)
-		go g.drop(c, timeout, o.Why, release)
+		go g.drop(c, timeout, o.WhyIn(words, maxReason), release)
 		return
 	}
-	info := tunnel.Info{Type: tunnel.TypeConnected, Host: o.Host, Port: t.Port, Profile: p.Name, Rule: o.Why, Stripped: o.Stripped()}
+	info := tunnel.Info{Type: tunnel.TypeConnected, Host: o.Host, Port: t.Port, Profile: p.Name, Rule: o.WhyIn(words, 0), Stripped: o.Stripped()}
 	if o.Intercepted {
 		info.InterceptedBy = o.Answering.Name
 	}
@@ -313,7 +319,8 @@ func (g *Gateway) dial(c *websocket.Conn, t tunnel.Target, l lab.Lab, p *netsim.
 }
 
 // drop holds the tunnel open and silent until the profile's timeout, as
-// a network that swallows the SYN does, then reports the timeout.
+// a network that swallows the SYN does, then reports the timeout with
+// the network's reason, rule.
 func (g *Gateway) drop(c *websocket.Conn, timeout time.Duration, rule string, release func()) {
 	defer release()
 	// Reading notices a client that gives up first; nothing it sends goes
@@ -332,7 +339,7 @@ func (g *Gateway) drop(c *websocket.Conn, timeout time.Duration, rule string, re
 	defer t.Stop()
 	select {
 	case <-t.C:
-		g.closeWith(c, tunnel.CodeTimedOut, "Connection timed out: "+rule)
+		g.closeWith(c, tunnel.CodeTimedOut, rule)
 	case <-gone:
 		c.CloseNow()
 	case <-g.stopping:

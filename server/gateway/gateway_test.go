@@ -462,3 +462,46 @@ func TestClassroomStreamNamesNoLab(t *testing.T) {
 		t.Errorf("the lab got %d AUTH events, want 2 (the failure and the success)", inLab)
 	}
 }
+
+// The network's reason reaches the student in the language the tunnel
+// names (lang=...), whole: the close reason of a refused, dropped or
+// doorless connection and the connected message's rule. Without lang it
+// is English.
+func TestReasonInLanguage(t *testing.T) {
+	e := start(t, sandbox.Config{})
+	tests := []struct {
+		lang, profile, host string
+		port                int
+		code                int
+		want                string
+	}{
+		{"de", "home-isp", "mx.sandbox.test", 25, tunnel.CodeRefused, "ausgehende Verbindungen auf Port 25 werden abgewiesen (private Internetanbieter sperren ihn gegen Spam)"},
+		{"", "home-isp", "mx.sandbox.test", 25, tunnel.CodeRefused, "outbound port 25 is refused (residential ISPs block it against spam)"},
+		{"pt-BR", "cloud-vm", "smtp.relay.test", 587, tunnel.CodeTimedOut, "a saída pela porta 587 é descartada (o provedor bloqueia as portas de e-mail para barrar o spam das suas VMs)"},
+		{"es", "datacenter", "smtp.relay.test", 465, tunnel.CodeNoDoor, "smtp.relay.test no ofrece ningún servicio en el puerto 465"},
+		{"it", "hotel-wifi", "mx.example.org", 25, 0, "la porta 25 viene intercettata: risponde smtp.hotel-wifi.test al posto di mx.example.org (l'hotel devia tutto il traffico della porta 25 verso il proprio server); 40ms di latenza aggiunta (il Wi-Fi condiviso è lento)"},
+	}
+	for _, tt := range tests {
+		c, err := e.dialTarget(t, tunnel.Target{Profile: tt.profile, Host: tt.host, Port: tt.port, Lang: tt.lang})
+		if tt.code == 0 {
+			if err != nil {
+				t.Fatalf("%s %s:%d: %v", tt.profile, tt.host, tt.port, err)
+			}
+			if got := c.Info().Rule; got != tt.want {
+				t.Errorf("%s %s: rule %q, want %q", tt.lang, tt.profile, got, tt.want)
+			}
+			continue
+		}
+		var ce *tunnel.CloseError
+		if !errors.As(err, &ce) || ce.Code != tt.code || ce.Reason != tt.want {
+			t.Errorf("%s %s %s:%d: %v (%q), want %d %q", tt.lang, tt.profile, tt.host, tt.port, err, reasonOf(ce), tt.code, tt.want)
+		}
+	}
+}
+
+func reasonOf(ce *tunnel.CloseError) string {
+	if ce == nil {
+		return ""
+	}
+	return ce.Reason
+}

@@ -8,6 +8,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/portlab/portlab/internal/i18n"
 )
 
 var _ attemptEffect = (*LatencyRule)(nil)
@@ -42,12 +44,8 @@ func (r *LatencyRule) Apply(v *Verdict) {
 // touchesAttempt: a refusal, too, comes back one latency later.
 func (r *LatencyRule) touchesAttempt() {}
 
-func (r *LatencyRule) Explain(host string, port int) string {
-	s := r.Latency.String() + " of added latency"
-	if r.Because != "" {
-		s += " (" + r.Because + ")"
-	}
-	return s
+func (r *LatencyRule) Explain(c *i18n.Catalog, host string, port int) string {
+	return c.T("net.latency", r.Latency.String())
 }
 
 func (r *LatencyRule) Wrap(server net.Conn) net.Conn { return Delay(server, r.Latency) }

@@ -97,6 +97,9 @@ func (p *parser) parseLine(line string) error {
 	if lang, ok := strings.CutPrefix(name, "title."); ok {
 		return p.titleIn(lang, fields)
 	}
+	if lang, ok := strings.CutPrefix(name, "because."); ok {
+		return p.becauseIn(lang, line, fields)
+	}
 	if p.profile == nil {
 		if isRule || name == "describe" || name == "drop-timeout" || name == "source" {
 			return p.errf("%s before any profile line (start with: profile NAME \"Title\")", name)
@@ -168,6 +171,38 @@ func (p *parser) describeIn(lang string, line string, fields []field) error {
 		p.profile.Descriptions = map[string]string{}
 	}
 	p.profile.Descriptions[tag] = text
+	return nil
+}
+
+// becauseIn reads "because.LANG TEXT": the reason of the rule just
+// above in another language (internal/i18n.Translations, e.g.
+// because.de), joined like describe's lines.
+func (p *parser) becauseIn(lang string, line string, fields []field) error {
+	tag := i18n.Supported(lang)
+	if tag == "" || tag == i18n.Default {
+		return p.errf("because.%s: want a language of %s (the rule's own because is English)", lang, strings.Join(i18n.Translations, ", "))
+	}
+	if p.profile == nil || len(p.profile.Rules) == 0 {
+		return p.errf("because.%s before any rule: it translates the because of the rule line above it", tag)
+	}
+	t := p.profile.Rules[len(p.profile.Rules)-1].target()
+	if t.Because == "" {
+		return p.errf("because.%s under a rule without because: give the English reason on the rule line first", tag)
+	}
+	if len(fields) < 2 {
+		return p.errf("want: because.%s TEXT", tag)
+	}
+	text := strings.TrimSpace(line[fields[1].start:])
+	if prev := t.Becauses[tag]; prev != "" {
+		text = prev + " " + text
+	}
+	if err := checkText(text); err != nil {
+		return p.errf("reason %v", err)
+	}
+	if t.Becauses == nil {
+		t.Becauses = map[string]string{}
+	}
+	t.Becauses[tag] = text
 	return nil
 }
 

@@ -7,9 +7,11 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/portlab/portlab/internal/i18n"
 	"github.com/portlab/portlab/server/world"
 )
 
@@ -61,10 +63,32 @@ type Verdict struct {
 	// Timeout is how long a Drop takes to fail: the profile's drop
 	// timeout. A caller may use its own instead.
 	Timeout time.Duration
-	// Rule says in the student's words which rules decided, e.g.
-	// "home-isp: outbound port 25 is refused (residential ISPs block it
-	// against spam)".
+	// Rule says in the student's words, in English, which rules decided,
+	// e.g. "home-isp: outbound port 25 is refused (residential ISPs block
+	// it against spam)"; [Verdict.WhyIn] says it in another language.
 	Rule string
+	// decided are the rules Rule words, in its order: the action rule
+	// that won (nil when none matched), then the effects kept.
+	decided []Rule
+	host    string
+	port    int
+}
+
+// WhyIn says which rules decided in c's language (nil: English), without
+// the profile's name: the rules' words joined by "; ", with the
+// teacher's reasons when because is true and effects when effects is.
+func (v Verdict) WhyIn(c *i18n.Catalog, because, effects bool) string {
+	var text []string
+	for i, r := range v.decided {
+		switch {
+		case i > 0 && !effects:
+		case r == nil:
+			text = append(text, c.T("net.open", strconv.Itoa(v.port)))
+		default:
+			text = append(text, Words(c, r, v.host, v.port, because))
+		}
+	}
+	return strings.Join(text, "; ")
 }
 
 // DescriptionIn is the profile's description in lang, or in English
@@ -120,8 +144,8 @@ type Profile struct {
 // crosses the network.
 func (p *Profile) decide(host string, port int) Verdict {
 	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	v := Verdict{Action: Pass}
-	why := fmt.Sprintf("nothing on this network blocks port %d", port)
+	v := Verdict{Action: Pass, host: host, port: port}
+	var action Rule // the last action rule that matched
 	var effects []Effect
 	for _, r := range p.Rules {
 		if !r.Match(host, port) {
@@ -131,7 +155,7 @@ func (p *Profile) decide(host string, port int) Verdict {
 		if e, ok := r.(Effect); ok {
 			effects = append(effects, e)
 		} else {
-			why = r.Explain(host, port)
+			action = r
 		}
 	}
 	blocked := v.Action == Refuse || v.Action == Drop
@@ -144,14 +168,14 @@ func (p *Profile) decide(host string, port int) Verdict {
 			v.Timeout = DefaultDropTimeout
 		}
 	}
-	text := []string{why}
+	v.decided = []Rule{action}
 	for _, e := range effects {
 		if blocked && !touchesAttempt(e) {
 			continue
 		}
-		text = append(text, e.Explain(host, port))
+		v.decided = append(v.decided, e)
 	}
-	v.Rule = p.Name + ": " + strings.Join(text, "; ")
+	v.Rule = p.Name + ": " + v.WhyIn(nil, true, true)
 	return v
 }
 

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+
+	"github.com/portlab/portlab/internal/i18n"
 )
 
 var _ Effect = (*ResetRule)(nil)
@@ -34,8 +36,8 @@ func newResetAfter(d directive) (Rule, error) {
 
 func (r *ResetRule) Apply(v *Verdict) { v.Effects = append(v.Effects, r) }
 
-func (r *ResetRule) Explain(host string, port int) string {
-	return r.explain(host, port, fmt.Sprintf("is reset after %d bytes", r.Bytes))
+func (r *ResetRule) Explain(c *i18n.Catalog, host string, port int) string {
+	return r.explain(c, "net.reset", host, port, strconv.FormatInt(r.Bytes, 10))
 }
 
 func (r *ResetRule) Wrap(server net.Conn) net.Conn { return ResetAfter(server, r.Bytes) }

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"time"
 
+	"github.com/portlab/portlab/internal/i18n"
 	"github.com/portlab/portlab/server/world"
 )
 
@@ -64,13 +66,41 @@ type Outcome struct {
 	// Timeout is how long a TimedOut attempt waits: the profile's drop
 	// timeout. A caller may use its own instead.
 	Timeout time.Duration
-	// Why says in the student's words what decided, e.g. "home-isp:
-	// outbound port 25 is refused (residential ISPs block it against
-	// spam)" or "smtp.relay.test has no service on port 465".
+	// Why says in the student's words, in English, what decided, e.g.
+	// "home-isp: outbound port 25 is refused (residential ISPs block it
+	// against spam)" or "smtp.relay.test has no service on port 465";
+	// WhyIn says it in the student's language.
 	Why string
 	// Effects are what the network does to a Connected connection on the
 	// way, in order; Wrap puts them on it.
 	Effects []Effect
+	// verdict is the profile's, whose rules Why words; its decided is
+	// nil for UnknownHost and Closed.
+	verdict Verdict
+	target  string // the host a Closed attempt found without the door
+}
+
+// WhyIn says Why in c's language (nil: English), without the profile's
+// name, in at most max bytes (0: no limit): the teacher's reasons and
+// the effects (a latency) go, in that order, before the words would be
+// cut, so that a WebSocket close reason (123 bytes) never ends in the
+// middle of a sentence. Only a sentence that cannot be shorter (one that
+// names a very long host) comes back longer than max.
+func (o Outcome) WhyIn(c *i18n.Catalog, max int) string {
+	switch o.Kind {
+	case UnknownHost:
+		return c.T("net.unknown-host", o.Host)
+	case Closed:
+		return c.T("net.no-door", o.target, strconv.Itoa(o.Port))
+	}
+	s := o.verdict.WhyIn(c, true, true)
+	if max > 0 && len(s) > max {
+		s = o.verdict.WhyIn(c, true, false)
+	}
+	if max > 0 && len(s) > max {
+		s = o.verdict.WhyIn(c, false, false)
+	}
+	return s
 }
 
 // outside is where a profile's connections come from when it names no
@@ -85,10 +115,12 @@ var outside = netip.MustParseAddr("198.51.100.23")
 func Route(w *world.World, p *Profile, host string, port int) Outcome {
 	h, ok := w.Host(host)
 	if !ok {
-		return Outcome{Kind: UnknownHost, Host: host, Port: port, Why: host + " is not a host of the sandbox's world"}
+		o := Outcome{Kind: UnknownHost, Host: host, Port: port}
+		o.Why = o.WhyIn(nil, 0)
+		return o
 	}
 	v := p.decide(h.Name, port)
-	o := Outcome{Host: h.Name, Port: port, Source: p.Source, Why: v.Rule}
+	o := Outcome{Host: h.Name, Port: port, Source: p.Source, Why: v.Rule, verdict: v}
 	if !o.Source.IsValid() {
 		o.Source = outside
 	}
@@ -112,7 +144,8 @@ func Route(w *world.World, p *Profile, host string, port int) Outcome {
 	if !ok {
 		// Set.CheckHosts keeps an intercepting host in the world; if it
 		// is missing all the same, nothing answers there.
-		o.Kind, o.Why = Closed, fmt.Sprintf("%s has no service on port %d", target, port)
+		o.Kind, o.target = Closed, target
+		o.Why = o.WhyIn(nil, 0)
 		return o
 	}
 	o.Kind, o.Answering, o.Door, o.Effects = Connected, answering, d, v.Effects

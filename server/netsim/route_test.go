@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portlab/portlab/internal/i18n"
 	"github.com/portlab/portlab/server/world"
 )
 
@@ -60,7 +61,7 @@ func TestRoute(t *testing.T) {
 // of the profile: the first is nearest the server.
 func TestOutcomeWrapOrder(t *testing.T) {
 	var order []string
-	o := Outcome{Effects: []Effect{&recordEffect{"a", &order}, &recordEffect{"b", &order}}}
+	o := Outcome{Effects: []Effect{&recordEffect{name: "a", order: &order}, &recordEffect{name: "b", order: &order}}}
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
@@ -71,11 +72,12 @@ func TestOutcomeWrapOrder(t *testing.T) {
 }
 
 type recordEffect struct {
+	Target
 	name  string
 	order *[]string
 }
 
-func (r *recordEffect) Match(string, int) bool     { return true }
-func (r *recordEffect) Apply(v *Verdict)           { v.Effects = append(v.Effects, r) }
-func (r *recordEffect) Explain(string, int) string { return r.name }
-func (r *recordEffect) Wrap(c net.Conn) net.Conn   { *r.order = append(*r.order, r.name); return c }
+func (r *recordEffect) Match(string, int) bool                    { return true }
+func (r *recordEffect) Apply(v *Verdict)                          { v.Effects = append(v.Effects, r) }
+func (r *recordEffect) Explain(*i18n.Catalog, string, int) string { return r.name }
+func (r *recordEffect) Wrap(c net.Conn) net.Conn                  { *r.order = append(*r.order, r.name); return c }

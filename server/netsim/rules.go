@@ -1,9 +1,11 @@
 package netsim
 
 import (
-	"fmt"
 	"path"
 	"slices"
+	"strconv"
+
+	"github.com/portlab/portlab/internal/i18n"
 )
 
 // Rule is one fault of a network, in the spirit of toxiproxy's toxics:
@@ -18,9 +20,12 @@ type Rule interface {
 	// Apply changes the verdict: an action rule sets v.Action and what
 	// belongs to it; an Effect adds itself to v.Effects.
 	Apply(v *Verdict)
-	// Explain says in the student's words what the rule does to
-	// host:port, for Verdict.Rule.
-	Explain(host string, port int) string
+	// Explain says in the student's words, in c's language (nil:
+	// English), what the rule does to host:port, without the teacher's
+	// reason: [Target.Words] adds it.
+	Explain(c *i18n.Catalog, host string, port int) string
+	// target is the rule's Target, which every rule embeds.
+	target() *Target
 }
 
 // Compile-time checks that each action is a rule; each Effect's file
@@ -39,7 +44,22 @@ type Target struct {
 	// Because is the teacher's reason, shown to the student after the
 	// rule's own explanation.
 	Because string
-	Line    int // where the rule is written, for messages
+	// Becauses are Because in other languages (internal/i18n.Translations),
+	// from "because.LANG TEXT" lines under the rule; a language without
+	// one shows Because, in English.
+	Becauses map[string]string
+	Line     int // where the rule is written, for messages
+}
+
+func (t *Target) target() *Target { return t }
+
+// BecauseIn is the teacher's reason in lang, or in English when it has
+// none in lang.
+func (t Target) BecauseIn(lang string) string {
+	if b := t.Becauses[lang]; b != "" {
+		return b
+	}
+	return t.Because
 }
 
 // Match reports whether host:port is one of the target's.
@@ -54,17 +74,35 @@ func (t Target) Match(host string, port int) bool {
 	return ok && err == nil
 }
 
-// explain builds "outbound port 25 to mx.example.org is refused (reason)".
-func (t Target) explain(host string, port int, what string) string {
-	s := fmt.Sprintf("port %d", port)
-	if t.Host != "" {
-		s += " to " + host
+// Words says what r does to host:port in c's language (nil: English),
+// with the teacher's reason in the same language when because is true:
+// "outbound port 25 is refused (residential ISPs block it against spam)".
+func Words(c *i18n.Catalog, r Rule, host string, port int, because bool) string {
+	s := r.Explain(c, host, port)
+	if !because {
+		return s
 	}
-	s += " " + what
-	if t.Because != "" {
-		s += " (" + t.Because + ")"
+	lang := i18n.Default
+	if c != nil {
+		lang = c.Lang
+	}
+	if b := r.target().BecauseIn(lang); b != "" {
+		s = c.T("net.because", s, b)
 	}
 	return s
+}
+
+// explain words a rule with the catalog message key, or key+"-host"
+// when the rule names hosts (then the host follows the port); more are
+// the message's further arguments. Numbers go in as text: a port is a
+// name, not a quantity to format for the language ("2525", not "2.525").
+func (t Target) explain(c *i18n.Catalog, key, host string, port int, more ...any) string {
+	args := []any{strconv.Itoa(port)}
+	if t.Host != "" {
+		key += "-host"
+		args = append(args, host)
+	}
+	return c.T(key, append(args, more...)...)
 }
 
 // PassRule lets connections through; it makes the exceptions to a
@@ -73,8 +111,8 @@ type PassRule struct{ Target }
 
 func (r *PassRule) Apply(v *Verdict) { v.Action, v.InterceptHost = Pass, "" }
 
-func (r *PassRule) Explain(host string, port int) string {
-	return r.explain(host, port, "is allowed")
+func (r *PassRule) Explain(c *i18n.Catalog, host string, port int) string {
+	return r.explain(c, "net.pass", host, port)
 }
 
 // RefuseRule answers a connection attempt with a reset at once, as a
@@ -83,8 +121,8 @@ type RefuseRule struct{ Target }
 
 func (r *RefuseRule) Apply(v *Verdict) { v.Action, v.InterceptHost = Refuse, "" }
 
-func (r *RefuseRule) Explain(host string, port int) string {
-	return "outbound " + r.explain(host, port, "is refused")
+func (r *RefuseRule) Explain(c *i18n.Catalog, host string, port int) string {
+	return r.explain(c, "net.refuse", host, port)
 }
 
 // DropRule swallows a connection attempt without an answer, as a
@@ -93,8 +131,8 @@ type DropRule struct{ Target }
 
 func (r *DropRule) Apply(v *Verdict) { v.Action, v.InterceptHost = Drop, "" }
 
-func (r *DropRule) Explain(host string, port int) string {
-	return "outbound " + r.explain(host, port, "is dropped: nothing answers until the connection times out")
+func (r *DropRule) Explain(c *i18n.Catalog, host string, port int) string {
+	return r.explain(c, "net.drop", host, port)
 }
 
 // InterceptRule hands connections to another host, as a transparent SMTP
@@ -106,9 +144,9 @@ type InterceptRule struct {
 
 func (r *InterceptRule) Apply(v *Verdict) { v.Action, v.InterceptHost = Intercept, r.Via }
 
-func (r *InterceptRule) Explain(host string, port int) string {
+func (r *InterceptRule) Explain(c *i18n.Catalog, host string, port int) string {
 	if host == r.Via {
-		return r.explain(host, port, "is intercepted by "+r.Via)
+		return c.T("net.intercept-self", strconv.Itoa(port), r.Via)
 	}
-	return r.explain(host, port, fmt.Sprintf("is intercepted: %s answers instead of %s", r.Via, host))
+	return r.explain(c, "net.intercept", host, port, r.Via, host)
 }

@@ -10,6 +10,8 @@ import (
 	"os"
 	"slices"
 	"sync"
+
+	"github.com/portlab/portlab/internal/i18n"
 )
 
 var _ Effect = (*StripRule)(nil)
@@ -28,8 +30,8 @@ func (r *StripRule) Apply(v *Verdict) {
 	}
 }
 
-func (r *StripRule) Explain(host string, port int) string {
-	return r.explain(host, port, "passes a middlebox that strips STARTTLS, so the session stays unencrypted")
+func (r *StripRule) Explain(c *i18n.Catalog, host string, port int) string {
+	return r.explain(c, "net.strip", host, port)
 }
 
 func (r *StripRule) Wrap(server net.Conn) net.Conn { return StripSTARTTLS(server) }

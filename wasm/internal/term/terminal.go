@@ -206,6 +206,10 @@ func (c *conn) state(ch scenarios.StateChange) {
 			d.Who = "error"
 		}
 		ui.Line(d)
+		// Then why, in the page language: portlab's word, not telnet's.
+		if why := NetworkWhy(c.t.cfg.Catalog, c.profile(), ch.Err); why != "" {
+			ui.Line(Note(why))
+		}
 	}
 	target := ch.Target.String()
 	if ch.State == Closed {
@@ -224,6 +228,17 @@ func (c *conn) state(ch scenarios.StateChange) {
 		r.Secure = r.Secure || ch.State == Secure
 		r.State = ch.State
 	})
+}
+
+// profile is the network the connection crosses, as the route names it.
+func (c *conn) profile() string {
+	c.routeMu.Lock()
+	p := c.route.Profile
+	c.routeMu.Unlock()
+	if p == "" && c.t.cfg.Profile != nil {
+		p = c.t.cfg.Profile()
+	}
+	return p
 }
 
 // showRoute changes the route and draws it, when the UI draws routes.
@@ -320,7 +335,7 @@ func (t *Terminal) Do(a lesson.Action) {
 		}
 		t.Close()
 		if err := t.cfg.SetProfile(a.ProfileName); err != nil {
-			t.cfg.UI.Line(Error("profile " + a.ProfileName + ": " + err.Error()))
+			t.cfg.UI.Line(Error(t.cfg.Catalog.T("term.profile-failed", a.ProfileName, err.Error())))
 			return
 		}
 		t.cfg.UI.Line(Note(t.cfg.Catalog.T("engine.profile", a.ProfileName)))
@@ -346,7 +361,7 @@ func (t *Terminal) Do(a lesson.Action) {
 		t.mu.Unlock()
 		t.exec(c, a.Command)
 	default:
-		t.cfg.UI.Line(Error(a.Kind.String() + " is a lesson action, not a terminal command"))
+		t.cfg.UI.Line(Error(t.cfg.Catalog.T("term.lesson-action", a.Kind.String())))
 	}
 }
 
@@ -486,7 +501,7 @@ func (c *conn) enqueue(job func(context.Context, *session.Session) error) {
 	select {
 	case c.jobs <- job:
 	default:
-		c.t.cfg.UI.Line(Error("too many lines waiting for the server; wait for its replies"))
+		c.t.cfg.UI.Line(Error(c.t.cfg.Catalog.T("term.too-many-lines")))
 	}
 }
 
@@ -671,11 +686,25 @@ func (c *conn) end(s *session.Session, err error) {
 	c.t.cfg.UI.Notice(Notice{})
 }
 
-// AuthPreview shows what the AUTH helper will send, for the form.
-func AuthPreview(mech, user, password string) string {
+// AuthPreview shows what the AUTH helper will send, for the form, in c's
+// language (nil: English); the commands and base64 stay as sent.
+func AuthPreview(c *i18n.Catalog, mech, user, password string) string {
 	if strings.EqualFold(mech, "LOGIN") {
 		u, p := session.LoginResponses(user, password)
-		return "AUTH LOGIN, then " + u + " (" + user + ") and " + p + " (" + password + ")"
+		return c.T("term.auth-login-preview", u, user, p, password)
 	}
-	return "AUTH PLAIN " + session.PlainResponse(user, password) + `  (base64 of \0` + user + `\0` + password + ")"
+	return c.T("term.auth-plain-preview", session.PlainResponse(user, password), `\0`+user+`\0`+password)
+}
+
+// NetworkWhy is the line that says why the student's network refused or
+// dropped a connection: the profile's name and the gateway's reason,
+// which the tunnel asked for in the page's language (tunnel.Target.Lang),
+// in c's language. It is "" for any other outcome: a host without the
+// door, or a tunnel that ended for the gateway's own reasons.
+func NetworkWhy(c *i18n.Catalog, profile string, err error) string {
+	var ce *tunnel.CloseError
+	if !errors.As(err, &ce) || ce.Reason == "" || ce.Code != tunnel.CodeRefused && ce.Code != tunnel.CodeTimedOut {
+		return ""
+	}
+	return c.T("term.net-why", profile, ce.Reason)
 }

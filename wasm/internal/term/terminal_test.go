@@ -5,12 +5,14 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/portlab/portlab/internal/i18n/locales"
 	"github.com/portlab/portlab/scenarios/tunnel"
 	"github.com/portlab/portlab/server/ca"
 )
@@ -357,4 +359,39 @@ func newFakeMTATerminal(t *testing.T) (*Terminal, *recorder) {
 		return client, nil
 	}})
 	return term, ui
+}
+
+// TestNetworkWhy: after telnet's words, the terminal says why the network
+// refused or dropped the connection, in the page's language, with the
+// gateway's reason (asked for in that language); a host without the door
+// or a gateway limit adds no such line.
+func TestNetworkWhy(t *testing.T) {
+	de := locales.Catalog("de")
+	reason := "ausgehende Verbindungen auf Port 25 werden abgewiesen (private Internetanbieter sperren ihn gegen Spam)"
+	ui := newRecorder()
+	term := New(Config{UI: ui, Catalog: de, Profile: func() string { return "home-isp" }, Dial: func(context.Context, string, int) (net.Conn, error) {
+		return nil, &tunnel.CloseError{Code: tunnel.CodeRefused, Reason: reason}
+	}})
+	term.Open("mx.sandbox.test", 25, false)
+	want := "Netzwerk home-isp: " + reason + "."
+	ui.waitFor(t, "the reason", func(r *recorder) bool { return r.has("===", want) })
+	ui.mu.Lock()
+	if i, j := ui.index("===", "telnet: Unable to connect to remote host: Connection refused"), ui.index("===", want); i < 0 || j != i+1 {
+		t.Errorf("the reason is line %d, telnet's %d; want it right after:\n%s", j, i, ui.transcript())
+	}
+	ui.mu.Unlock()
+
+	for _, err := range []error{
+		&tunnel.CloseError{Code: tunnel.CodeNoDoor, Reason: "smtp.relay.test hat keinen Dienst auf Port 465"},
+		&tunnel.CloseError{Code: tunnel.CodeTooMany, Reason: "too many"},
+		&tunnel.CloseError{Code: tunnel.CodeRefused},
+		tunnel.ErrRefused,
+	} {
+		if got := NetworkWhy(de, "home-isp", err); got != "" {
+			t.Errorf("NetworkWhy(%v) = %q, want none", err, got)
+		}
+	}
+	if got := NetworkWhy(nil, "cloud-vm", fmt.Errorf("dial: %w", &tunnel.CloseError{Code: tunnel.CodeTimedOut, Reason: "outbound port 587 is dropped"})); got != "Network cloud-vm: outbound port 587 is dropped." {
+		t.Errorf("NetworkWhy of a time-out = %q", got)
+	}
 }

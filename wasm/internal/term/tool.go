@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/portlab/portlab/internal/i18n"
 	"github.com/portlab/portlab/scenarios/lesson"
 )
 
@@ -103,13 +104,20 @@ func Typeable(s string) bool {
 }
 
 // Placeholders of the terminal's input: a real command to type, never
-// the terminal's own syntax.
+// the terminal's own syntax. Commands stay as the wire has them in every
+// language.
 const (
 	PlaceholderIdle    = "telnet mx.sandbox.test 25"
 	PlaceholderCommand = "EHLO student.example"
-	PlaceholderLesson  = "Type your command (help lists them)"
-	PlaceholderData    = "message line; a line with a single . ends the message"
 )
+
+// PlaceholderLesson is the input's placeholder in a lesson, in c's
+// language: no command, since an example could be the step's answer.
+func PlaceholderLesson(c *i18n.Catalog) string { return c.T("term.placeholder.lesson") }
+
+// PlaceholderData is the input's placeholder inside a message, in c's
+// language.
+func PlaceholderData(c *i18n.Catalog) string { return c.T("term.placeholder.data") }
 
 // Open reports whether a state is a connection being opened or open: the
 // Disconnect button is enabled, the input takes SMTP commands.
@@ -122,33 +130,34 @@ func Open(s ConnState) bool {
 }
 
 // Announcement is the one short sentence a screen reader hears when the
-// connection changes state (target is "host:port", or "" once closed).
-func Announcement(s ConnState, target string) string {
-	door := strings.Replace(target, ":", " port ", 1)
-	if door == "" {
-		door = "the server"
+// connection changes state (target is "host:port", or "" once closed),
+// in c's language (nil: English).
+func Announcement(c *i18n.Catalog, s ConnState, target string) string {
+	door := c.T("announce.the-server")
+	if host, port, ok := strings.Cut(target, ":"); ok {
+		door = c.T("announce.door", host, port)
 	}
 	switch s {
 	case Connecting:
-		return "Connecting to " + door + "."
+		return c.T("announce.connecting", door)
 	case Connected:
-		return "Connected to " + door + "."
+		return c.T("announce.connected", door)
 	case Silent:
-		return "Connected to " + door + "; the server says nothing yet."
+		return c.T("announce.silent", door)
 	case Secure:
-		return "TLS is on: the connection to " + door + " is encrypted."
+		return c.T("announce.secure", door)
 	case Closed:
-		return "Connection closed."
+		return c.T("announce.closed")
 	case Refused:
-		return "Connection to " + door + " refused."
+		return c.T("announce.refused", door)
 	case TimedOut:
-		return "Connection to " + door + " timed out."
+		return c.T("announce.timed-out", door)
 	case UnknownHost:
-		return "Unknown host: " + door + "."
+		return c.T("announce.unknown", door)
 	case Idle:
 		return ""
 	}
-	return "Connection " + string(s) + "."
+	return c.T("announce.other", string(s))
 }
 
 // Announcer paces what a polite live region says: at most one sentence

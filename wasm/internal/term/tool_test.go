@@ -8,6 +8,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/portlab/portlab/internal/i18n"
+	"github.com/portlab/portlab/internal/i18n/locales"
 	"github.com/portlab/portlab/scenarios"
 	"github.com/portlab/portlab/scenarios/session"
 )
@@ -64,18 +66,42 @@ func TestTypeable(t *testing.T) {
 	}
 }
 
+// TestAnnouncementIsOneSentence: the live region says one sentence per
+// state, in the page's language: a language that lacks one of them
+// (English words on a translated page) fails.
 func TestAnnouncementIsOneSentence(t *testing.T) {
-	for _, s := range []ConnState{Connecting, Connected, Silent, Secure, Closed, Refused, TimedOut, UnknownHost} {
-		a := Announcement(s, "mx.sandbox.test:25")
-		if a == "" || a[len(a)-1] != '.' {
-			t.Errorf("Announcement(%s) = %q", s, a)
+	states := []ConnState{Connecting, Connected, Silent, Secure, Closed, Refused, TimedOut, UnknownHost}
+	for _, lang := range i18n.Languages {
+		c := locales.Catalog(lang)
+		for _, s := range states {
+			a := Announcement(c, s, "mx.sandbox.test:25")
+			if a == "" || a[len(a)-1] != '.' || strings.Contains(a, "%!") {
+				t.Errorf("%s: Announcement(%s) = %q", lang, s, a)
+			}
+			if lang != i18n.Default && a == Announcement(nil, s, "mx.sandbox.test:25") {
+				t.Errorf("%s: Announcement(%s) is in English: %q", lang, s, a)
+			}
 		}
 	}
-	if got := Announcement(Refused, "mx.sandbox.test:25"); got != "Connection to mx.sandbox.test port 25 refused." {
+	if got := Announcement(nil, Refused, "mx.sandbox.test:25"); got != "Connection to mx.sandbox.test port 25 refused." {
 		t.Errorf("refused: %q", got)
 	}
-	if Announcement(Idle, "") != "" {
+	if got := Announcement(locales.Catalog("de"), Closed, ""); got != "Verbindung geschlossen." {
+		t.Errorf("closed in German: %q", got)
+	}
+	if Announcement(nil, Idle, "") != "" {
 		t.Error("idle is announced")
+	}
+}
+
+// TestPlaceholdersInLanguage: the placeholders that are not commands are
+// in the page's language.
+func TestPlaceholdersInLanguage(t *testing.T) {
+	for _, lang := range i18n.Translations {
+		c := locales.Catalog(lang)
+		if PlaceholderLesson(c) == PlaceholderLesson(nil) || PlaceholderData(c) == PlaceholderData(nil) {
+			t.Errorf("%s: placeholders %q, %q are in English", lang, PlaceholderLesson(c), PlaceholderData(c))
+		}
 	}
 }
 
