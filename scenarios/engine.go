@@ -349,7 +349,7 @@ func (r *run) state(c StateChange, note bool) {
 	if r.e.OnState != nil {
 		r.e.OnState(c)
 	}
-	if text := c.Note(); note && text != "" {
+	if text := c.NoteIn(r.e.Catalog); note && text != "" {
 		r.say(text)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/portlab/portlab/internal/i18n"
 	"github.com/portlab/portlab/scenarios/session"
 	"github.com/portlab/portlab/scenarios/tunnel"
 )
@@ -46,7 +47,12 @@ type StateChange struct {
 
 // Note is the transcript line telnet would print for the change, or ""
 // when the transcript says it already (the TLS handshake lines).
-func (c StateChange) Note() string {
+func (c StateChange) Note() string { return c.NoteIn(nil) }
+
+// NoteIn is Note with portlab's own sentences (why the gateway ended a
+// connection) in cat's language; telnet's words stay as telnet prints
+// them. A nil cat is English.
+func (c StateChange) NoteIn(cat *i18n.Catalog) string {
 	t := c.Target
 	switch c.State {
 	case StateConnecting:
@@ -59,15 +65,15 @@ func (c StateChange) Note() string {
 	case StateSilent:
 		return fmt.Sprintf("No greeting after %s: the server is silent. (A 465 door waits for a TLS ClientHello: open %s %d tls.)", c.Wait, t.Host, t.Port)
 	case StateRefused, StateTimedOut:
-		return "telnet: Unable to connect to remote host: " + DialFailure(c.Err)
+		return "telnet: Unable to connect to remote host: " + DialFailureIn(cat, c.Err)
 	case StateUnknownHost:
 		return fmt.Sprintf("telnet: could not resolve %s/%d: %s", t.Host, t.Port, tunnel.ErrUnknownHost)
 	case StateClosed:
 		switch {
 		case c.Err != nil && !c.ByPeer:
-			return "telnet: Unable to connect to remote host: " + DialFailure(c.Err)
+			return "telnet: Unable to connect to remote host: " + DialFailureIn(cat, c.Err)
 		case c.Err != nil:
-			return "Connection closed by foreign host: " + DialFailure(c.Err)
+			return "Connection closed by foreign host: " + DialFailureIn(cat, c.Err)
 		case c.ByPeer:
 			return "Connection closed by foreign host."
 		}
@@ -119,9 +125,13 @@ func RefusedBy(err error) Refuser {
 }
 
 // DialFailure words why a connection could not be made or was ended by
-// the gateway: telnet's words for refused and timed out, a sentence for
-// each gateway close code.
-func DialFailure(err error) string {
+// the gateway, in English: telnet's words for refused and timed out, a
+// sentence for each gateway close code.
+func DialFailure(err error) string { return DialFailureIn(nil, err) }
+
+// DialFailureIn is DialFailure with the gateway's sentences in cat's
+// language (nil: English); telnet's own words stay as telnet prints them.
+func DialFailureIn(cat *i18n.Catalog, err error) string {
 	var ce *tunnel.CloseError
 	switch {
 	case errors.Is(err, tunnel.ErrRefused):
@@ -131,29 +141,30 @@ func DialFailure(err error) string {
 	case errors.Is(err, tunnel.ErrUnknownHost):
 		return tunnel.ErrUnknownHost.Error()
 	case errors.As(err, &ce):
-		switch ce.Code {
-		case tunnel.CodeIdle:
-			return "idle for too long"
-		case tunnel.CodeTooMany:
-			return "too many connections for this lab; close one and try again"
-		case tunnel.CodeNoSuchLab:
-			return "this lab has expired; reload the page for a new one"
-		case tunnel.CodeTooBig:
-			return "message too big for the gateway"
-		case tunnel.CodeGoingAway:
-			return "the sandbox server is shutting down; wait a moment and connect again"
+		if key := closeWords[ce.Code]; key != "" {
+			return cat.T(key)
 		}
 		if ce.Reason != "" {
 			return ce.Reason
 		}
 		if ce.Code == tunnel.CodeBadRequest {
-			return "bad request"
+			return cat.T("tunnel.bad-request")
 		}
 		return ce.Error()
 	case err != nil:
 		return err.Error()
 	}
 	return ""
+}
+
+// closeWords are the catalog keys of the gateway's close codes that
+// portlab words itself.
+var closeWords = map[int]string{
+	tunnel.CodeIdle:      "tunnel.idle",
+	tunnel.CodeTooMany:   "tunnel.too-many",
+	tunnel.CodeNoSuchLab: "tunnel.no-such-lab",
+	tunnel.CodeTooBig:    "tunnel.too-big",
+	tunnel.CodeGoingAway: "tunnel.going-away",
 }
 
 // Mark is the transcript mark of a line, as swaks writes it: "->" sent,

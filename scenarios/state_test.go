@@ -3,8 +3,10 @@ package scenarios
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
+	"github.com/portlab/portlab/internal/i18n/locales"
 	"github.com/portlab/portlab/scenarios/tunnel"
 )
 
@@ -42,5 +44,25 @@ func TestGoingAwayNote(t *testing.T) {
 	got := (StateChange{State: StateClosed, ByPeer: true, Err: err}).Note()
 	if want := "Connection closed by foreign host: the sandbox server is shutting down; wait a moment and connect again"; got != want {
 		t.Errorf("note = %q, want %q", got, want)
+	}
+}
+
+// On a German page, telnet's words stay telnet's, and portlab's sentence
+// for each gateway close code is German; before, it was English on every
+// page.
+func TestCloseNoteInLanguage(t *testing.T) {
+	de := locales.Catalog("de")
+	for code := range closeWords {
+		err := &tunnel.CloseError{Code: code}
+		en := StateChange{State: StateClosed, ByPeer: true, Err: err}.Note()
+		got := StateChange{State: StateClosed, ByPeer: true, Err: err}.NoteIn(de)
+		prefix := "Connection closed by foreign host: "
+		if !strings.HasPrefix(got, prefix) || got == en || strings.Contains(got, "tunnel.") {
+			t.Errorf("code %d in German: %q (English %q)", code, got, en)
+		}
+	}
+	err := &tunnel.CloseError{Code: tunnel.CodeNoSuchLab}
+	if got, want := (StateChange{State: StateClosed, ByPeer: true, Err: err}).NoteIn(de), "Connection closed by foreign host: dieses Labor ist abgelaufen; lade die Seite neu, um ein neues zu bekommen"; got != want {
+		t.Errorf("no such lab in German: %q, want %q", got, want)
 	}
 }

@@ -192,7 +192,7 @@ func (c *conn) state(ch scenarios.StateChange) {
 	ui := c.t.cfg.UI
 	ch.Target = scenarios.Target{Host: c.host, Port: c.port}
 	c.talk.State(ch)
-	note := ch.Note()
+	note := ch.NoteIn(c.t.cfg.Catalog)
 	if ch.State == Silent {
 		// portlab's own explanation, not telnet's output: in the page
 		// language (the other notes are what telnet prints).
