@@ -13,7 +13,7 @@ FUZZ      := $(shell find $(wildcard server scenarios) -name '*_test.go' | xargs
                sed -E 's|^(.*)/[^/]*_test.go:func |./\1:|')
 FUZZTIME  ?= 4s
 
-.PHONY: all build run test bench lint generate check-generated fuzz test-deps clean
+.PHONY: all build run test bench lint generate check-generated fuzz test-deps clean image
 
 all: build
 
@@ -40,12 +40,20 @@ FORCE:
 run: build
 	$(BIN) serve $(ARGS)
 
+# The container image (deploy/Dockerfile: the static binary FROM scratch),
+# with buildah from Debian's package (no daemon) or docker where it runs.
+IMAGE ?= localhost/portlab:latest
+image: build
+	@if command -v buildah >/dev/null 2>&1; then \
+	  buildah bud --isolation chroot -f deploy/Dockerfile -t $(IMAGE) . ; \
+	else docker build -f deploy/Dockerfile -t $(IMAGE) . ; fi
+
 # Third-party clients for the interop tests, the browser for the
 # browser tests and PostgreSQL for the shared-store tests (which start
 # their own server from /usr/lib/postgresql), from Debian's packages.
 test-deps:
 	@missing=""; \
-	for p in swaks:swaks chromium:chromium curl:curl openssl:openssl python3:python3; do \
+	for p in swaks:swaks chromium:chromium curl:curl openssl:openssl python3:python3 buildah:buildah; do \
 	  command -v $${p%%:*} >/dev/null 2>&1 || missing="$$missing $${p#*:}"; \
 	done; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
