@@ -63,6 +63,8 @@ type Labs interface {
 	Open(id, key string) (lab.Lab, error)
 	SetProfile(id, profile string) (lab.Lab, error)
 	ResetPolicy(id string) error
+	// Delete ends a lab.
+	Delete(id string) error
 }
 
 // Config is what a Classroom needs.
@@ -72,8 +74,12 @@ type Config struct {
 	Bus   *events.Bus
 	// Mail is the labs' mailboxes (nil: the class mailbox is empty).
 	Mail Mail
+	// Sync passes changes to the other replicas' classrooms (nil: this
+	// process alone serves the classes).
+	Sync Sync
 	// Password is the teacher's password; empty generates one (see
-	// [Classroom.GeneratedPassword]). Only its bcrypt hash is kept.
+	// [Classroom.GeneratedPassword]). Once the first sign-in has hashed
+	// it, only its bcrypt hash is kept.
 	Password string
 	// Profiles and Lessons say whether a network profile or a lesson
 	// exists (nil: any).
@@ -97,17 +103,26 @@ type Config struct {
 // Classroom serves the classroom API and keeps the classes' live state.
 type Classroom struct {
 	cfg       Config
-	hash      []byte // the teacher password's bcrypt hash
 	generated string // the password when Config had none
+	// The teacher password's bcrypt hash is made at the first sign-in,
+	// not at start: it takes some 60 ms, which every sandbox a test
+	// starts would pay. password is "" from then on.
+	hashOnce sync.Once
+	password string
+	hash     []byte
+	hashErr  error
 
 	mu       sync.Mutex
 	classes  map[string]*class   // by id
 	students map[string]*student // by id
 	// byLab finds a student by current lab id; a sync.Map because the
 	// bus asks it of every event, and the relay must not wait on mu.
-	byLab    sync.Map // string -> *student
-	sessions map[string]time.Time
-	failures map[string][]time.Time // wrong passwords per client address
+	byLab sync.Map // string -> *student
+	// failures counts wrong passwords per client address, on this
+	// replica only: behind a load balancer a guesser gets the limit on
+	// each replica, a few times five guesses per window against a
+	// password of 80 bits (or the teacher's own) and bcrypt.
+	failures map[string][]time.Time
 
 	mux  *http.ServeMux
 	sub  *events.Subscription
@@ -146,12 +161,13 @@ func New(ctx context.Context, cfg Config) (*Classroom, error) {
 	}
 	c := &Classroom{
 		cfg: cfg, classes: map[string]*class{}, students: map[string]*student{},
-		sessions: map[string]time.Time{}, failures: map[string][]time.Time{}, done: make(chan struct{}),
+		failures: map[string][]time.Time{}, done: make(chan struct{}),
 	}
-	if err := c.setPassword(cfg.Password); err != nil {
-		return nil, err
-	}
+	c.setPassword(cfg.Password)
 	c.mux = c.routes()
+	if cfg.Sync != nil {
+		cfg.Sync.Receive(c.apply)
+	}
 	if err := c.load(ctx); err != nil {
 		return nil, err
 	}
@@ -190,25 +206,8 @@ func (c *Classroom) load(ctx context.Context) error {
 		return err
 	}
 	for _, sc := range classes {
-		cl := newClass(sc)
-		c.classes[sc.ID] = cl
-		sts, err := c.cfg.Store.Students(ctx, sc.ID)
-		if err != nil {
+		if _, _, err := c.ensureClass(ctx, sc.ID); err != nil {
 			return err
-		}
-		for _, st := range sts {
-			s := newStudent(st, cl, c.cfg.Transcript)
-			cl.students = append(cl.students, s)
-			c.students[st.ID] = s
-		}
-		ps, err := c.cfg.Store.Progress(ctx, sc.ID)
-		if err != nil {
-			return err
-		}
-		for _, p := range ps {
-			if s := c.students[p.StudentID]; s != nil {
-				s.apply(p)
-			}
 		}
 	}
 	return nil

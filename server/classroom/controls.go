@@ -105,6 +105,8 @@ func (c *Classroom) classMailRaw(w http.ResponseWriter, r *http.Request) {
 // clearMailbox empties every student's mailbox; the students' pages
 // show their empty mailbox at once.
 func (c *Classroom) clearMailbox(w http.ResponseWriter, r *http.Request) {
+	var ch Change
+	defer c.announce(&ch) // after c.mu is released
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cl := c.classOf(w, r)
@@ -114,6 +116,7 @@ func (c *Classroom) clearMailbox(w http.ResponseWriter, r *http.Request) {
 	c.clearMailLocked(cl)
 	cl.clears++
 	c.classChangedLocked(cl)
+	ch = Change{Kind: ChangeClear, Class: cl.ID}
 	writeJSON(w, http.StatusOK, cl.view(r))
 }
 
@@ -133,6 +136,8 @@ func (c *Classroom) clearMailLocked(cl *class) {
 // class's network when the teacher set one. Progress stays: it is the
 // class's record. The students' pages reload on the reset lab.
 func (c *Classroom) resetLabs(w http.ResponseWriter, r *http.Request) {
+	var ch Change
+	defer c.announce(&ch) // after c.mu is released
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cl := c.classOf(w, r)
@@ -156,6 +161,7 @@ func (c *Classroom) resetLabs(w http.ResponseWriter, r *http.Request) {
 	}
 	cl.resets++
 	c.classChangedLocked(cl)
+	ch = Change{Kind: ChangeReset, Class: cl.ID}
 	writeJSON(w, http.StatusOK, cl.view(r))
 }
 

@@ -25,6 +25,9 @@ type class struct {
 	// resets and clears count the teacher's resets of every lab and
 	// clearings of the mailbox, so the students' pages see each one.
 	resets, clears int
+	// joining counts the students whose join is being written: their
+	// places are held.
+	joining int
 }
 
 func newClass(sc store.Class) *class {
@@ -55,6 +58,7 @@ type student struct {
 	watchers   map[*watcher]struct{} // the student's own page
 	stuckShown bool                  // the dashboard was last sent "stuck"
 	records    int                   // progress records kept
+	seq        int64                 // the number of the last record folded
 }
 
 // lessonStat is one lesson of one student, for the grid and the export.
@@ -73,11 +77,18 @@ func newStudent(st store.Student, cl *class, maxLines int) *student {
 
 var rank = map[string]int{"watched": 1, "passed": 2}
 
-// apply folds one progress record into the student's state.
-func (s *student) apply(p store.Progress) {
+// apply folds one progress record into the student's state, once: a
+// record numbered at or below the last folded is not folded again (a
+// replica may read a record from the store and hear of it too). It
+// reports whether it folded p.
+func (s *student) apply(p store.Progress) bool {
+	if p.Seq != 0 && p.Seq <= s.seq {
+		return false
+	}
+	s.seq = max(s.seq, p.Seq)
 	s.records++
 	if p.Lesson == "" {
-		return
+		return true
 	}
 	ls := s.lessons[p.Lesson]
 	if ls == nil {
@@ -122,6 +133,7 @@ func (s *student) apply(p store.Progress) {
 			ls.Best = p.State
 		}
 	}
+	return true
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

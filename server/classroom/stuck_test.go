@@ -14,7 +14,10 @@ import (
 
 // fakeLabs stands in for the lab manager: this test is about the
 // classroom's clock, not labs (the sandbox tests use the real manager).
-type fakeLabs struct{ n int }
+type fakeLabs struct {
+	n       int
+	deleted []string
+}
 
 func (f *fakeLabs) CreateInClass(profile string) (lab.Lab, error) {
 	f.n++
@@ -26,6 +29,10 @@ func (f *fakeLabs) SetProfile(id, p string) (lab.Lab, error) {
 	return lab.Lab{ID: id, Profile: p}, nil
 }
 func (f *fakeLabs) ResetPolicy(id string) error { return nil }
+func (f *fakeLabs) Delete(id string) error {
+	f.deleted = append(f.deleted, id)
+	return nil
+}
 
 // TestStuckWithoutProgress: a student who has not moved on for the
 // class's minutes is marked stuck, and checkStuck tells the dashboard.

@@ -49,7 +49,7 @@ func (cl *class) closedWhy() (int, string) {
 		return http.StatusGone, "this class has ended"
 	case cl.Locked:
 		return http.StatusForbidden, "the teacher has locked this class: ask them to open it for joining"
-	case len(cl.students) >= cl.Capacity:
+	case len(cl.students)+cl.joining >= cl.Capacity:
 		return http.StatusServiceUnavailable, "this class is full: the teacher can create another class"
 	}
 	return 0, ""
@@ -58,16 +58,36 @@ func (cl *class) closedWhy() (int, string) {
 // joinInfo names the class a join link leads to, so the page can say
 // which class the student is joining before they type a name.
 func (c *Classroom) joinInfo(w http.ResponseWriter, r *http.Request) {
-	sc, err := c.cfg.Store.ClassByCode(r.Context(), strings.ToUpper(r.PathValue("code")))
+	cl, err := c.classByCode(r.Context(), r.PathValue("code"))
+	if err != nil {
+		classError(w, err)
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	cl := c.classes[sc.ID]
-	if err != nil || cl == nil {
+	_, why := cl.closedWhy()
+	writeJSON(w, http.StatusOK, map[string]any{"name": cl.Name, "open": why == "", "why": why})
+}
+
+// classByCode is the class a join code names, read from the store when
+// this replica does not hold it yet.
+func (c *Classroom) classByCode(ctx context.Context, code string) (*class, error) {
+	sc, err := c.cfg.Store.ClassByCode(ctx, strings.ToUpper(strings.TrimSpace(code)))
+	if err != nil {
+		return nil, err
+	}
+	cl, _, err := c.ensureClass(ctx, sc.ID)
+	return cl, err
+}
+
+// classError answers a store error: 404 for no such class, 503 for a
+// store that did not answer.
+func classError(w http.ResponseWriter, err error) {
+	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "no class has this code: check it with your teacher")
 		return
 	}
-	_, why := cl.closedWhy()
-	writeJSON(w, http.StatusOK, map[string]any{"name": cl.Name, "open": why == "", "why": why})
+	writeError(w, http.StatusServiceUnavailable, "the class database did not answer: try again in a moment ("+err.Error()+")")
 }
 
 func (c *Classroom) join(w http.ResponseWriter, r *http.Request) {
@@ -87,44 +107,51 @@ func (c *Classroom) join(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "type a display name of 1 to 40 characters")
 		return
 	}
-	sc, err := c.cfg.Store.ClassByCode(r.Context(), strings.ToUpper(strings.TrimSpace(b.Code)))
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "no class has this code: check it with your teacher")
-		return
-	} else if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
+	cl, err := c.classByCode(r.Context(), b.Code)
+	if err != nil {
+		classError(w, err)
 		return
 	}
+	// A place is held while the lab is made and the store written,
+	// without c.mu: a slow database must not stall every class.
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	cl := c.classes[sc.ID]
-	if cl == nil {
-		writeError(w, http.StatusNotFound, "no class has this code: check it with your teacher")
-		return
-	}
 	if code, why := cl.closedWhy(); why != "" {
+		c.mu.Unlock()
 		writeError(w, code, why)
 		return
 	}
-	l, err := c.cfg.Labs.CreateInClass(cl.Profile)
+	cl.joining++
+	profile := cl.Profile
+	c.mu.Unlock()
+	release := func() {
+		c.mu.Lock()
+		cl.joining--
+		c.mu.Unlock()
+	}
+	l, err := c.cfg.Labs.CreateInClass(profile)
 	if err != nil {
+		release()
 		writeError(w, http.StatusServiceUnavailable, "no lab for you: "+err.Error())
 		return
 	}
 	tok := token(32)
-	st := store.Student{ID: token(10), ClassID: cl.ID, Name: name, TokenHash: hashToken(tok), Joined: c.cfg.Now().UTC(), Lab: l.ID}
+	st := store.Student{ID: token(10), ClassID: cl.ID, Name: name, TokenHash: hashToken(tok), Joined: c.cfg.Now().UTC(), Lab: l.ID, LabKey: sealLabKey(tok, l.Key)}
 	if err := c.cfg.Store.AddStudent(r.Context(), st); err != nil {
+		c.cfg.Labs.Delete(l.ID) // nobody holds its key: it would only take room
+		release()
 		writeError(w, http.StatusInternalServerError, "could not keep you in the class: "+err.Error())
 		return
 	}
-	s := newStudent(st, cl, c.cfg.Transcript)
+	c.mu.Lock()
+	cl.joining--
+	s := c.addStudentLocked(st, cl)
 	s.lab = l
-	cl.students = append(cl.students, s)
-	c.students[s.ID] = s
-	c.byLab.Store(l.ID, s)
 	c.changedLocked(s)
 	c.classChangedLocked(cl) // the count of students
-	writeJSON(w, http.StatusCreated, Joined{Token: tok, Student: s.ID, Name: s.Name, Class: cl.notice(), Lab: l})
+	j := Joined{Token: tok, Student: s.ID, Name: s.Name, Class: cl.notice(), Lab: l}
+	c.mu.Unlock()
+	c.announce(&Change{Kind: ChangeStudent, Class: cl.ID, Student: s.ID})
+	writeJSON(w, http.StatusCreated, j)
 }
 
 // student serves h for the student whose token the request brings
@@ -145,55 +172,79 @@ func (c *Classroom) student(h func(http.ResponseWriter, *http.Request, *student)
 			return
 		}
 		st, err := c.cfg.Store.StudentByToken(r.Context(), hashToken(t))
-		if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
 			writeError(w, http.StatusNotFound, "no such student: join the class again at /join")
+			return
+		} else if err != nil {
+			// Not "no such student": the page would send them to join again.
+			writeError(w, http.StatusServiceUnavailable, "the class database did not answer: try again in a moment ("+err.Error()+")")
+			return
+		}
+		s, err := c.ensureStudent(r.Context(), st)
+		if err != nil {
+			writeError(w, http.StatusServiceUnavailable, "the class database did not answer: try again in a moment ("+err.Error()+")")
 			return
 		}
 		c.mu.Lock()
-		s := c.students[st.ID]
-		c.mu.Unlock()
-		if s == nil {
-			writeError(w, http.StatusNotFound, "no such student: join the class again at /join")
-			return
+		// The lab's key, which a replica the student did not join on
+		// knows only from the token.
+		if s.lab.Key == "" && s.lab.ID != "" && s.lab.ID == st.Lab {
+			if k, ok := openLabKey(t, st.LabKey); ok {
+				s.lab.Key = k
+			}
 		}
-		h(w, r, s)
+		c.mu.Unlock()
+		h(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, t)), s)
 	}
 }
 
+// tokenKey holds the student's token in a request's context: a new lab's
+// key is sealed with it.
+type tokenKey struct{}
+
 // labLocked is the student's lab, a new one if it expired or the server
-// restarted (labs live in memory; the student and their progress do not).
-func (c *Classroom) labLocked(ctx context.Context, s *student) (lab.Lab, error) {
+// restarted without a shared store (labs then live in memory; the
+// student and their progress do not). renewed: a new lab, which the
+// other replicas must hear of.
+func (c *Classroom) labLocked(ctx context.Context, s *student) (l lab.Lab, renewed bool, err error) {
 	if s.lab.ID != "" {
 		if l, err := c.cfg.Labs.Open(s.lab.ID, s.lab.Key); err == nil {
 			l.Key = s.lab.Key
 			s.lab = l
-			return l, nil
+			return l, false, nil
 		}
 		c.byLab.Delete(s.lab.ID)
 	}
-	l, err := c.cfg.Labs.CreateInClass(s.class.Profile)
+	l, err = c.cfg.Labs.CreateInClass(s.class.Profile)
 	if err != nil {
-		return lab.Lab{}, err
+		return lab.Lab{}, false, err
+	}
+	tok, _ := ctx.Value(tokenKey{}).(string)
+	sealed := sealLabKey(tok, l.Key)
+	if err := c.cfg.Store.SetStudentLab(ctx, s.ID, l.ID, sealed); err != nil {
+		c.cfg.Labs.Delete(l.ID)
+		return lab.Lab{}, false, err
 	}
 	s.lab = l
 	c.byLab.Store(l.ID, s)
-	s.Lab = l.ID
-	if err := c.cfg.Store.SetStudentLab(ctx, s.ID, l.ID); err != nil {
-		return lab.Lab{}, err
-	}
+	s.Lab, s.LabKey = l.ID, sealed
 	c.changedLocked(s)
-	return l, nil
+	return l, true, nil
 }
 
 func (c *Classroom) me(w http.ResponseWriter, r *http.Request, s *student) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	l, err := c.labLocked(r.Context(), s)
+	l, renewed, err := c.labLocked(r.Context(), s)
+	n := s.class.notice()
+	c.mu.Unlock()
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "no lab for you: "+err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, Joined{Student: s.ID, Name: s.Name, Class: s.class.notice(), Lab: l})
+	if renewed {
+		c.announce(&Change{Kind: ChangeStudent, Class: s.ClassID, Student: s.ID})
+	}
+	writeJSON(w, http.StatusOK, Joined{Student: s.ID, Name: s.Name, Class: n, Lab: l})
 }
 
 // meEvents streams the class's instructions to a student's page: the
@@ -273,6 +324,9 @@ func (c *Classroom) progress(w http.ResponseWriter, r *http.Request, s *student)
 	s.apply(p)
 	c.changedLocked(s)
 	c.mu.Unlock()
+	// Without Who, which no live state reads: the change stays small.
+	p.Who = ""
+	c.announce(&Change{Kind: ChangeProgress, Class: s.ClassID, Student: s.ID, Progress: &p})
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -60,6 +60,19 @@ func cleanName(s string, max int) (string, bool) {
 }
 
 func (c *Classroom) listClasses(w http.ResponseWriter, r *http.Request) {
+	if c.cfg.Sync != nil { // another replica may have created one
+		all, err := c.cfg.Store.Classes(r.Context())
+		if err != nil {
+			writeError(w, http.StatusServiceUnavailable, "the class database did not answer: try again in a moment ("+err.Error()+")")
+			return
+		}
+		for _, sc := range all {
+			if _, _, err := c.ensureClass(r.Context(), sc.ID); err != nil {
+				writeError(w, http.StatusServiceUnavailable, "the class database did not answer: try again in a moment ("+err.Error()+")")
+				return
+			}
+		}
+	}
 	c.mu.Lock()
 	out := []ClassView{}
 	for _, cl := range c.classes {
@@ -103,10 +116,13 @@ func (c *Classroom) createClass(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.mu.Lock()
-	cl := newClass(sc)
-	c.classes[sc.ID] = cl
+	cl := c.classes[sc.ID]
+	if cl == nil { // not already read back by a change from elsewhere
+		cl = c.addClassLocked(sc, nil, nil, store.Undo{}, false)
+	}
 	v := cl.view(r)
 	c.mu.Unlock()
+	c.announce(&Change{Kind: ChangeClass, Class: sc.ID})
 	writeJSON(w, http.StatusCreated, v)
 }
 
@@ -164,6 +180,8 @@ func (c *Classroom) patchClass(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "stuck after 0 to 100 failures and 0 to 600 minutes (0: never)")
 		return
 	}
+	var ch Change
+	defer c.announce(&ch) // after c.mu is released
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cl := c.classOf(w, r)
@@ -206,6 +224,7 @@ func (c *Classroom) patchClass(w http.ResponseWriter, r *http.Request) {
 	for _, s := range cl.students { // the stuck thresholds change rows
 		c.changedLocked(s)
 	}
+	ch = Change{Kind: ChangeClass, Class: cl.ID}
 	writeJSON(w, http.StatusOK, cl.view(r))
 }
 
@@ -223,6 +242,8 @@ func (c *Classroom) setProfile(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "unknown network profile "+strconv.Quote(b.Profile))
 		return
 	}
+	var ch Change
+	defer c.announce(&ch) // after c.mu is released
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cl := c.classOf(w, r)
@@ -263,13 +284,23 @@ func (c *Classroom) setProfile(w http.ResponseWriter, r *http.Request) {
 			s.lab.Profile = l.Profile
 		}
 	}
-	if b.Profile == "" {
-		cl.hasUndo, cl.prevProfiles = false, nil
+	// The undo goes to the store, so that any replica can undo.
+	var undo *store.Undo
+	if b.Profile != "" {
+		undo = &store.Undo{Class: cl.Profile, Profiles: prev}
+	}
+	if err := c.cfg.Store.SetUndo(r.Context(), cl.ID, undo); err != nil {
+		writeError(w, http.StatusInternalServerError, "could not keep the undo: "+err.Error())
+		return
+	}
+	if undo == nil {
+		cl.setUndo(store.Undo{}, false)
 	} else {
-		cl.hasUndo, cl.prevProfiles, cl.prevClass = true, prev, cl.Profile
+		cl.setUndo(*undo, true)
 	}
 	cl.Class = next
 	c.classChangedLocked(cl)
+	ch = Change{Kind: ChangeClass, Class: cl.ID}
 	writeJSON(w, http.StatusOK, cl.view(r))
 }
 

@@ -1,6 +1,7 @@
 package classroom
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -9,26 +10,32 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/portlab/portlab/server/classroom/store"
 	"github.com/portlab/portlab/server/internal/httpguard"
 )
 
 // cookieName is the teacher's session cookie.
 const cookieName = "portlab_teacher"
 
-// setPassword keeps the bcrypt hash of the teacher's password, making one
-// up when none is given. bcrypt's comparison takes the same time however
-// much of a guess is right.
-func (c *Classroom) setPassword(pw string) error {
+// setPassword keeps the teacher's password, making one up when none is
+// given, until the first sign-in hashes it.
+func (c *Classroom) setPassword(pw string) {
 	if pw == "" {
 		pw = token(10) // 80 bits, 16 characters
 		c.generated = pw
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
-	if err != nil {
-		return err
-	}
-	c.hash = h
-	return nil
+	c.password = pw
+}
+
+// passwordHash is the bcrypt hash of the teacher's password, made once.
+// bcrypt's comparison takes the same time however much of a guess is
+// right.
+func (c *Classroom) passwordHash() ([]byte, error) {
+	c.hashOnce.Do(func() {
+		c.hash, c.hashErr = bcrypt.GenerateFromPassword([]byte(c.password), bcrypt.DefaultCost)
+		c.password = ""
+	})
+	return c.hash, c.hashErr
 }
 
 // sameOrigin: a request that changes anything must come from this
@@ -48,37 +55,52 @@ func changes(r *http.Request) bool {
 	return r.Method != http.MethodGet && r.Method != http.MethodHead
 }
 
-// teacher serves h only within a teacher's session.
+// teacher serves h only within a teacher's session. A class the route
+// names that this replica does not hold yet is read from the store.
 func (c *Classroom) teacher(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if changes(r) && !sameOrigin(r) {
 			writeError(w, http.StatusForbidden, "teacher actions are taken only from this server's own pages")
 			return
 		}
-		if !c.signedIn(r) {
+		ok, err := c.signedIn(r)
+		if err != nil {
+			writeError(w, http.StatusServiceUnavailable, "the class database did not answer: try again in a moment")
+			return
+		}
+		if !ok {
 			writeError(w, http.StatusUnauthorized, "sign in as the teacher at /teach first")
 			return
+		}
+		if id := r.PathValue("id"); id != "" {
+			if _, _, err := c.ensureClass(r.Context(), id); err != nil && !errors.Is(err, store.ErrNotFound) {
+				writeError(w, http.StatusServiceUnavailable, "the class database did not answer: try again in a moment")
+				return
+			}
 		}
 		h(w, r)
 	}
 }
 
-func (c *Classroom) signedIn(r *http.Request) bool {
+// signedIn says whether the request brings a teacher's sign-in that has
+// not run out. Sign-ins live in the store, so every replica knows them;
+// an error is the store's.
+func (c *Classroom) signedIn(r *http.Request) (bool, error) {
 	ck, err := r.Cookie(cookieName)
 	if err != nil || ck.Value == "" {
-		return false
+		return false, nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	exp, ok := c.sessions[hashToken(ck.Value)]
-	if !ok {
-		return false
+	h := hashToken(ck.Value)
+	exp, err := c.cfg.Store.Session(r.Context(), h)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
 	}
 	if !c.cfg.Now().Before(exp) {
-		delete(c.sessions, hashToken(ck.Value))
-		return false
+		return false, c.cfg.Store.DeleteSession(r.Context(), h)
 	}
-	return true
+	return true, nil
 }
 
 // limited reports how long a client address must wait before it may try
@@ -124,7 +146,12 @@ func (c *Classroom) login(w http.ResponseWriter, r *http.Request) {
 	if !readBody(w, r, &b) {
 		return
 	}
-	if bcrypt.CompareHashAndPassword(c.hash, []byte(b.Password)) != nil {
+	hash, err := c.passwordHash()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "could not hash the teacher password: "+err.Error())
+		return
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(b.Password)) != nil {
 		c.mu.Lock()
 		c.failures[client] = append(c.failures[client], c.cfg.Now())
 		c.mu.Unlock()
@@ -132,9 +159,11 @@ func (c *Classroom) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t := token(32)
-	c.mu.Lock()
-	c.sessions[hashToken(t)] = c.cfg.Now().Add(c.cfg.SessionTTL)
-	c.mu.Unlock()
+	now := c.cfg.Now()
+	if err := c.cfg.Store.AddSession(r.Context(), hashToken(t), now.Add(c.cfg.SessionTTL), now); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "could not keep the sign-in: "+err.Error())
+		return
+	}
 	// HttpOnly: no script reads it; SameSite=Strict: no other site's page
 	// makes the browser send it.
 	http.SetCookie(w, &http.Cookie{
@@ -146,14 +175,17 @@ func (c *Classroom) login(w http.ResponseWriter, r *http.Request) {
 
 func (c *Classroom) logout(w http.ResponseWriter, r *http.Request) {
 	if ck, err := r.Cookie(cookieName); err == nil {
-		c.mu.Lock()
-		delete(c.sessions, hashToken(ck.Value))
-		c.mu.Unlock()
+		// Gone from the store: signed out on every replica.
+		if err := c.cfg.Store.DeleteSession(r.Context(), hashToken(ck.Value)); err != nil {
+			writeError(w, http.StatusServiceUnavailable, "could not end the sign-in: "+err.Error())
+			return
+		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
 	w.WriteHeader(http.StatusNoContent)
 }
 
 func (c *Classroom) sessionInfo(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]bool{"teacher": c.signedIn(r)})
+	ok, _ := c.signedIn(r)
+	writeJSON(w, http.StatusOK, map[string]bool{"teacher": ok})
 }

@@ -16,6 +16,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -53,7 +54,16 @@ type Student struct {
 	Name      string
 	TokenHash string
 	Joined    time.Time
-	Lab       string // the student's current lab (labs live in memory)
+	Lab       string // the student's current lab
+	// LabKey is the lab's key sealed with the student's token (see
+	// package classroom): the database alone does not open the lab.
+	LabKey string
+}
+
+// Undo is what the last "profile for everyone" of a class replaced.
+type Undo struct {
+	Class    string            // the class's profile before it
+	Profiles map[string]string // student id -> the lab's profile before it
 }
 
 // Progress is one record a student's page posts: a lesson's step passed,
@@ -79,14 +89,29 @@ type Store interface {
 	Classes(ctx context.Context) ([]Class, error)
 
 	AddStudent(ctx context.Context, s Student) error
-	SetStudentLab(ctx context.Context, id, lab string) error
+	// SetStudentLab records a student's new lab and its sealed key.
+	SetStudentLab(ctx context.Context, id, lab, labKey string) error
+	Student(ctx context.Context, id string) (Student, error)
 	StudentByToken(ctx context.Context, tokenHash string) (Student, error)
 	Students(ctx context.Context, classID string) ([]Student, error)
 
 	// AddProgress appends a record and returns it with its Seq.
 	AddProgress(ctx context.Context, p Progress) (Progress, error)
-	// Progress is every record of a class's students, oldest first.
+	// Progress is every record of a class's students, each student's in
+	// the order of their numbers (replicas' clocks may disagree a little).
 	Progress(ctx context.Context, classID string) ([]Progress, error)
+
+	// SetUndo keeps what a class's "profile for everyone" replaced; nil
+	// forgets it. Undo reads it (ErrNotFound: nothing to undo).
+	SetUndo(ctx context.Context, classID string, u *Undo) error
+	Undo(ctx context.Context, classID string) (Undo, error)
+
+	// AddSession keeps a teacher's sign-in (the cookie value's hash)
+	// until expires, and forgets the sign-ins expired at now.
+	AddSession(ctx context.Context, tokenHash string, expires, now time.Time) error
+	// Session is a sign-in's expiry (ErrNotFound: none).
+	Session(ctx context.Context, tokenHash string) (time.Time, error)
+	DeleteSession(ctx context.Context, tokenHash string) error
 
 	Close() error
 }
@@ -349,16 +374,16 @@ func (s *SQL) Classes(ctx context.Context) ([]Class, error) {
 	return out, rows.Err()
 }
 
-const studentCols = `id, class_id, name, token_hash, joined_at, lab_id`
+const studentCols = `id, class_id, name, token_hash, joined_at, lab_id, lab_key`
 
 func (s *SQL) AddStudent(ctx context.Context, st Student) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO students (`+studentCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-		st.ID, st.ClassID, st.Name, st.TokenHash, ms(st.Joined), st.Lab)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO students (`+studentCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		st.ID, st.ClassID, st.Name, st.TokenHash, ms(st.Joined), st.Lab, st.LabKey)
 	return err
 }
 
-func (s *SQL) SetStudentLab(ctx context.Context, id, lab string) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE students SET lab_id = $2 WHERE id = $1`, id, lab)
+func (s *SQL) SetStudentLab(ctx context.Context, id, lab, labKey string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE students SET lab_id = $2, lab_key = $3 WHERE id = $1`, id, lab, labKey)
 	if err != nil {
 		return err
 	}
@@ -371,12 +396,16 @@ func (s *SQL) SetStudentLab(ctx context.Context, id, lab string) error {
 func scanStudent(r scanner) (Student, error) {
 	var st Student
 	var joined int64
-	err := r.Scan(&st.ID, &st.ClassID, &st.Name, &st.TokenHash, &joined, &st.Lab)
+	err := r.Scan(&st.ID, &st.ClassID, &st.Name, &st.TokenHash, &joined, &st.Lab, &st.LabKey)
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, ErrNotFound
 	}
 	st.Joined = fromMS(joined)
 	return st, err
+}
+
+func (s *SQL) Student(ctx context.Context, id string) (Student, error) {
+	return scanStudent(s.db.QueryRowContext(ctx, `SELECT `+studentCols+` FROM students WHERE id = $1`, id))
 }
 
 func (s *SQL) StudentByToken(ctx context.Context, tokenHash string) (Student, error) {
@@ -422,7 +451,7 @@ func (s *SQL) AddProgress(ctx context.Context, p Progress) (Progress, error) {
 
 func (s *SQL) Progress(ctx context.Context, classID string) ([]Progress, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT p.student_id, p.seq, p.at, p.kind, p.lesson, p.step, p.total, p.state, p.who
-		FROM progress p JOIN students s ON s.id = p.student_id WHERE s.class_id = $1 ORDER BY p.at, p.student_id, p.seq`, classID)
+		FROM progress p JOIN students s ON s.id = p.student_id WHERE s.class_id = $1 ORDER BY p.student_id, p.seq`, classID)
 	if err != nil {
 		return nil, err
 	}
@@ -438,4 +467,55 @@ func (s *SQL) Progress(ctx context.Context, classID string) ([]Progress, error) 
 		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+func (s *SQL) SetUndo(ctx context.Context, classID string, u *Undo) error {
+	if u == nil {
+		_, err := s.db.ExecContext(ctx, `DELETE FROM class_undo WHERE class_id = $1`, classID)
+		return err
+	}
+	b, err := json.Marshal(u.Profiles)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO class_undo (class_id, class_profile, profiles) VALUES ($1, $2, $3)
+		ON CONFLICT (class_id) DO UPDATE SET class_profile = excluded.class_profile, profiles = excluded.profiles`,
+		classID, u.Class, string(b))
+	return err
+}
+
+func (s *SQL) Undo(ctx context.Context, classID string) (Undo, error) {
+	var u Undo
+	var b string
+	err := s.db.QueryRowContext(ctx, `SELECT class_profile, profiles FROM class_undo WHERE class_id = $1`, classID).Scan(&u.Class, &b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, ErrNotFound
+	} else if err != nil {
+		return u, err
+	}
+	return u, json.Unmarshal([]byte(b), &u.Profiles)
+}
+
+func (s *SQL) AddSession(ctx context.Context, tokenHash string, expires, now time.Time) error {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO teacher_sessions (token_hash, expires_at) VALUES ($1, $2)`, tokenHash, ms(expires)); err != nil {
+		return err
+	}
+	// Sign-ins that ran out are forgotten here: a sign-in is rare, so
+	// this costs little, and the table stays small.
+	_, err := s.db.ExecContext(ctx, `DELETE FROM teacher_sessions WHERE expires_at <= $1`, ms(now))
+	return err
+}
+
+func (s *SQL) Session(ctx context.Context, tokenHash string) (time.Time, error) {
+	var exp int64
+	err := s.db.QueryRowContext(ctx, `SELECT expires_at FROM teacher_sessions WHERE token_hash = $1`, tokenHash).Scan(&exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, ErrNotFound
+	}
+	return fromMS(exp), err
+}
+
+func (s *SQL) DeleteSession(ctx context.Context, tokenHash string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM teacher_sessions WHERE token_hash = $1`, tokenHash)
+	return err
 }

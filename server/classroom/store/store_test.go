@@ -81,15 +81,15 @@ func TestKeptAcrossReopen(t *testing.T) {
 		if err := s.UpdateClass(ctx, c); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SetStudentLab(ctx, "s1", "lab2"); err != nil {
+		if err := s.SetStudentLab(ctx, "s1", "lab2", "sealed"); err != nil {
 			t.Fatal(err)
 		}
-		st.Lab = "lab2"
+		st.Lab, st.LabKey = "lab2", "sealed"
 		s.Close()
 
 		s = open()
-		if v, err := s.Version(ctx); err != nil || v != 2 {
-			t.Fatalf("schema version %d, %v; want 2", v, err)
+		if v, err := s.Version(ctx); err != nil || v != 3 {
+			t.Fatalf("schema version %d, %v; want 3", v, err)
 		}
 		got, err := s.ClassByCode(ctx, "ABC123")
 		if err != nil || got != c {
@@ -128,7 +128,7 @@ func TestNotFound(t *testing.T) {
 		if err := s.UpdateClass(ctx, Class{ID: "nope"}); !errors.Is(err, ErrNotFound) {
 			t.Errorf("UpdateClass: %v", err)
 		}
-		if err := s.SetStudentLab(ctx, "nope", "lab"); !errors.Is(err, ErrNotFound) {
+		if err := s.SetStudentLab(ctx, "nope", "lab", ""); !errors.Is(err, ErrNotFound) {
 			t.Errorf("SetStudentLab: %v", err)
 		}
 		// A student must belong to a class that exists.
@@ -188,13 +188,74 @@ func TestTwoReplicas(t *testing.T) {
 		if len(ps) != 2*each || len(seen) != 2*each {
 			t.Fatalf("%d records, %d distinct numbers; want %d", len(ps), len(seen), 2*each)
 		}
-		if v, err := b.Version(ctx); err != nil || v != 2 {
+		if v, err := b.Version(ctx); err != nil || v != 3 {
 			t.Fatalf("schema version %d, %v", v, err)
 		}
 		// Each migration ran once.
 		var rows int
-		if err := a.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_version`).Scan(&rows); err != nil || rows != 2 {
+		if err := a.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_version`).Scan(&rows); err != nil || rows != 3 {
 			t.Fatal(fmt.Sprint("schema_version rows ", rows, err))
+		}
+	})
+}
+
+// TestSessionsAndUndo: a teacher's sign-in, a class's undo and a
+// student's sealed lab key are read back through another Store on the
+// same database (another replica); a sign-in ended or run out is gone.
+func TestSessionsAndUndo(t *testing.T) {
+	each(t, func(t *testing.T, open func() *SQL) {
+		ctx := context.Background()
+		a, b := open(), open()
+		now := time.UnixMilli(1_700_000_000_000).UTC()
+		if err := a.AddSession(ctx, "h1", now.Add(time.Hour), now); err != nil {
+			t.Fatal(err)
+		}
+		if exp, err := b.Session(ctx, "h1"); err != nil || !exp.Equal(now.Add(time.Hour)) {
+			t.Fatalf("session on the other store: %v, %v", exp, err)
+		}
+		// A later sign-in forgets the one run out.
+		if err := b.AddSession(ctx, "h2", now.Add(3*time.Hour), now.Add(2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Session(ctx, "h1"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("a sign-in run out is still kept: %v", err)
+		}
+		if err := a.DeleteSession(ctx, "h2"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Session(ctx, "h2"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("a sign-out did not end the sign-in everywhere: %v", err)
+		}
+
+		if err := a.CreateClass(ctx, Class{ID: "c1", Name: "N", Code: "C1", Created: now, Capacity: 5}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Undo(ctx, "c1"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("undo before any: %v", err)
+		}
+		u := Undo{Class: "home-isp", Profiles: map[string]string{"s1": "corporate"}}
+		if err := a.SetUndo(ctx, "c1", &u); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := b.Undo(ctx, "c1"); err != nil || got.Class != u.Class || got.Profiles["s1"] != "corporate" {
+			t.Errorf("undo read back %+v, %v", got, err)
+		}
+		if err := a.SetUndo(ctx, "c1", nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Undo(ctx, "c1"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("undo forgotten: %v", err)
+		}
+
+		st := Student{ID: "s1", ClassID: "c1", Name: "Ada", TokenHash: "t1", Joined: now, Lab: "l1", LabKey: "sealed1"}
+		if err := a.AddStudent(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := b.Student(ctx, "s1"); err != nil || got != st {
+			t.Errorf("student by id: %+v, %v", got, err)
+		}
+		if _, err := b.Student(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("no such student: %v", err)
 		}
 	})
 }
