@@ -6,6 +6,11 @@
 // LISTEN/NOTIFY, so a page served by one replica sees what happens on
 // another (a real client on its port 587, a tunnel) without polling.
 //
+// The classroom's changes (a class created or changed, a student joined,
+// a progress record, a teacher's control) cross on a channel of their own
+// ([Replica] is a [classroom.Sync]); each replica applies them to its
+// memory and tells its own live streams.
+//
 // A message is in the database before the relay answers 250, so a replica
 // that dies loses no acknowledged mail.
 package replica
@@ -23,13 +28,23 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/portlab/portlab/server/classroom"
 	"github.com/portlab/portlab/server/events"
 	"github.com/portlab/portlab/server/lab"
 	"github.com/portlab/portlab/server/mailbox"
 )
 
-// channel is the NOTIFY channel the replicas' events cross.
-const channel = "portlab_events"
+// channel is the NOTIFY channel the replicas' events cross;
+// classChannel the one the classroom's changes cross. Two channels: a
+// replica tells them apart without decoding.
+const (
+	channel      = "portlab_events"
+	classChannel = "portlab_classroom"
+)
+
+// maxPayload is what a NOTIFY payload may hold (8000 bytes), less a
+// margin.
+const maxPayload = 7900
 
 // deliveryLock is the advisory lock one delivery holds: the overall mail
 // budget is over every lab, so deliveries take their turns.
@@ -46,11 +61,19 @@ type Replica struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	// changes holds the classroom's changes from the other replicas,
+	// in order, for one goroutine to apply: applying one reads the
+	// store, which must not hold up the lab events.
+	changes chan classroom.Change
+	applyMu sync.Mutex
+	applyFn func(classroom.Change)
 }
 
 var (
 	_ lab.Shared     = (*Replica)(nil)
 	_ mailbox.Shared = (*Replica)(nil)
+	_ classroom.Sync = (*Replica)(nil)
 )
 
 // timeout bounds one database call made where the caller has no context
@@ -64,7 +87,7 @@ const timeout = 10 * time.Second
 func New(ctx context.Context, db *sql.DB, dsn string, bus *events.Bus, logger *log.Logger) (*Replica, error) {
 	var id [8]byte
 	rand.Read(id[:])
-	r := &Replica{db: db, dsn: dsn, self: hex.EncodeToString(id[:]), bus: bus, logger: logger}
+	r := &Replica{db: db, dsn: dsn, self: hex.EncodeToString(id[:]), bus: bus, logger: logger, changes: make(chan classroom.Change, 1024)}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	conn, err := r.listen(ctx)
 	if err != nil {
@@ -74,6 +97,7 @@ func New(ctx context.Context, db *sql.DB, dsn string, bus *events.Bus, logger *l
 	sub := bus.Subscribe(4096, func(e events.Event) bool { return !e.Remote && e.Lab != "" })
 	r.wg.Go(func() { r.receive(conn) })
 	r.wg.Go(func() { r.send(sub) })
+	r.wg.Go(r.applyChanges)
 	return r, nil
 }
 
@@ -100,7 +124,7 @@ func (r *Replica) send(sub *events.Subscription) {
 			b, _ := json.Marshal(note{From: r.self, Event: e})
 			// A NOTIFY payload is at most 8000 bytes: a long text is
 			// cut, the event itself still goes.
-			if len(b) > 7900 {
+			if len(b) > maxPayload {
 				e.Text = e.Text[:min(len(e.Text), 1000)]
 				b, _ = json.Marshal(note{From: r.self, Event: e})
 			}
@@ -118,9 +142,11 @@ func (r *Replica) listen(ctx context.Context) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
-		conn.Close(ctx)
-		return nil, err
+	for _, ch := range []string{channel, classChannel} {
+		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
+			conn.Close(ctx)
+			return nil, err
+		}
 	}
 	return conn, nil
 }
@@ -149,12 +175,69 @@ func (r *Replica) receive(conn *pgx.Conn) {
 			}
 			continue
 		}
+		if n.Channel == classChannel {
+			var cn classNote
+			if json.Unmarshal([]byte(n.Payload), &cn) != nil || cn.From == r.self {
+				continue
+			}
+			select {
+			case r.changes <- cn.Change:
+			case <-r.ctx.Done():
+				return
+			}
+			continue
+		}
 		var nt note
 		if json.Unmarshal([]byte(n.Payload), &nt) != nil || nt.From == r.self {
 			continue
 		}
 		nt.Event.Remote = true
 		r.bus.Publish(nt.Event)
+	}
+}
+
+// classNote is one classroom change crossing replicas.
+type classNote struct {
+	From   string           `json:"from"`
+	Change classroom.Change `json:"change"`
+}
+
+// Announce passes a classroom change to the other replicas; it returns
+// once PostgreSQL has it, so a student's next record is sent after it.
+func (r *Replica) Announce(ch classroom.Change) {
+	b, _ := json.Marshal(classNote{From: r.self, Change: ch})
+	if len(b) > maxPayload { // the receivers read the record from the store
+		ch.Progress = nil
+		b, _ = json.Marshal(classNote{From: r.self, Change: ch})
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, timeout)
+	defer cancel()
+	if _, err := r.db.ExecContext(ctx, `SELECT pg_notify($1, $2)`, classChannel, string(b)); err != nil && r.ctx.Err() == nil {
+		r.logger.Printf("replica: notify the classroom: %v", err)
+	}
+}
+
+// Receive names the function that applies the other replicas' changes.
+func (r *Replica) Receive(f func(classroom.Change)) {
+	r.applyMu.Lock()
+	r.applyFn = f
+	r.applyMu.Unlock()
+}
+
+// applyChanges applies the other replicas' classroom changes in order.
+func (r *Replica) applyChanges() {
+	for {
+		select {
+		case <-r.ctx.Done():
+			return
+		case ch := <-r.changes:
+			r.applyMu.Lock()
+			f := r.applyFn
+			r.applyMu.Unlock()
+			if f != nil {
+				f(ch)
+			}
+		}
 	}
 }
 

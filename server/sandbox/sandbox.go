@@ -338,9 +338,13 @@ func (s *Sandbox) openClassroom() error {
 	if lib, err := scenarios.Builtin(); err == nil {
 		lessons = func(n string) bool { _, ok := lib.Lesson(n, "en"); return ok }
 	}
+	var sync classroom.Sync // a nil *Replica is not a nil Sync
+	if s.replica != nil {
+		sync = s.replica
+	}
 	var err error
 	s.classroom, err = classroom.New(context.Background(), classroom.Config{
-		Store: s.classes, Labs: s.labs, Bus: s.bus, Mail: s.store, Password: s.cfg.TeacherPassword, Lessons: lessons,
+		Store: s.classes, Labs: s.labs, Bus: s.bus, Mail: s.store, Password: s.cfg.TeacherPassword, Lessons: lessons, Sync: sync,
 		Profiles: func(n string) bool { _, ok := s.profiles.Profile(n); return ok },
 	})
 	return err
