@@ -84,6 +84,9 @@ func (c *Classroom) apply(ch Change) {
 		}
 		u, uerr := c.cfg.Store.Undo(ctx, ch.Class)
 		c.mu.Lock()
+		if sc.Profile != cl.Profile {
+			c.forgetLabsLocked(cl) // the other replica moved them
+		}
 		cl.Class = sc
 		cl.setUndo(u, uerr == nil)
 		c.classChangedLocked(cl)
@@ -113,6 +116,7 @@ func (c *Classroom) apply(ch Change) {
 		}
 	case ChangeReset:
 		c.mu.Lock()
+		c.forgetLabsLocked(cl) // their policy and network were reset
 		for _, s := range cl.students {
 			s.transcript, s.ports = nil, nil
 			s.lastReply, s.lastReplyAt = "", time.Time{}
@@ -126,6 +130,16 @@ func (c *Classroom) apply(ch Change) {
 		cl.clears++
 		c.classChangedLocked(cl)
 		c.mu.Unlock()
+	}
+}
+
+// forgetLabsLocked drops this replica's copies of a class's labs, which
+// another replica changed in the store: their next use reads them again.
+func (c *Classroom) forgetLabsLocked(cl *class) {
+	for _, s := range cl.students {
+		if s.lab.ID != "" {
+			c.cfg.Labs.Forget(s.lab.ID)
+		}
 	}
 }
 

@@ -196,6 +196,15 @@ func TestClassAcrossReplicas(t *testing.T) {
 
 	teach.on(c).call(http.StatusOK, "POST", "/api/classroom/classes/"+class.ID+"/profile", map[string]string{"profile": "hotel-wifi"}, nil)
 	await(t, me, "class", func(n classNotice) bool { return n.Profile == "hotel-wifi" })
+	// B made the lab at the join and holds it: its next tunnel takes the
+	// network C set, not the one B kept.
+	labPage := browser(t, b)
+	labPage.token = j.Lab.Key
+	var l struct{ Profile string }
+	labPage.call(http.StatusOK, "GET", "/api/labs/"+j.Lab.ID, nil, &l)
+	if l.Profile != "hotel-wifi" {
+		t.Errorf("B's lab is on %q after the profile for everyone set on C, want hotel-wifi", l.Profile)
+	}
 
 	// Signed out on B: signed out on every replica.
 	teach.on(b).call(http.StatusNoContent, "DELETE", "/api/classroom/session", nil, nil)
