@@ -173,3 +173,52 @@ func TestLabKeySealed(t *testing.T) {
 		t.Error("opened with another token")
 	}
 }
+
+// TestApplyChanges: a classroom that shares its store with another (two
+// replicas) but hears nothing from it knows nothing of a student who
+// joined there; a reload (after the link between them was lost) brings
+// the student, their lab and their records.
+func TestApplyChanges(t *testing.T) {
+	fs := &faultyStore{}
+	a, _ := testClassroom(t, fs)
+	b, err := New(context.Background(), Config{Store: fs, Labs: &fakeLabs{}, Password: "pw", Now: a.cfg.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	rec := serve(a, "POST", "/api/classroom/join", `{"code":"AAAAAA","name":"Di"}`)
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("join: %d %s", rec.Code, rec.Body)
+	}
+	tok := rec.Body.String()
+	tok = tok[strings.Index(tok, `"token":"`)+9:]
+	tok = tok[:strings.IndexByte(tok, '"')]
+	for range 2 {
+		if rec := serve(a, "POST", "/api/classroom/me/progress", `{"kind":"hint","lesson":"first-contact","step":1,"total":5}`, "Authorization", "Bearer "+tok); rec.Code != http.StatusNoContent {
+			t.Fatalf("progress: %d %s", rec.Code, rec.Body)
+		}
+	}
+	hints := func() int {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		cl := b.classes["c"]
+		if len(cl.students) != 1 {
+			return -len(cl.students)
+		}
+		if _, ok := b.byLab.Load(cl.students[0].Lab); !ok {
+			return -10 // its lab's events would not reach the row
+		}
+		return cl.students[0].hints
+	}
+	if n := hints(); n != 0 {
+		t.Fatalf("before any change, B sees %d", n)
+	}
+	b.apply(Change{Kind: ChangeReload})
+	if n := hints(); n != 2 {
+		t.Fatalf("after a reload B sees %d hints, want 2 (one student, on their lab)", n)
+	}
+	b.apply(Change{Kind: ChangeReload}) // records already folded are not folded twice
+	if n := hints(); n != 2 {
+		t.Fatalf("after a second reload B sees %d hints, want 2", n)
+	}
+}

@@ -54,6 +54,9 @@ const (
 	ChangeReset = "reset"
 	// ChangeClear: the teacher emptied the class mailbox.
 	ChangeClear = "clear"
+	// ChangeReload: changes may have been missed (the link to the other
+	// replicas was lost a while): read every class again.
+	ChangeReload = "reload"
 )
 
 // announce sends ch to the other replicas, if there are any and ch says
@@ -72,6 +75,10 @@ const syncTimeout = 10 * time.Second
 func (c *Classroom) apply(ch Change) {
 	ctx, cancel := context.WithTimeout(context.Background(), syncTimeout)
 	defer cancel()
+	if ch.Kind == ChangeReload {
+		c.reload(ctx)
+		return
+	}
 	cl, loaded, err := c.ensureClass(ctx, ch.Class)
 	if err != nil || loaded {
 		return // a class read now has the change already
@@ -129,6 +136,47 @@ func (c *Classroom) apply(ch Change) {
 		c.mu.Lock()
 		cl.clears++
 		c.classChangedLocked(cl)
+		c.mu.Unlock()
+	}
+}
+
+// reload reads every class again from the store, and folds in what this
+// replica missed: settings, students, their labs and records.
+func (c *Classroom) reload(ctx context.Context) {
+	all, err := c.cfg.Store.Classes(ctx)
+	if err != nil {
+		return
+	}
+	for _, sc := range all {
+		cl, loaded, err := c.ensureClass(ctx, sc.ID)
+		if err != nil || loaded {
+			continue
+		}
+		sts, err := c.cfg.Store.Students(ctx, sc.ID)
+		if err != nil {
+			continue
+		}
+		for _, st := range sts {
+			c.ensureStudent(ctx, st)
+		}
+		ps, err := c.cfg.Store.Progress(ctx, sc.ID)
+		if err != nil {
+			continue
+		}
+		u, uerr := c.cfg.Store.Undo(ctx, sc.ID)
+		c.mu.Lock()
+		for _, p := range ps {
+			if s := c.students[p.StudentID]; s != nil {
+				s.apply(p) // the records already folded are skipped
+			}
+		}
+		c.forgetLabsLocked(cl)
+		cl.Class = sc
+		cl.setUndo(u, uerr == nil)
+		c.classChangedLocked(cl)
+		for _, s := range cl.students {
+			c.changedLocked(s)
+		}
 		c.mu.Unlock()
 	}
 }

@@ -173,6 +173,13 @@ func (r *Replica) receive(conn *pgx.Conn) {
 					break
 				}
 			}
+			// What the others announced meanwhile is lost: the
+			// classroom reads its classes again.
+			select {
+			case r.changes <- classroom.Change{Kind: classroom.ChangeReload}:
+			case <-r.ctx.Done():
+				return
+			}
 			continue
 		}
 		if n.Channel == classChannel {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portlab/portlab/server/classroom"
 	"github.com/portlab/portlab/server/classroom/store"
 	"github.com/portlab/portlab/server/events"
 	"github.com/portlab/portlab/server/internal/pgtest"
@@ -219,5 +220,43 @@ func TestLabBoundsAcrossReplicas(t *testing.T) {
 	}
 	if _, err := a.CreateInClass(""); !errors.Is(err, lab.ErrFull) {
 		t.Fatalf("a fourth lab over two replicas: %v", err)
+	}
+}
+
+// TestClassroomChanges: a classroom change one replica announces reaches
+// the other's classroom, not its own; and when the link to the database
+// is lost and made again, the classroom is told to read its classes
+// again (what was announced meanwhile is lost).
+func TestClassroomChanges(t *testing.T) {
+	a, join := open(t)
+	b := join()
+	gotA, gotB := make(chan classroom.Change, 10), make(chan classroom.Change, 10)
+	a.Receive(func(ch classroom.Change) { gotA <- ch })
+	b.Receive(func(ch classroom.Change) { gotB <- ch })
+	sent := classroom.Change{Kind: classroom.ChangeProgress, Class: "c1", Student: "s1", Progress: &store.Progress{StudentID: "s1", Seq: 7, Kind: "hint", Lesson: "first-contact"}}
+	a.Announce(sent)
+	a.Announce(classroom.Change{Kind: classroom.ChangeClear, Class: "c1"})
+	got := <-gotB
+	if got.Kind != sent.Kind || got.Student != "s1" || got.Progress == nil || got.Progress.Seq != 7 {
+		t.Fatalf("B received %+v", got)
+	}
+	if got := <-gotB; got.Kind != classroom.ChangeClear {
+		t.Fatalf("B received %+v second, want the clear", got)
+	}
+	select {
+	case got := <-gotA:
+		t.Fatalf("A received its own change %+v", got)
+	default:
+	}
+
+	// End B's listening connection, as a failover of the database does.
+	if _, err := b.db.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()`); err != nil {
+		t.Fatal(err)
+	}
+	for got := range gotB {
+		if got.Kind == classroom.ChangeReload {
+			break
+		}
 	}
 }
