@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/smtp"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -277,4 +278,39 @@ func TestReplicaDiesMidClass(t *testing.T) {
 			return m.StudentID == j.Student && m.Subject == "after "+names[i]
 		})
 	}
+}
+
+// TestBenchCrossReplicaProgress (PORTLAB_BENCH=1) reports the delay from
+// the answer to a progress record posted on replica A to the student's
+// row on the dashboard's stream on B.
+func TestBenchCrossReplicaProgress(t *testing.T) {
+	if os.Getenv("PORTLAB_BENCH") == "" {
+		t.Skip("a measurement: PORTLAB_BENCH=1")
+	}
+	rs := replicas(t, 2)
+	a, b := rs[0], rs[1]
+	teach := browser(t, a)
+	teach.call(http.StatusOK, "POST", "/api/classroom/session", map[string]string{"password": classPassword}, nil)
+	var class struct{ ID, Code string }
+	teach.call(http.StatusCreated, "POST", "/api/classroom/classes", map[string]any{"name": "Bench"}, &class)
+	student := browser(t, a)
+	var j joinAnswer
+	student.call(http.StatusCreated, "POST", "/api/classroom/join", map[string]string{"code": class.Code, "name": "Ada"}, &j)
+	student.token = j.Token
+	dash := teach.on(b).stream("/api/classroom/classes/" + class.ID + "/events")
+	await(t, dash, "row", func(r classRow) bool { return r.ID == j.Student })
+	const n = 200
+	var delays, posts []time.Duration
+	for i := range n {
+		start := time.Now()
+		student.call(http.StatusNoContent, "POST", "/api/classroom/me/progress", map[string]any{"kind": "progress", "lesson": "first-contact", "step": i%5 + 1, "total": 5, "state": "running"}, nil)
+		answered := time.Now()
+		posts = append(posts, answered.Sub(start))
+		await(t, dash, "row", func(r classRow) bool { return r.Step == i%5+1 })
+		delays = append(delays, time.Since(answered))
+	}
+	slices.Sort(delays)
+	slices.Sort(posts)
+	t.Logf("%d records: POST on A answered in p50 %v, p95 %v; then on B's stream after p50 %v, p95 %v, max %v",
+		n, posts[n/2], posts[n*95/100], delays[n/2], delays[n*95/100], delays[n-1])
 }
