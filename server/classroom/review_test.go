@@ -43,6 +43,13 @@ func (f *faultyStore) StudentByToken(ctx context.Context, h string) (store.Stude
 // with one class, code AAAAAA.
 func testClassroom(t *testing.T, fs *faultyStore) (*Classroom, *fakeLabs) {
 	t.Helper()
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	return testClassroomAt(t, fs, &now)
+}
+
+// testClassroomAt is testClassroom on a clock the test moves.
+func testClassroomAt(t *testing.T, fs *faultyStore, now *time.Time) (*Classroom, *fakeLabs) {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, "")
 	if err != nil {
@@ -50,12 +57,11 @@ func testClassroom(t *testing.T, fs *faultyStore) (*Classroom, *fakeLabs) {
 	}
 	t.Cleanup(func() { st.Close() })
 	fs.Store = st
-	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	if err := st.CreateClass(ctx, store.Class{ID: "c", Name: "A", Code: "AAAAAA", Created: now, Capacity: 5, StuckFail: 3, StuckMins: 5}); err != nil {
+	if err := st.CreateClass(ctx, store.Class{ID: "c", Name: "A", Code: "AAAAAA", Created: *now, Capacity: 5, StuckFail: 3, StuckMins: 5}); err != nil {
 		t.Fatal(err)
 	}
 	labs := &fakeLabs{}
-	c, err := New(ctx, Config{Store: fs, Labs: labs, Password: "pw", Now: func() time.Time { return now }})
+	c, err := New(ctx, Config{Store: fs, Labs: labs, Password: "pw", Now: func() time.Time { return *now }, SessionTTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,5 +226,48 @@ func TestApplyChanges(t *testing.T) {
 	b.apply(Change{Kind: ChangeReload}) // records already folded are not folded twice
 	if n := hints(); n != 2 {
 		t.Fatalf("after a second reload B sees %d hints, want 2", n)
+	}
+}
+
+// TestSignInKeptInStore: a teacher's sign-in is in the store, as the
+// cookie value's hash only; it ends when its time is up, and at sign-out.
+func TestSignInKeptInStore(t *testing.T) {
+	fs := &faultyStore{}
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	c, _ := testClassroomAt(t, fs, &now)
+	signIn := func() string {
+		rec := serve(c, "POST", "/api/classroom/session", `{"password":"pw"}`)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("sign-in: %d %s", rec.Code, rec.Body)
+		}
+		return rec.Result().Cookies()[0].Value
+	}
+	ck := signIn()
+	if _, err := fs.Session(context.Background(), ck); err == nil {
+		t.Error("the store holds the cookie value itself")
+	}
+	if _, err := fs.Session(context.Background(), hashToken(ck)); err != nil {
+		t.Fatalf("the store lacks the sign-in: %v", err)
+	}
+	classes := func(ck string) int {
+		return serve(c, "GET", "/api/classroom/classes", "", "Cookie", cookieName+"="+ck).Code
+	}
+	now = now.Add(59 * time.Minute)
+	if code := classes(ck); code != http.StatusOK {
+		t.Fatalf("within the hour: %d", code)
+	}
+	now = now.Add(time.Minute)
+	if code := classes(ck); code != http.StatusUnauthorized {
+		t.Errorf("after the hour: %d, want 401", code)
+	}
+	if _, err := fs.Session(context.Background(), hashToken(ck)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a sign-in run out is still kept: %v", err)
+	}
+	ck = signIn()
+	if rec := serve(c, "DELETE", "/api/classroom/session", "", "Cookie", cookieName+"="+ck); rec.Code != http.StatusNoContent {
+		t.Fatalf("sign-out: %d %s", rec.Code, rec.Body)
+	}
+	if code := classes(ck); code != http.StatusUnauthorized {
+		t.Errorf("after the sign-out: %d, want 401", code)
 	}
 }
