@@ -33,6 +33,11 @@
 // Teacher routes need the teacher's session cookie (HttpOnly,
 // SameSite=Strict) and, when they change anything, a request from this
 // server's own origin. A student token opens only that student's routes.
+//
+// Several replicas may serve one school from one store: sign-ins live in
+// the store, a class or student a replica does not hold is read from it,
+// and each change is announced to the other replicas through [Sync],
+// which apply it and tell their own live streams.
 package classroom
 
 import (
