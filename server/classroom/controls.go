@@ -113,8 +113,13 @@ func (c *Classroom) clearMailbox(w http.ResponseWriter, r *http.Request) {
 	if cl == nil {
 		return
 	}
+	next, err := c.cfg.Store.Count(r.Context(), cl.ID, 0, 1)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "could not keep the change: "+err.Error())
+		return
+	}
 	c.clearMailLocked(cl)
-	cl.clears++
+	cl.Class = next
 	c.classChangedLocked(cl)
 	ch = Change{Kind: ChangeClear, Class: cl.ID}
 	writeJSON(w, http.StatusOK, cl.view(r))
@@ -144,6 +149,11 @@ func (c *Classroom) resetLabs(w http.ResponseWriter, r *http.Request) {
 	if cl == nil {
 		return
 	}
+	next, err := c.cfg.Store.Count(r.Context(), cl.ID, 1, 0)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "could not keep the change: "+err.Error())
+		return
+	}
 	c.clearMailLocked(cl)
 	for _, s := range cl.students {
 		if s.lab.ID == "" {
@@ -159,7 +169,7 @@ func (c *Classroom) resetLabs(w http.ResponseWriter, r *http.Request) {
 		s.lastReply, s.lastReplyAt = "", time.Time{}
 		c.changedLocked(s)
 	}
-	cl.resets++
+	cl.Class = next
 	c.classChangedLocked(cl)
 	ch = Change{Kind: ChangeReset, Class: cl.ID}
 	writeJSON(w, http.StatusOK, cl.view(r))

@@ -22,9 +22,6 @@ type class struct {
 	prevClass    string
 	hasUndo      bool
 	watchers     map[*watcher]struct{}
-	// resets and clears count the teacher's resets of every lab and
-	// clearings of the mailbox, so the students' pages see each one.
-	resets, clears int
 	// joining counts the students whose join is being written: their
 	// places are held.
 	joining int

@@ -32,14 +32,14 @@ type Notice struct {
 	// back to when the teacher undoes a profile for everyone.
 	LabProfile string `json:"lab_profile,omitempty"`
 	// Resets and Clears count the teacher's resets of every lab and
-	// clearings of the class mailbox since the server started: a page
+	// clearings of the class mailbox, kept in the store: a page
 	// that sees one go up reloads its lab, or its mailbox.
 	Resets int `json:"resets,omitempty"`
 	Clears int `json:"clears,omitempty"`
 }
 
 func (cl *class) notice() Notice {
-	return Notice{Name: cl.Name, Lesson: cl.Lesson, Profile: cl.Profile, Ended: !cl.Ended.IsZero(), Resets: cl.resets, Clears: cl.clears}
+	return Notice{Name: cl.Name, Lesson: cl.Lesson, Profile: cl.Profile, Ended: !cl.Ended.IsZero(), Resets: cl.Resets, Clears: cl.Clears}
 }
 
 // closedWhy says why a class admits no one now ("" if it does).

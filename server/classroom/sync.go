@@ -84,15 +84,21 @@ func (c *Classroom) apply(ch Change) {
 		return // a class read now has the change already
 	}
 	switch ch.Kind {
-	case ChangeClass:
+	case ChangeClass, ChangeReset, ChangeClear:
 		sc, err := c.cfg.Store.Class(ctx, ch.Class)
 		if err != nil {
 			return
 		}
 		u, uerr := c.cfg.Store.Undo(ctx, ch.Class)
 		c.mu.Lock()
-		if sc.Profile != cl.Profile {
-			c.forgetLabsLocked(cl) // the other replica moved them
+		if sc.Profile != cl.Profile || ch.Kind == ChangeReset {
+			c.forgetLabsLocked(cl) // the other replica moved or reset them
+		}
+		if ch.Kind == ChangeReset {
+			for _, s := range cl.students {
+				s.transcript, s.ports = nil, nil
+				s.lastReply, s.lastReplyAt = "", time.Time{}
+			}
 		}
 		cl.Class = sc
 		cl.setUndo(u, uerr == nil)
@@ -121,22 +127,6 @@ func (c *Classroom) apply(ch Change) {
 		if st, err := c.cfg.Store.Student(ctx, ch.Student); err == nil {
 			c.reloadProgress(ctx, st)
 		}
-	case ChangeReset:
-		c.mu.Lock()
-		c.forgetLabsLocked(cl) // their policy and network were reset
-		for _, s := range cl.students {
-			s.transcript, s.ports = nil, nil
-			s.lastReply, s.lastReplyAt = "", time.Time{}
-			c.changedLocked(s)
-		}
-		cl.resets++
-		c.classChangedLocked(cl)
-		c.mu.Unlock()
-	case ChangeClear:
-		c.mu.Lock()
-		cl.clears++
-		c.classChangedLocked(cl)
-		c.mu.Unlock()
 	}
 }
 

@@ -114,7 +114,10 @@ type classMail struct {
 	Subject   string
 }
 
-type classNotice struct{ Name, Profile string }
+type classNotice struct {
+	Name, Profile string
+	Resets        int
+}
 
 type joinAnswer struct {
 	Token, Student string
@@ -197,6 +200,8 @@ func TestClassAcrossReplicas(t *testing.T) {
 
 	teach.on(c).call(http.StatusOK, "POST", "/api/classroom/classes/"+class.ID+"/profile", map[string]string{"profile": "hotel-wifi"}, nil)
 	await(t, me, "class", func(n classNotice) bool { return n.Profile == "hotel-wifi" })
+	teach.on(c).call(http.StatusOK, "POST", "/api/classroom/classes/"+class.ID+"/reset", nil, nil)
+	await(t, me, "class", func(n classNotice) bool { return n.Resets == 1 })
 	// B made the lab at the join and holds it: its next tunnel takes the
 	// network C set, not the one B kept.
 	labPage := browser(t, b)

@@ -43,6 +43,8 @@ type Class struct {
 	Lesson    string    // the lesson the teacher asks everyone to open
 	StuckFail int       // failures of one step that mark a student stuck
 	StuckMins int       // minutes without progress that mark a student stuck
+	Resets    int       // the teacher's resets of every lab
+	Clears    int       // the teacher's clearings of the class mailbox
 }
 
 // Student is one student in a class. The token itself is never stored:
@@ -83,7 +85,12 @@ type Progress struct {
 // Store is where classes live. Implementations are safe for concurrent use.
 type Store interface {
 	CreateClass(ctx context.Context, c Class) error
+	// UpdateClass writes a class's settings (not Resets or Clears).
 	UpdateClass(ctx context.Context, c Class) error
+	// Count adds to a class's Resets and Clears in the database itself,
+	// so that replicas counting at once lose no count; it returns the
+	// class as it is then.
+	Count(ctx context.Context, id string, resets, clears int) (Class, error)
 	Class(ctx context.Context, id string) (Class, error)
 	ClassByCode(ctx context.Context, code string) (Class, error)
 	Classes(ctx context.Context) ([]Class, error)
@@ -314,15 +321,16 @@ func flag(b bool) int {
 	return 0
 }
 
-const classCols = `id, name, code, created_at, capacity, locked, ended_at, profile, lesson, stuck_fails, stuck_minutes`
+const classCols = `id, name, code, created_at, capacity, locked, ended_at, profile, lesson, stuck_fails, stuck_minutes, resets, clears`
 
 func (s *SQL) CreateClass(ctx context.Context, c Class) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO classes (`+classCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		c.ID, c.Name, c.Code, ms(c.Created), c.Capacity, flag(c.Locked), ms(c.Ended), c.Profile, c.Lesson, c.StuckFail, c.StuckMins)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO classes (`+classCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		c.ID, c.Name, c.Code, ms(c.Created), c.Capacity, flag(c.Locked), ms(c.Ended), c.Profile, c.Lesson, c.StuckFail, c.StuckMins, c.Resets, c.Clears)
 	return err
 }
 
-// UpdateClass writes every field but the id, code and creation time.
+// UpdateClass writes every field but the id, code, creation time and the
+// counts, which only [SQL.Count] moves.
 func (s *SQL) UpdateClass(ctx context.Context, c Class) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE classes SET name = $2, capacity = $3, locked = $4, ended_at = $5, profile = $6, lesson = $7, stuck_fails = $8, stuck_minutes = $9 WHERE id = $1`,
 		c.ID, c.Name, c.Capacity, flag(c.Locked), ms(c.Ended), c.Profile, c.Lesson, c.StuckFail, c.StuckMins)
@@ -335,13 +343,24 @@ func (s *SQL) UpdateClass(ctx context.Context, c Class) error {
 	return nil
 }
 
+func (s *SQL) Count(ctx context.Context, id string, resets, clears int) (Class, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE classes SET resets = resets + $2, clears = clears + $3 WHERE id = $1`, id, resets, clears)
+	if err != nil {
+		return Class{}, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return Class{}, ErrNotFound
+	}
+	return s.Class(ctx, id)
+}
+
 type scanner interface{ Scan(...any) error }
 
 func scanClass(r scanner) (Class, error) {
 	var c Class
 	var created, ended int64
 	var locked int
-	err := r.Scan(&c.ID, &c.Name, &c.Code, &created, &c.Capacity, &locked, &ended, &c.Profile, &c.Lesson, &c.StuckFail, &c.StuckMins)
+	err := r.Scan(&c.ID, &c.Name, &c.Code, &created, &c.Capacity, &locked, &ended, &c.Profile, &c.Lesson, &c.StuckFail, &c.StuckMins, &c.Resets, &c.Clears)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, ErrNotFound
 	}

@@ -233,6 +233,20 @@ func TestSessionsAndUndo(t *testing.T) {
 		if _, err := b.Undo(ctx, "c1"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("undo before any: %v", err)
 		}
+		// Counts taken on two stores at once add up.
+		a.Count(ctx, "c1", 1, 0)
+		if got, err := b.Count(ctx, "c1", 1, 2); err != nil || got.Resets != 2 || got.Clears != 2 {
+			t.Errorf("counts: %+v, %v; want 2 resets, 2 clears", got, err)
+		}
+		if err := a.UpdateClass(ctx, Class{ID: "c1", Name: "M", Capacity: 5}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := b.Class(ctx, "c1"); got.Resets != 2 || got.Name != "M" {
+			t.Errorf("a settings update moved the counts: %+v", got)
+		}
+		if _, err := a.Count(ctx, "nope", 1, 0); !errors.Is(err, ErrNotFound) {
+			t.Errorf("count of no class: %v", err)
+		}
 		u := Undo{Class: "home-isp", Profiles: map[string]string{"s1": "corporate"}}
 		if err := a.SetUndo(ctx, "c1", &u); err != nil {
 			t.Fatal(err)

@@ -14,6 +14,12 @@ CREATE INDEX teacher_sessions_expiry ON teacher_sessions (expires_at);
 -- the lab only when the student's own request brings the token.
 ALTER TABLE students ADD COLUMN lab_key TEXT NOT NULL DEFAULT '';
 
+-- resets and clears count the teacher's resets of every lab and
+-- clearings of the class mailbox: a student's page that sees one go up
+-- reloads, whichever replica it hears it from.
+ALTER TABLE classes ADD COLUMN resets INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE classes ADD COLUMN clears INTEGER NOT NULL DEFAULT 0;
+
 -- class_undo: what the last "profile for everyone" replaced (the class's
 -- profile and each student's, as JSON), so any replica can undo it.
 CREATE TABLE class_undo (
