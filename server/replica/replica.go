@@ -169,7 +169,10 @@ func (r *Replica) receive(conn *pgx.Conn) {
 					return
 				case <-time.After(time.Second):
 				}
-				if conn, err = r.listen(r.ctx); err == nil {
+				// A failed attempt leaves conn as it was (closed, not
+				// nil): the deferred Close must not meet a nil.
+				if c, err := r.listen(r.ctx); err == nil {
+					conn = c
 					break
 				}
 			}
