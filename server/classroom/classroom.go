@@ -70,8 +70,6 @@ type Labs interface {
 	ResetPolicy(id string) error
 	// Delete ends a lab.
 	Delete(id string) error
-	// Forget drops this replica's copy of a lab another replica changed.
-	Forget(id string)
 }
 
 // Config is what a Classroom needs.

@@ -29,7 +29,6 @@ func (f *fakeLabs) SetProfile(id, p string) (lab.Lab, error) {
 	return lab.Lab{ID: id, Profile: p}, nil
 }
 func (f *fakeLabs) ResetPolicy(id string) error { return nil }
-func (f *fakeLabs) Forget(id string)            {}
 func (f *fakeLabs) Delete(id string) error {
 	f.deleted = append(f.deleted, id)
 	return nil

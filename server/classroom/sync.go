@@ -91,9 +91,6 @@ func (c *Classroom) apply(ch Change) {
 		}
 		u, uerr := c.cfg.Store.Undo(ctx, ch.Class)
 		c.mu.Lock()
-		if sc.Profile != cl.Profile || ch.Kind == ChangeReset {
-			c.forgetLabsLocked(cl) // the other replica moved or reset them
-		}
 		if ch.Kind == ChangeReset {
 			for _, s := range cl.students {
 				s.transcript, s.ports = nil, nil
@@ -160,7 +157,6 @@ func (c *Classroom) reload(ctx context.Context) {
 				s.apply(p) // the records already folded are skipped
 			}
 		}
-		c.forgetLabsLocked(cl)
 		cl.Class = sc
 		cl.setUndo(u, uerr == nil)
 		c.classChangedLocked(cl)
@@ -168,16 +164,6 @@ func (c *Classroom) reload(ctx context.Context) {
 			c.changedLocked(s)
 		}
 		c.mu.Unlock()
-	}
-}
-
-// forgetLabsLocked drops this replica's copies of a class's labs, which
-// another replica changed in the store: their next use reads them again.
-func (c *Classroom) forgetLabsLocked(cl *class) {
-	for _, s := range cl.students {
-		if s.lab.ID != "" {
-			c.cfg.Labs.Forget(s.lab.ID)
-		}
 	}
 }
 

@@ -403,22 +403,6 @@ func (m *Manager) SetProfile(id, profile string) (Lab, error) {
 	return view(l), nil
 }
 
-// Forget drops this replica's copy of a lab, so that its next use reads
-// it from Shared: another replica changed it (a class's network for
-// everyone, a reset). Without Shared, or for a lab not held, it does
-// nothing.
-func (m *Manager) Forget(id string) {
-	if m.cfg.Shared == nil || id == Classroom {
-		return
-	}
-	m.mu.Lock()
-	if l := m.labs[id]; l != nil {
-		m.dropPolicy(l)
-		delete(m.labs, id)
-	}
-	m.mu.Unlock()
-}
-
 // Delete ends a lab; the classroom stays.
 func (m *Manager) Delete(id string) error {
 	if id == Classroom {
