@@ -3,15 +3,18 @@
 package deploy
 
 import (
+	"bufio"
 	"debug/elf"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -165,17 +168,55 @@ func TestImageServes(t *testing.T) {
 	// loopback only, browser gateway only (no SMTP ports to collide).
 	cmd := exec.Command(buildah, "--root", filepath.Join(dir, "root"), "--runroot", filepath.Join(dir, "run"), "--storage-driver", "vfs",
 		"run", "--isolation", "chroot", "--env", "PORTLAB_HTTP="+addr, "--env", "PORTLAB_SMTP_LISTEN=false", ctr, "/portlab", "serve")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
+	// The server's log, line by line; serving closes at its JSON
+	// "serving" line (the image sets PORTLAB_LOG_FORMAT=json).
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	var (
+		mu      sync.Mutex
+		log     strings.Builder
+		serving = make(chan struct{})
+	)
+	go func() {
+		sc, seen := bufio.NewScanner(pr), false
+		for sc.Scan() {
+			mu.Lock()
+			log.WriteString(sc.Text() + "\n")
+			mu.Unlock()
+			if !seen && strings.Contains(sc.Text(), `"msg":"serving"`) {
+				seen = true
+				close(serving)
+			}
+		}
+	}()
+	logged := func() string { mu.Lock(); defer mu.Unlock(); return log.String() }
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	go func() { done <- cmd.Wait(); pw.Close() }()
+	// buildah run ends its container's process on SIGTERM (it does not
+	// pass the signal on: TestServeStopsOnSignal covers the server's own
+	// shutdown).
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(time.Minute):
+			cmd.Process.Kill()
+		}
+	}()
 
+	deadline := time.After(time.Minute)
+	select {
+	case <-serving:
+	case err := <-done:
+		t.Fatalf("the image's server ended (%v) before it logged serving:\n%s", err, logged())
+	case <-deadline:
+		t.Fatalf("no JSON \"serving\" line within a minute:\n%s", logged())
+	}
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	deadline := time.After(60 * time.Second)
 	for _, path := range []string{"/healthz", "/readyz"} {
 		url := "http://" + addr + path
 	poll:
@@ -188,24 +229,10 @@ func TestImageServes(t *testing.T) {
 			}
 			select {
 			case <-tick.C:
-			case err := <-done:
-				t.Fatalf("the image's server ended (%v) before %s answered:\n%s", err, url, out.String())
 			case <-deadline:
-				t.Fatalf("%s did not answer 200 within a minute:\n%s", url, out.String())
+				t.Fatalf("%s did not answer 200 within a minute:\n%s", url, logged())
 			}
 		}
-	}
-	if !strings.Contains(out.String(), `"msg":"serving"`) {
-		t.Errorf("no JSON \"serving\" log line (the image sets PORTLAB_LOG_FORMAT=json):\n%s", out.String())
-	}
-	// buildah ends its container's process when it gets SIGTERM (it
-	// does not pass the signal on: TestServeStopsOnSignal covers the
-	// server's own shutdown).
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-done:
-	case <-time.After(time.Minute):
-		t.Errorf("buildah run did not end within a minute of SIGTERM")
 	}
 }
 
