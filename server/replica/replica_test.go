@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/portlab/portlab/server/classroom"
 	"github.com/portlab/portlab/server/classroom/store"
 	"github.com/portlab/portlab/server/events"
@@ -259,4 +260,52 @@ func TestClassroomChanges(t *testing.T) {
 			break
 		}
 	}
+}
+
+// TestEventsSentTogether: a burst of a lab's events on A reaches B whole
+// and in order, in fewer NOTIFYs than events. One NOTIFY per event (the
+// old way) fell behind a busy class, and the bus dropped what did not fit.
+func TestEventsSentTogether(t *testing.T) {
+	a, join := open(t)
+	b := join()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, a.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "LISTEN "+channel); err != nil {
+		t.Fatal(err)
+	}
+	got := b.bus.Subscribe(4096, func(e events.Event) bool { return e.Lab == "burst" })
+	defer got.Close()
+	const n = 1000
+	for i := range n {
+		a.bus.Publish(events.Event{Kind: events.Command, Lab: "burst", Text: fmt.Sprintf("NOOP %d", i)})
+	}
+	deadline := time.After(time.Minute)
+	for i := range n {
+		select {
+		case e := <-got.C:
+			if want := fmt.Sprintf("NOOP %d", i); e.Text != want || !e.Remote {
+				t.Fatalf("event %d on B: %q (remote %v), want %q from A", i, e.Text, e.Remote, want)
+			}
+		case <-deadline:
+			t.Fatalf("B had %d of %d events after a minute", i, n)
+		}
+	}
+	notes := 0
+	for notes < n {
+		wctx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := conn.WaitForNotification(wctx)
+		cancel()
+		if err != nil {
+			break // all of them read
+		}
+		notes++
+	}
+	if notes == 0 || notes >= n {
+		t.Errorf("%d events crossed in %d NOTIFYs; want several to a NOTIFY", n, notes)
+	}
+	t.Logf("%d events in %d NOTIFYs", n, notes)
 }

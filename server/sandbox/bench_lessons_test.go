@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
@@ -122,7 +123,8 @@ func TestBenchLessons(t *testing.T) {
 	row("mean time to play a lesson, s", embedded.meanLesson().Seconds(), shared.meanLesson().Seconds(), "%.2f")
 	row("CPU per lesson, ms: this process (players and replicas)", ms(embedded.perLesson(embedded.cpu)), ms(shared.perLesson(shared.cpu)), "%.1f")
 	fmt.Fprintf(tw, "CPU per lesson, ms: PostgreSQL\t-\t%.1f\t\n", ms(shared.perLesson(shared.pgCPU)))
-	fmt.Fprintf(tw, "events crossing replicas per lesson (a NOTIFY each)\t-\t%.0f\t\n", float64(shared.notes)/float64(shared.lessons))
+	fmt.Fprintf(tw, "events crossing replicas per lesson\t-\t%.0f\t\n", float64(shared.crossed)/float64(shared.lessons))
+	fmt.Fprintf(tw, "NOTIFYs per lesson (events sent together)\t-\t%.0f\t\n", float64(shared.notes)/float64(shared.lessons))
 	fmt.Fprintf(tw, "events a full subscriber missed (the bus's Dropped)\t%d\t%d\t\n", embedded.dropped, shared.dropped)
 	row(fmt.Sprintf("lessons/s the %d cores bound (cores / CPU per lesson)", cpus), embedded.ceiling(cpus), shared.ceiling(cpus), "%.1f")
 	fmt.Fprintf(tw, "cores busy (CPU / wall)\t%.2f\t%.2f\t\n", embedded.busy(), shared.busy())
@@ -146,7 +148,8 @@ type benchRun struct {
 	played     int           // the lessons ended by then
 	lessonTime time.Duration // the lessons' own times, added up
 	cpu, pgCPU time.Duration // this process's; PostgreSQL's (0 without)
-	notes      int           // the events that crossed the replicas
+	notes      int           // the NOTIFYs that crossed the replicas
+	crossed    int           // the events in them
 	dropped    uint64        // the events a full subscriber missed
 	profile    string        // the CPU profile's file
 	summary    string        // the profile by package
@@ -247,7 +250,7 @@ func playLessons(t *testing.T, name string, replicas []*Sandbox, lib *scenarios.
 	pprof.StopCPUProfile()
 	r.wall, r.cpu = time.Since(began), processCPU()-cpuBefore
 	r.pgCPU = postgresCPU(t, dsn) - pgBefore
-	r.notes = notes()
+	r.notes, r.crossed = notes()
 	r.dropped = dropped() - droppedBefore
 	for i, f := range failed {
 		if i == 3 {
@@ -261,13 +264,13 @@ func playLessons(t *testing.T, name string, replicas []*Sandbox, lib *scenarios.
 }
 
 // countNotes counts the notifications on the replicas' channel
-// (package replica's "portlab_events": one per event that crosses) from
-// now until the returned function is called, which returns the count.
+// (package replica's "portlab_events") and the events they carry, from
+// now until the returned function is called, which returns the counts.
 // Without dsn it counts nothing.
-func countNotes(ctx context.Context, t *testing.T, dsn string) func() int {
+func countNotes(ctx context.Context, t *testing.T, dsn string) func() (notes, events int) {
 	t.Helper()
 	if dsn == "" {
-		return func() int { return 0 }
+		return func() (int, int) { return 0, 0 }
 	}
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
@@ -277,22 +280,26 @@ func countNotes(ctx context.Context, t *testing.T, dsn string) func() int {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	var n atomic.Int64
+	var n, ev atomic.Int64
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for {
-			if _, err := conn.WaitForNotification(ctx); err != nil {
+			nt, err := conn.WaitForNotification(ctx)
+			if err != nil {
 				return
 			}
+			var p struct{ Events []json.RawMessage }
+			json.Unmarshal([]byte(nt.Payload), &p)
 			n.Add(1)
+			ev.Add(int64(len(p.Events)))
 		}
 	}()
-	return func() int {
+	return func() (int, int) {
 		cancel()
 		<-done
 		conn.Close(context.Background())
-		return int(n.Load())
+		return int(n.Load()), int(ev.Load())
 	}
 }
 
