@@ -38,6 +38,9 @@ func grantClipboard(t *testing.T, ctx context.Context, origin string) bool {
 				Permission: &browser.PermissionDescriptor{Name: name, AllowWithoutSanitization: true},
 				Setting:    browser.PermissionSettingGranted,
 				Origin:     origin,
+				// The tab's own browser context (see newBrowser), not
+				// the browser's default one.
+				BrowserContextID: chromedp.FromContext(ctx).BrowserContextID,
 			})
 			if err != nil {
 				t.Logf("clipboard permission %s: %v (checking data-copied only)", name, err)
