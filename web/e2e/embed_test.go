@@ -33,7 +33,7 @@ addEventListener("message", (e) => {
   window.events.push(e.data);
 });
 </script>
-<iframe id="lab" src="%s/embed/lessons/tls-before-auth?autoplay=1" width="1000" height="720"></iframe>`, base, base)
+<iframe id="lab" src="%s/embed/lessons/tls-before-auth?autoplay=1&pace=0" width="1000" height="720"></iframe>`, base, base)
 	}))
 	t.Cleanup(docs.Close)
 	host := strings.TrimPrefix(docs.URL, "http://")                                    // 127.0.0.1:PORT

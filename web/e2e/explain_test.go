@@ -178,7 +178,7 @@ func checkRefusedExplained(t *testing.T, base string) {
 
 func checkLessonRepliesExplained(t *testing.T, base string) {
 	ctx := newBrowser(t)
-	navigate(t, ctx, base+"/lessons/first-contact?autoplay=1")
+	navigate(t, ctx, base+"/lessons/first-contact?autoplay=1&pace=0")
 	waitReady(t, ctx)
 	waitFor(t, ctx, "played through", `document.getElementById('scenario-status').dataset.state === 'watched'`, 90*time.Second)
 	first := `document.querySelector('#transcript li[data-code="220"] button.reply')`

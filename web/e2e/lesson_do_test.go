@@ -16,7 +16,7 @@ func TestLessonTaskAndPrediction(t *testing.T) {
 	}
 	base := startSandbox(t)
 	ctx := newBrowser(t)
-	navigate(t, ctx, base+"/lessons/fallback-2525")
+	navigate(t, ctx, base+"/lessons/fallback-2525?pace=0")
 	waitReady(t, ctx)
 	do(t, ctx, 5*time.Second, chromedp.Click(chromedp.ID("lesson-start")))
 

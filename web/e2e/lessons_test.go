@@ -53,7 +53,7 @@ func TestLessonByTyping(t *testing.T) {
 	}
 	base := startSandbox(t)
 	ctx := newBrowser(t)
-	navigate(t, ctx, base+"/lessons/"+l.Name)
+	navigate(t, ctx, base+"/lessons/"+l.Name+"?pace=0")
 	waitReady(t, ctx)
 	do(t, ctx, 5*time.Second, chromedp.Click(chromedp.ID("lesson-start")))
 	wrongTried := false

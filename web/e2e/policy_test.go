@@ -88,7 +88,7 @@ func TestPolicyEditor(t *testing.T) {
 	// The lesson that teaches it shows the editor beside its terminal, and
 	// plays through in the tab: its policy steps go through the browser's
 	// API client, and the editor follows them.
-	navigate(t, ctx, base+"/lessons/your-own-rules?autoplay=1")
+	navigate(t, ctx, base+"/lessons/your-own-rules?autoplay=1&pace=0")
 	waitReady(t, ctx)
 	if !eval[bool](t, ctx, `!!document.querySelector('.main-col #policy-editor')`) {
 		t.Error("the lesson page has no policy editor")
