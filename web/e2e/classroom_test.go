@@ -25,6 +25,7 @@ func TestClassroomDashboardLive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	const password = "teach me"
 	base := startSandboxWith(t, func(c *sandbox.Config) { c.TeacherPassword = password })
 
@@ -123,6 +124,7 @@ func TestProjectorMode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	base := startSandbox(t)
 	ctx := newBrowser(t)
 	navigate(t, ctx, base+"/teach/project")
@@ -197,6 +199,7 @@ func TestClassroomThreeStudents(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	lib, err := scenarios.Builtin()
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ func TestExplainer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	for _, c := range []struct {
 		name  string
 		check func(*testing.T, string)
@@ -31,9 +32,9 @@ func TestExplainer(t *testing.T) {
 		{"lesson-replies", checkLessonRepliesExplained},
 		{"refused-explained", checkRefusedExplained},
 	} {
-		t.Run(c.name, func(t *testing.T) { c.check(t, startSandbox(t)) })
+		t.Run(c.name, func(t *testing.T) { t.Parallel(); c.check(t, startSandbox(t)) })
 	}
-	t.Run("server-close-announced", func(t *testing.T) { checkServerCloseAnnounced(t) })
+	t.Run("server-close-announced", func(t *testing.T) { t.Parallel(); checkServerCloseAnnounced(t) })
 }
 
 // reply is the selector of the explain button of the last reply line

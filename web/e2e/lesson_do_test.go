@@ -14,6 +14,7 @@ func TestLessonTaskAndPrediction(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	base := startSandbox(t)
 	ctx := newBrowser(t)
 	navigate(t, ctx, base+"/lessons/fallback-2525?pace=0")
@@ -64,6 +65,7 @@ func TestLessonHintsThenShowMe(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	base := startSandbox(t)
 	ctx := newBrowser(t)
 	navigate(t, ctx, base+"/lessons/first-contact")

@@ -18,6 +18,7 @@ func TestPolicyEditor(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	base := startSandbox(t)
 	ctx := newBrowser(t)
 	navigate(t, ctx, base+"/lab/policy")

@@ -19,6 +19,7 @@ func TestCourseMapPassedWatchedAndKept(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	// The real sandbox, restarted later on the same address (labs live in
 	// memory; the page's origin, and so its localStorage, stays).
 	cfg := sandbox.Config{PortOffset: "-1", DropTimeout: time.Second, LabsPerClient: 100, Version: "e2e"}

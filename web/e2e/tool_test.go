@@ -22,9 +22,10 @@ func TestTerminalTool(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
-	t.Run("playground", func(t *testing.T) { checkTerminalTool(t, startSandbox(t)) })
-	t.Run("lesson", func(t *testing.T) { checkLessonTool(t, startSandbox(t)) })
-	t.Run("focus-ring", func(t *testing.T) { checkFocusRing(t, startSandbox(t)) })
+	t.Parallel()
+	t.Run("playground", func(t *testing.T) { t.Parallel(); checkTerminalTool(t, startSandbox(t)) })
+	t.Run("lesson", func(t *testing.T) { t.Parallel(); checkLessonTool(t, startSandbox(t)) })
+	t.Run("focus-ring", func(t *testing.T) { t.Parallel(); checkFocusRing(t, startSandbox(t)) })
 }
 
 // grantClipboard lets the page write and read the clipboard, as a click
