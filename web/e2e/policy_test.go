@@ -65,8 +65,9 @@ func TestPolicyEditor(t *testing.T) {
 	})
 
 	// The behaviour: this lab's relay trusts the other data center now.
-	navigate(t, ctx, base+"/playground?profile=other-datacenter&host=mx.sandbox.test")
-	waitReady(t, ctx)
+	// With the lab open: a line typed before it is would dial into the
+	// shared classroom lab, which follows the server's policy.
+	openPlayground(t, ctx, base, "other-datacenter", "mx.sandbox.test")
 	count := func(code string) string {
 		return `document.querySelectorAll('#transcript li[data-code="` + code + `"]').length`
 	}
