@@ -12,6 +12,11 @@ TEMPL_SRC := $(shell find web -name '*.templ' 2>/dev/null)
 FUZZ      := $(shell find $(wildcard server scenarios) -name '*_test.go' | xargs -r grep -H -o '^func Fuzz[A-Za-z0-9_]*' | \
                sed -E 's|^(.*)/[^/]*_test.go:func |./\1:|')
 FUZZTIME  ?= 4s
+# `make test` fuzzes each target this long; seeds run in `go test` too.
+TEST_FUZZTIME ?= 2s
+# The packages whose goroutines share the most state: `make test` runs
+# their tests once, under the race detector, and the rest without it.
+RACE      := ./server/relay/ ./server/events/ ./server/mailbox/ ./server/gateway/ ./server/lab/ ./server/replica/ ./scenarios/...
 
 .PHONY: all build run test bench lint generate check-generated fuzz test-deps clean image
 
@@ -78,12 +83,19 @@ fuzz:
 	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || exit 1; \
 	done
 
+# Playing every lesson headless mostly waits for the profiles' time-outs
+# (seconds of CPU in a minute), so it runs beside the race tests and its
+# output is printed when it ends.
 test: test-deps build lint
-	PORTLAB_REQUIRE_TOOLS=1 PORTLAB_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 ./...
-	$(GO) test -count=1 -race ./server/relay/ ./server/events/ ./server/mailbox/ ./server/gateway/ ./server/lab/ ./server/replica/ ./scenarios/...
+	PORTLAB_REQUIRE_TOOLS=1 PORTLAB_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 $$($(GO) list ./... | grep -vxF "$$($(GO) list $(RACE))")
 	$(BIN) scenarios lint
-	$(BIN) scenarios run --all
-	$(MAKE) --no-print-directory fuzz
+	@out=$$(mktemp); $(BIN) scenarios run --all >$$out 2>&1 & run=$$!; \
+	echo "$(BIN) scenarios run --all, beside:"; \
+	echo "$(GO) test -count=1 -race $(RACE)"; \
+	$(GO) test -count=1 -race $(RACE); race=$$?; \
+	wait $$run; lessons=$$?; cat $$out; rm -f $$out; \
+	[ $$race = 0 ] && [ $$lessons = 0 ]
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 
 # Figures for the README's Performance section; each line has its baseline
 # measured in the same run.

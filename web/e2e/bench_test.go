@@ -61,7 +61,7 @@ func TestBenchClient(t *testing.T) {
 	// its load event.
 	var baseline []float64
 	for range 5 {
-		ctx := newBrowser(t)
+		ctx := newChromium(t)
 		do(t, ctx, 30*time.Second, chromedp.Navigate(base+"/ports"))
 		waitFor(t, ctx, "load", `performance.getEntriesByType('navigation')[0].loadEventEnd > 0`, 20*time.Second)
 		baseline = append(baseline, eval[float64](t, ctx, `performance.getEntriesByType('navigation')[0].loadEventEnd`))
@@ -70,7 +70,7 @@ func TestBenchClient(t *testing.T) {
 
 	var ready, instantiated []float64
 	for i := range 5 {
-		ctx := newBrowser(t) // a fresh profile: a cold cache every time
+		ctx := newChromium(t) // a fresh profile: a cold cache every time
 		do(t, ctx, 30*time.Second, chromedp.Navigate(base+"/playground"))
 		waitFor(t, ctx, "ready", `window.portlabTimings && window.portlabTimings.ready > 0`, 20*time.Second)
 		r := eval[float64](t, ctx, `window.portlabTimings.ready`) // ms since navigation start

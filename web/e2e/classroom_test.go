@@ -25,6 +25,7 @@ func TestClassroomDashboardLive(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	const password = "teach me"
 	base := startSandboxWith(t, func(c *sandbox.Config) { c.TeacherPassword = password })
 
@@ -123,6 +124,7 @@ func TestProjectorMode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	base := startSandbox(t)
 	ctx := newBrowser(t)
 	navigate(t, ctx, base+"/teach/project")
@@ -197,6 +199,7 @@ func TestClassroomThreeStudents(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	lib, err := scenarios.Builtin()
 	if err != nil {
 		t.Fatal(err)
@@ -227,7 +230,7 @@ func TestClassroomThreeStudents(t *testing.T) {
 	// Ann passes first-contact, typing her steps.
 	ann := students["Ann"]
 	fc, _ := lib.Lesson("first-contact", "en")
-	navigate(t, ann, base+"/lessons/first-contact")
+	navigate(t, ann, base+"/lessons/first-contact?pace=0")
 	waitReady(t, ann)
 	do(t, ann, 5*time.Second, chromedp.Click(chromedp.ID("lesson-start")))
 	doSteps(t, ann, fc.Steps)
@@ -235,7 +238,7 @@ func TestClassroomThreeStudents(t *testing.T) {
 
 	// Ben watches fallback-2525, played whole.
 	ben := students["Ben"]
-	navigate(t, ben, base+"/lessons/fallback-2525")
+	navigate(t, ben, base+"/lessons/fallback-2525?pace=0")
 	waitReady(t, ben)
 	eval[bool](t, ben, `(document.getElementById('lesson-play-all').click(), true)`)
 	waitFor(t, ben, "Ben watched", `document.getElementById('scenario-status').dataset.state === 'watched'`, 90*time.Second)
@@ -244,7 +247,7 @@ func TestClassroomThreeStudents(t *testing.T) {
 	// logs in with a wrong password, again and again.
 	cy := students["Cy"]
 	tba, _ := lib.Lesson("tls-before-auth", "en")
-	navigate(t, cy, base+"/lessons/tls-before-auth")
+	navigate(t, cy, base+"/lessons/tls-before-auth?pace=0")
 	waitReady(t, cy)
 	do(t, cy, 5*time.Second, chromedp.Click(chromedp.ID("lesson-start")))
 	authStep := slices.IndexFunc(tba.Steps, func(st *lesson.Step) bool { return st.ID == "auth" })

@@ -22,6 +22,7 @@ func TestEmbedOnAnotherOrigin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	var base string
 	docs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -33,7 +34,7 @@ addEventListener("message", (e) => {
   window.events.push(e.data);
 });
 </script>
-<iframe id="lab" src="%s/embed/lessons/tls-before-auth?autoplay=1" width="1000" height="720"></iframe>`, base, base)
+<iframe id="lab" src="%s/embed/lessons/tls-before-auth?autoplay=1&pace=0" width="1000" height="720"></iframe>`, base, base)
 	}))
 	t.Cleanup(docs.Close)
 	host := strings.TrimPrefix(docs.URL, "http://")                                    // 127.0.0.1:PORT
@@ -80,6 +81,7 @@ func TestEmbedExamplePage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	docs := exampleServer(t)
 	base := startSandboxWith(t, func(c *sandbox.Config) { c.Origins = []string{strings.TrimPrefix(docs.URL, "http://")} })
 
@@ -142,6 +144,7 @@ func TestEmbedIgnoresOtherOrigins(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	var base, rogue string
 	docs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -210,6 +213,7 @@ func TestEmbedTheme(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	base := startSandbox(t)
 	ctx := newBrowser(t)
 	bg := `getComputedStyle(document.body).backgroundColor`

@@ -17,6 +17,7 @@ func TestMailboxLabExpired(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	// The real sandbox, restarted on the same address: the page's origin
 	// and its kept lab stay, the server's labs are gone.
 	first, err := sandbox.New(sandbox.Config{Version: "e2e"})

@@ -21,6 +21,7 @@ func TestExplainer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	for _, c := range []struct {
 		name  string
 		check func(*testing.T, string)
@@ -31,9 +32,9 @@ func TestExplainer(t *testing.T) {
 		{"lesson-replies", checkLessonRepliesExplained},
 		{"refused-explained", checkRefusedExplained},
 	} {
-		t.Run(c.name, func(t *testing.T) { c.check(t, startSandbox(t)) })
+		t.Run(c.name, func(t *testing.T) { t.Parallel(); c.check(t, startSandbox(t)) })
 	}
-	t.Run("server-close-announced", func(t *testing.T) { checkServerCloseAnnounced(t) })
+	t.Run("server-close-announced", func(t *testing.T) { t.Parallel(); checkServerCloseAnnounced(t) })
 }
 
 // reply is the selector of the explain button of the last reply line
@@ -178,7 +179,7 @@ func checkRefusedExplained(t *testing.T, base string) {
 
 func checkLessonRepliesExplained(t *testing.T, base string) {
 	ctx := newBrowser(t)
-	navigate(t, ctx, base+"/lessons/first-contact?autoplay=1")
+	navigate(t, ctx, base+"/lessons/first-contact?autoplay=1&pace=0")
 	waitReady(t, ctx)
 	waitFor(t, ctx, "played through", `document.getElementById('scenario-status').dataset.state === 'watched'`, 90*time.Second)
 	first := `document.querySelector('#transcript li[data-code="220"] button.reply')`

@@ -2,11 +2,14 @@ package e2e_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,15 +33,43 @@ func chromiumPath() string {
 	return ""
 }
 
-// newBrowser starts a headless chromium with a fresh profile and returns a
-// tab's context. The browser ends with the test.
-func newBrowser(t testing.TB) context.Context {
-	t.Helper()
-	path := chromiumPath()
-	if path == "" {
-		t.Skip("chromium not found (apt-get install chromium, or set CHROMIUM): `make test` installs it")
+// One chromium serves the whole package: starting one costs a second or
+// more of CPU, and every test used to start its own. It starts with the
+// first test that asks for a browser and stops when the package's tests
+// end (TestMain).
+var chromium struct {
+	once   sync.Once
+	ctx    context.Context // the browser's first tab; tests never use it
+	cancel func()
+	dir    string // the shared profile's directory
+	err    error
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	// Browser tests mostly wait (for the page, the relay, the player)
+	// rather than compute: more of them at once than there are cores,
+	// unless -parallel says otherwise.
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		flag.Set("test.parallel", itoa(max(4, 2*runtime.GOMAXPROCS(0))))
 	}
-	opts := []chromedp.ExecAllocatorOption{
+	m.Run()
+	if chromium.cancel != nil {
+		chromium.cancel()
+	}
+	if chromium.dir != "" {
+		os.RemoveAll(chromium.dir)
+	}
+	if sharedSandbox.s != nil {
+		sharedSandbox.s.Close()
+	}
+}
+
+// chromiumOptions are the flags of every chromium the tests start.
+func chromiumOptions(path, profile string) []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Headless,
 		chromedp.NoSandbox,
@@ -51,10 +82,63 @@ func newBrowser(t testing.TB) context.Context {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.Flag("disable-extensions", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1280, 900),
 	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+}
+
+// newBrowser returns a tab of its own in the package's chromium, in a
+// new browser context: like a fresh profile, it shares no cookies,
+// storage or cache with any other test's tab, and it sits in a window of
+// its own (1280x900), so tests may run in parallel. The tab and its
+// context end with the test.
+func newBrowser(t testing.TB) context.Context {
+	t.Helper()
+	path := chromiumPath()
+	if path == "" {
+		t.Skip("chromium not found (apt-get install chromium, or set CHROMIUM): `make test` installs it")
+	}
+	chromium.once.Do(func() {
+		chromium.dir, chromium.err = os.MkdirTemp("", "portlab-e2e-chromium-")
+		if chromium.err != nil {
+			return
+		}
+		actx, cancelA := chromedp.NewExecAllocator(context.Background(), chromiumOptions(path, chromium.dir)...)
+		ctx, cancelC := chromedp.NewContext(actx)
+		chromium.ctx, chromium.cancel = ctx, func() { cancelC(); cancelA() }
+		chromium.err = chromedp.Do(ctx) // starts the browser, no timeout
+	})
+	if chromium.err != nil {
+		t.Fatalf("start chromium: %v", chromium.err)
+	}
+	if err := chromium.ctx.Err(); err != nil {
+		t.Fatalf("chromium is gone: %v", err)
+	}
+	ctx, cancel := chromedp.NewContext(chromium.ctx, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil { // opens the tab, no timeout
+		t.Fatalf("open a tab: %v", err)
+	}
+	// Every tab behaves as the focused one, as the one tab of a browser
+	// of its own did: focus rings, the clipboard and keyboard events do
+	// not depend on which window chromium last focused.
+	do(t, ctx, 10*time.Second, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
+		return err
+	}))
+	return ctx
+}
+
+// newChromium starts a chromium of its own, with a fresh profile on
+// disk, and returns its first tab's context; the browser ends with the
+// test. Only a measure of a cold start needs this (newBrowser is cheaper).
+func newChromium(t testing.TB) context.Context {
+	t.Helper()
+	path := chromiumPath()
+	if path == "" {
+		t.Skip("chromium not found (apt-get install chromium, or set CHROMIUM): `make test` installs it")
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), chromiumOptions(path, t.TempDir())...)
 	ctx, cancelC := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelC(); cancelA() })
 	if err := chromedp.Do(ctx); err != nil { // starts the browser, no timeout
@@ -151,18 +235,47 @@ func screenshot(t testing.TB, ctx context.Context, name string) {
 	t.Logf("screenshot: %s", file)
 }
 
-// startSandbox runs the real sandbox in-process (pages, API, gateway,
-// relay and its listeners on free loopback ports) and returns its URL.
-func startSandbox(t testing.TB) string {
-	t.Helper()
-	return startSandboxWith(t, nil)
+// sharedSandbox is the sandbox that startSandbox hands every test: the
+// tests that use it change only their own lab (each tab is a new browser
+// context, so a new lab), not the sandbox.
+var sharedSandbox struct {
+	once sync.Once
+	s    *sandbox.Sandbox
+	err  error
 }
 
-// startSandboxWith is startSandbox with the configuration adjusted first
-// (extra origins for the embedding test).
+// e2eConfig is the sandbox configuration of the browser tests: free
+// loopback ports, drops that time out after a second.
+func e2eConfig() sandbox.Config {
+	return sandbox.Config{PortOffset: "-1", DropTimeout: time.Second, LabsPerClient: 100, Version: "e2e"}
+}
+
+// startSandbox returns the URL of the package's shared sandbox (pages,
+// API, gateway, relay and its listeners on free loopback ports, run
+// in-process), started by the first test that asks. A test that changes
+// the sandbox itself (its configuration, a class, a restart) starts its
+// own with startSandboxWith.
+func startSandbox(t testing.TB) string {
+	t.Helper()
+	sharedSandbox.once.Do(func() {
+		cfg := e2eConfig()
+		// Every test's tab is a new client of the same address (loopback).
+		cfg.LabsPerClient = 10000
+		sharedSandbox.s, sharedSandbox.err = sandbox.New(cfg)
+	})
+	if sharedSandbox.err != nil {
+		t.Fatal(sharedSandbox.err)
+	}
+	return sharedSandbox.s.URL()
+}
+
+// startSandboxWith starts a sandbox of the test's own, with the
+// configuration adjusted first (extra origins for the embedding test, a
+// teacher password, a policy), and returns its URL; nil adjusts nothing.
+// The sandbox ends with the test.
 func startSandboxWith(t testing.TB, adjust func(*sandbox.Config)) string {
 	t.Helper()
-	cfg := sandbox.Config{PortOffset: "-1", DropTimeout: time.Second, LabsPerClient: 100, Version: "e2e"}
+	cfg := e2eConfig()
 	if adjust != nil {
 		adjust(&cfg)
 	}
@@ -241,4 +354,32 @@ func colorScheme(scheme string) chromedp.Action[chromedp.Void] {
 		})
 		return err
 	})
+}
+
+// TestBrowsersShareNothing: two tests' tabs share no storage and no
+// cookies, as two browsers of their own did, and each is as wide as a
+// browser of its own was (--window-size).
+func TestBrowsersShareNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	t.Parallel()
+	base := startSandbox(t)
+	first, second := newBrowser(t), newBrowser(t)
+	navigate(t, first, base+"/ports")
+	eval[bool](t, first, `(localStorage.setItem('e2e-mark', 'first'), sessionStorage.setItem('e2e-mark', 'first'), document.cookie = 'e2e-mark=first; path=/', true)`)
+	navigate(t, second, base+"/ports")
+	if got := eval[string](t, second, `[localStorage.getItem('e2e-mark'), sessionStorage.getItem('e2e-mark'), document.cookie.includes('e2e-mark')].join('|')`); got != "||false" {
+		t.Errorf("the second tab sees the first's storage or cookie (local|session|cookie): %s", got)
+	}
+	// The browser's first tab is what a browser of a test's own was: as
+	// wide. (Not as high: in Chromium 156 headless a new window's page is
+	// 813 px high, the first window's 757; views() emulates 1280x900
+	// and 390x844 for the looks.)
+	want := eval[float64](t, chromium.ctx, `innerWidth`)
+	for _, ctx := range []context.Context{first, second} {
+		if got := eval[float64](t, ctx, `innerWidth`); got != want {
+			t.Errorf("a tab's window is %v px wide, the browser's first tab %v", got, want)
+		}
+	}
 }

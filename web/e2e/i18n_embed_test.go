@@ -21,6 +21,7 @@ func TestEmbedLessonInSpanish(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	lib, err := scenarios.Builtin()
 	if err != nil {
 		t.Fatal(err)
@@ -67,6 +68,7 @@ func TestAcceptLanguageBrazilian(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	lib, err := scenarios.Builtin()
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ func TestLanguagePicker(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	base := startSandbox(t)
 	ctx := newBrowser(t)
 	de := locales.Catalog("de")
@@ -57,6 +58,7 @@ func TestLessonInBrazilianPortuguese(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	lib, err := scenarios.Builtin()
 	if err != nil {
 		t.Fatal(err)

@@ -14,9 +14,10 @@ func TestLessonTaskAndPrediction(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	base := startSandbox(t)
 	ctx := newBrowser(t)
-	navigate(t, ctx, base+"/lessons/fallback-2525")
+	navigate(t, ctx, base+"/lessons/fallback-2525?pace=0")
 	waitReady(t, ctx)
 	do(t, ctx, 5*time.Second, chromedp.Click(chromedp.ID("lesson-start")))
 
@@ -64,6 +65,7 @@ func TestLessonHintsThenShowMe(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	base := startSandbox(t)
 	ctx := newBrowser(t)
 	navigate(t, ctx, base+"/lessons/first-contact")

@@ -23,6 +23,7 @@ func TestLessonProfileBeforeStart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	base := startSandbox(t)
 	ctx := newBrowser(t)
 
@@ -65,6 +66,7 @@ func TestLessonStatusBar(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	base := startSandbox(t)
 	ctx := newBrowser(t)
 	navigate(t, ctx, base+"/lessons/first-contact")
@@ -142,6 +144,7 @@ func TestLessonInFrames(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	base := startSandbox(t)
 	ctx := newBrowser(t)
 	navigate(t, ctx, base+"/")
@@ -187,6 +190,7 @@ func TestLessonPlayedAtPace(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	course := scenarios.List()
 	at := -1
 	for i, l := range course {

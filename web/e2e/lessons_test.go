@@ -17,14 +17,16 @@ func TestLessonsAutoplay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	// Every lesson of the course plays through in the browser, at no
 	// pace (?pace=0): the wasm engine against the real sandbox, as the
 	// headless runner does in scenarios/headless.
 	lessons := scenarios.List()
 	base := startSandbox(t)
-	ctx := newBrowser(t)
 	for _, l := range lessons {
 		t.Run(l.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := newBrowser(t) // its own storage: the progress shown is this lesson's
 			navigate(t, ctx, base+"/lessons/"+l.Name+"?autoplay=1&pace=0")
 			waitReady(t, ctx)
 			waitFor(t, ctx, "watched", `document.getElementById('scenario-status').dataset.state === 'watched'`, 90*time.Second)
@@ -43,6 +45,7 @@ func TestLessonByTyping(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	lib, err := scenarios.Builtin()
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +56,7 @@ func TestLessonByTyping(t *testing.T) {
 	}
 	base := startSandbox(t)
 	ctx := newBrowser(t)
-	navigate(t, ctx, base+"/lessons/"+l.Name)
+	navigate(t, ctx, base+"/lessons/"+l.Name+"?pace=0")
 	waitReady(t, ctx)
 	do(t, ctx, 5*time.Second, chromedp.Click(chromedp.ID("lesson-start")))
 	wrongTried := false

@@ -17,6 +17,7 @@ func TestPlaygroundTypedAuthAndMailbox(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	base := startSandbox(t)
 	ctx := newBrowser(t)
 	navigate(t, ctx, base+"/playground?profile=home-isp&host=smtp.relay.test")

@@ -15,6 +15,7 @@ func TestPagesInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	base := startSandbox(t)
 	ctx := newBrowser(t)
 	for _, p := range []string{"/", "/ports", "/clients", "/mailbox", "/lessons/first-contact", "/embed/playground"} {
@@ -50,6 +51,7 @@ func TestKeyboardOnly(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	base := startSandbox(t)
 	ctx := newBrowser(t)
 	navigate(t, ctx, base+"/playground")

@@ -14,6 +14,7 @@ func TestPlayground(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	for _, c := range []struct {
 		name  string
 		check func(*testing.T, string)
@@ -22,7 +23,7 @@ func TestPlayground(t *testing.T) {
 		{"refused-25", checkPort25RefusedHomeISP},
 		{"implicit-tls-465", checkImplicitTLS465},
 	} {
-		t.Run(c.name, func(t *testing.T) { c.check(t, startSandbox(t)) })
+		t.Run(c.name, func(t *testing.T) { t.Parallel(); c.check(t, startSandbox(t)) })
 	}
 }
 

@@ -19,6 +19,7 @@ func TestCourseMapPassedWatchedAndKept(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	// The real sandbox, restarted later on the same address (labs live in
 	// memory; the page's origin, and so its localStorage, stays).
 	cfg := sandbox.Config{PortOffset: "-1", DropTimeout: time.Second, LabsPerClient: 100, Version: "e2e"}
@@ -32,7 +33,7 @@ func TestCourseMapPassedWatchedAndKept(t *testing.T) {
 
 	// fallback-2525, the shortest lesson with steps for the student: a
 	// prediction and a task, both done by the student.
-	navigate(t, ctx, base+"/lessons/fallback-2525")
+	navigate(t, ctx, base+"/lessons/fallback-2525?pace=0")
 	waitReady(t, ctx)
 	do(t, ctx, 5*time.Second, chromedp.Click(chromedp.ID("lesson-start")))
 	waitFor(t, ctx, "the prediction", `!document.getElementById('lesson-predict').hidden && !!document.querySelector('[data-testid=lesson-choice-0]')`, 20*time.Second)
@@ -57,7 +58,7 @@ func TestCourseMapPassedWatchedAndKept(t *testing.T) {
 	waitFor(t, ctx, "fallback-2525 passed", `document.getElementById('scenario-status').dataset.state === 'passed'`, 60*time.Second)
 
 	// first-contact, played through by the player: watched, not passed.
-	navigate(t, ctx, base+"/lessons/first-contact?autoplay=1")
+	navigate(t, ctx, base+"/lessons/first-contact?autoplay=1&pace=0")
 	waitReady(t, ctx)
 	waitFor(t, ctx, "first-contact played through", `document.getElementById('scenario-status').dataset.state === 'watched'`, 90*time.Second)
 

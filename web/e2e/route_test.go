@@ -19,6 +19,7 @@ func TestRouteDiagram(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
+	t.Parallel()
 	base := startSandbox(t)
 	t.Run("refused", func(t *testing.T) {
 		t.Parallel()

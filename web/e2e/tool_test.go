@@ -22,9 +22,10 @@ func TestTerminalTool(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
 	}
-	t.Run("playground", func(t *testing.T) { checkTerminalTool(t, startSandbox(t)) })
-	t.Run("lesson", func(t *testing.T) { checkLessonTool(t, startSandbox(t)) })
-	t.Run("focus-ring", func(t *testing.T) { checkFocusRing(t, startSandbox(t)) })
+	t.Parallel()
+	t.Run("playground", func(t *testing.T) { t.Parallel(); checkTerminalTool(t, startSandbox(t)) })
+	t.Run("lesson", func(t *testing.T) { t.Parallel(); checkLessonTool(t, startSandbox(t)) })
+	t.Run("focus-ring", func(t *testing.T) { t.Parallel(); checkFocusRing(t, startSandbox(t)) })
 }
 
 // grantClipboard lets the page write and read the clipboard, as a click
@@ -38,6 +39,9 @@ func grantClipboard(t *testing.T, ctx context.Context, origin string) bool {
 				Permission: &browser.PermissionDescriptor{Name: name, AllowWithoutSanitization: true},
 				Setting:    browser.PermissionSettingGranted,
 				Origin:     origin,
+				// The tab's own browser context (see newBrowser), not
+				// the browser's default one.
+				BrowserContextID: chromedp.FromContext(ctx).BrowserContextID,
 			})
 			if err != nil {
 				t.Logf("clipboard permission %s: %v (checking data-copied only)", name, err)
