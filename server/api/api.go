@@ -7,15 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"mime"
 	"net/http"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/portlab/portlab/server/internal/httpguard"
+	"github.com/portlab/portlab/server/internal/httpjson"
 
 	"github.com/portlab/portlab/server/events"
 	"github.com/portlab/portlab/server/lab"
@@ -120,10 +118,10 @@ func jsonMiss(w http.ResponseWriter, r *http.Request, miss http.Handler) {
 		w.Header().Set("Allow", allow)
 	}
 	if rec.code == http.StatusMethodNotAllowed {
-		writeError(w, rec.code, r.Method+" is not allowed here; allowed: "+rec.header.Get("Allow"))
+		httpjson.Error(w, rec.code, r.Method+" is not allowed here; allowed: "+rec.header.Get("Allow"))
 		return
 	}
-	writeError(w, http.StatusNotFound, "no such API endpoint")
+	httpjson.Error(w, http.StatusNotFound, "no such API endpoint")
 }
 
 // statusOnly keeps a response's status and headers and drops its body.
@@ -136,82 +134,30 @@ func (s *statusOnly) Header() http.Header         { return s.header }
 func (s *statusOnly) Write(b []byte) (int, error) { return len(b), nil }
 func (s *statusOnly) WriteHeader(code int)        { s.code = code }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
-}
-
-// readBody decodes a small JSON body; an empty body is an empty object.
-// The body must say it is JSON: a form or text/plain body is what another
-// site's page can send without the browser asking this server first (a
-// CORS "simple request").
-func readBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	return readBodyMax(w, r, v, 4096)
-}
-
-// readBodyMax is readBody for a body of up to limit bytes.
-func readBodyMax(w http.ResponseWriter, r *http.Request, v any, limit int64) bool {
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		writeError(w, http.StatusUnsupportedMediaType, "the body must be JSON, sent with Content-Type: application/json")
-		return false
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, limit)
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", limit))
-			return false
-		}
-		writeError(w, http.StatusBadRequest, "bad JSON body: "+err.Error())
-		return false
-	}
-	// One JSON value and nothing after it.
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		writeError(w, http.StatusBadRequest, "bad JSON body: data after the JSON value")
-		return false
-	}
-	return true
-}
-
 func labError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, lab.ErrNotFound):
-		writeError(w, http.StatusNotFound, "no such lab (labs expire when idle, and none survive a restart of the server)")
+		httpjson.Error(w, http.StatusNotFound, "no such lab (labs expire when idle, and none survive a restart of the server)")
 	case errors.Is(err, lab.ErrNoKey):
 		w.Header().Set("WWW-Authenticate", `Bearer realm="portlab lab"`)
-		writeError(w, http.StatusUnauthorized, "this lab needs its key: send Authorization: Bearer KEY (the key came with the lab's creation)")
+		httpjson.Error(w, http.StatusUnauthorized, "this lab needs its key: send Authorization: Bearer KEY (the key came with the lab's creation)")
 	case errors.Is(err, lab.ErrBadKey):
-		writeError(w, http.StatusForbidden, "wrong key for this lab")
+		httpjson.Error(w, http.StatusForbidden, "wrong key for this lab")
 	case errors.Is(err, lab.ErrShared):
-		writeError(w, http.StatusForbidden, "the shared classroom lab cannot be changed or deleted; create your own lab with POST /api/labs")
+		httpjson.Error(w, http.StatusForbidden, "the shared classroom lab cannot be changed or deleted; create your own lab with POST /api/labs")
 	case errors.Is(err, lab.ErrTooMany):
-		writeError(w, http.StatusTooManyRequests, "too many labs for this address (the server's --labs-per-client): in a class, join with the teacher's link (/join), whose labs do not count here; else end a lab (the page's new-lab button ends the old one), wait for an idle one to expire (--lab-ttl), or have the server started with a higher --labs-per-client")
+		httpjson.Error(w, http.StatusTooManyRequests, "too many labs for this address (the server's --labs-per-client): in a class, join with the teacher's link (/join), whose labs do not count here; else end a lab (the page's new-lab button ends the old one), wait for an idle one to expire (--lab-ttl), or have the server started with a higher --labs-per-client")
 	case errors.Is(err, lab.ErrFull):
-		writeError(w, http.StatusServiceUnavailable, "the sandbox is full: try again when idle labs have expired")
+		httpjson.Error(w, http.StatusServiceUnavailable, "the sandbox is full: try again when idle labs have expired")
 	case errors.Is(err, lab.ErrProfile):
-		writeError(w, http.StatusBadRequest, "unknown network profile")
+		httpjson.Error(w, http.StatusBadRequest, "unknown network profile")
 	case errors.Is(err, lab.ErrPolicyTooLarge):
-		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
+		httpjson.Error(w, http.StatusRequestEntityTooLarge, err.Error())
 	case errors.Is(err, lab.ErrPoliciesFull):
-		writeError(w, http.StatusServiceUnavailable, "the sandbox holds its maximum of lab policies: try again when idle labs have expired")
+		httpjson.Error(w, http.StatusServiceUnavailable, "the sandbox holds its maximum of lab policies: try again when idle labs have expired")
 	default:
-		writeError(w, http.StatusInternalServerError, err.Error())
+		httpjson.Error(w, http.StatusInternalServerError, err.Error())
 	}
-}
-
-// bearer is the key an Authorization header brings.
-func bearer(r *http.Request) string {
-	scheme, key, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return ""
-	}
-	return strings.TrimSpace(key)
 }
 
 // open is the lab a request names, if it brings the lab's key; otherwise
@@ -231,7 +177,7 @@ type profileBody struct {
 
 func (a *API) createLab(w http.ResponseWriter, r *http.Request) {
 	var b profileBody
-	if !readBody(w, r, &b) {
+	if !httpjson.Read(w, r, &b, 4096) {
 		return
 	}
 	l, err := a.cfg.Labs.Create(httpguard.ClientAddr(r.RemoteAddr), b.Profile)
@@ -239,22 +185,22 @@ func (a *API) createLab(w http.ResponseWriter, r *http.Request) {
 		labError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, l) // the only answer that holds the key
+	httpjson.Write(w, http.StatusCreated, l) // the only answer that holds the key
 }
 
 func (a *API) getLab(w http.ResponseWriter, r *http.Request) {
-	if l, ok := a.open(w, r, bearer(r)); ok {
-		writeJSON(w, http.StatusOK, l)
+	if l, ok := a.open(w, r, httpjson.Bearer(r)); ok {
+		httpjson.Write(w, http.StatusOK, l)
 	}
 }
 
 func (a *API) patchLab(w http.ResponseWriter, r *http.Request) {
-	l, ok := a.open(w, r, bearer(r))
+	l, ok := a.open(w, r, httpjson.Bearer(r))
 	if !ok {
 		return
 	}
 	var b profileBody
-	if !readBody(w, r, &b) {
+	if !httpjson.Read(w, r, &b, 4096) {
 		return
 	}
 	l, err := a.cfg.Labs.SetProfile(l.ID, b.Profile)
@@ -262,11 +208,11 @@ func (a *API) patchLab(w http.ResponseWriter, r *http.Request) {
 		labError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, l)
+	httpjson.Write(w, http.StatusOK, l)
 }
 
 func (a *API) deleteLab(w http.ResponseWriter, r *http.Request) {
-	l, ok := a.open(w, r, bearer(r))
+	l, ok := a.open(w, r, httpjson.Bearer(r))
 	if !ok {
 		return
 	}
@@ -278,7 +224,7 @@ func (a *API) deleteLab(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) messages(w http.ResponseWriter, r *http.Request) {
-	l, ok := a.open(w, r, bearer(r))
+	l, ok := a.open(w, r, httpjson.Bearer(r))
 	if !ok {
 		return
 	}
@@ -286,17 +232,17 @@ func (a *API) messages(w http.ResponseWriter, r *http.Request) {
 	if msgs == nil {
 		msgs = []*mailbox.Message{}
 	}
-	writeJSON(w, http.StatusOK, msgs)
+	httpjson.Write(w, http.StatusOK, msgs)
 }
 
 func (a *API) raw(w http.ResponseWriter, r *http.Request) {
-	l, ok := a.open(w, r, bearer(r))
+	l, ok := a.open(w, r, httpjson.Bearer(r))
 	if !ok {
 		return
 	}
 	m, ok := a.cfg.Store.Get(l.ID, r.PathValue("mid"))
 	if !ok {
-		writeError(w, http.StatusNotFound, "no such message (the mailbox keeps the newest ones)")
+		httpjson.Error(w, http.StatusNotFound, "no such message (the mailbox keeps the newest ones)")
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -307,7 +253,7 @@ func (a *API) raw(w http.ResponseWriter, r *http.Request) {
 // expired lab is a 404 with a JSON reason, so a page can tell "expired"
 // from "reconnecting".
 func (a *API) events(w http.ResponseWriter, r *http.Request) {
-	key := bearer(r)
+	key := httpjson.Bearer(r)
 	if key == "" {
 		key = r.URL.Query().Get("key")
 	}
@@ -318,7 +264,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 	id := l.ID
 	client := httpguard.ClientAddr(r.RemoteAddr)
 	if !a.openStream(id, client) {
-		writeError(w, http.StatusTooManyRequests, "too many live views of this lab or from this address; close some tabs")
+		httpjson.Error(w, http.StatusTooManyRequests, "too many live views of this lab or from this address; close some tabs")
 		return
 	}
 	defer a.closeStream(id, client)
@@ -393,7 +339,7 @@ func (a *API) profiles(w http.ResponseWriter, r *http.Request) {
 	for _, p := range a.cfg.Profiles.Profiles() {
 		out = append(out, ProfileInfo{p.Name, p.Title, p.Description})
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 }
 
 // HostInfo is a simulated host as the pages list it.
@@ -418,7 +364,7 @@ func (a *API) hosts(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, hi)
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 }
 
 // PolicyBody is a lab's relay policy (docs/teaching-map.md L27): its text,
@@ -436,7 +382,7 @@ type PolicyError struct {
 }
 
 func (a *API) getPolicy(w http.ResponseWriter, r *http.Request) {
-	l, ok := a.open(w, r, bearer(r))
+	l, ok := a.open(w, r, httpjson.Bearer(r))
 	if !ok {
 		return
 	}
@@ -449,13 +395,13 @@ func (a *API) writePolicy(w http.ResponseWriter, id string) {
 		labError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, PolicyBody{Text: text, Own: own})
+	httpjson.Write(w, http.StatusOK, PolicyBody{Text: text, Own: own})
 }
 
 // putPolicy sets a lab's own policy. A policy with errors is a 422 that
 // lists them, each with its line; the lab keeps the policy it had.
 func (a *API) putPolicy(w http.ResponseWriter, r *http.Request) {
-	l, ok := a.open(w, r, bearer(r))
+	l, ok := a.open(w, r, httpjson.Bearer(r))
 	if !ok {
 		return
 	}
@@ -463,7 +409,7 @@ func (a *API) putPolicy(w http.ResponseWriter, r *http.Request) {
 		Text string `json:"text"`
 	}
 	// JSON escapes may double a text's size (every newline is \n).
-	if !readBodyMax(w, r, &b, 2*lab.MaxPolicy+1024) {
+	if !httpjson.Read(w, r, &b, 2*lab.MaxPolicy+1024) {
 		return
 	}
 	errs, err := a.cfg.Labs.SetPolicy(l.ID, b.Text)
@@ -479,7 +425,7 @@ func (a *API) putPolicy(w http.ResponseWriter, r *http.Request) {
 		for _, e := range errs {
 			out.Errors = append(out.Errors, PolicyError{Line: e.Line, Message: e.Msg})
 		}
-		writeJSON(w, http.StatusUnprocessableEntity, out)
+		httpjson.Write(w, http.StatusUnprocessableEntity, out)
 		return
 	}
 	a.writePolicy(w, l.ID)
@@ -487,7 +433,7 @@ func (a *API) putPolicy(w http.ResponseWriter, r *http.Request) {
 
 // deletePolicy puts a lab back on the server's policy and answers it.
 func (a *API) deletePolicy(w http.ResponseWriter, r *http.Request) {
-	l, ok := a.open(w, r, bearer(r))
+	l, ok := a.open(w, r, httpjson.Bearer(r))
 	if !ok {
 		return
 	}

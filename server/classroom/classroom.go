@@ -43,20 +43,13 @@ package classroom
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base32"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"io"
-	"mime"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/portlab/portlab/server/classroom/store"
 	"github.com/portlab/portlab/server/events"
+	"github.com/portlab/portlab/server/internal/httpjson"
 	"github.com/portlab/portlab/server/lab"
 )
 
@@ -218,20 +211,6 @@ func (c *Classroom) load(ctx context.Context) error {
 	return nil
 }
 
-// token returns n random bytes as lower-case base32: 16 bytes or more
-// is beyond guessing.
-func token(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
-}
-
-// hashToken is what the store keeps of a token.
-func hashToken(t string) string {
-	h := sha256.Sum256([]byte(t))
-	return hex.EncodeToString(h[:])
-}
-
 // codeAlphabet has no 0/O, 1/I/L: a code read off a projector is typed
 // right.
 const codeAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -243,45 +222,6 @@ func joinCode() string {
 		b[i] = codeAlphabet[int(b[i])%len(codeAlphabet)]
 	}
 	return string(b)
-}
-
-// ---- HTTP plumbing, as in server/api -----------------------------------
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
-}
-
-// readBody decodes a small JSON body. It must say it is JSON: a form or
-// text/plain body is what another site's page can send without asking.
-func readBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		writeError(w, http.StatusUnsupportedMediaType, "the body must be JSON, sent with Content-Type: application/json")
-		return false
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		writeError(w, http.StatusBadRequest, "bad JSON body: "+err.Error())
-		return false
-	}
-	return true
-}
-
-// bearer is the token an Authorization header brings.
-func bearer(r *http.Request) string {
-	scheme, t, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return ""
-	}
-	return strings.TrimSpace(t)
 }
 
 // ServeHTTP serves /api/classroom/.
@@ -315,7 +255,7 @@ func (c *Classroom) routes() *http.ServeMux {
 	mux.HandleFunc("POST /api/classroom/me/progress", c.student(c.progress))
 	mux.HandleFunc("GET /api/classroom/me/transcript", c.student(c.myTranscript))
 	mux.HandleFunc("/api/classroom/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no such classroom endpoint")
+		httpjson.Error(w, http.StatusNotFound, "no such classroom endpoint")
 	})
 	return mux
 }

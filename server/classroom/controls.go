@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/portlab/portlab/server/events"
+	"github.com/portlab/portlab/server/internal/httpjson"
 	"github.com/portlab/portlab/server/mailbox"
 )
 
@@ -74,7 +75,7 @@ func (c *Classroom) classMailbox(w http.ResponseWriter, r *http.Request) {
 	if len(out) > maxClassMail {
 		out = out[:maxClassMail]
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 }
 
 // classMailRaw is one message as received, as text: the teacher reads
@@ -93,7 +94,7 @@ func (c *Classroom) classMailRaw(w http.ResponseWriter, r *http.Request) {
 	}
 	c.mu.Unlock()
 	if m == nil {
-		writeError(w, http.StatusNotFound, "no such message in this class's mailbox")
+		httpjson.Error(w, http.StatusNotFound, "no such message in this class's mailbox")
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -115,14 +116,14 @@ func (c *Classroom) clearMailbox(w http.ResponseWriter, r *http.Request) {
 	}
 	next, err := c.cfg.Store.Count(r.Context(), cl.ID, 0, 1)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "could not keep the change: "+err.Error())
+		httpjson.Error(w, http.StatusInternalServerError, "could not keep the change: "+err.Error())
 		return
 	}
 	c.clearMailLocked(cl)
 	cl.Class = next
 	c.classChangedLocked(cl)
 	ch = Change{Kind: ChangeClear, Class: cl.ID}
-	writeJSON(w, http.StatusOK, cl.view(r))
+	httpjson.Write(w, http.StatusOK, cl.view(r))
 }
 
 func (c *Classroom) clearMailLocked(cl *class) {
@@ -151,7 +152,7 @@ func (c *Classroom) resetLabs(w http.ResponseWriter, r *http.Request) {
 	}
 	next, err := c.cfg.Store.Count(r.Context(), cl.ID, 1, 0)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "could not keep the change: "+err.Error())
+		httpjson.Error(w, http.StatusInternalServerError, "could not keep the change: "+err.Error())
 		return
 	}
 	c.clearMailLocked(cl)
@@ -172,7 +173,7 @@ func (c *Classroom) resetLabs(w http.ResponseWriter, r *http.Request) {
 	cl.Class = next
 	c.classChangedLocked(cl)
 	ch = Change{Kind: ChangeReset, Class: cl.ID}
-	writeJSON(w, http.StatusOK, cl.view(r))
+	httpjson.Write(w, http.StatusOK, cl.view(r))
 }
 
 // Port board verdicts: what the last connection to a port came to, as

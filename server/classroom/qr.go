@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/portlab/portlab/server/internal/httpjson"
 	"rsc.io/qr"
 )
 
@@ -22,7 +23,7 @@ func (c *Classroom) qr(w http.ResponseWriter, r *http.Request) {
 	}
 	svg, err := qrSVG(link)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
+		httpjson.Error(w, http.StatusInternalServerError, err.Error())
 		return
 	}
 	w.Header().Set("Content-Type", "image/svg+xml")

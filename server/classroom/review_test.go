@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portlab/portlab/server/classroom/store"
+	"github.com/portlab/portlab/server/internal/secret"
 )
 
 // faultyStore is the embedded store with faults: AddStudent and
@@ -246,7 +247,7 @@ func TestSignInKeptInStore(t *testing.T) {
 	if _, err := fs.Session(context.Background(), ck); err == nil {
 		t.Error("the store holds the cookie value itself")
 	}
-	if _, err := fs.Session(context.Background(), hashToken(ck)); err != nil {
+	if _, err := fs.Session(context.Background(), secret.Hash(ck)); err != nil {
 		t.Fatalf("the store lacks the sign-in: %v", err)
 	}
 	classes := func(ck string) int {
@@ -260,7 +261,7 @@ func TestSignInKeptInStore(t *testing.T) {
 	if code := classes(ck); code != http.StatusUnauthorized {
 		t.Errorf("after the hour: %d, want 401", code)
 	}
-	if _, err := fs.Session(context.Background(), hashToken(ck)); !errors.Is(err, store.ErrNotFound) {
+	if _, err := fs.Session(context.Background(), secret.Hash(ck)); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("a sign-in run out is still kept: %v", err)
 	}
 	ck = signIn()

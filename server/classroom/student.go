@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/portlab/portlab/server/classroom/store"
+	"github.com/portlab/portlab/server/internal/httpjson"
+	"github.com/portlab/portlab/server/internal/secret"
 	"github.com/portlab/portlab/server/lab"
 )
 
@@ -66,7 +68,7 @@ func (c *Classroom) joinInfo(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	_, why := cl.closedWhy()
-	writeJSON(w, http.StatusOK, map[string]any{"name": cl.Name, "open": why == "", "why": why})
+	httpjson.Write(w, http.StatusOK, map[string]any{"name": cl.Name, "open": why == "", "why": why})
 }
 
 // classByCode is the class a join code names, read from the store when
@@ -84,27 +86,27 @@ func (c *Classroom) classByCode(ctx context.Context, code string) (*class, error
 // store that did not answer.
 func classError(w http.ResponseWriter, err error) {
 	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "no class has this code: check it with your teacher")
+		httpjson.Error(w, http.StatusNotFound, "no class has this code: check it with your teacher")
 		return
 	}
-	writeError(w, http.StatusServiceUnavailable, "the class database did not answer: try again in a moment ("+err.Error()+")")
+	httpjson.Error(w, http.StatusServiceUnavailable, "the class database did not answer: try again in a moment ("+err.Error()+")")
 }
 
 func (c *Classroom) join(w http.ResponseWriter, r *http.Request) {
 	if !sameOrigin(r) {
-		writeError(w, http.StatusForbidden, "join from this server's own /join page")
+		httpjson.Error(w, http.StatusForbidden, "join from this server's own /join page")
 		return
 	}
 	var b struct {
 		Code string `json:"code"`
 		Name string `json:"name"`
 	}
-	if !readBody(w, r, &b) {
+	if !httpjson.Read(w, r, &b, 16<<10) {
 		return
 	}
 	name, ok := cleanName(b.Name, 40)
 	if !ok {
-		writeError(w, http.StatusBadRequest, "type a display name of 1 to 40 characters")
+		httpjson.Error(w, http.StatusBadRequest, "type a display name of 1 to 40 characters")
 		return
 	}
 	cl, err := c.classByCode(r.Context(), b.Code)
@@ -117,7 +119,7 @@ func (c *Classroom) join(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	if code, why := cl.closedWhy(); why != "" {
 		c.mu.Unlock()
-		writeError(w, code, why)
+		httpjson.Error(w, code, why)
 		return
 	}
 	cl.joining++
@@ -131,15 +133,15 @@ func (c *Classroom) join(w http.ResponseWriter, r *http.Request) {
 	l, err := c.cfg.Labs.CreateInClass(profile)
 	if err != nil {
 		release()
-		writeError(w, http.StatusServiceUnavailable, "no lab for you: "+err.Error())
+		httpjson.Error(w, http.StatusServiceUnavailable, "no lab for you: "+err.Error())
 		return
 	}
-	tok := token(32)
-	st := store.Student{ID: token(10), ClassID: cl.ID, Name: name, TokenHash: hashToken(tok), Joined: c.cfg.Now().UTC(), Lab: l.ID, LabKey: sealLabKey(tok, l.Key)}
+	tok := secret.New(32)
+	st := store.Student{ID: secret.New(10), ClassID: cl.ID, Name: name, TokenHash: secret.Hash(tok), Joined: c.cfg.Now().UTC(), Lab: l.ID, LabKey: sealLabKey(tok, l.Key)}
 	if err := c.cfg.Store.AddStudent(r.Context(), st); err != nil {
 		c.cfg.Labs.Delete(l.ID) // nobody holds its key: it would only take room
 		release()
-		writeError(w, http.StatusInternalServerError, "could not keep you in the class: "+err.Error())
+		httpjson.Error(w, http.StatusInternalServerError, "could not keep you in the class: "+err.Error())
 		return
 	}
 	c.mu.Lock()
@@ -151,7 +153,7 @@ func (c *Classroom) join(w http.ResponseWriter, r *http.Request) {
 	j := Joined{Token: tok, Student: s.ID, Name: s.Name, Class: cl.notice(), Lab: l}
 	c.mu.Unlock()
 	c.announce(&Change{Kind: ChangeStudent, Class: cl.ID, Student: s.ID})
-	writeJSON(w, http.StatusCreated, j)
+	httpjson.Write(w, http.StatusCreated, j)
 }
 
 // student serves h for the student whose token the request brings
@@ -160,29 +162,29 @@ func (c *Classroom) join(w http.ResponseWriter, r *http.Request) {
 func (c *Classroom) student(h func(http.ResponseWriter, *http.Request, *student)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if changes(r) && !sameOrigin(r) {
-			writeError(w, http.StatusForbidden, "requests from another site are refused")
+			httpjson.Error(w, http.StatusForbidden, "requests from another site are refused")
 			return
 		}
-		t := bearer(r)
+		t := httpjson.Bearer(r)
 		if t == "" && r.Method == http.MethodGet {
 			t = r.URL.Query().Get("token")
 		}
 		if t == "" {
-			writeError(w, http.StatusUnauthorized, "this needs your class token (join the class at /join)")
+			httpjson.Error(w, http.StatusUnauthorized, "this needs your class token (join the class at /join)")
 			return
 		}
-		st, err := c.cfg.Store.StudentByToken(r.Context(), hashToken(t))
+		st, err := c.cfg.Store.StudentByToken(r.Context(), secret.Hash(t))
 		if errors.Is(err, store.ErrNotFound) {
-			writeError(w, http.StatusNotFound, "no such student: join the class again at /join")
+			httpjson.Error(w, http.StatusNotFound, "no such student: join the class again at /join")
 			return
 		} else if err != nil {
 			// Not "no such student": the page would send them to join again.
-			writeError(w, http.StatusServiceUnavailable, "the class database did not answer: try again in a moment ("+err.Error()+")")
+			httpjson.Error(w, http.StatusServiceUnavailable, "the class database did not answer: try again in a moment ("+err.Error()+")")
 			return
 		}
 		s, err := c.ensureStudent(r.Context(), st)
 		if err != nil {
-			writeError(w, http.StatusServiceUnavailable, "the class database did not answer: try again in a moment ("+err.Error()+")")
+			httpjson.Error(w, http.StatusServiceUnavailable, "the class database did not answer: try again in a moment ("+err.Error()+")")
 			return
 		}
 		c.mu.Lock()
@@ -238,13 +240,13 @@ func (c *Classroom) me(w http.ResponseWriter, r *http.Request, s *student) {
 	n := s.class.notice()
 	c.mu.Unlock()
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, "no lab for you: "+err.Error())
+		httpjson.Error(w, http.StatusServiceUnavailable, "no lab for you: "+err.Error())
 		return
 	}
 	if renewed {
 		c.announce(&Change{Kind: ChangeStudent, Class: s.ClassID, Student: s.ID})
 	}
-	writeJSON(w, http.StatusOK, Joined{Student: s.ID, Name: s.Name, Class: n, Lab: l})
+	httpjson.Write(w, http.StatusOK, Joined{Student: s.ID, Name: s.Name, Class: n, Lab: l})
 }
 
 // meEvents streams the class's instructions to a student's page: the
@@ -301,23 +303,23 @@ func (c *Classroom) progress(w http.ResponseWriter, r *http.Request, s *student)
 	full := s.records >= maxRecords
 	c.mu.Unlock()
 	if full {
-		writeError(w, http.StatusTooManyRequests, "this student has posted the most progress records a student may")
+		httpjson.Error(w, http.StatusTooManyRequests, "this student has posted the most progress records a student may")
 		return
 	}
 	var b progressBody
-	if !readBody(w, r, &b) {
+	if !httpjson.Read(w, r, &b, 16<<10) {
 		return
 	}
 	if !kinds[b.Kind] || !states[b.State] || b.Lesson == "" || !c.cfg.Lessons(b.Lesson) ||
 		b.Step < 0 || b.Step > 1000 || b.Total < 0 || b.Total > 1000 || len(b.Steps) > 1000 {
-		writeError(w, http.StatusBadRequest, "a progress record names a known lesson, a kind (progress, step-failed, hint, open) and a state")
+		httpjson.Error(w, http.StatusBadRequest, "a progress record names a known lesson, a kind (progress, step-failed, hint, open) and a state")
 		return
 	}
 	who, _ := json.Marshal(b.Steps)
 	p := store.Progress{StudentID: s.ID, At: c.cfg.Now().UTC(), Kind: b.Kind, Lesson: b.Lesson, Step: b.Step, Total: b.Total, State: b.State, Who: string(who)}
 	p, err := c.cfg.Store.AddProgress(r.Context(), p)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "could not keep the record: "+err.Error())
+		httpjson.Error(w, http.StatusInternalServerError, "could not keep the record: "+err.Error())
 		return
 	}
 	c.mu.Lock()
@@ -333,5 +335,5 @@ func (c *Classroom) progress(w http.ResponseWriter, r *http.Request, s *student)
 func (c *Classroom) myTranscript(w http.ResponseWriter, r *http.Request, s *student) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	writeJSON(w, http.StatusOK, transcriptView(s))
+	httpjson.Write(w, http.StatusOK, transcriptView(s))
 }

@@ -11,6 +11,8 @@ import (
 	"unicode"
 
 	"github.com/portlab/portlab/server/classroom/store"
+	"github.com/portlab/portlab/server/internal/httpjson"
+	"github.com/portlab/portlab/server/internal/secret"
 )
 
 // ClassView is a class as the teacher's pages and the API show it.
@@ -63,12 +65,12 @@ func (c *Classroom) listClasses(w http.ResponseWriter, r *http.Request) {
 	if c.cfg.Sync != nil { // another replica may have created one
 		all, err := c.cfg.Store.Classes(r.Context())
 		if err != nil {
-			writeError(w, http.StatusServiceUnavailable, "the class database did not answer: try again in a moment ("+err.Error()+")")
+			httpjson.Error(w, http.StatusServiceUnavailable, "the class database did not answer: try again in a moment ("+err.Error()+")")
 			return
 		}
 		for _, sc := range all {
 			if _, _, err := c.ensureClass(r.Context(), sc.ID); err != nil {
-				writeError(w, http.StatusServiceUnavailable, "the class database did not answer: try again in a moment ("+err.Error()+")")
+				httpjson.Error(w, http.StatusServiceUnavailable, "the class database did not answer: try again in a moment ("+err.Error()+")")
 				return
 			}
 		}
@@ -80,7 +82,7 @@ func (c *Classroom) listClasses(w http.ResponseWriter, r *http.Request) {
 	}
 	c.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 }
 
 func (c *Classroom) createClass(w http.ResponseWriter, r *http.Request) {
@@ -88,22 +90,22 @@ func (c *Classroom) createClass(w http.ResponseWriter, r *http.Request) {
 		Name     string `json:"name"`
 		Capacity int    `json:"capacity"`
 	}
-	if !readBody(w, r, &b) {
+	if !httpjson.Read(w, r, &b, 16<<10) {
 		return
 	}
 	name, ok := cleanName(b.Name, 80)
 	if !ok {
-		writeError(w, http.StatusBadRequest, "a class needs a name of 1 to 80 characters")
+		httpjson.Error(w, http.StatusBadRequest, "a class needs a name of 1 to 80 characters")
 		return
 	}
 	if b.Capacity == 0 {
 		b.Capacity = c.cfg.Capacity
 	}
 	if b.Capacity < 1 || b.Capacity > 1000 {
-		writeError(w, http.StatusBadRequest, "a class holds 1 to 1000 students")
+		httpjson.Error(w, http.StatusBadRequest, "a class holds 1 to 1000 students")
 		return
 	}
-	sc := store.Class{ID: token(10), Name: name, Created: c.cfg.Now().UTC(), Capacity: b.Capacity, StuckFail: 3, StuckMins: 5}
+	sc := store.Class{ID: secret.New(10), Name: name, Created: c.cfg.Now().UTC(), Capacity: b.Capacity, StuckFail: 3, StuckMins: 5}
 	var err error
 	for range 5 { // a code already taken: draw again
 		sc.Code = joinCode()
@@ -112,7 +114,7 @@ func (c *Classroom) createClass(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "could not keep the class: "+err.Error())
+		httpjson.Error(w, http.StatusInternalServerError, "could not keep the class: "+err.Error())
 		return
 	}
 	c.mu.Lock()
@@ -123,14 +125,14 @@ func (c *Classroom) createClass(w http.ResponseWriter, r *http.Request) {
 	v := cl.view(r)
 	c.mu.Unlock()
 	c.announce(&Change{Kind: ChangeClass, Class: sc.ID})
-	writeJSON(w, http.StatusCreated, v)
+	httpjson.Write(w, http.StatusCreated, v)
 }
 
 // classOf is the class a teacher route names; else it answers 404.
 func (c *Classroom) classOf(w http.ResponseWriter, r *http.Request) *class {
 	cl := c.classes[r.PathValue("id")]
 	if cl == nil {
-		writeError(w, http.StatusNotFound, "no such class")
+		httpjson.Error(w, http.StatusNotFound, "no such class")
 	}
 	return cl
 }
@@ -154,7 +156,7 @@ func (c *Classroom) getClass(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if cl := c.classOf(w, r); cl != nil {
-		writeJSON(w, http.StatusOK, c.detailLocked(r, cl))
+		httpjson.Write(w, http.StatusOK, c.detailLocked(r, cl))
 	}
 }
 
@@ -169,15 +171,15 @@ func (c *Classroom) patchClass(w http.ResponseWriter, r *http.Request) {
 		StuckFails   *int    `json:"stuck_fails"`
 		StuckMinutes *int    `json:"stuck_minutes"`
 	}
-	if !readBody(w, r, &b) {
+	if !httpjson.Read(w, r, &b, 16<<10) {
 		return
 	}
 	if b.Lesson != nil && *b.Lesson != "" && !c.cfg.Lessons(*b.Lesson) {
-		writeError(w, http.StatusBadRequest, "no lesson "+strconv.Quote(*b.Lesson))
+		httpjson.Error(w, http.StatusBadRequest, "no lesson "+strconv.Quote(*b.Lesson))
 		return
 	}
 	if b.StuckFails != nil && (*b.StuckFails < 0 || *b.StuckFails > 100) || b.StuckMinutes != nil && (*b.StuckMinutes < 0 || *b.StuckMinutes > 600) {
-		writeError(w, http.StatusBadRequest, "stuck after 0 to 100 failures and 0 to 600 minutes (0: never)")
+		httpjson.Error(w, http.StatusBadRequest, "stuck after 0 to 100 failures and 0 to 600 minutes (0: never)")
 		return
 	}
 	var ch Change
@@ -192,7 +194,7 @@ func (c *Classroom) patchClass(w http.ResponseWriter, r *http.Request) {
 	if b.Name != nil {
 		n, ok := cleanName(*b.Name, 80)
 		if !ok {
-			writeError(w, http.StatusBadRequest, "a class needs a name of 1 to 80 characters")
+			httpjson.Error(w, http.StatusBadRequest, "a class needs a name of 1 to 80 characters")
 			return
 		}
 		next.Name = n
@@ -216,7 +218,7 @@ func (c *Classroom) patchClass(w http.ResponseWriter, r *http.Request) {
 		next.StuckMins = *b.StuckMinutes
 	}
 	if err := c.cfg.Store.UpdateClass(r.Context(), next); err != nil {
-		writeError(w, http.StatusInternalServerError, "could not keep the change: "+err.Error())
+		httpjson.Error(w, http.StatusInternalServerError, "could not keep the change: "+err.Error())
 		return
 	}
 	cl.Class = next
@@ -225,7 +227,7 @@ func (c *Classroom) patchClass(w http.ResponseWriter, r *http.Request) {
 		c.changedLocked(s)
 	}
 	ch = Change{Kind: ChangeClass, Class: cl.ID}
-	writeJSON(w, http.StatusOK, cl.view(r))
+	httpjson.Write(w, http.StatusOK, cl.view(r))
 }
 
 // setProfile moves every student's lab to one network profile, and keeps
@@ -235,11 +237,11 @@ func (c *Classroom) setProfile(w http.ResponseWriter, r *http.Request) {
 	var b struct {
 		Profile string `json:"profile"`
 	}
-	if !readBody(w, r, &b) {
+	if !httpjson.Read(w, r, &b, 16<<10) {
 		return
 	}
 	if b.Profile != "" && !c.cfg.Profiles(b.Profile) {
-		writeError(w, http.StatusBadRequest, "unknown network profile "+strconv.Quote(b.Profile))
+		httpjson.Error(w, http.StatusBadRequest, "unknown network profile "+strconv.Quote(b.Profile))
 		return
 	}
 	var ch Change
@@ -253,7 +255,7 @@ func (c *Classroom) setProfile(w http.ResponseWriter, r *http.Request) {
 	next := cl.Class
 	if b.Profile == "" { // undo
 		if !cl.hasUndo {
-			writeError(w, http.StatusConflict, "nothing to undo")
+			httpjson.Error(w, http.StatusConflict, "nothing to undo")
 			return
 		}
 		next.Profile = cl.prevClass
@@ -261,7 +263,7 @@ func (c *Classroom) setProfile(w http.ResponseWriter, r *http.Request) {
 		next.Profile = b.Profile
 	}
 	if err := c.cfg.Store.UpdateClass(r.Context(), next); err != nil {
-		writeError(w, http.StatusInternalServerError, "could not keep the change: "+err.Error())
+		httpjson.Error(w, http.StatusInternalServerError, "could not keep the change: "+err.Error())
 		return
 	}
 	prev := map[string]string{}
@@ -290,7 +292,7 @@ func (c *Classroom) setProfile(w http.ResponseWriter, r *http.Request) {
 		undo = &store.Undo{Class: cl.Profile, Profiles: prev}
 	}
 	if err := c.cfg.Store.SetUndo(r.Context(), cl.ID, undo); err != nil {
-		writeError(w, http.StatusInternalServerError, "could not keep the undo: "+err.Error())
+		httpjson.Error(w, http.StatusInternalServerError, "could not keep the undo: "+err.Error())
 		return
 	}
 	if undo == nil {
@@ -301,7 +303,7 @@ func (c *Classroom) setProfile(w http.ResponseWriter, r *http.Request) {
 	cl.Class = next
 	c.classChangedLocked(cl)
 	ch = Change{Kind: ChangeClass, Class: cl.ID}
-	writeJSON(w, http.StatusOK, cl.view(r))
+	httpjson.Write(w, http.StatusOK, cl.view(r))
 }
 
 // classEvents streams the dashboard: the class and every row at once,
@@ -362,7 +364,7 @@ func (c *Classroom) teacherTranscript(w http.ResponseWriter, r *http.Request) {
 	}
 	s := c.students[r.PathValue("sid")]
 	if s == nil || s.class != cl {
-		writeError(w, http.StatusNotFound, "no such student in this class")
+		httpjson.Error(w, http.StatusNotFound, "no such student in this class")
 		return
 	}
 	t := transcriptView(s)
@@ -372,7 +374,7 @@ func (c *Classroom) teacherTranscript(w http.ResponseWriter, r *http.Request) {
 			t.Profile = l.Profile
 		}
 	}
-	writeJSON(w, http.StatusOK, t)
+	httpjson.Write(w, http.StatusOK, t)
 }
 
 // Transcript is a student's connections as the relay saw them. It lives
@@ -429,7 +431,7 @@ func (c *Classroom) export(w http.ResponseWriter, r *http.Request) ([]ExportRow,
 
 func (c *Classroom) exportJSON(w http.ResponseWriter, r *http.Request) {
 	if rows, _, ok := c.export(w, r); ok {
-		writeJSON(w, http.StatusOK, rows)
+		httpjson.Write(w, http.StatusOK, rows)
 	}
 }
 

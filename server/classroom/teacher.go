@@ -12,6 +12,8 @@ import (
 
 	"github.com/portlab/portlab/server/classroom/store"
 	"github.com/portlab/portlab/server/internal/httpguard"
+	"github.com/portlab/portlab/server/internal/httpjson"
+	"github.com/portlab/portlab/server/internal/secret"
 )
 
 // cookieName is the teacher's session cookie.
@@ -21,7 +23,7 @@ const cookieName = "portlab_teacher"
 // given, until the first sign-in hashes it.
 func (c *Classroom) setPassword(pw string) {
 	if pw == "" {
-		pw = token(10) // 80 bits, 16 characters
+		pw = secret.New(10) // 80 bits, 16 characters
 		c.generated = pw
 	}
 	c.password = pw
@@ -60,21 +62,21 @@ func changes(r *http.Request) bool {
 func (c *Classroom) teacher(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if changes(r) && !sameOrigin(r) {
-			writeError(w, http.StatusForbidden, "teacher actions are taken only from this server's own pages")
+			httpjson.Error(w, http.StatusForbidden, "teacher actions are taken only from this server's own pages")
 			return
 		}
 		ok, err := c.signedIn(r)
 		if err != nil {
-			writeError(w, http.StatusServiceUnavailable, "the class database did not answer: try again in a moment")
+			httpjson.Error(w, http.StatusServiceUnavailable, "the class database did not answer: try again in a moment")
 			return
 		}
 		if !ok {
-			writeError(w, http.StatusUnauthorized, "sign in as the teacher at /teach first")
+			httpjson.Error(w, http.StatusUnauthorized, "sign in as the teacher at /teach first")
 			return
 		}
 		if id := r.PathValue("id"); id != "" {
 			if _, _, err := c.ensureClass(r.Context(), id); err != nil && !errors.Is(err, store.ErrNotFound) {
-				writeError(w, http.StatusServiceUnavailable, "the class database did not answer: try again in a moment")
+				httpjson.Error(w, http.StatusServiceUnavailable, "the class database did not answer: try again in a moment")
 				return
 			}
 		}
@@ -90,7 +92,7 @@ func (c *Classroom) signedIn(r *http.Request) (bool, error) {
 	if err != nil || ck.Value == "" {
 		return false, nil
 	}
-	h := hashToken(ck.Value)
+	h := secret.Hash(ck.Value)
 	exp, err := c.cfg.Store.Session(r.Context(), h)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -128,7 +130,7 @@ func (c *Classroom) limited(client string) time.Duration {
 
 func (c *Classroom) login(w http.ResponseWriter, r *http.Request) {
 	if !sameOrigin(r) {
-		writeError(w, http.StatusForbidden, "sign in from this server's own /teach page")
+		httpjson.Error(w, http.StatusForbidden, "sign in from this server's own /teach page")
 		return
 	}
 	// Counted by the real client address (the connection's), never by a
@@ -137,31 +139,31 @@ func (c *Classroom) login(w http.ResponseWriter, r *http.Request) {
 	if wait := c.limited(client); wait > 0 {
 		secs := int(wait/time.Second) + 1
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		writeError(w, http.StatusTooManyRequests, "too many wrong passwords from this address: try again in "+strconv.Itoa(secs)+" s")
+		httpjson.Error(w, http.StatusTooManyRequests, "too many wrong passwords from this address: try again in "+strconv.Itoa(secs)+" s")
 		return
 	}
 	var b struct {
 		Password string `json:"password"`
 	}
-	if !readBody(w, r, &b) {
+	if !httpjson.Read(w, r, &b, 16<<10) {
 		return
 	}
 	hash, err := c.passwordHash()
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "could not hash the teacher password: "+err.Error())
+		httpjson.Error(w, http.StatusInternalServerError, "could not hash the teacher password: "+err.Error())
 		return
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(b.Password)) != nil {
 		c.mu.Lock()
 		c.failures[client] = append(c.failures[client], c.cfg.Now())
 		c.mu.Unlock()
-		writeError(w, http.StatusForbidden, "wrong teacher password (portlab serve printed it at start, or it is the one given by --teacher-password-file, $PORTLAB_TEACHER_PASSWORD or --teacher-password)")
+		httpjson.Error(w, http.StatusForbidden, "wrong teacher password (portlab serve printed it at start, or it is the one given by --teacher-password-file, $PORTLAB_TEACHER_PASSWORD or --teacher-password)")
 		return
 	}
-	t := token(32)
+	t := secret.New(32)
 	now := c.cfg.Now()
-	if err := c.cfg.Store.AddSession(r.Context(), hashToken(t), now.Add(c.cfg.SessionTTL), now); err != nil {
-		writeError(w, http.StatusServiceUnavailable, "could not keep the sign-in: "+err.Error())
+	if err := c.cfg.Store.AddSession(r.Context(), secret.Hash(t), now.Add(c.cfg.SessionTTL), now); err != nil {
+		httpjson.Error(w, http.StatusServiceUnavailable, "could not keep the sign-in: "+err.Error())
 		return
 	}
 	// HttpOnly: no script reads it; SameSite=Strict: no other site's page
@@ -170,14 +172,14 @@ func (c *Classroom) login(w http.ResponseWriter, r *http.Request) {
 		Name: cookieName, Value: t, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: r.TLS != nil, MaxAge: int(c.cfg.SessionTTL / time.Second),
 	})
-	writeJSON(w, http.StatusOK, map[string]bool{"teacher": true})
+	httpjson.Write(w, http.StatusOK, map[string]bool{"teacher": true})
 }
 
 func (c *Classroom) logout(w http.ResponseWriter, r *http.Request) {
 	if ck, err := r.Cookie(cookieName); err == nil {
 		// Gone from the store: signed out on every replica.
-		if err := c.cfg.Store.DeleteSession(r.Context(), hashToken(ck.Value)); err != nil {
-			writeError(w, http.StatusServiceUnavailable, "could not end the sign-in: "+err.Error())
+		if err := c.cfg.Store.DeleteSession(r.Context(), secret.Hash(ck.Value)); err != nil {
+			httpjson.Error(w, http.StatusServiceUnavailable, "could not end the sign-in: "+err.Error())
 			return
 		}
 	}
@@ -187,5 +189,5 @@ func (c *Classroom) logout(w http.ResponseWriter, r *http.Request) {
 
 func (c *Classroom) sessionInfo(w http.ResponseWriter, r *http.Request) {
 	ok, _ := c.signedIn(r)
-	writeJSON(w, http.StatusOK, map[string]bool{"teacher": ok})
+	httpjson.Write(w, http.StatusOK, map[string]bool{"teacher": ok})
 }

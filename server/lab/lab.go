@@ -10,11 +10,7 @@
 package lab
 
 import (
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base32"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -23,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/portlab/portlab/server/internal/secret"
 	"github.com/portlab/portlab/server/policy"
 )
 
@@ -126,11 +123,6 @@ type Record struct {
 	PolicyText string `json:"policy_text,omitempty"`
 }
 
-func keyHash(key string) string {
-	h := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(h[:])
-}
-
 func (c Config) maxPolicyBytes() int {
 	if c.MaxPolicyBytes > 0 {
 		return c.MaxPolicyBytes
@@ -162,14 +154,6 @@ func NewManager(cfg Config) *Manager {
 	now := cfg.Now()
 	m.labs[Classroom] = &Lab{ID: Classroom, Profile: cfg.Default, Created: now, LastSeen: now}
 	return m
-}
-
-// token returns n random bytes as lower-case base32: 16 bytes is 128 bits,
-// which nobody guesses.
-func token(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 }
 
 // Create opens a lab for a client.
@@ -226,9 +210,9 @@ func (m *Manager) createLocked(client netip.Addr, profile string, perClient bool
 	if all >= m.cfg.MaxLabs {
 		return Lab{}, ErrFull
 	}
-	id := token(16)
-	l := &Lab{ID: id, User: id, Password: token(10), Key: token(16), Profile: profile, Created: now, LastSeen: now, client: client}
-	l.keyHash = keyHash(l.Key)
+	id := secret.New(16)
+	l := &Lab{ID: id, User: id, Password: secret.New(10), Key: secret.New(16), Profile: profile, Created: now, LastSeen: now, client: client}
+	l.keyHash = secret.Hash(l.Key)
 	l.Expires = now.Add(m.cfg.TTL)
 	if err := m.save(l); err != nil {
 		return Lab{}, err
@@ -328,7 +312,7 @@ func (m *Manager) Open(id, key string) (Lab, error) {
 		}
 		// Constant time: the answer must not tell how much of a guess
 		// was right.
-		if subtle.ConstantTimeCompare([]byte(keyHash(key)), []byte(l.keyHash)) != 1 {
+		if subtle.ConstantTimeCompare([]byte(secret.Hash(key)), []byte(l.keyHash)) != 1 {
 			return Lab{}, ErrBadKey
 		}
 	}
