@@ -141,6 +141,10 @@ func (c *Classroom) join(w http.ResponseWriter, r *http.Request) {
 	if err := c.cfg.Store.AddStudent(r.Context(), st); err != nil {
 		c.cfg.Labs.Delete(l.ID) // nobody holds its key: it would only take room
 		release()
+		if errors.Is(err, store.ErrFull) { // the last place went on another replica
+			httpjson.Error(w, http.StatusServiceUnavailable, "this class is full: the teacher can create another class")
+			return
+		}
 		httpjson.Error(w, http.StatusInternalServerError, "could not keep you in the class: "+err.Error())
 		return
 	}

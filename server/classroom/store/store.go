@@ -30,6 +30,9 @@ import (
 // ErrNotFound: no such class or student.
 var ErrNotFound = errors.New("not found")
 
+// ErrFull: the class has as many students as its capacity.
+var ErrFull = errors.New("the class is full")
+
 // Class is one class a teacher created.
 type Class struct {
 	ID        string
@@ -395,10 +398,35 @@ func (s *SQL) Classes(ctx context.Context) ([]Class, error) {
 
 const studentCols = `id, class_id, name, token_hash, joined_at, lab_id, lab_key`
 
+// AddStudent adds a student unless the class already has its capacity
+// (ErrFull). The class's row is locked first (an UPDATE that changes
+// nothing, which both databases lock), so joins on several replicas
+// take the last places one at a time.
 func (s *SQL) AddStudent(ctx context.Context, st Student) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO students (`+studentCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		st.ID, st.ClassID, st.Name, st.TokenHash, ms(st.Joined), st.Lab, st.LabKey)
-	return err
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE classes SET capacity = capacity WHERE id = $1`, st.ClassID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	var n, capacity int
+	if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM students WHERE class_id = $1), capacity FROM classes WHERE id = $1`, st.ClassID).Scan(&n, &capacity); err != nil {
+		return err
+	}
+	if n >= capacity {
+		return ErrFull
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO students (`+studentCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		st.ID, st.ClassID, st.Name, st.TokenHash, ms(st.Joined), st.Lab, st.LabKey); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 func (s *SQL) SetStudentLab(ctx context.Context, id, lab, labKey string) error {

@@ -273,3 +273,47 @@ func TestSessionsAndUndo(t *testing.T) {
 		}
 	})
 }
+
+// TestCapacityAcrossReplicas: ten joins at once through two stores on one
+// database (two replicas) take a class's three places and no more; the
+// others get ErrFull. Counting in each replica's memory let both take the
+// last place.
+func TestCapacityAcrossReplicas(t *testing.T) {
+	each(t, func(t *testing.T, open func() *SQL) {
+		ctx := context.Background()
+		a, b := open(), open()
+		if err := a.CreateClass(ctx, Class{ID: "c", Name: "Networks", Code: "ABCDEF", Capacity: 3, Created: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 10)
+		for i := range errs {
+			s := a
+			if i%2 == 1 {
+				s = b
+			}
+			wg.Go(func() {
+				errs[i] = s.AddStudent(ctx, Student{ID: fmt.Sprint("s", i), ClassID: "c", Name: "n", TokenHash: fmt.Sprint("h", i), Joined: time.Now()})
+			})
+		}
+		wg.Wait()
+		joined, full := 0, 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				joined++
+			case errors.Is(err, ErrFull):
+				full++
+			default:
+				t.Errorf("a join failed otherwise: %v", err)
+			}
+		}
+		sts, err := b.Students(ctx, "c")
+		if joined != 3 || full != 7 || err != nil || len(sts) != 3 {
+			t.Errorf("%d joined, %d full; the class holds %d (%v); want 3, 7, 3", joined, full, len(sts), err)
+		}
+		if err := a.AddStudent(ctx, Student{ID: "x", ClassID: "nope", TokenHash: "hx"}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("a student for no class: %v, want ErrNotFound", err)
+		}
+	})
+}
