@@ -106,7 +106,7 @@ bench: build
 	$(GO) test -run '^$$' -bench HeldTunnels -benchtime 5000x ./server/gateway/
 	PORTLAB_BENCH=1 PORTLAB_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -run TestLoadDescriptorFlood -v ./server/
 	PORTLAB_BENCH=1 $(GO) test -count=1 -run TestBenchClient -v ./web/e2e/
-	PORTLAB_BENCH=1 $(GO) test -count=1 -run TestBenchLessons -v ./server/sandbox/
+	PORTLAB_BENCH=1 $(GO) test -count=1 -run 'TestBenchLessons|TestBenchCrossReplicaProgress' -v ./server/sandbox/
 	PORTLAB_BENCH=1 $(GO) test -count=1 -run 'TestLoadClass' -v ./server/classroom/
 
 clean:
