@@ -3,11 +3,13 @@ package classroom_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/portlab/portlab/scenarios/tunnel"
 	"github.com/portlab/portlab/server/events"
 	"github.com/portlab/portlab/server/mailbox"
 	"github.com/portlab/portlab/server/sandbox"
@@ -236,5 +238,50 @@ func TestResetLabs(t *testing.T) {
 	}
 	if code, _ := a.do("POST", "/api/classroom/classes/"+cv.ID+"/reset", nil); code != http.StatusUnauthorized {
 		t.Errorf("a student reset the class: %d, want 401", code)
+	}
+}
+
+// TestRouteInTeachersLanguage: a student at home knocks on port 25
+// through the real gateway; the teacher reading the route in German sees
+// the network's reason in German, in English in English. The reason was
+// English on every page.
+func TestRouteInTeachersLanguage(t *testing.T) {
+	s := start(t, sandbox.Config{})
+	tc := teacher(t, s)
+	cv := newClass(t, tc, "A")
+	_, j := joinClass(t, s, cv.Code, "Di")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := (tunnel.Dialer{}).Dial(ctx, tunnel.Target{Server: s.URL(), Lab: j.Lab.ID, Key: j.Lab.Key, Profile: "home-isp", Host: "mx.sandbox.test", Port: 25}); !errors.Is(err, tunnel.ErrRefused) {
+		t.Fatalf("port 25 from home: %v, want refused", err)
+	}
+	type route struct {
+		Route []struct {
+			Port         int
+			Verdict, Why string
+		}
+	}
+	read := func(lang string) route {
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			var tr route
+			tc.must(http.StatusOK, "GET", "/api/classroom/classes/"+cv.ID+"/students/"+j.Student+"/transcript?lang="+lang, nil, &tr)
+			if len(tr.Route) > 0 {
+				return tr
+			}
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				t.Fatalf("no route after the dial (%s)", lang)
+			}
+		}
+	}
+	de, en := read("de"), read("en")
+	if h := de.Route[0]; h.Port != 25 || h.Verdict != "refused" || !strings.Contains(h.Why, "abgewiesen") {
+		t.Errorf("the German route: %+v", h)
+	}
+	if h := en.Route[0]; !strings.Contains(h.Why, "is refused") {
+		t.Errorf("the English route: %+v", h)
 	}
 }

@@ -210,9 +210,19 @@ type Line struct {
 	Conn   uint64    `json:"conn,omitempty"` // one connection's lines share it
 
 	// What the route needs, kept typed rather than read back from Text.
-	verdict string // of a connect or dial line: see [verdict]
-	tls     string // the TLS version, on a tls line
-	auth    string // accepted or refused, on an auth line
+	verdict string            // of a connect or dial line: see [verdict]
+	tls     string            // the TLS version, on a tls line
+	auth    string            // accepted or refused, on an auth line
+	why     map[string]string // a failed dial's reason by page language
+}
+
+// in is the line as a teacher reading lang sees it: a failed dial's
+// reason in that language, the wire's lines as they were.
+func (l Line) in(lang string) Line {
+	if w, ok := l.why[lang]; ok {
+		l.Text = w
+	}
+	return l
 }
 
 // inClass is the bus filter: events of the labs of class students.
@@ -232,7 +242,7 @@ func (c *Classroom) follow() {
 		}
 		s := v.(*student)
 		c.mu.Lock()
-		l := Line{Time: e.Time, Kind: string(e.Kind), Host: e.Host, Port: e.Port, Text: e.Text, Secure: e.Secure, Conn: e.Conn, verdict: verdict(e)}
+		l := Line{Time: e.Time, Kind: string(e.Kind), Host: e.Host, Port: e.Port, Text: e.Text, Secure: e.Secure, Conn: e.Conn, verdict: verdict(e), why: e.Why}
 		changed := e.Kind == events.Reply
 		if l.verdict != "" && e.Port > 0 {
 			if s.ports == nil {

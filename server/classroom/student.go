@@ -339,5 +339,5 @@ func (c *Classroom) progress(w http.ResponseWriter, r *http.Request, s *student)
 func (c *Classroom) myTranscript(w http.ResponseWriter, r *http.Request, s *student) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	httpjson.Write(w, http.StatusOK, transcriptView(s))
+	httpjson.Write(w, http.StatusOK, transcriptView(s, pageLang(r)))
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/portlab/portlab/internal/i18n"
 	"github.com/portlab/portlab/server/classroom/store"
 	"github.com/portlab/portlab/server/internal/httpjson"
 	"github.com/portlab/portlab/server/internal/secret"
@@ -367,8 +368,8 @@ func (c *Classroom) teacherTranscript(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusNotFound, "no such student in this class")
 		return
 	}
-	t := transcriptView(s)
-	t.Route = route(s.transcript)
+	t := transcriptView(s, pageLang(r))
+	t.Route = route(t.Lines)
 	if s.lab.ID != "" {
 		if l, err := c.cfg.Labs.Open(s.lab.ID, s.lab.Key); err == nil {
 			t.Profile = l.Profile
@@ -389,8 +390,23 @@ type Transcript struct {
 	Profile string `json:"profile,omitempty"`
 }
 
-func transcriptView(s *student) Transcript {
-	return Transcript{Student: s.Name, Lines: append([]Line{}, s.transcript...)}
+func transcriptView(s *student, lang string) Transcript {
+	lines := make([]Line, len(s.transcript))
+	for i, l := range s.transcript {
+		lines[i] = l.in(lang)
+	}
+	return Transcript{Student: s.Name, Lines: lines}
+}
+
+// pageLang is the language the page asking reads, chosen as pages choose
+// it (?lang=, the picker's cookie, Accept-Language).
+func pageLang(r *http.Request) string {
+	cookie := ""
+	if ck, err := r.Cookie(i18n.CookieName); err == nil {
+		cookie = ck.Value
+	}
+	lang, _ := i18n.Negotiate(r.URL.Query().Get("lang"), cookie, r.Header.Get("Accept-Language"))
+	return lang
 }
 
 // ExportRow is one student's one lesson.

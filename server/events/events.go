@@ -48,6 +48,10 @@ type Event struct {
 	OK   bool   `json:"ok,omitempty"`
 	// Message id, on Kind Message and Evicted.
 	MessageID string `json:"message_id,omitempty"`
+	// Why, on a Dial that failed: the network's reason in each page
+	// language (keyed by language tag), for a teacher who reads the
+	// student's route in another language than Text's English.
+	Why map[string]string `json:"why,omitempty"`
 	// Remote marks an event another replica published, passed on here:
 	// it is not passed back.
 	Remote bool `json:"-"`

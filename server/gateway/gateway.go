@@ -260,17 +260,17 @@ func (g *Gateway) dial(c *websocket.Conn, t tunnel.Target, l lab.Lab, p *netsim.
 	switch o.Kind {
 	case netsim.UnknownHost:
 		release()
-		g.publish(l.ID, o.Host, t.Port, "unknown host "+o.Host)
+		g.publishFailed(l.ID, o, t.Port, "unknown host "+o.Host)
 		g.closeWith(c, tunnel.CodeUnknownHost, fmt.Sprintf("%s: Name or service not known (not a host of the sandbox's world)", o.Host))
 		return
 	case netsim.Refused:
 		release()
-		g.publish(l.ID, o.Host, t.Port, "refused: "+o.Why)
+		g.publishFailed(l.ID, o, t.Port, "refused: "+o.Why)
 		g.closeWith(c, tunnel.CodeRefused, o.WhyIn(words, maxReason))
 		return
 	case netsim.Closed:
 		release()
-		g.publish(l.ID, o.Host, t.Port, "refused by the host: port closed")
+		g.publishFailed(l.ID, o, t.Port, "refused by the host: port closed")
 		g.closeWith(c, tunnel.CodeNoDoor, o.WhyIn(words, maxReason))
 		return
 	case netsim.TimedOut:
@@ -278,7 +278,7 @@ func (g *Gateway) dial(c *websocket.Conn, t tunnel.Target, l lab.Lab, p *netsim.
 		if g.cfg.DropTimeout > 0 {
 			timeout = g.cfg.DropTimeout
 		}
-		g.publish(l.ID, o.Host, t.Port, "dropped: "+o.Why)
+		g.publishFailed(l.ID, o, t.Port, "dropped: "+o.Why)
 		go g.drop(c, timeout, o.WhyIn(words, maxReason), release)
 		return
 	}
@@ -388,8 +388,14 @@ func (g *Gateway) banner(c net.Conn, d world.Door) {
 	world.ServeBanner(ctx, c, d, conf, d.Host)
 }
 
-func (g *Gateway) publish(labID, host string, port int, text string) {
-	g.cfg.Bus.Publish(events.Event{Time: time.Now(), Kind: events.Dial, Lab: labID, Host: host, Port: port, Text: text})
+// publishFailed is publish for a dial the network or the host refused
+// or dropped, with the reason in every page language for the teacher.
+func (g *Gateway) publishFailed(labID string, o netsim.Outcome, port int, text string) {
+	why := make(map[string]string, len(i18n.Languages))
+	for _, lang := range i18n.Languages {
+		why[lang] = o.WhyIn(locales.Catalog(lang), 0)
+	}
+	g.cfg.Bus.Publish(events.Event{Time: time.Now(), Kind: events.Dial, Lab: labID, Host: o.Host, Port: port, Text: text, Why: why})
 }
 
 // wholeMessages reads the tunnel one whole message at a time, so a
