@@ -173,7 +173,8 @@
       panel.hidden = false;
       $("transcript-title").textContent = t("transcript-of", r.name);
       try {
-        const tx = await api("GET", base + "/students/" + encodeURIComponent(r.id) + "/transcript");
+        // In the page's language: the network's reasons are worded in it.
+        const tx = await api("GET", base + "/students/" + encodeURIComponent(r.id) + "/transcript?lang=" + encodeURIComponent(document.documentElement.lang));
         // The route: each connection, what the network did with it, how far it got.
         $("route").replaceChildren.apply($("route"), (tx.route || []).map(function (h) {
           const got = [];
