@@ -31,6 +31,8 @@ const killBound = 30 * time.Second
 type replicaProc struct {
 	url, smtp587 string
 	cmd          *exec.Cmd
+	log          string        // its stderr
+	started      chan struct{} // closed once the start-up text is read
 	done         chan struct{} // closed when the process has exited
 }
 
@@ -46,8 +48,7 @@ func (r *replicaProc) kill(t *testing.T) {
 	}
 }
 
-// startReplica runs `portlab serve` with args, reads the web URL and
-// the port 587 address from its start-up text, and waits for /readyz.
+// startReplica starts `portlab serve` with args; ready waits for it.
 func startReplica(t *testing.T, bin string, args ...string) *replicaProc {
 	t.Helper()
 	data := t.TempDir()
@@ -65,8 +66,7 @@ func startReplica(t *testing.T, bin string, args ...string) *replicaProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	r := &replicaProc{cmd: cmd, done: make(chan struct{})}
-	started := make(chan struct{})
+	r := &replicaProc{cmd: cmd, done: make(chan struct{}), started: make(chan struct{}), log: logFile.Name()}
 	go func() {
 		// Read to the end, so the process never blocks on a full pipe.
 		sc := bufio.NewScanner(stdout)
@@ -79,7 +79,7 @@ func startReplica(t *testing.T, bin string, args ...string) *replicaProc {
 			// and names port 587's real address.
 			if _, rest, ok := strings.Cut(line, "swaks --server "); ok {
 				r.smtp587, _, _ = strings.Cut(rest, " ")
-				close(started)
+				close(r.started)
 			}
 		}
 		cmd.Wait()
@@ -90,12 +90,19 @@ func startReplica(t *testing.T, bin string, args ...string) *replicaProc {
 		r.cmd.Process.Kill()
 		<-r.done
 		if t.Failed() {
-			b, _ := os.ReadFile(logFile.Name())
+			b, _ := os.ReadFile(r.log)
 			t.Logf("replica %s stderr:\n%s", r.url, b)
 		}
 	})
+	return r
+}
+
+// ready reads the web URL and the port 587 address from the replica's
+// start-up text and waits for its /readyz.
+func (r *replicaProc) ready(t *testing.T) {
+	t.Helper()
 	select {
-	case <-started:
+	case <-r.started:
 	case <-r.done:
 		t.Fatal("portlab serve exited before its start-up text")
 	case <-time.After(killBound):
@@ -108,7 +115,7 @@ func startReplica(t *testing.T, bin string, args ...string) *replicaProc {
 		if res, err := http.Get(r.url + "/readyz"); err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				return r
+				return
 			}
 		}
 		select {
@@ -297,9 +304,14 @@ func TestReplicaKilledMidClass(t *testing.T) {
 	if err := os.WriteFile(pwFile, []byte(password+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Started together, as a Deployment's replicas are (the schema's
+	// migration takes a lock).
 	var rs []*replicaProc
 	for range 3 {
 		rs = append(rs, startReplica(t, bin, "--store", dsn, "--ca-dir", caDir, "--teacher-password-file", pwFile))
+	}
+	for _, r := range rs {
+		r.ready(t)
 	}
 	a, b, c := rs[0], rs[1], rs[2]
 	caPEM, err := os.ReadFile(filepath.Join(caDir, "ca.pem"))
