@@ -53,7 +53,8 @@ func startReplica(t *testing.T, bin string, args ...string) *replicaProc {
 	t.Helper()
 	data := t.TempDir()
 	cmd := exec.Command(bin, append([]string{"serve", "--data", data, "--http", "127.0.0.1:0", "--smtp-host", "127.0.0.1", "--port-offset", "-1"}, args...)...)
-	cmd.Env = append(os.Environ(), "PORTLAB_TEACHER_PASSWORD=") // only the flags given
+	// Only the flags given: no $PORTLAB_ twin of the test's environment.
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(v string) bool { return strings.HasPrefix(v, "PORTLAB_") })
 	logFile, err := os.Create(filepath.Join(data, "stderr.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +181,7 @@ type rkEvent struct{ event, data string }
 // it ends (its replica died) or the test does.
 func (p *rkPage) stream(path string) <-chan rkEvent {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*killBound) // a failure bound only
+	ctx, cancel := context.WithTimeout(context.Background(), killBound) // a failure bound only
 	p.t.Cleanup(cancel)
 	req, _ := http.NewRequestWithContext(ctx, "GET", p.base+path, nil)
 	res, err := p.http.Do(req)
@@ -209,16 +210,40 @@ func (p *rkPage) stream(path string) <-chan rkEvent {
 	return out
 }
 
-// rkAwait reads a stream until an event of kind whose data ok accepts.
-func rkAwait[T any](t *testing.T, ch <-chan rkEvent, kind string, ok func(T) bool) {
-	t.Helper()
-	for e := range ch {
+// rkWant is one event awaited on a stream.
+type rkWant struct {
+	what string
+	ok   func(rkEvent) bool
+}
+
+// rkExpect is an event of kind whose data, decoded into T, ok accepts.
+func rkExpect[T any](kind, what string, ok func(T) bool) rkWant {
+	return rkWant{what, func(e rkEvent) bool {
 		var v T
-		if e.event == kind && json.Unmarshal([]byte(e.data), &v) == nil && ok(v) {
+		return e.event == kind && json.Unmarshal([]byte(e.data), &v) == nil && ok(v)
+	}}
+}
+
+// rkAwait reads a stream until every event of wants has passed, in any
+// order: the rows and the mail cross replicas on channels of their own,
+// so one student's mail may come before their row, and one student's
+// row before another's.
+func rkAwait(t *testing.T, ch <-chan rkEvent, wants ...rkWant) {
+	t.Helper()
+	wants = slices.Clone(wants) // the caller's may serve again
+	var seen []string
+	for e := range ch {
+		wants = slices.DeleteFunc(wants, func(w rkWant) bool { return w.ok(e) })
+		if len(wants) == 0 {
 			return
 		}
+		seen = append(seen, e.event+" "+e.data)
 	}
-	t.Fatalf("the stream ended before the %s event awaited", kind)
+	var missing []string
+	for _, w := range wants {
+		missing = append(missing, w.what)
+	}
+	t.Fatalf("the stream ended before %s; it passed:\n%s", strings.Join(missing, ", "), strings.Join(seen, "\n"))
 }
 
 type rkRow struct {
@@ -349,9 +374,14 @@ func TestReplicaKilledMidClass(t *testing.T) {
 			map[string]any{"kind": "progress", "lesson": "first-contact", "step": 5, "total": 5, "state": "passed"}, nil)
 		rkSubmit(t, r.smtp587, roots, joins[i].Lab.User, joins[i].Lab.Password, "before "+names[i])
 	}
-	for _, j := range joins {
-		rkAwait(t, dash, "row", func(r rkRow) bool { return r.ID == j.Student && slices.Contains(r.Passed, "first-contact") })
+	// Every student's first-contact passed, on a dashboard.
+	var passedAll []rkWant
+	for i, j := range joins {
+		passedAll = append(passedAll, rkExpect("row", names[i]+" passed first-contact", func(r rkRow) bool {
+			return r.ID == j.Student && slices.Contains(r.Passed, "first-contact")
+		}))
 	}
+	rkAwait(t, dash, passedAll...)
 
 	// Bo's next message is half sent on B when B dies: body lines, no
 	// final dot, so never acknowledged.
@@ -378,9 +408,7 @@ func TestReplicaKilledMidClass(t *testing.T) {
 	// The survivors take every request a load balancer sends them now.
 	survivors := []*replicaProc{a, c}
 	dash = teach.on(c).stream("/api/classroom/classes/" + class.ID + "/events")
-	for _, j := range joins {
-		rkAwait(t, dash, "row", func(r rkRow) bool { return r.ID == j.Student && slices.Contains(r.Passed, "first-contact") })
-	}
+	rkAwait(t, dash, passedAll...)
 	for i, j := range joins {
 		s := survivors[i%2]
 		p := students[i].on(s)
@@ -398,7 +426,8 @@ func TestReplicaKilledMidClass(t *testing.T) {
 		}
 		p.call(http.StatusNoContent, "POST", "/api/classroom/me/progress", map[string]any{"kind": "open", "lesson": "bounces", "total": 4}, nil)
 		rkSubmit(t, s.smtp587, roots, j.Lab.User, j.Lab.Password, "after "+names[i])
-		rkAwait(t, dash, "row", func(r rkRow) bool { return r.ID == j.Student && r.Lesson == "bounces" })
-		rkAwait(t, dash, "mail", func(m rkMail) bool { return m.StudentID == j.Student && m.Subject == "after "+names[i] })
+		rkAwait(t, dash,
+			rkExpect("row", names[i]+" opened bounces", func(r rkRow) bool { return r.ID == j.Student && r.Lesson == "bounces" }),
+			rkExpect("mail", "after "+names[i], func(m rkMail) bool { return m.StudentID == j.Student && m.Subject == "after "+names[i] }))
 	}
 }
