@@ -101,6 +101,35 @@ func await[T any](t *testing.T, ch <-chan sseEvent, kind string, ok func(T) bool
 	return zero
 }
 
+// awaitAll reads ch until every one of conds has been met by some event,
+// in any order: rows and mail cross replicas on separate channels, so a
+// student's mail may come before their row, and awaiting one then the
+// other would throw the early one away.
+func awaitAll(t *testing.T, ch <-chan sseEvent, conds ...func(sseEvent) bool) {
+	t.Helper()
+	met := make([]bool, len(conds))
+	left := len(conds)
+	for e := range ch {
+		for i, c := range conds {
+			if !met[i] && c(e) {
+				met[i], left = true, left-1
+			}
+		}
+		if left == 0 {
+			return
+		}
+	}
+	t.Fatalf("the stream ended with %d of %d awaited events missing", left, len(conds))
+}
+
+// is turns a typed condition on one kind of event into one for awaitAll.
+func is[T any](kind string, ok func(T) bool) func(sseEvent) bool {
+	return func(e sseEvent) bool {
+		var v T
+		return e.event == kind && json.Unmarshal([]byte(e.data), &v) == nil && ok(v)
+	}
+}
+
 type classRow struct {
 	ID, Name, Lesson, State string
 	Step                    int
@@ -248,9 +277,14 @@ func TestReplicaDiesMidClass(t *testing.T) {
 		students[i].call(http.StatusNoContent, "POST", "/api/classroom/me/progress", progressRecord(5, "passed"), nil)
 		submit(t, s, joins[i].Lab.User, joins[i].Lab.Password, "before "+names[i])
 	}
-	for _, j := range joins {
-		await(t, dash, "row", func(r classRow) bool { return r.ID == j.Student && slices.Contains(r.Passed, "first-contact") })
+	passed := func() []func(sseEvent) bool {
+		var conds []func(sseEvent) bool
+		for _, j := range joins {
+			conds = append(conds, is("row", func(r classRow) bool { return r.ID == j.Student && slices.Contains(r.Passed, "first-contact") }))
+		}
+		return conds
 	}
+	awaitAll(t, dash, passed()...)
 
 	rs[0].Close() // the dashboard's replica, and Ada's
 	for range dash {
@@ -258,9 +292,7 @@ func TestReplicaDiesMidClass(t *testing.T) {
 	survivors := rs[1:]
 
 	dash = teach.on(survivors[0]).stream("/api/classroom/classes/" + class.ID + "/events")
-	for _, j := range joins {
-		await(t, dash, "row", func(r classRow) bool { return r.ID == j.Student && slices.Contains(r.Passed, "first-contact") })
-	}
+	awaitAll(t, dash, passed()...)
 	for i, j := range joins {
 		s := survivors[i%2]
 		p := students[i].on(s)
@@ -278,10 +310,9 @@ func TestReplicaDiesMidClass(t *testing.T) {
 		}
 		p.call(http.StatusNoContent, "POST", "/api/classroom/me/progress", map[string]any{"kind": "open", "lesson": "bounces", "total": 4}, nil)
 		submit(t, s, j.Lab.User, j.Lab.Password, "after "+names[i])
-		await(t, dash, "row", func(r classRow) bool { return r.ID == j.Student && r.Lesson == "bounces" })
-		await(t, dash, "mail", func(m classMail) bool {
-			return m.StudentID == j.Student && m.Subject == "after "+names[i]
-		})
+		awaitAll(t, dash,
+			is("row", func(r classRow) bool { return r.ID == j.Student && r.Lesson == "bounces" }),
+			is("mail", func(m classMail) bool { return m.StudentID == j.Student && m.Subject == "after "+names[i] }))
 	}
 }
 
