@@ -14,6 +14,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/andybalholm/brotli"
 )
@@ -41,6 +42,20 @@ type asset struct {
 	gz    []byte
 	// size is the length of the uncompressed content.
 	size int64
+	// lazy: br and gz are made from raw the first time the asset is
+	// served. Brotli at its best level took 2.5 s for every lesson,
+	// translation and catalog at each process start (every portlab
+	// serve, every test process), for files most starts never send.
+	lazy sync.Once
+	pack bool
+}
+
+// encoded makes the compressed forms of a text asset, once, the first time
+// it is served.
+func (a *asset) encoded() {
+	if a.pack {
+		a.lazy.Do(func() { a.br, a.gz = compress(a.raw) })
+	}
 }
 
 // assetTable maps a name under static/ to its asset.
@@ -50,7 +65,8 @@ type assetTable struct {
 
 // loadAssets reads every file of static and prepares its compressed forms:
 // a file "x.br" or "x.gz" beside "x" is taken as x's precompressed form (the
-// wasm client ships only those); other text files are compressed here, once.
+// wasm client ships only those); other text files are compressed once, when
+// first served.
 func loadAssets(static fs.FS) *assetTable {
 	files := map[string][]byte{}
 	_ = fs.WalkDir(static, ".", func(p string, d fs.DirEntry, err error) error {
@@ -91,9 +107,7 @@ func (t *assetTable) add(name string, files map[string][]byte) {
 	switch {
 	case a.raw != nil:
 		a.size = int64(len(a.raw))
-		if a.br == nil && a.gz == nil && compressible(a.ctype) && len(a.raw) > 512 {
-			a.br, a.gz = compress(a.raw)
-		}
+		a.pack = a.br == nil && a.gz == nil && compressible(a.ctype) && len(a.raw) > 512
 	case len(a.gz) >= 4:
 		// RFC 1952 §2.3.1: ISIZE, the input size modulo 2^32, ends the member.
 		a.size = int64(binary.LittleEndian.Uint32(a.gz[len(a.gz)-4:]))
@@ -151,6 +165,7 @@ func (t *assetTable) serve(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	a.encoded()
 	h := w.Header()
 	h.Set("Content-Type", a.ctype)
 	h.Set("X-Content-Type-Options", "nosniff")
