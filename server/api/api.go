@@ -4,7 +4,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/portlab/portlab/server/internal/httpguard"
 	"github.com/portlab/portlab/server/internal/httpjson"
+	"github.com/portlab/portlab/server/internal/sse"
 
 	"github.com/portlab/portlab/server/events"
 	"github.com/portlab/portlab/server/lab"
@@ -268,18 +268,10 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer a.closeStream(id, client)
-	rc := http.NewResponseController(w)
-	// A stream lives longer than the server's request time-outs: no read
-	// deadline (nothing is read), and a fresh write deadline per write.
-	rc.SetReadDeadline(time.Time{})
 	sub := a.cfg.Bus.Subscribe(256, func(e events.Event) bool { return e.Lab == id })
 	defer sub.Close()
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("X-Accel-Buffering", "no")
-	rc.SetWriteDeadline(time.Now().Add(a.cfg.WriteTimeout))
-	w.WriteHeader(http.StatusOK)
-	fmt.Fprint(w, ": portlab events\n\n")
-	if rc.Flush() != nil {
+	st, ok := sse.Start(w, "portlab events", a.cfg.WriteTimeout)
+	if !ok {
 		return
 	}
 	tick := time.NewTicker(a.cfg.Heartbeat)
@@ -289,14 +281,11 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-tick.C:
-			rc.SetWriteDeadline(time.Now().Add(a.cfg.WriteTimeout))
-			fmt.Fprint(w, ": keep-alive\n\n")
+			st.KeepAlive()
 		case e := <-sub.C:
-			data, _ := json.Marshal(e)
-			rc.SetWriteDeadline(time.Now().Add(a.cfg.WriteTimeout))
-			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", e.Kind, data)
+			st.Send(string(e.Kind), e)
 		}
-		if rc.Flush() != nil {
+		if !st.Flush() {
 			return
 		}
 	}

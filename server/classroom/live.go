@@ -1,11 +1,11 @@
 package classroom
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/portlab/portlab/server/internal/sse"
 )
 
 // watcher is one live stream: a teacher's dashboard or a student's page.
@@ -112,36 +112,12 @@ func (c *Classroom) classChangedLocked(cl *class) {
 	}
 }
 
-// stream is a Server-Sent Events response: no read deadline (nothing is
-// read), a fresh write deadline per write.
-type stream struct {
-	w  http.ResponseWriter
-	rc *http.ResponseController
-}
-
-func startStream(w http.ResponseWriter) *stream {
-	rc := http.NewResponseController(w)
-	rc.SetReadDeadline(time.Time{})
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Accel-Buffering", "no")
-	rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
-	w.WriteHeader(http.StatusOK)
-	fmt.Fprint(w, ": portlab classroom\n\n")
-	return &stream{w, rc}
-}
-
-func (s *stream) send(event string, v any) {
-	data, _ := json.Marshal(v)
-	s.rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
-	fmt.Fprintf(s.w, "event: %s\ndata: %s\n\n", event, data)
-}
-
-func (s *stream) flush() bool { return s.rc.Flush() == nil }
+// writeTimeout bounds each write of a live stream.
+const writeTimeout = 30 * time.Second
 
 // run sends what the watcher marks until the request or the classroom
 // ends; send writes the events for one wake-up.
-func (c *Classroom) run(r *http.Request, st *stream, wt *watcher, send func(ids []string, class bool)) {
+func (c *Classroom) run(r *http.Request, st *sse.Stream, wt *watcher, send func(ids []string, class bool)) {
 	tick := time.NewTicker(c.cfg.Heartbeat)
 	defer tick.Stop()
 	for {
@@ -151,12 +127,11 @@ func (c *Classroom) run(r *http.Request, st *stream, wt *watcher, send func(ids 
 		case <-c.done:
 			return
 		case <-tick.C:
-			st.rc.SetWriteDeadline(time.Now().Add(30 * time.Second))
-			fmt.Fprint(st.w, ": keep-alive\n\n")
+			st.KeepAlive()
 		case <-wt.wake:
 			send(wt.take())
 		}
-		if !st.flush() {
+		if !st.Flush() {
 			return
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/portlab/portlab/server/classroom/store"
 	"github.com/portlab/portlab/server/internal/httpjson"
 	"github.com/portlab/portlab/server/internal/secret"
+	"github.com/portlab/portlab/server/internal/sse"
 	"github.com/portlab/portlab/server/lab"
 )
 
@@ -257,7 +258,7 @@ func (c *Classroom) me(w http.ResponseWriter, r *http.Request, s *student) {
 // lesson to open, the network for everyone, the end of the class.
 func (c *Classroom) meEvents(w http.ResponseWriter, r *http.Request, s *student) {
 	c.mu.Lock()
-	st := startStream(w)
+	st, _ := sse.Start(w, "portlab classroom", writeTimeout)
 	n := s.class.notice()
 	wt := newWatcher()
 	s.watchers[wt] = struct{}{}
@@ -267,8 +268,8 @@ func (c *Classroom) meEvents(w http.ResponseWriter, r *http.Request, s *student)
 		delete(s.watchers, wt)
 		c.mu.Unlock()
 	}()
-	st.send("class", n)
-	if !st.flush() {
+	st.Send("class", n)
+	if !st.Flush() {
 		return
 	}
 	c.run(r, st, wt, func(_ []string, changed bool) {
@@ -281,7 +282,7 @@ func (c *Classroom) meEvents(w http.ResponseWriter, r *http.Request, s *student)
 			n.LabProfile = l.Profile
 		}
 		c.mu.Unlock()
-		st.send("class", n)
+		st.Send("class", n)
 	})
 }
 

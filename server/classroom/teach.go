@@ -14,6 +14,7 @@ import (
 	"github.com/portlab/portlab/server/classroom/store"
 	"github.com/portlab/portlab/server/internal/httpjson"
 	"github.com/portlab/portlab/server/internal/secret"
+	"github.com/portlab/portlab/server/internal/sse"
 )
 
 // ClassView is a class as the teacher's pages and the API show it.
@@ -316,7 +317,7 @@ func (c *Classroom) classEvents(w http.ResponseWriter, r *http.Request) {
 		c.mu.Unlock()
 		return
 	}
-	st := startStream(w)
+	st, _ := sse.Start(w, "portlab classroom", writeTimeout)
 	d := c.detailLocked(r, cl)
 	wt := newWatcher()
 	cl.watchers[wt] = struct{}{}
@@ -326,11 +327,11 @@ func (c *Classroom) classEvents(w http.ResponseWriter, r *http.Request) {
 		delete(cl.watchers, wt)
 		c.mu.Unlock()
 	}()
-	st.send("class", d.Class)
+	st.Send("class", d.Class)
 	for _, row := range d.Rows {
-		st.send("row", row)
+		st.Send("row", row)
 	}
-	if !st.flush() {
+	if !st.Flush() {
 		return
 	}
 	c.run(r, st, wt, func(ids []string, changed bool) {
@@ -345,13 +346,13 @@ func (c *Classroom) classEvents(w http.ResponseWriter, r *http.Request) {
 		v := cl.view(r)
 		c.mu.Unlock()
 		if changed {
-			st.send("class", v)
+			st.Send("class", v)
 		}
 		for _, row := range rows {
-			st.send("row", row)
+			st.Send("row", row)
 		}
 		for _, m := range wt.takeMail() {
-			st.send("mail", m)
+			st.Send("mail", m)
 		}
 	})
 }
