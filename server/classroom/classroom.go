@@ -49,6 +49,7 @@ import (
 
 	"github.com/portlab/portlab/server/classroom/store"
 	"github.com/portlab/portlab/server/events"
+	"github.com/portlab/portlab/server/internal/failures"
 	"github.com/portlab/portlab/server/internal/httpjson"
 	"github.com/portlab/portlab/server/lab"
 )
@@ -120,7 +121,7 @@ type Classroom struct {
 	// replica only: behind a load balancer a guesser gets the limit on
 	// each replica, a few times five guesses per window against a
 	// password of 80 bits (or the teacher's own) and bcrypt.
-	failures map[string][]time.Time
+	failures *failures.Window
 
 	mux  *http.ServeMux
 	sub  *events.Subscription
@@ -159,7 +160,7 @@ func New(ctx context.Context, cfg Config) (*Classroom, error) {
 	}
 	c := &Classroom{
 		cfg: cfg, classes: map[string]*class{}, students: map[string]*student{},
-		failures: map[string][]time.Time{}, done: make(chan struct{}),
+		failures: failures.New(cfg.LoginWindow, cfg.Now), done: make(chan struct{}),
 	}
 	c.setPassword(cfg.Password)
 	c.mux = c.routes()

@@ -106,26 +106,14 @@ func (c *Classroom) signedIn(r *http.Request) (bool, error) {
 }
 
 // limited reports how long a client address must wait before it may try
-// another password, forgetting failures older than the window.
+// another password: once it has LoginFailures within the window, until
+// the oldest of them leaves it.
 func (c *Classroom) limited(client string) time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.cfg.Now()
-	kept := c.failures[client][:0]
-	for _, t := range c.failures[client] {
-		if now.Sub(t) < c.cfg.LoginWindow {
-			kept = append(kept, t)
-		}
-	}
-	if len(kept) == 0 {
-		delete(c.failures, client)
+	r := c.failures.Recent(client)
+	if len(r) < c.cfg.LoginFailures {
 		return 0
 	}
-	c.failures[client] = kept
-	if len(kept) < c.cfg.LoginFailures {
-		return 0
-	}
-	return c.cfg.LoginWindow - now.Sub(kept[0])
+	return c.cfg.LoginWindow - c.cfg.Now().Sub(r[0])
 }
 
 func (c *Classroom) login(w http.ResponseWriter, r *http.Request) {
@@ -154,9 +142,7 @@ func (c *Classroom) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(b.Password)) != nil {
-		c.mu.Lock()
-		c.failures[client] = append(c.failures[client], c.cfg.Now())
-		c.mu.Unlock()
+		c.failures.Add(client)
 		httpjson.Error(w, http.StatusForbidden, "wrong teacher password (portlab serve printed it at start, or it is the one given by --teacher-password-file, $PORTLAB_TEACHER_PASSWORD or --teacher-password)")
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/portlab/portlab/server/internal/failures"
 	"github.com/portlab/portlab/server/policy"
 )
 
@@ -20,11 +21,11 @@ type clientLimits struct {
 	mu    sync.Mutex
 	conn  map[netip.Addr]int
 	open  int
-	fail  map[string][]time.Time
+	fail  *failures.Window // AUTH failures by limitKey
 }
 
 func newClientLimits(lim policy.Limits, now func() time.Time) *clientLimits {
-	return &clientLimits{lim: lim, total: connectionCap(lim), now: now, conn: map[netip.Addr]int{}, fail: map[string][]time.Time{}}
+	return &clientLimits{lim: lim, total: connectionCap(lim), now: now, conn: map[netip.Addr]int{}, fail: failures.New(lim.AuthFailureWindow, now)}
 }
 
 // connectionCap is the overall cap on SMTP connections: the policy's
@@ -86,39 +87,15 @@ const (
 )
 
 // authFailed records a failed AUTH from a connection's real client.
-func (c *clientLimits) authFailed(m Meta) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	key := limitKey(m)
-	c.fail[key] = append(c.recent(key), c.now())
-}
+func (c *clientLimits) authFailed(m Meta) { c.fail.Add(limitKey(m)) }
 
 // authDelay is how long the client's next AUTH waits.
 func (c *clientLimits) authDelay(m Meta) time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	key := limitKey(m)
-	r := c.recent(key)
-	if len(r) == 0 {
-		delete(c.fail, key)
-		return 0
-	}
-	c.fail[key] = r
-	over := len(r) - c.lim.MaxAuthFailures + 1
+	over := len(c.fail.Recent(limitKey(m))) - c.lim.MaxAuthFailures + 1
 	if over <= 0 {
 		return 0
 	}
 	return min(time.Duration(over)*authDelayStep, authDelayMax)
-}
-
-func (c *clientLimits) recent(key string) []time.Time {
-	cut := c.now().Add(-c.lim.AuthFailureWindow)
-	r := c.fail[key]
-	i := 0
-	for i < len(r) && r[i].Before(cut) {
-		i++
-	}
-	return r[i:]
 }
 
 // limitKey is the real client AUTH failures count against: the TCP
