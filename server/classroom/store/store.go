@@ -97,6 +97,8 @@ type Store interface {
 	Class(ctx context.Context, id string) (Class, error)
 	ClassByCode(ctx context.Context, code string) (Class, error)
 	Classes(ctx context.Context) ([]Class, error)
+	// CountClasses is how many classes there are, for /metrics.
+	CountClasses(ctx context.Context) (int, error)
 
 	AddStudent(ctx context.Context, s Student) error
 	// SetStudentLab records a student's new lab and its sealed key.
@@ -377,6 +379,12 @@ func (s *SQL) Class(ctx context.Context, id string) (Class, error) {
 
 func (s *SQL) ClassByCode(ctx context.Context, code string) (Class, error) {
 	return scanClass(s.db.QueryRowContext(ctx, `SELECT `+classCols+` FROM classes WHERE code = $1`, code))
+}
+
+func (s *SQL) CountClasses(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM classes`).Scan(&n)
+	return n, err
 }
 
 func (s *SQL) Classes(ctx context.Context) ([]Class, error) {

@@ -317,3 +317,19 @@ func TestCapacityAcrossReplicas(t *testing.T) {
 		}
 	})
 }
+
+// TestCountClasses: the count /metrics reads, without loading the classes.
+func TestCountClasses(t *testing.T) {
+	each(t, func(t *testing.T, open func() *SQL) {
+		ctx := context.Background()
+		s := open()
+		for i := range 3 {
+			if err := s.CreateClass(ctx, Class{ID: fmt.Sprint("c", i), Name: "n", Code: fmt.Sprint("CODE", i), Capacity: 1, Created: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := open().CountClasses(ctx); n != 3 || err != nil {
+			t.Errorf("CountClasses = %d, %v; want 3", n, err)
+		}
+	})
+}
