@@ -270,8 +270,8 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 	defer a.closeStream(id, client)
 	sub := a.cfg.Bus.Subscribe(256, func(e events.Event) bool { return e.Lab == id })
 	defer sub.Close()
-	st, ok := sse.Start(w, "portlab events", a.cfg.WriteTimeout)
-	if !ok {
+	st := sse.Start(w, "portlab events", a.cfg.WriteTimeout)
+	if !st.Flush() {
 		return
 	}
 	tick := time.NewTicker(a.cfg.Heartbeat)

@@ -258,7 +258,7 @@ func (c *Classroom) me(w http.ResponseWriter, r *http.Request, s *student) {
 // lesson to open, the network for everyone, the end of the class.
 func (c *Classroom) meEvents(w http.ResponseWriter, r *http.Request, s *student) {
 	c.mu.Lock()
-	st, _ := sse.Start(w, "portlab classroom", writeTimeout)
+	st := sse.Start(w, "portlab classroom", writeTimeout)
 	n := s.class.notice()
 	wt := newWatcher()
 	s.watchers[wt] = struct{}{}
@@ -277,11 +277,9 @@ func (c *Classroom) meEvents(w http.ResponseWriter, r *http.Request, s *student)
 			return
 		}
 		c.mu.Lock()
-		n := s.class.notice()
-		if l, err := c.cfg.Labs.Open(s.lab.ID, s.lab.Key); err == nil {
-			n.LabProfile = l.Profile
-		}
+		n, held := s.class.notice(), s.lab
 		c.mu.Unlock()
+		n.LabProfile = c.labProfile(held)
 		st.Send("class", n)
 	})
 }

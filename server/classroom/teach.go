@@ -15,6 +15,7 @@ import (
 	"github.com/portlab/portlab/server/internal/httpjson"
 	"github.com/portlab/portlab/server/internal/secret"
 	"github.com/portlab/portlab/server/internal/sse"
+	"github.com/portlab/portlab/server/lab"
 )
 
 // ClassView is a class as the teacher's pages and the API show it.
@@ -317,7 +318,7 @@ func (c *Classroom) classEvents(w http.ResponseWriter, r *http.Request) {
 		c.mu.Unlock()
 		return
 	}
-	st, _ := sse.Start(w, "portlab classroom", writeTimeout)
+	st := sse.Start(w, "portlab classroom", writeTimeout)
 	d := c.detailLocked(r, cl)
 	wt := newWatcher()
 	cl.watchers[wt] = struct{}{}
@@ -359,24 +360,38 @@ func (c *Classroom) classEvents(w http.ResponseWriter, r *http.Request) {
 
 func (c *Classroom) teacherTranscript(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	cl := c.classOf(w, r)
 	if cl == nil {
+		c.mu.Unlock()
 		return
 	}
 	s := c.students[r.PathValue("sid")]
 	if s == nil || s.class != cl {
+		c.mu.Unlock()
 		httpjson.Error(w, http.StatusNotFound, "no such student in this class")
 		return
 	}
 	t := transcriptView(s, pageLang(r))
 	t.Route = route(t.Lines)
-	if s.lab.ID != "" {
-		if l, err := c.cfg.Labs.Open(s.lab.ID, s.lab.Key); err == nil {
-			t.Profile = l.Profile
-		}
-	}
+	held := s.lab
+	c.mu.Unlock()
+	// Outside the classroom's lock: with a shared store, opening a lab
+	// reads the database.
+	t.Profile = c.labProfile(held)
 	httpjson.Write(w, http.StatusOK, t)
+}
+
+// labProfile is the network profile a student's lab has now ("" for no
+// lab, or one gone); it may read the database, so c.mu is not held.
+func (c *Classroom) labProfile(held lab.Lab) string {
+	if held.ID == "" {
+		return ""
+	}
+	l, err := c.cfg.Labs.Open(held.ID, held.Key)
+	if err != nil {
+		return ""
+	}
+	return l.Profile
 }
 
 // Transcript is a student's connections as the relay saw them. It lives

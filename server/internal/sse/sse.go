@@ -21,9 +21,9 @@ type Stream struct {
 
 // Start answers 200 with an event stream and writes comment first (a
 // line the browser ignores, which tells a reader what it opened); each
-// write must finish within timeout. It reports false when the client is
-// already gone.
-func Start(w http.ResponseWriter, comment string, timeout time.Duration) (*Stream, bool) {
+// write must finish within timeout. Nothing need reach the network until
+// Flush, so a caller may start under a lock and flush after it.
+func Start(w http.ResponseWriter, comment string, timeout time.Duration) *Stream {
 	s := &Stream{w: w, rc: http.NewResponseController(w), timeout: timeout}
 	s.rc.SetReadDeadline(time.Time{})
 	h := w.Header()
@@ -33,7 +33,7 @@ func Start(w http.ResponseWriter, comment string, timeout time.Duration) (*Strea
 	s.rc.SetWriteDeadline(time.Now().Add(timeout))
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprintf(w, ": %s\n\n", comment)
-	return s, s.Flush()
+	return s
 }
 
 // Send writes one event with v as its JSON data.
