@@ -347,17 +347,8 @@ func crossReplicaDelays(t *testing.T, a, b *Sandbox, n int) []time.Duration {
 // replica that already held the lab (your-own-rules played behind a
 // load balancer), and what that replica's API reads back.
 func TestLabPolicyAcrossReplicas(t *testing.T) {
-	dsn := pgtest.DSN(t)
-	a, err := New(Config{Store: dsn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := New(Config{Store: dsn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	rs := replicas(t, 2)
+	a, b := rs[0], rs[1]
 	l, err := a.Lab("other-datacenter")
 	if err != nil {
 		t.Fatal(err)
@@ -392,17 +383,8 @@ func TestLabPolicyAcrossReplicas(t *testing.T) {
 // it no more: its tunnel, its mailbox and its SMTP account are gone there
 // too. Before, B served the lab as it had first read it.
 func TestLabChangesAcrossReplicas(t *testing.T) {
-	dsn := pgtest.DSN(t)
-	a, err := New(Config{Store: dsn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := New(Config{Store: dsn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	rs := replicas(t, 2)
+	a, b := rs[0], rs[1]
 	l, err := a.Lab("datacenter")
 	if err != nil {
 		t.Fatal(err)
