@@ -301,8 +301,7 @@ func view(l *Lab) Lab {
 func (m *Manager) Open(id, key string) (Lab, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.refresh(id)
-	l := m.get(id)
+	l := m.fresh(id)
 	if l == nil {
 		return Lab{}, ErrNotFound
 	}
@@ -374,8 +373,7 @@ func (m *Manager) SetProfile(id, profile string) (Lab, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.refresh(id) // change the record as it is now, not as this replica last read it
-	l := m.get(id)
+	l := m.fresh(id) // change the record as it is now, not as this replica last read it
 	if l == nil {
 		return Lab{}, ErrNotFound
 	}
@@ -454,8 +452,7 @@ func (m *Manager) sweepLocked() []string {
 func (m *Manager) Lookup(user string) (password, lab string, ok bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.refresh(user)
-	l := m.get(user)
+	l := m.fresh(user)
 	if l == nil || l.ID == Classroom {
 		return "", "", false
 	}
@@ -501,8 +498,7 @@ const PolicyFile = "lab.policy"
 func (m *Manager) Policy(id string) (text string, own bool, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.refresh(id)
-	l := m.get(id)
+	l := m.fresh(id)
 	if l == nil {
 		return "", false, ErrNotFound
 	}
@@ -530,8 +526,7 @@ func (m *Manager) SetPolicy(id, text string) ([]*policy.ParseError, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.refresh(id) // change the record as it is now, not as this replica last read it
-	l := m.get(id)
+	l := m.fresh(id) // change the record as it is now, not as this replica last read it
 	if l == nil {
 		return nil, ErrNotFound
 	}
@@ -551,8 +546,7 @@ func (m *Manager) ResetPolicy(id string) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.refresh(id) // change the record as it is now, not as this replica last read it
-	l := m.get(id)
+	l := m.fresh(id) // change the record as it is now, not as this replica last read it
 	if l == nil {
 		return ErrNotFound
 	}
@@ -561,38 +555,60 @@ func (m *Manager) ResetPolicy(id string) error {
 	return m.save(l)
 }
 
-// refresh brings a lab this replica holds up to the record Shared keeps:
-// another replica may have changed its profile or policy, or deleted it,
-// since this one loaded it. It is asked where a request or a connection
-// begins (Open, Lookup, Policy, PolicyFor), so what another replica did
-// holds from the next request on, one database read each. m.mu is held,
-// and released while Shared is asked, as in get.
-func (m *Manager) refresh(id string) {
+// fresh is the lab as it is now: one this replica holds is read again
+// from Shared, which another replica may have changed (profile, policy)
+// or deleted since this one loaded it; one it does not hold is loaded
+// (get). It is asked where a request or a connection begins, and before
+// a change, so what another replica did holds from the next request on,
+// one database read each. m.mu is held, and released while Shared is
+// asked, as in get. nil: no such lab, or it expired.
+func (m *Manager) fresh(id string) *Lab {
 	if m.cfg.Shared == nil || id == Classroom || m.labs[id] == nil {
-		return // get loads a lab not held, with everything
+		return m.get(id)
 	}
 	m.mu.Unlock()
 	r, ok := m.cfg.Shared.LoadLab(id)
 	m.mu.Lock()
 	l := m.labs[id]
 	if l == nil {
-		return
+		return m.get(id) // forgotten meanwhile (expired, deleted here)
 	}
 	if !ok { // deleted, or expired, on another replica
 		m.dropPolicy(l)
 		delete(m.labs, id)
-		return
+		return nil
 	}
-	fresh := m.fromRecord(r)
-	// This replica's own activity may be ahead of what it saved (touchLocal
-	// saves only when the saved expiry falls a sixteenth behind).
-	if l.Expires.After(fresh.Expires) {
-		fresh.Expires = l.Expires
+	next := *l
+	next.Profile, next.Created = r.Profile, r.Created
+	next.Expires, next.LastSeen = maxTime(l.Expires, r.Expires), maxTime(l.LastSeen, r.LastSeen)
+	next.saved = r.Expires
+	// This replica's own activity may be ahead of what it saved
+	// (touchLocal saves only when the saved expiry falls a sixteenth
+	// behind), hence the later of the two times. The policy is parsed
+	// again only when its text changed: this runs at every connection.
+	if r.PolicyText != l.text {
+		m.dropPolicy(&next)
+		if r.PolicyText != "" {
+			// A text that no longer parses (the server's policy
+			// changed) leaves the lab on the server's, as in fromRecord.
+			if p, errs := policy.ParseLab(PolicyFile, strings.NewReader(r.PolicyText), m.cfg.Policy); len(errs) == 0 {
+				next.policy, next.text, next.OwnPolicy = p, r.PolicyText, true
+				m.policyBytes += len(r.PolicyText)
+			}
+		}
 	}
-	if l.LastSeen.After(fresh.LastSeen) {
-		fresh.LastSeen = l.LastSeen
+	m.labs[id] = &next
+	if m.expired(&next) {
+		return nil
 	}
-	m.labs[id] = fresh
+	return &next
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // dropPolicy puts a lab back on the server's policy; m.mu is held.
@@ -607,8 +623,7 @@ func (m *Manager) dropPolicy(l *Lab) {
 func (m *Manager) PolicyFor(id string) *policy.Policy {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.refresh(id)
-	l := m.get(id)
+	l := m.fresh(id)
 	if l == nil {
 		return nil
 	}
