@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/portlab/portlab/internal/i18n"
 	"github.com/portlab/portlab/scenarios"
@@ -62,8 +63,9 @@ type lessonStep struct {
 
 // lessonCatalog lists the built-in lessons in course order, in every
 // page language: Library.Lesson falls back to English for text not
-// translated, and the steps with no translation are marked.
-func lessonCatalog() map[string][]lessonInfo {
+// translated, and the steps with no translation are marked. Made once
+// per process, like the asset tables: every site a test makes shares it.
+var lessonCatalog = sync.OnceValue(func() map[string][]lessonInfo {
 	lib, err := scenarios.Builtin()
 	if err != nil {
 		// The scenarios tests rule this out; show what parses rather
@@ -71,7 +73,7 @@ func lessonCatalog() map[string][]lessonInfo {
 		return nil
 	}
 	return lessonsIn(lib)
-}
+})
 
 // lessonsIn lists lib's lessons in every page language.
 func lessonsIn(lib *scenarios.Library) map[string][]lessonInfo {

@@ -146,7 +146,7 @@ type playgroundData struct {
 
 func (s *site) playgroundData(r *http.Request) playgroundData {
 	d := playgroundData{Profiles: s.cfg.Profiles, Hosts: s.cfg.Hosts}
-	d.Lang, _ = requestLang(r)
+	d.Lang, _ = i18n.RequestLang(r)
 	d.Profile = pick(r.URL.Query().Get("profile"), len(d.Profiles), func(i int) string { return d.Profiles[i].Name }, s.cfg.DefaultProfile)
 	d.Host = pick(r.URL.Query().Get("host"), len(d.Hosts), func(i int) string { return d.Hosts[i].Name }, "smtp.relay.test")
 	var doors []Door

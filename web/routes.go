@@ -87,7 +87,7 @@ func (s *site) page(f pageFunc) http.HandlerFunc {
 		if r.Method == http.MethodHead {
 			return
 		}
-		lang, _ := requestLang(r)
+		lang, _ := i18n.RequestLang(r)
 		_ = c.Render(withCatalog(r.Context(), locales.Catalog(lang)), w)
 	}
 }
@@ -107,7 +107,7 @@ func (s *site) caPEM(w http.ResponseWriter, r *http.Request) {
 // meta is what the layout needs for every page; titleKey is the page
 // title's catalog key.
 func (s *site) meta(r *http.Request, titleKey, page string, embed bool) pageMeta {
-	lang, src := requestLang(r)
+	lang, src := i18n.RequestLang(r)
 	cat := locales.Catalog(lang)
 	m := pageMeta{
 		Title:      cat.T(titleKey),
@@ -161,16 +161,6 @@ func (s *site) meta(r *http.Request, titleKey, page string, embed bool) pageMeta
 		}
 	}
 	return m
-}
-
-// requestLang is a page's language: ?lang=, the picker's cookie,
-// Accept-Language, English (internal/i18n.Negotiate).
-func requestLang(r *http.Request) (string, i18n.Source) {
-	var cookie string
-	if c, err := r.Cookie(i18n.CookieName); err == nil {
-		cookie = c.Value
-	}
-	return i18n.Negotiate(r.URL.Query().Get("lang"), cookie, r.Header.Get("Accept-Language"))
 }
 
 // setLang is the header's language picker: it keeps the choice in a
@@ -275,7 +265,7 @@ func (s *site) lesson(embed bool) pageFunc {
 // the lesson files the player fetches and the ?autoplay= and ?pace= it
 // plays by. ok is false when there is no such lesson.
 func (s *site) lessonMeta(r *http.Request, name string, embed bool) (m pageMeta, l lessonInfo, ok bool) {
-	lang, _ := requestLang(r)
+	lang, _ := i18n.RequestLang(r)
 	i := slices.IndexFunc(s.lessons[lang], func(l lessonInfo) bool { return l.Name == name })
 	if i < 0 {
 		return pageMeta{}, lessonInfo{}, false

@@ -1,7 +1,7 @@
 package i18n
 
 import (
-	"strings"
+	"slices"
 	"testing"
 )
 
@@ -53,8 +53,10 @@ func TestFallbackAndPlurals(t *testing.T) {
 	if got, want := de.T("nav.playground"), EnglishCatalog.T("nav.playground"); got != want || got == "" {
 		t.Errorf("untranslated key: %q, want English %q", got, want)
 	}
-	if m := Missing(Messages{"nav.playground": {Text: ""}}); len(m) != len(English()) || !strings.HasPrefix(strings.Join(m, " "), "") {
-		t.Errorf("Missing lists %d keys, want all %d", len(m), len(English()))
+	// An empty text is as good as missing: every English key is listed,
+	// nav.playground among them.
+	if m := Missing(Messages{"nav.playground": {Text: ""}}); len(m) != len(English()) || !slices.Contains(m, "nav.playground") {
+		t.Errorf("Missing lists %d keys, want all %d, nav.playground among them", len(m), len(English()))
 	}
 	var nilCat *Catalog
 	if nilCat.T("nav.playground") != EnglishCatalog.T("nav.playground") {

@@ -417,11 +417,7 @@ func transcriptView(s *student, lang string) Transcript {
 // pageLang is the language the page asking reads, chosen as pages choose
 // it (?lang=, the picker's cookie, Accept-Language).
 func pageLang(r *http.Request) string {
-	cookie := ""
-	if ck, err := r.Cookie(i18n.CookieName); err == nil {
-		cookie = ck.Value
-	}
-	lang, _ := i18n.Negotiate(r.URL.Query().Get("lang"), cookie, r.Header.Get("Accept-Language"))
+	lang, _ := i18n.RequestLang(r)
 	return lang
 }
 
