@@ -342,11 +342,13 @@ func (s *Store) DeleteLab(lab string) {
 // Stats reports the messages held, the bytes accounted for them and the
 // evictions so far.
 func (s *Store) Stats() (messages int, bytes int64, evictions uint64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	// The database's figures are read without s.mu: a scrape must not
+	// hold up deliveries. (shared is set once, before serving.)
 	if s.shared != nil {
 		return s.shared.MailStats()
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, b := range s.labs {
 		messages += len(b.msgs)
 	}

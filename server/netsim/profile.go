@@ -91,24 +91,6 @@ func (v Verdict) WhyIn(c *i18n.Catalog, because, effects bool) string {
 	return strings.Join(text, "; ")
 }
 
-// DescriptionIn is the profile's description in lang, or in English
-// when it has none in lang.
-func (p Profile) DescriptionIn(lang string) string {
-	if d := p.Descriptions[lang]; d != "" {
-		return d
-	}
-	return p.Description
-}
-
-// TitleIn is the profile's title in lang, or in English when it has
-// none in lang.
-func (p Profile) TitleIn(lang string) string {
-	if t := p.Titles[lang]; t != "" {
-		return t
-	}
-	return p.Title
-}
-
 // Profile is one kind of network a student can be on.
 type Profile struct {
 	Name  string // what scenarios and the UI call it, e.g. "home-isp"

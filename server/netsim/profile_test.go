@@ -170,11 +170,11 @@ profile empty
 	if p.Title != `A "test" network` || p.Description != "First line, second line." || p.DropTimeout != time.Minute || p.Line != 2 {
 		t.Errorf("profile = %+v", p)
 	}
-	if got := p.DescriptionIn("de"); got != "Erste Zeile, zweite Zeile." {
-		t.Errorf("DescriptionIn(de) = %q", got)
+	if got := p.Descriptions["de"]; got != "Erste Zeile, zweite Zeile." {
+		t.Errorf("describe.de = %q", got)
 	}
-	if got := p.DescriptionIn("es"); got != p.Description {
-		t.Errorf("DescriptionIn(es) = %q, want the English", got)
+	if _, ok := p.Descriptions["es"]; ok {
+		t.Error("a description in es, which the file does not give")
 	}
 	tests := []struct {
 		host string
