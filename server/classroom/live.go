@@ -83,16 +83,17 @@ func (c *Classroom) changedLocked(s *student) {
 	}
 }
 
-// mailLocked tells the class's dashboards of a message a student's lab
-// took.
-func (c *Classroom) mailLocked(s *student, id string) {
-	if c.cfg.Mail == nil || id == "" || len(s.class.watchers) == 0 {
-		return
-	}
-	m, ok := c.cfg.Mail.Get(s.lab.ID, id)
+// sendMail gives the class's dashboards a message stored in a student's
+// lab. The message is read without c.mu: with a shared store that is a
+// database query, and this runs on the one goroutine that follows the
+// bus for every class.
+func (c *Classroom) sendMail(s *student, labID, id string) {
+	m, ok := c.cfg.Mail.Get(labID, id)
 	if !ok {
 		return
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	cm := classMail(s, m)
 	for w := range s.class.watchers {
 		w.addMail(cm)

@@ -241,6 +241,7 @@ func (c *Classroom) follow() {
 			continue
 		}
 		s := v.(*student)
+		mailLab := "" // a stored message the dashboards are to get
 		c.mu.Lock()
 		l := Line{Time: e.Time, Kind: string(e.Kind), Host: e.Host, Port: e.Port, Text: e.Text, Secure: e.Secure, Conn: e.Conn, verdict: verdict(e), why: e.Why}
 		changed := e.Kind == events.Reply
@@ -264,7 +265,9 @@ func (c *Classroom) follow() {
 			l.auth = map[bool]string{true: "accepted", false: "refused"}[e.OK]
 			l.Text = "AUTH " + e.User + " " + l.auth
 		case events.Message:
-			c.mailLocked(s, e.MessageID)
+			if c.cfg.Mail != nil && e.MessageID != "" && len(s.class.watchers) > 0 {
+				mailLab = s.lab.ID
+			}
 		}
 		s.transcript = append(s.transcript, l)
 		if over := len(s.transcript) - s.maxLines; over > 0 {
@@ -274,6 +277,9 @@ func (c *Classroom) follow() {
 			c.changedLocked(s)
 		}
 		c.mu.Unlock()
+		if mailLab != "" {
+			c.sendMail(s, mailLab, e.MessageID)
+		}
 	}
 }
 
