@@ -9,6 +9,7 @@ import (
 
 	"github.com/a-h/templ"
 	"github.com/portlab/portlab/internal/i18n"
+	"github.com/portlab/portlab/internal/i18n/reqlang"
 )
 
 // pageMeta is what the layout needs for every page.
@@ -146,7 +147,7 @@ type playgroundData struct {
 
 func (s *site) playgroundData(r *http.Request) playgroundData {
 	d := playgroundData{Profiles: s.cfg.Profiles, Hosts: s.cfg.Hosts}
-	d.Lang, _ = i18n.RequestLang(r)
+	d.Lang, _ = reqlang.Of(r)
 	d.Profile = pick(r.URL.Query().Get("profile"), len(d.Profiles), func(i int) string { return d.Profiles[i].Name }, s.cfg.DefaultProfile)
 	d.Host = pick(r.URL.Query().Get("host"), len(d.Hosts), func(i int) string { return d.Hosts[i].Name }, "smtp.relay.test")
 	var doors []Door

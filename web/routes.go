@@ -12,6 +12,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/portlab/portlab/internal/i18n"
 	"github.com/portlab/portlab/internal/i18n/locales"
+	"github.com/portlab/portlab/internal/i18n/reqlang"
 )
 
 // routes is the site's one route table (Go 1.22 patterns). /api/ and /ws/
@@ -87,7 +88,7 @@ func (s *site) page(f pageFunc) http.HandlerFunc {
 		if r.Method == http.MethodHead {
 			return
 		}
-		lang, _ := i18n.RequestLang(r)
+		lang, _ := reqlang.Of(r)
 		_ = c.Render(withCatalog(r.Context(), locales.Catalog(lang)), w)
 	}
 }
@@ -107,7 +108,7 @@ func (s *site) caPEM(w http.ResponseWriter, r *http.Request) {
 // meta is what the layout needs for every page; titleKey is the page
 // title's catalog key.
 func (s *site) meta(r *http.Request, titleKey, page string, embed bool) pageMeta {
-	lang, src := i18n.RequestLang(r)
+	lang, src := reqlang.Of(r)
 	cat := locales.Catalog(lang)
 	m := pageMeta{
 		Title:      cat.T(titleKey),
@@ -265,7 +266,7 @@ func (s *site) lesson(embed bool) pageFunc {
 // the lesson files the player fetches and the ?autoplay= and ?pace= it
 // plays by. ok is false when there is no such lesson.
 func (s *site) lessonMeta(r *http.Request, name string, embed bool) (m pageMeta, l lessonInfo, ok bool) {
-	lang, _ := i18n.RequestLang(r)
+	lang, _ := reqlang.Of(r)
 	i := slices.IndexFunc(s.lessons[lang], func(l lessonInfo) bool { return l.Name == name })
 	if i < 0 {
 		return pageMeta{}, lessonInfo{}, false

@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/portlab/portlab/internal/i18n"
+	"github.com/portlab/portlab/internal/i18n/reqlang"
 	"github.com/portlab/portlab/server/classroom/store"
 	"github.com/portlab/portlab/server/internal/httpjson"
 	"github.com/portlab/portlab/server/internal/secret"
@@ -417,7 +417,7 @@ func transcriptView(s *student, lang string) Transcript {
 // pageLang is the language the page asking reads, chosen as pages choose
 // it (?lang=, the picker's cookie, Accept-Language).
 func pageLang(r *http.Request) string {
-	lang, _ := i18n.RequestLang(r)
+	lang, _ := reqlang.Of(r)
 	return lang
 }
 
